@@ -1,0 +1,47 @@
+"""Settings, from environment variables (prefix CLOUDBILL_) or a `.env` file."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from .kernel.money import Rounding
+
+DEFAULT_DATABASE_URL = "sqlite:///var/cloudbill.sqlite"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CLOUDBILL_", env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        DEFAULT_DATABASE_URL,
+        description="sqlite:///path/file.sqlite (embedded) or postgresql://user@host/db",
+    )
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    operator_token: str | None = Field(
+        None,
+        description="Bearer token for the operator API; generated and stored when unset",
+    )
+    clock: str = Field(
+        "system",
+        pattern="^(system|simulated)$",
+        description="clock mode for a new database; `cloudbill clock` changes it later",
+    )
+    bill_rounding: Rounding = Field(
+        Rounding.HALF_UP, description="half_up (Huawei international) or truncate (China site)"
+    )
+    settlement_lateness_s: int = Field(
+        900, ge=0, le=86400, description="an hour is settled this long after it ended"
+    )
+    worker_interval_s: int = Field(60, ge=1, le=3600, description="how often the worker looks")
+    webhook_url: str | None = Field(
+        None, description="the provider's endpoint for lifecycle events (unset: not delivered)"
+    )
+    webhook_secret: str | None = Field(
+        None, description="Standard Webhooks signing secret, `whsec_` + base64"
+    )
+    webhook_max_attempts: int = Field(12, ge=1, le=100, description="then dead-lettered")
+    webhook_backoff_s: int = Field(30, ge=1, le=3600, description="first retry delay; doubles")
+    webhook_timeout_s: int = Field(10, ge=1, le=120)
+    log_level: str = "info"

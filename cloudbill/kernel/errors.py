@@ -1,0 +1,90 @@
+"""Stable error codes.
+
+Every expected failure in cloudbill is a `CloudbillError` carrying one of these codes. The code is
+part of the public contract (API bodies, CLI output): never rename one, only add.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+
+class ErrorCode(StrEnum):
+    # input
+    INVALID_ARGUMENT = "INVALID_ARGUMENT"
+    INVALID_AMOUNT = "INVALID_AMOUNT"
+    TOO_MANY_DECIMALS = "TOO_MANY_DECIMALS"
+    UNKNOWN_CURRENCY = "UNKNOWN_CURRENCY"
+    CURRENCY_MISMATCH = "CURRENCY_MISMATCH"
+    AMOUNT_OUT_OF_RANGE = "AMOUNT_OUT_OF_RANGE"
+    LIMIT_EXCEEDED = "LIMIT_EXCEEDED"
+    # lookup
+    NOT_FOUND = "NOT_FOUND"
+    CUSTOMER_NOT_FOUND = "CUSTOMER_NOT_FOUND"
+    RESOURCE_NOT_FOUND = "RESOURCE_NOT_FOUND"
+    CATALOG_ITEM_NOT_FOUND = "CATALOG_ITEM_NOT_FOUND"
+    ALREADY_EXISTS = "ALREADY_EXISTS"
+    # idempotency
+    IDEMPOTENCY_CONFLICT = "IDEMPOTENCY_CONFLICT"
+    # money and state
+    INSUFFICIENT_BALANCE = "INSUFFICIENT_BALANCE"
+    CUSTOMER_IN_ARREARS = "CUSTOMER_IN_ARREARS"
+    CUSTOMER_FROZEN = "CUSTOMER_FROZEN"
+    INVALID_STATE = "INVALID_STATE"
+    UNBALANCED_TRANSACTION = "UNBALANCED_TRANSACTION"
+    CATALOG_INVALID = "CATALOG_INVALID"
+    NO_CATALOG = "NO_CATALOG"
+    CLOCK_NOT_SIMULATED = "CLOCK_NOT_SIMULATED"
+    # access
+    UNAUTHENTICATED = "UNAUTHENTICATED"
+    FORBIDDEN = "FORBIDDEN"
+    METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
+    USAGE_REJECTED = "USAGE_REJECTED"
+    RESOURCE_RELEASED = "RESOURCE_RELEASED"
+    RESOURCE_FROZEN = "RESOURCE_FROZEN"
+
+
+_HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.CUSTOMER_NOT_FOUND: 404,
+    ErrorCode.RESOURCE_NOT_FOUND: 404,
+    ErrorCode.CATALOG_ITEM_NOT_FOUND: 404,
+    ErrorCode.ALREADY_EXISTS: 409,
+    ErrorCode.IDEMPOTENCY_CONFLICT: 409,
+    ErrorCode.INSUFFICIENT_BALANCE: 409,
+    ErrorCode.CUSTOMER_IN_ARREARS: 409,
+    ErrorCode.CUSTOMER_FROZEN: 409,
+    ErrorCode.INVALID_STATE: 409,
+    ErrorCode.NO_CATALOG: 409,
+    ErrorCode.CLOCK_NOT_SIMULATED: 409,
+    ErrorCode.UNAUTHENTICATED: 401,
+    ErrorCode.FORBIDDEN: 403,
+    ErrorCode.METHOD_NOT_ALLOWED: 405,
+    ErrorCode.USAGE_REJECTED: 422,
+    ErrorCode.RESOURCE_RELEASED: 409,
+    ErrorCode.RESOURCE_FROZEN: 409,
+}
+
+
+class CloudbillError(Exception):
+    """An expected failure with a stable code; nothing was changed when it is raised."""
+
+    def __init__(self, code: ErrorCode, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details
+
+    @property
+    def http_status(self) -> int:
+        return _HTTP_STATUS.get(self.code, 400)
+
+    def to_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"code": str(self.code), "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+    def __str__(self) -> str:
+        return f"{self.code}: {self.message}"

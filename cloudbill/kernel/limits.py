@@ -1,0 +1,52 @@
+"""Every bound on outside data and on queries that can grow, in one place."""
+
+INT64_MAX = 2**63 - 1
+INT64_MIN = -(2**63)
+
+# Paging: default and maximum rows per page of any list.
+PAGE_SIZE_DEFAULT = 50
+PAGE_SIZE_MAX = 1000
+
+# Text fields supplied from outside.
+NAME_MAX_CHARS = 128
+EMAIL_MAX_CHARS = 254
+MOBILE_MAX_CHARS = 32
+REFERENCE_MAX_CHARS = 128
+# The ledger's key column: a prefix such as `withdraw:` (at most 32) + a reference (at most 128).
+IDEMPOTENCY_KEY_MAX_CHARS = 160
+DESCRIPTION_MAX_CHARS = 512
+
+# Amount text accepted from outside (digits plus sign and point).
+AMOUNT_TEXT_MAX_CHARS = 40
+
+# Catalog file size the loader accepts.
+CATALOG_FILE_MAX_BYTES = 8 * 1024 * 1024
+
+# Simulated clock: the most one `clock advance` may move.
+CLOCK_ADVANCE_MAX_DAYS = 3660
+
+# Ledger: legs in one transaction.
+LEDGER_LEGS_MAX = 10_000
+
+# API request body size.
+REQUEST_BODY_MAX_BYTES = 16 * 1024 * 1024
+
+# Usage ingestion.
+USAGE_BATCH_MAX = 1000  # records per API request
+USAGE_FILE_BATCH_ROWS = 50_000  # rows read from a CSV/Parquet file at a time
+USAGE_INTERVAL_MAX_HOURS = 744  # one record covers at most a month of 31 days
+USAGE_FUTURE_SKEW_S = 300  # a record may end at most this far after `now` (clock skew)
+REJECTIONS_REPORTED_MAX = 100  # rejected records listed in one answer (all are counted)
+SQL_IN_CHUNK = 900  # ids per IN (...) list: under SQLite's 999 bound parameters
+
+# Months named from outside (bills, trends): years in this range only.
+MONTH_YEAR_MIN = 1970
+MONTH_YEAR_MAX = 2999
+
+# Bills.
+DAY_RANGE_MAX_DAYS = 92  # day granularity buckets with one CASE branch per local day
+TREND_MONTHS_MAX = 36
+BREAKDOWN_LINES_MAX = 1000  # services / resource types / billing modes in one bill
+EXPORT_CHUNK_ROWS = 1000
+FILTER_TEXT_MAX_CHARS = 128
+OFFSET_MAX = 10_000_000  # deeper than this, narrow the period or filter instead

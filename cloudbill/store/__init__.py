@@ -1,0 +1,1 @@
+"""Schema, migrations, engine and transactions (SQLite embedded, PostgreSQL in production)."""

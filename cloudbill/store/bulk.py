@@ -1,0 +1,50 @@
+"""Bulk inserts straight through the driver's executemany.
+
+SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself when a
+settlement writes a million fee records. Here each column's own bind processor (the same one
+SQLAlchemy would apply, e.g. UtcDateTime's) is looked up once per call and applied to plain
+tuples, so what is stored is exactly what an ordinary insert would store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Connection, Table
+
+Processor = Callable[[Any], Any] | None
+
+
+def _processors(conn: Connection, table: Table, columns: Sequence[str]) -> list[Processor]:
+    dialect = conn.dialect
+    return [table.c[name].type._cached_bind_processor(dialect) for name in columns]
+
+
+def insert_tuples(
+    conn: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> int:
+    """INSERT rows (tuples in `columns` order); returns how many were written."""
+    processors = _processors(conn, table, columns)
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {table.name} ({', '.join(columns)}) "
+        f"VALUES ({', '.join([marker] * len(columns))})"
+    )
+    # Instants repeat across rows (the hour, `now`): convert each distinct value once.
+    memo: list[dict[Any, Any]] = [{} for _ in columns]
+
+    def convert(index: int, value: Any) -> Any:
+        processor = processors[index]
+        if processor is None or value is None:
+            return value
+        cache = memo[index]
+        if value not in cache:
+            cache[value] = processor(value)
+        return cache[value]
+
+    indexes = range(len(columns))
+    prepared = [tuple(convert(i, row[i]) for i in indexes) for row in rows]
+    if prepared:
+        conn.exec_driver_sql(sql, prepared)
+    return len(prepared)

@@ -1,0 +1,414 @@
+"""The tables. Migrations in `migrations/versions` create exactly these.
+
+Money columns are BIGINT counts of 10**-8 currency units (`*_units`, see kernel/money.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+from .types import UtcDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# The clock: system time, or a simulated instant shared by the server, the CLI and workers.
+clock_state = Table(
+    "clock_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("mode", String(16), nullable=False),
+    Column("simulated_now", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Small named settings kept with the data (e.g. the operator token's hash).
+app_setting = Table(
+    "app_setting",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+catalog_version = Table(
+    "catalog_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("version", String(64), nullable=False, unique=True),
+    Column("checksum", String(64), nullable=False),
+    Column("document", Text, nullable=False),
+    Column("source", String(512), nullable=False),
+    Column("loaded_at", UtcDateTime, nullable=False),
+    Column("is_active", Boolean, nullable=False, default=False),
+)
+
+customer = Table(
+    "customer",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(128), nullable=False, unique=True),
+    Column("email", String(254), nullable=True),
+    Column("mobile", String(32), nullable=True),
+    Column("currency", String(3), nullable=False),
+    Column("payment_mode", String(16), nullable=False),
+    Column("credit_limit_units", BigInteger, nullable=False, default=0),
+    Column("level", Integer, nullable=False, default=1),
+    Column("timezone", String(64), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("arrears_since", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# Who did what to a customer that is not a movement of money (freeze, update ...).
+audit_event = Table(
+    "audit_event",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("actor", String(64), nullable=False),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=True, index=True),
+    Column("action", String(64), nullable=False),
+    Column("details", Text, nullable=False),
+)
+
+ledger_account = Table(
+    "ledger_account",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code", String(96), nullable=False, unique=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=True, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # +1: debit-normal (assets, expenses); -1: credit-normal (liabilities, income).
+    Column("normal_sign", Integer, nullable=False),
+    Column("may_go_negative", Boolean, nullable=False),
+    # Cache of the fold of this account's entries, in its normal sign; `verify` proves it.
+    Column("balance_units", BigInteger, nullable=False, default=0),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+ledger_transaction = Table(
+    "ledger_transaction",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("idempotency_key", String(160), nullable=False, unique=True),
+    Column("payload_hash", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=True),
+    Column("reference", String(128), nullable=True),
+    Column("description", String(512), nullable=True),
+    Column("result", Text, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_ledger_transaction_customer_created", "customer_id", "created_at"),
+)
+
+ledger_entry = Table(
+    "ledger_entry",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "transaction_id", Integer, ForeignKey("ledger_transaction.id"), nullable=False, index=True
+    ),
+    Column("account_id", Integer, ForeignKey("ledger_account.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    # Signed: debits positive, credits negative. Every transaction's entries sum to zero.
+    Column("amount_units", BigInteger, nullable=False),
+    Index("ix_ledger_entry_account_tx", "account_id", "transaction_id"),
+)
+
+resource = Table(
+    "resource",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("spec", String(128), nullable=False),
+    Column("billing_mode", String(16), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("parent_id", String(128), ForeignKey("resource.id"), nullable=True),
+    Column("status", String(16), nullable=False),
+    Column("status_since", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("expire_at", UtcDateTime, nullable=True),
+    Index("ix_resource_customer_status", "customer_id", "status"),
+    Index("ix_resource_parent", "parent_id"),
+)
+
+resource_status_history = Table(
+    "resource_status_history",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resource_id", String(128), ForeignKey("resource.id"), nullable=False, index=True),
+    Column("from_status", String(16), nullable=True),
+    Column("to_status", String(16), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("reason", String(256), nullable=False),
+)
+
+# Tables whose rows are never updated or deleted; the migration adds triggers that enforce it.
+APPEND_ONLY_TABLES = (
+    "ledger_transaction",
+    "ledger_entry",
+    "resource_status_history",
+    "audit_event",
+)
+
+# --- pay-per-use: ingestion, rating, settlement ------------------------------------------------
+# Quantities in a pricing unit are BIGINT counts of 10**-10 of that unit (`*_e10`): Huawei
+# truncates usage converted to the pricing unit to 10 decimals.
+
+# SQLite only autoincrements an INTEGER PRIMARY KEY; PostgreSQL gets a BIGINT identity.
+SeqInteger = BigInteger().with_variant(Integer, "sqlite")
+
+usage_record = Table(
+    "usage_record",
+    metadata,
+    # Ingestion order: the settlement watermark. Records are never updated or deleted.
+    Column("seq", SeqInteger, primary_key=True, autoincrement=True),
+    Column("record_id", String(128), nullable=False, unique=True),
+    Column("payload_hash", String(32), nullable=False),
+    Column("customer_id", String(32), nullable=False),
+    Column("resource_id", String(128), nullable=False),
+    Column("usage_type", String(64), nullable=False),
+    Column("quantity", String(64), nullable=False),  # exact decimal text, as sent
+    Column("unit", String(32), nullable=False),
+    Column("pricing_unit", String(32), nullable=False),
+    Column("quantity_e10", BigInteger, nullable=False),  # in the pricing unit, truncated
+    Column("start_at", UtcDateTime, nullable=False),
+    Column("end_at", UtcDateTime, nullable=False),
+    # The first and last clock hour the interval touches: most records fit in one hour, and
+    # settlement sums those in SQL instead of splitting them one by one.
+    Column("first_hour", UtcDateTime, nullable=False),
+    Column("last_hour", UtcDateTime, nullable=False),
+    Column("received_at", UtcDateTime, nullable=False),
+    Index("ix_usage_record_last_hour", "last_hour"),
+    Index("ix_usage_record_resource", "resource_id", "start_at"),
+)
+
+# One row per settled hour, written in the same transaction as everything the run produced.
+settlement_run = Table(
+    "settlement_run",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("hour_start", UtcDateTime, nullable=False, unique=True),
+    # Every usage record with seq <= watermark_seq and a piece in an hour <= hour_start has
+    # been billed once this run committed.
+    Column("watermark_seq", BigInteger, nullable=False),
+    Column("records", Integer, nullable=False),
+    Column("late_records", Integer, nullable=False),
+    Column("fees", Integer, nullable=False),
+    Column("customers", Integer, nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+)
+
+fee_record = Table(
+    "fee_record",
+    metadata,
+    Column("id", SeqInteger, primary_key=True, autoincrement=True),
+    Column("settlement_id", Integer, ForeignKey("settlement_run.id"), nullable=False, index=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("resource_id", String(128), nullable=False),
+    Column("service", String(64), nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("spec", String(128), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("billing_mode", String(16), nullable=False),
+    Column("usage_type", String(64), nullable=False),
+    Column("hour_start", UtcDateTime, nullable=False),  # the hour the usage happened in
+    Column("is_late", Boolean, nullable=False),  # billed after its hour was settled
+    Column("currency", String(3), nullable=False),
+    Column("pricing_unit", String(32), nullable=False),
+    Column("usage_e10", BigInteger, nullable=False),
+    Column("package_usage_e10", BigInteger, nullable=False),
+    Column("unit_price", String(32), nullable=True),  # flat price; null when tiered
+    Column("official_units", BigInteger, nullable=False),
+    Column("discount_units", BigInteger, nullable=False),
+    Column("amount_units", BigInteger, nullable=False),
+    Column("coupon_units", BigInteger, nullable=False),
+    Column("cash_units", BigInteger, nullable=False),
+    Column("credit_units", BigInteger, nullable=False),
+    Column("debt_units", BigInteger, nullable=False),
+    Column("ledger_transaction_id", Integer, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_fee_record_customer_hour", "customer_id", "hour_start"),
+    Index("ix_fee_record_resource_hour", "resource_id", "hour_start"),
+)
+
+resource_package = Table(
+    "resource_package",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("usage_type", String(64), nullable=False),
+    Column("pricing_unit", String(32), nullable=False),
+    Column("quantity_e10", BigInteger, nullable=False),  # per period (per month if it resets)
+    Column("service", String(64), nullable=True),  # scope; null = any
+    Column("resource_type", String(128), nullable=True),
+    Column("spec", String(128), nullable=True),
+    Column("region", String(64), nullable=True),
+    Column("resets_monthly", Boolean, nullable=False),
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime, nullable=False),
+    Column("source", String(16), nullable=False),  # granted | purchased
+    Column("reference", String(128), nullable=False, unique=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+# Used quantity of a package per period (the whole validity, or one month when it resets):
+# a cache of the sum of its package_usage rows.
+package_period = Table(
+    "package_period",
+    metadata,
+    Column("package_id", String(32), ForeignKey("resource_package.id"), primary_key=True),
+    Column("period_start", UtcDateTime, primary_key=True),
+    Column("used_e10", BigInteger, nullable=False),
+)
+
+package_usage = Table(
+    "package_usage",
+    metadata,
+    Column("id", SeqInteger, primary_key=True, autoincrement=True),
+    Column("package_id", String(32), ForeignKey("resource_package.id"), nullable=False),
+    Column("period_start", UtcDateTime, nullable=False),
+    Column("settlement_id", Integer, ForeignKey("settlement_run.id"), nullable=False),
+    Column("customer_id", String(32), nullable=False),
+    Column("resource_id", String(128), nullable=False),
+    Column("hour_start", UtcDateTime, nullable=False),
+    Column("quantity_e10", BigInteger, nullable=False),
+    Index("ix_package_usage_package", "package_id", "hour_start"),
+)
+
+cash_coupon = Table(
+    "cash_coupon",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False, index=True),
+    Column("name", String(128), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("face_value_units", BigInteger, nullable=False),
+    # Cache of face value minus its uses and expiry; the customer's COUPON account holds the sum.
+    Column("balance_units", BigInteger, nullable=False),
+    Column("min_spend_units", BigInteger, nullable=False),
+    Column("services", Text, nullable=True),  # JSON list; null = every service
+    Column("billing_modes", Text, nullable=True),  # JSON list; null = both
+    Column("valid_from", UtcDateTime, nullable=False),
+    Column("valid_to", UtcDateTime, nullable=False),
+    Column("status", String(16), nullable=False),  # active | used_up | expired | revoked
+    Column("reference", String(128), nullable=False, unique=True),
+    Column("issued_at", UtcDateTime, nullable=False),
+    Index("ix_cash_coupon_status_valid_to", "status", "valid_to"),  # the expiry job
+)
+
+coupon_usage = Table(
+    "coupon_usage",
+    metadata,
+    Column("id", SeqInteger, primary_key=True, autoincrement=True),
+    Column("coupon_id", String(32), ForeignKey("cash_coupon.id"), nullable=False, index=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("kind", String(16), nullable=False),  # issued | used | expired | revoked | refunded
+    Column("amount_units", BigInteger, nullable=False),
+    Column("settlement_id", Integer, nullable=True),
+    Column("ledger_transaction_id", Integer, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+)
+
+# Transactional outbox: every event to the provider or the customer, written in the same
+# transaction as the change it reports. Delivery state lives in its own tables.
+outbox_event = Table(
+    "outbox_event",
+    metadata,
+    Column("id", SeqInteger, primary_key=True, autoincrement=True),
+    Column("topic", String(64), nullable=False),
+    Column("subject_id", String(128), nullable=False),  # the customer or resource it is about
+    Column("subject_seq", Integer, nullable=False),  # 1, 2, 3 ... per subject: delivery order
+    Column("dedupe_key", String(160), nullable=False, unique=True),
+    Column("payload", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_outbox_subject", "subject_id", "subject_seq", unique=True),
+)
+
+# Ingestion holds this row shared; settlement takes it exclusively for an instant to read a
+# watermark that no in-flight ingestion can fall below (PostgreSQL; SQLite serialises writers).
+ingest_gate = Table(
+    "ingest_gate",
+    metadata,
+    Column("id", Integer, primary_key=True),
+)
+
+APPEND_ONLY_TABLES_V2 = (
+    "usage_record",
+    "settlement_run",
+    "fee_record",
+    "package_usage",
+    "coupon_usage",
+    "outbox_event",
+)
+
+# --- provider webhooks ---------------------------------------------------------------------------
+# Delivery state of each outbox event (mutable: attempts move it on). An event without a row
+# has not been tried yet.
+webhook_delivery = Table(
+    "webhook_delivery",
+    metadata,
+    Column("event_id", BigInteger, ForeignKey("outbox_event.id"), primary_key=True),
+    Column("status", String(16), nullable=False),  # pending | delivered | dead
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("last_error", String(512), nullable=True),
+    Column("delivered_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_webhook_delivery_status_next", "status", "next_attempt_at"),
+)
+
+# Every delivery attempt, for the operator to see what happened (append-only).
+webhook_attempt = Table(
+    "webhook_attempt",
+    metadata,
+    Column("id", SeqInteger, primary_key=True, autoincrement=True),
+    Column("event_id", BigInteger, ForeignKey("outbox_event.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", String(512), nullable=True),
+)
+
+# --- balance alerts ------------------------------------------------------------------------------
+# One per customer: the threshold the customer set, whether it is on, and whether it is armed
+# (it fires once when the expenditure quota drops below the threshold, and re-arms above it).
+balance_alert = Table(
+    "balance_alert",
+    metadata,
+    Column("customer_id", String(32), ForeignKey("customer.id"), primary_key=True),
+    Column("enabled", Boolean, nullable=False),
+    Column("threshold_units", BigInteger, nullable=False),
+    Column("armed", Boolean, nullable=False),
+    Column("fired_at", UtcDateTime, nullable=True),
+    Column("reminders_sent", Integer, nullable=False),
+    Column("crossings", Integer, nullable=False),  # times it fired: numbers its events
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_balance_alert_enabled_armed", "enabled", "armed"),
+)
