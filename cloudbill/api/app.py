@@ -1,0 +1,46 @@
+"""The FastAPI application."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from .. import __version__
+from ..bootstrap import Container
+from .errors import install_error_handlers
+from .operator import (
+    benefits,
+    bills,
+    catalog,
+    clock,
+    customers,
+    ledger,
+    resources,
+    settlement,
+    usage,
+)
+
+OPERATOR_PREFIX = "/operator/v1"
+
+
+def create_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="cloudbill",
+        version=__version__,
+        description=(
+            "Open-source cloud billing center. The operator API manages customers, the catalog, "
+            "resources and money; authenticate with `Authorization: Bearer <operator token>`. "
+            "Amounts are decimal strings."
+        ),
+    )
+    app.state.container = container
+    app.state.operator_token = container.operator_token()
+    install_error_handlers(app)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    modules = (customers, catalog, resources, usage, settlement, benefits, bills, clock, ledger)
+    for module in modules:
+        app.include_router(module.router, prefix=OPERATOR_PREFIX)
+    return app

@@ -1,0 +1,43 @@
+"""Errors as JSON: `{"error": {"code": ..., "message": ..., "details": ...}}` with a 4xx status."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..kernel.errors import CloudbillError, ErrorCode
+
+
+def error_response(error: CloudbillError) -> JSONResponse:
+    return JSONResponse(status_code=error.http_status, content={"error": error.to_dict()})
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(CloudbillError)
+    async def _cloudbill(_request: Request, exc: CloudbillError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = [
+            {"field": ".".join(str(p) for p in err["loc"] if p != "body"), "problem": err["msg"]}
+            for err in exc.errors()[:20]
+        ]
+        first = problems[0] if problems else {"field": "", "problem": "invalid request"}
+        message = f"{first['field']}: {first['problem']}" if first["field"] else first["problem"]
+        return error_response(
+            CloudbillError(ErrorCode.INVALID_ARGUMENT, message, problems=problems)
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {
+            401: ErrorCode.UNAUTHENTICATED,
+            403: ErrorCode.FORBIDDEN,
+            404: ErrorCode.NOT_FOUND,
+            405: ErrorCode.METHOD_NOT_ALLOWED,
+        }.get(exc.status_code, ErrorCode.INVALID_ARGUMENT)
+        error = CloudbillError(code, str(exc.detail))
+        return JSONResponse(status_code=exc.status_code, content={"error": error.to_dict()})

@@ -1,0 +1,1 @@
+"""Operator routes: the provider's staff manage customers, catalog, resources and money."""

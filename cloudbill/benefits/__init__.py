@@ -1,0 +1,1 @@
+"""Resource packages and cash coupons: granting, issuing, listing, expiry."""

@@ -1,0 +1,1 @@
+"""Bills: monthly summaries, fee records, package usage, expenditure trend, CSV export."""

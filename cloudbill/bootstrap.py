@@ -1,0 +1,118 @@
+"""The only wiring: settings -> database -> clock -> the container every interface uses."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from sqlalchemy import Connection, insert, select
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from .catalog import loader as catalog_loader
+from .catalog import service as catalog_service
+from .config import Settings
+from .customers import service as customers_service
+from .kernel.clock import SystemClock
+from .kernel.errors import CloudbillError, ErrorCode
+from .ledger import service as ledger_service
+from .lifecycle import service as lifecycle_service
+from .notify import alerts
+from .store import clock_repo
+from .store.engine import Database
+from .store.migrate import migrate
+from .store.schema import app_setting
+
+T = TypeVar("T")
+
+# A write that loses a race on a unique key (two requests with one idempotency key) is retried:
+# the retry then finds the winner's row and answers as a replay.
+WRITE_RETRIES = 3
+
+
+@dataclass
+class Container:
+    settings: Settings
+    db: Database
+    clock: clock_repo.DatabaseClock
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def write(self, work: Callable[[Connection, datetime], T]) -> T:
+        """Run one use case in one write transaction, with the current time."""
+        for attempt in range(WRITE_RETRIES):
+            try:
+                with self.db.write() as conn:
+                    now = clock_repo.read_clock(conn)[1]
+                    return work(conn, now)
+            except IntegrityError:
+                if attempt == WRITE_RETRIES - 1:
+                    raise CloudbillError(
+                        ErrorCode.ALREADY_EXISTS, "a concurrent request wrote the same record"
+                    ) from None
+            except OperationalError as exc:
+                if "deadlock" not in str(exc).lower() or attempt == WRITE_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def read(self, work: Callable[[Connection, datetime], T]) -> T:
+        with self.db.read() as conn:
+            now = clock_repo.read_clock(conn)[1]
+            return work(conn, now)
+
+    def operator_token(self) -> str:
+        if self.settings.operator_token:
+            return self.settings.operator_token
+        with self.db.read() as conn:
+            value = conn.execute(
+                select(app_setting.c.value).where(app_setting.c.key == "operator_token")
+            ).scalar()
+        if value is None:
+            raise CloudbillError(ErrorCode.INVALID_STATE, "run `cloudbill migrate` first")
+        return value
+
+
+def _ensure_operator_token(conn: Connection) -> None:
+    exists = conn.execute(
+        select(app_setting.c.key).where(app_setting.c.key == "operator_token")
+    ).first()
+    if exists is None:
+        conn.execute(
+            insert(app_setting).values(
+                key="operator_token",
+                value=secrets.token_urlsafe(24),
+                updated_at=SystemClock().now(),
+            )
+        )
+
+
+def prepare(db: Database, settings: Settings) -> None:
+    """Migrate, and on a new database create the clock, the operator token and the catalog."""
+    migrate(db)
+    with db.write() as conn:
+        clock_repo.ensure_clock(conn, settings.clock)
+        _ensure_operator_token(conn)
+        if not catalog_service.has_catalog(conn):
+            document = catalog_loader.read_file(catalog_loader.DEFAULT_CATALOG_PATH)
+            now = clock_repo.read_clock(conn)[1]
+            catalog_service.load(
+                conn, document, source=str(catalog_loader.DEFAULT_CATALOG_PATH), now=now
+            )
+
+
+def wire() -> None:
+    """Connect the stages that react to each other (idempotent)."""
+    customers_service.on_arrears_cleared(lifecycle_service.on_arrears_cleared)
+    ledger_service.on_posted(alerts.check)
+
+
+def build(settings: Settings | None = None, *, prepare_db: bool = True) -> Container:
+    wire()
+    settings = settings or Settings()
+    db = Database(settings.database_url)
+    if prepare_db:
+        prepare(db, settings)
+    return Container(settings=settings, db=db, clock=clock_repo.DatabaseClock(db))

@@ -1,0 +1,1 @@
+"""Services, resource types, specs, usage types, units, prices and discounts, as versioned data."""

@@ -1,0 +1,42 @@
+"""The `cloudbill` command line. It works on the same database as the server."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from . import benefits, bills, catalog, customers, resources, system, usage, webhooks, worker
+
+app = typer.Typer(
+    help="cloudbill: an open-source cloud billing center.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command("serve")(system.serve)
+app.command("migrate")(system.migrate)
+app.command("token")(system.token)
+app.command("verify")(system.verify)
+app.command("topup")(customers.topup)
+app.command("withdraw")(customers.withdraw)
+app.add_typer(customers.app, name="customer")
+app.add_typer(catalog.app, name="catalog")
+app.add_typer(resources.app, name="resource")
+app.add_typer(usage.app, name="usage")
+app.add_typer(worker.app, name="worker")
+app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(benefits.package_app, name="package")
+app.add_typer(benefits.coupon_app, name="coupon")
+app.add_typer(bills.app, name="bill")
+app.add_typer(system.clock_app, name="clock")
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:
+        sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n")
+        sys.exit(1)

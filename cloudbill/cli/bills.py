@@ -1,0 +1,183 @@
+"""`cloudbill bill …`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TextIO
+
+import typer
+
+from ..bills import export, service
+from ..bills.model import FIGURES, Granularity
+from ..bills.views import fee_view, package_use_view, summary_view, trend_view
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.limits import PAGE_SIZE_DEFAULT
+from .context import container
+from .output import JsonOption, console, emit_json, errors_as_lines, show_record, show_rows
+
+app = typer.Typer(help="Monthly bills, fee records, trends and CSV exports.", no_args_is_help=True)
+
+ITEM_COLUMNS = ("resource_id", "service", "usage_type", "usage", "package_usage")
+MONEY_COLUMNS = ("official", "discount", "amount", "coupon", "net")
+FEE_COLUMNS = {
+    Granularity.HOUR: ("hour_start", *ITEM_COLUMNS, *MONEY_COLUMNS, "is_late"),
+    Granularity.DAY: ("day", *ITEM_COLUMNS, "records", *MONEY_COLUMNS),
+    Granularity.RESOURCE: (*ITEM_COLUMNS, "records", *MONEY_COLUMNS),
+}
+
+
+@app.command("summary")
+def summary(
+    customer_id: str,
+    month: str = typer.Argument(..., help="YYYY-MM in the customer's time zone"),
+    as_json: bool = JsonOption,
+) -> None:
+    """The month's bill: totals and lines by service, resource type and billing mode."""
+    c = container()
+    rounding = c.settings.bill_rounding
+    with errors_as_lines():
+        view = summary_view(
+            c.read(
+                lambda conn, _now: service.monthly_summary(
+                    conn, customer_id, month, rounding=rounding
+                )
+            )
+        )
+    if as_json:
+        emit_json(view)
+        return
+    header = {k: v for k, v in view.items() if not k.startswith("by_") and k != "exact"}
+    show_record(header, as_json=False, title=f"bill {view['month']} ({view['currency']})")
+    for key in ("by_service", "by_resource_type", "by_billing_mode"):
+        show_rows(_breakdown_rows(key, view), (key.removeprefix("by_"), *FIGURES), as_json=False)
+
+
+def _breakdown_rows(key: str, view: dict[str, Any]) -> list[dict[str, Any]]:
+    """Lines, then the rounding adjustment and the total: the printed columns add up."""
+    dimension = key.removeprefix("by_")
+    part = view[key]
+    return [
+        *part["lines"],
+        {dimension: "rounding adjustment", **part["rounding_adjustment"]},
+        {dimension: "total", **view["total"]},
+    ]
+
+
+@app.command("fees")
+def fees(
+    customer_id: str,
+    month: str | None = typer.Option(None, help="YYYY-MM in the customer's time zone"),
+    start: str | None = typer.Option(
+        None, help="ISO 8601 instant (with --end, instead of --month)"
+    ),
+    end: str | None = typer.Option(None, help="ISO 8601 instant, exclusive"),
+    by: str = typer.Option("hour", "--by", help="hour, day or resource"),
+    resource_id: str | None = typer.Option(None, "--resource"),
+    service_code: str | None = typer.Option(None, "--service"),
+    usage_type: str | None = typer.Option(None, "--usage-type"),
+    limit: int = typer.Option(PAGE_SIZE_DEFAULT),
+    offset: int = typer.Option(0),
+    as_json: bool = JsonOption,
+) -> None:
+    """Fee records per hour, or summed per resource and day, or per resource."""
+    with errors_as_lines():
+        rows, total = container().read(
+            lambda conn, _now: service.fee_records(
+                conn, customer_id, month=month, start=start, end=end, resource_id=resource_id,
+                service=service_code, usage_type=usage_type, granularity=by,
+                limit=limit, offset=offset,
+            )
+        )  # fmt: skip
+    views = [fee_view(r) for r in rows]
+    columns = FEE_COLUMNS[Granularity(by)]
+    show_rows(views, columns, as_json=as_json, total=total, title=f"fee records by {by}")
+
+
+@app.command("packages")
+def packages(
+    customer_id: str,
+    package_id: str | None = typer.Option(None, "--package"),
+    month: str | None = typer.Option(None, help="YYYY-MM in the customer's time zone"),
+    limit: int = typer.Option(PAGE_SIZE_DEFAULT),
+    offset: int = typer.Option(0),
+    as_json: bool = JsonOption,
+) -> None:
+    """What the customer's resource packages covered, hour by hour."""
+    with errors_as_lines():
+        rows, total = container().read(
+            lambda conn, _now: service.package_usage_records(
+                conn, customer_id, package_id=package_id, month=month, limit=limit, offset=offset
+            )
+        )
+    columns = (
+        "hour_start",
+        "package_name",
+        "resource_id",
+        "usage_type",
+        "quantity",
+        "pricing_unit",
+    )
+    views = [package_use_view(r) for r in rows]
+    show_rows(views, columns, as_json=as_json, total=total, title="package usage")
+
+
+@app.command("trend")
+def trend(
+    customer_id: str,
+    months: int = typer.Option(6, help="how many months, ending with the current one"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Amount and net amount of the last N months (the overview page's expenditure trend)."""
+    c = container()
+    rounding = c.settings.bill_rounding
+    with errors_as_lines():
+        result = c.read(
+            lambda conn, now: service.expenditure_trend(
+                conn, customer_id, months=months, now=now, rounding=rounding
+            )
+        )
+    view = trend_view(customer_id, result)
+    columns = ("month", "amount", "net_amount")
+    show_rows(
+        view["months"], columns, as_json=as_json, title="expenditure trend", payload=lambda: view
+    )
+
+
+@app.command("export")
+def export_csv(
+    customer_id: str,
+    month: str = typer.Argument(..., help="YYYY-MM in the customer's time zone"),
+    out: Path | None = typer.Option(None, "--out", help="file to write (default: stdout)"),
+) -> None:
+    """Every fee record of the month as CSV (exact decimal amounts)."""
+
+    def work(conn, _now):  # type: ignore[no-untyped-def]
+        if out is None:
+            return export.export_month_csv(conn, customer_id, month, sys.stdout)
+        return _write_file(
+            out, lambda handle: export.export_month_csv(conn, customer_id, month, handle)
+        )
+
+    with errors_as_lines():
+        written = container().read(work)
+    if out is not None:
+        console.print(f"wrote {written} fee record(s) to {out}", highlight=False, soft_wrap=True)
+
+
+def _write_file(path: Path, write: Callable[[TextIO], int]) -> int:
+    """Write through a temporary sibling and rename: a failed export leaves no partial file."""
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            written = write(handle)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, f"cannot write {path}: {exc.strerror or exc}"
+        ) from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return written

@@ -1,0 +1,147 @@
+"""`cloudbill serve`, `migrate`, `token`, `verify`, `clock …`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import timedelta
+
+import typer
+from rich.markup import escape
+
+from ..config import Settings
+from ..kernel.periods import parse_instant
+from ..ledger.verify import verify as verify_books
+from ..store import clock_repo
+from ..views import instant
+from ..worker.background import BackgroundWorker
+from .context import container
+from .output import JsonOption, console, emit_json, errors_as_lines, fail, show_record
+
+clock_app = typer.Typer(help="Show or move the shared clock.", no_args_is_help=True)
+
+
+def serve(
+    host: str | None = typer.Option(None, help="default: CLOUDBILL_HOST or 127.0.0.1"),
+    port: int | None = typer.Option(None, help="default: CLOUDBILL_PORT or 8080"),
+    demo: bool = typer.Option(False, help="seed the demo data set into an empty database"),
+    worker: bool = typer.Option(
+        True,
+        "--worker/--no-worker",
+        help="also run the scheduled jobs (settlement) in this process",
+    ),
+) -> None:
+    """Migrate the database and serve the billing center's API."""
+    import uvicorn
+
+    from ..api.app import create_app
+    from ..customers import service as customers
+    from ..demo import seed
+
+    settings = Settings()
+    with errors_as_lines():
+        c = container()
+        if demo and c.read(lambda conn, _now: customers.list_customers(conn, limit=1))[1] == 0:
+            names = c.write(lambda conn, now: seed(conn, now=now))
+            console.print(f"demo data: {escape(', '.join(names))}")
+        app = create_app(c)
+    host = host or settings.host
+    port = port or settings.port
+    base = f"http://{host}:{port}"
+    console.print(f"[bold]cloudbill[/bold] on {base}  (database: {c.db.url})")
+    console.print(f"  API docs:        {base}/docs   (OpenAPI: {base}/openapi.json)")
+    console.print(f"  operator token:  {c.operator_token()}")
+    console.print(
+        f"  try:             curl -H 'Authorization: Bearer <token>' {base}/operator/v1/customers"
+    )
+    console.print("  CLI (same database): .venv/bin/cloudbill customer list")
+    background = BackgroundWorker(c, settings.worker_interval_s) if worker else None
+    if background:
+        background.start()
+        console.print(f"  worker:          settling due hours every {settings.worker_interval_s} s")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+    finally:
+        if background:
+            background.stop()
+
+
+def migrate() -> None:
+    """Create or upgrade the database schema (serve and every command do it too)."""
+    with errors_as_lines():
+        c = container()
+    typer.echo(f"database is up to date: {c.db.url}")
+
+
+def token() -> None:
+    """Print the operator API token."""
+    with errors_as_lines():
+        typer.echo(container().operator_token())
+
+
+def verify(as_json: bool = JsonOption) -> None:
+    """Prove the books: transactions balance, balances equal their entries. Exit 1 if not."""
+    with errors_as_lines():
+        report = container().read(lambda conn, _now: verify_books(conn))
+    if as_json:
+        emit_json({"ok": report.ok, **asdict(report)})
+    else:
+        console.print(
+            f"{report.accounts} accounts, {report.transactions} transactions, "
+            f"{report.entries} entries"
+        )
+        for problem in report.problems:
+            console.print(f"[red]MISMATCH[/red] {escape(problem)}", highlight=False)
+        if report.ok:
+            console.print("[green]ok[/green]: every transaction balances and every balance "
+                          "equals the fold of its entries")  # fmt: skip
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+def _clock_view(mode: str, now) -> dict[str, str | None]:  # type: ignore[no-untyped-def]
+    return {"mode": mode, "now": instant(now)}
+
+
+@clock_app.command("show")
+def clock_show(as_json: bool = JsonOption) -> None:
+    """The current time of the billing center and whether it is simulated."""
+    with errors_as_lines():
+        mode, now = container().read(lambda conn, _now: clock_repo.read_clock(conn))
+    show_record(_clock_view(mode, now), as_json=as_json)
+
+
+@clock_app.command("advance")
+def clock_advance(
+    days: int = typer.Option(0, min=0),
+    hours: int = typer.Option(0, min=0),
+    minutes: int = typer.Option(0, min=0),
+    seconds: int = typer.Option(0, min=0),
+    as_json: bool = JsonOption,
+) -> None:
+    """Move the simulated clock forward."""
+    delta = timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    if delta == timedelta(0):
+        fail("INVALID_ARGUMENT: say how far, e.g. --days 16")
+    with errors_as_lines():
+        now = container().write(lambda conn, _now: clock_repo.advance(conn, delta))
+    show_record(_clock_view(clock_repo.SIMULATED, now), as_json=as_json)
+
+
+@clock_app.command("simulate")
+def clock_simulate(
+    at: str | None = typer.Option(None, help="ISO 8601 start, default: the current time"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Switch to a simulated clock (for demos and tests); it moves only with `advance`."""
+    with errors_as_lines():
+        instant_at = parse_instant(at) if at else None
+        now = container().write(lambda conn, _now: clock_repo.set_simulated(conn, instant_at))
+    show_record(_clock_view(clock_repo.SIMULATED, now), as_json=as_json)
+
+
+@clock_app.command("system")
+def clock_system() -> None:
+    """Follow the system clock again."""
+    with errors_as_lines():
+        container().write(lambda conn, _now: clock_repo.set_system(conn))
+    typer.echo("the clock follows system time")

@@ -1,0 +1,90 @@
+"""`cloudbill webhooks …`: provider event delivery."""
+
+from __future__ import annotations
+
+import typer
+from sqlalchemy import select
+
+from ..notify import webhooks
+from ..notify.signing import new_secret
+from ..store.schema import outbox_event, webhook_delivery
+from ..views import instant
+from .context import container
+from .output import JsonOption, errors_as_lines, fail, show_record, show_rows
+
+app = typer.Typer(help="Deliver, inspect and reconcile provider webhooks.", no_args_is_help=True)
+
+
+@app.command("deliver")
+def deliver(as_json: bool = JsonOption) -> None:
+    """Send every due event now (the worker does this after each run)."""
+    c = container()
+    if not c.settings.webhook_url or not c.settings.webhook_secret:
+        fail("INVALID_STATE: set CLOUDBILL_WEBHOOK_URL and CLOUDBILL_WEBHOOK_SECRET first")
+    with errors_as_lines():
+        report = webhooks.deliver_due(c)
+    show_record(
+        {"delivered": report.delivered, "failed": report.failed, "dead": report.dead},
+        as_json=as_json,
+    )
+
+
+@app.command("dead")
+def dead(as_json: bool = JsonOption) -> None:
+    """Events that were given up on (dead-lettered)."""
+    d, e = webhook_delivery.c, outbox_event.c
+
+    def work(conn, _now):  # type: ignore[no-untyped-def]
+        return conn.execute(
+            select(e.id, e.topic, e.subject_id, d.attempts, d.last_error, d.updated_at)
+            .join(webhook_delivery, d.event_id == e.id)
+            .where(d.status == webhooks.DEAD)
+            .order_by(e.id)
+            .limit(1000)
+        ).all()
+
+    with errors_as_lines():
+        rows = container().read(work)
+    views = [
+        {
+            "event_id": r.id,
+            "topic": r.topic,
+            "subject": r.subject_id,
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+            "at": instant(r.updated_at),
+        }
+        for r in rows
+    ]
+    show_rows(
+        views, ("event_id", "topic", "subject", "attempts", "last_error", "at"), as_json=as_json
+    )
+
+
+@app.command("retry")
+def retry(event_id: int) -> None:
+    """Try a dead-lettered event again from the start."""
+    with errors_as_lines():
+        done = container().write(lambda conn, now: webhooks.retry_dead(conn, event_id, now=now))
+    if not done:
+        fail(f"NOT_FOUND: no dead-lettered event {event_id}")
+    typer.echo(f"event {event_id} will be delivered again")
+
+
+@app.command("reconcile")
+def reconcile(as_json: bool = JsonOption) -> None:
+    """Resources whose last delivered state differs from their state in cloudbill."""
+    with errors_as_lines():
+        rows = container().read(lambda conn, _now: webhooks.reconcile(conn))
+    show_rows(
+        rows,
+        ("resource_id", "status", "delivered"),
+        as_json=as_json,
+        title="resources out of step with the provider",
+    )
+
+
+@app.command("new-secret")
+def secret() -> None:
+    """Print a fresh signing secret for CLOUDBILL_WEBHOOK_SECRET."""
+    typer.echo(new_secret())

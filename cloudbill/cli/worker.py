@@ -1,0 +1,80 @@
+"""`cloudbill worker …`: run the scheduled jobs."""
+
+from __future__ import annotations
+
+import time
+
+import typer
+
+from ..api.operator.settlement import result_view as settled_view
+from ..settle.service import SettleResult
+from ..views import instant
+from ..worker import jobs
+from .context import container
+from .output import JsonOption, console, emit_json, errors_as_lines
+
+app = typer.Typer(help="Run scheduled jobs: hourly settlement (catches up hour by hour).",
+                  no_args_is_help=True)  # fmt: skip
+
+
+def _print_settled(r: SettleResult) -> None:
+    console.print(
+        f"settled {instant(r.hour)}: {r.records} record pieces ({r.late_records} late), "
+        f"{r.fees} fees, {r.customers} customers, {r.new_arrears} new in arrears",
+        highlight=False,
+    )
+
+
+def _run_once(as_json: bool) -> int:
+    """Run due jobs; people see each settled hour as soon as it is committed."""
+    with errors_as_lines():
+        report = jobs.run_due(container(), on_settled=None if as_json else _print_settled)
+    if as_json:
+        emit_json(
+            {
+                "settled": [settled_view(r) for r in report.settled],
+                "transitions": [
+                    {
+                        "resource_id": t.resource_id,
+                        "from": str(t.from_status),
+                        "to": str(t.to_status),
+                        "at": instant(t.at),
+                        "reason": t.reason,
+                    }
+                    for t in report.transitions
+                ],
+            }
+        )
+    else:
+        for t in report.transitions:
+            console.print(
+                f"{t.resource_id}: {t.from_status} -> {t.to_status} at {instant(t.at)} "
+                f"({t.reason})",
+                highlight=False,
+            )
+        if not report.settled and not report.transitions:
+            console.print("nothing due")
+    return len(report.settled) + len(report.transitions)
+
+
+@app.command("run-due")
+def run_due(as_json: bool = JsonOption) -> None:
+    """Run every job that is due now, then exit (cron, tests, simulated-clock demos)."""
+    _run_once(as_json)
+
+
+@app.command("run")
+def run(
+    interval: int | None = typer.Option(
+        None, help="seconds between looks (CLOUDBILL_WORKER_INTERVAL_S)"
+    ),
+    iterations: int = typer.Option(0, help="stop after this many looks (0: run until stopped)"),
+) -> None:
+    """Run due jobs forever (or N times), sleeping between looks."""
+    pause = interval or container().settings.worker_interval_s
+    done = 0
+    while iterations == 0 or done < iterations:
+        _run_once(False)
+        done += 1
+        if iterations == 0 or done < iterations:
+            time.sleep(pause)

@@ -1,0 +1,1 @@
+"""Customers: profiles, payment mode, top-ups, withdrawals, freeze, and the overview figures."""

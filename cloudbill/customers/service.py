@@ -1,0 +1,451 @@
+"""Customer use cases. Each runs inside one transaction handed in by the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.ids import is_valid_id, new_id
+from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REFERENCE_MAX_CHARS
+from ..ledger import repo as ledger_repo
+from ..ledger import service as ledger
+from ..ledger.model import (
+    CUSTOMER_KINDS,
+    PROVIDER_KINDS,
+    AccountKind,
+    Leg,
+    PostedTransaction,
+    Posting,
+    TransactionKind,
+)
+from ..ledger.rules import payload_hash
+from . import repo, rules
+from .model import Customer, CustomerInput, CustomerStatus, Overview, PaymentMode
+
+OPERATOR = "operator"
+
+
+def get(conn: Connection, customer_id: str, *, lock: bool = False) -> Customer:
+    found = repo.get(conn, customer_id, lock=lock) if is_valid_id(customer_id) else None
+    if found is None:
+        raise CloudbillError(
+            ErrorCode.CUSTOMER_NOT_FOUND, f"no customer {customer_id!r}", customer_id=customer_id
+        )
+    return found
+
+
+def create(conn: Connection, data: CustomerInput, *, now: datetime) -> Customer:
+    name = rules.check_name(data.name)
+    currency = rules.check_currency(data.currency)
+    mode = rules.check_payment_mode(data.payment_mode)
+    values = {
+        "id": new_id(),
+        "name": name,
+        "email": rules.check_email(data.email),
+        "mobile": rules.check_mobile(data.mobile),
+        "currency": currency,
+        "payment_mode": str(mode),
+        "credit_limit_units": rules.check_credit_limit(data.credit_limit, currency, mode),
+        "level": rules.check_level(data.level),
+        "timezone": rules.check_timezone(data.timezone),
+        "status": str(CustomerStatus.ACTIVE),
+        "arrears_since": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+    if repo.name_taken(conn, name):
+        raise CloudbillError(ErrorCode.ALREADY_EXISTS, f"a customer named {name!r} exists")
+    repo.insert_customer(conn, values)
+    ledger.open_customer_accounts(conn, values["id"], currency, now=now)
+    for kind in PROVIDER_KINDS:
+        ledger.provider_account(conn, currency, kind, now=now)
+    repo.add_audit(
+        conn,
+        at=now,
+        actor=OPERATOR,
+        customer_id=values["id"],
+        action="customer.created",
+        details={k: v for k, v in values.items() if k not in ("created_at", "updated_at")},
+    )
+    return get(conn, values["id"])
+
+
+UPDATABLE = ("name", "email", "mobile", "payment_mode", "credit_limit", "level", "timezone")
+
+
+def update(
+    conn: Connection, customer_id: str, changes: dict[str, Any], *, now: datetime
+) -> Customer:
+    current = get(conn, customer_id, lock=True)
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"cannot update {', '.join(sorted(unknown))}; updatable: {', '.join(UPDATABLE)}",
+        )
+    values: dict[str, Any] = {}
+    if "name" in changes:
+        values["name"] = rules.check_name(changes["name"])
+        if repo.name_taken(conn, values["name"], except_id=customer_id):
+            raise CloudbillError(
+                ErrorCode.ALREADY_EXISTS, f"a customer named {values['name']!r} exists"
+            )
+    if "email" in changes:
+        values["email"] = rules.check_email(changes["email"])
+    if "mobile" in changes:
+        values["mobile"] = rules.check_mobile(changes["mobile"])
+    if "level" in changes:
+        values["level"] = rules.check_level(changes["level"])
+    if "timezone" in changes:
+        values["timezone"] = rules.check_timezone(changes["timezone"])
+    mode = current.payment_mode
+    if "payment_mode" in changes:
+        mode = rules.check_payment_mode(changes["payment_mode"])
+        figures = overview(conn, current)
+        if mode != current.payment_mode and (figures.unpaid_units or figures.debt_units):
+            raise CloudbillError(
+                ErrorCode.INVALID_STATE,
+                "the payment mode can change only when nothing is unpaid or owed",
+            )
+        values["payment_mode"] = str(mode)
+        if mode is PaymentMode.PREPAID:
+            values["credit_limit_units"] = 0
+    if "credit_limit" in changes:
+        values["credit_limit_units"] = rules.check_credit_limit(
+            changes["credit_limit"], current.currency, mode
+        )
+    if not values:
+        return current
+    values["updated_at"] = now
+    repo.update_fields(conn, customer_id, values)
+    repo.add_audit(
+        conn,
+        at=now,
+        actor=OPERATOR,
+        customer_id=customer_id,
+        action="customer.updated",
+        details={k: v for k, v in values.items() if k != "updated_at"},
+    )
+    return get(conn, customer_id)
+
+
+def list_customers(
+    conn: Connection,
+    *,
+    status: str | None = None,
+    payment_mode: str | None = None,
+    in_arrears: bool | None = None,
+    limit: int = PAGE_SIZE_DEFAULT,
+    offset: int = 0,
+) -> tuple[list[Customer], int]:
+    if status is not None:
+        try:
+            status = str(CustomerStatus(status))
+        except ValueError:
+            raise CloudbillError(
+                ErrorCode.INVALID_ARGUMENT, "status must be active or frozen"
+            ) from None
+    if payment_mode is not None:
+        payment_mode = str(rules.check_payment_mode(payment_mode))
+    check_page(limit, offset)
+    return repo.list_customers(
+        conn,
+        status=status,
+        payment_mode=payment_mode,
+        in_arrears=in_arrears,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def list_with_overviews(
+    conn: Connection, **filters: Any
+) -> tuple[list[tuple[Customer, Overview]], int]:
+    """A page of customers, each with the overview figures, in two queries."""
+    rows, total = list_customers(conn, **filters)
+    figures = overviews(conn, rows)
+    return [(row, figures[row.id]) for row in rows], total
+
+
+def check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= PAGE_SIZE_MAX or offset < 0:
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, f"limit must be 1-{PAGE_SIZE_MAX} and offset >= 0"
+        )
+
+
+def overview(conn: Connection, customer: Customer) -> Overview:
+    balances = ledger_repo.customer_balances(conn, [customer.id])[customer.id]
+    return rules.overview(customer, balances)
+
+
+def overviews(conn: Connection, customers: list[Customer]) -> dict[str, Overview]:
+    balances = ledger_repo.customer_balances(conn, [c.id for c in customers])
+    return {c.id: rules.overview(c, balances[c.id]) for c in customers}
+
+
+def require_fee_allowed(conn: Connection, customer_id: str) -> Customer:
+    customer = get(conn, customer_id)
+    rules.check_fee_incurring_allowed(customer, overview(conn, customer))
+    return customer
+
+
+def _reference(reference: object) -> str:
+    if not isinstance(reference, str) or not reference.strip():
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "an external reference is required")
+    if len(reference) > REFERENCE_MAX_CHARS:
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, f"reference longer than {REFERENCE_MAX_CHARS} characters"
+        )
+    return reference.strip()
+
+
+def topup(
+    conn: Connection,
+    customer_id: str,
+    amount: object,
+    *,
+    reference: str,
+    now: datetime,
+    description: str | None = None,
+) -> PostedTransaction:
+    """Money received from the customer: write off debt, repay unpaid post-paid fees, then cash.
+
+    Idempotent by `reference` (the payment's id at the provider's payment gateway). A top-up is
+    accepted for a frozen customer too: paying what is owed must always be possible.
+    """
+    reference = _reference(reference)
+    customer = get(conn, customer_id, lock=True)
+    money = rules.positive_amount(amount, customer.currency, "top-up amount")
+    key = f"topup:{reference}"
+    digest = payload_hash(
+        {"customer": customer.id, "amount": money.units, "currency": money.currency}
+    )
+    previous = ledger.replay(conn, key, digest)
+    if previous is not None:
+        return previous
+    accounts = ledger.customer_accounts(conn, customer.id)
+    split = rules.split_topup(
+        money.units,
+        accounts[AccountKind.DEBT].balance_units,
+        accounts[AccountKind.UNPAID].balance_units,
+    )
+    funds = ledger.provider_account(conn, customer.currency, AccountKind.FUNDS, now=now)
+    legs = [Leg(funds.id, money.units, customer.currency)]
+    for kind, part in (
+        (AccountKind.DEBT, split.debt_written_off_units),
+        (AccountKind.UNPAID, split.unpaid_repaid_units),
+        (AccountKind.CASH, split.cash_credited_units),
+    ):
+        if part:
+            legs.append(Leg(accounts[kind].id, -part, customer.currency))
+    result = {
+        "customer_id": customer.id,
+        "currency": customer.currency,
+        "amount_units": money.units,
+        **asdict(split),
+    }
+    posted = ledger.post(
+        conn,
+        Posting(
+            idempotency_key=key,
+            payload_hash=digest,
+            kind=TransactionKind.TOPUP,
+            legs=tuple(legs),
+            customer_id=customer.id,
+            reference=reference,
+            description=description or "top-up",
+            result=result,
+        ),
+        now=now,
+    )
+    if (
+        split.debt_written_off_units
+        and split.debt_written_off_units == accounts[AccountKind.DEBT].balance_units
+    ):
+        _clear_arrears(conn, customer.id, now)
+    return posted
+
+
+def withdraw(
+    conn: Connection, customer_id: str, amount: object, *, reference: str, now: datetime
+) -> PostedTransaction:
+    """Pay cash balance back to the customer. Refused while in arrears or frozen."""
+    reference = _reference(reference)
+    customer = get(conn, customer_id, lock=True)
+    money = rules.positive_amount(amount, customer.currency, "withdrawal amount")
+    key = f"withdraw:{reference}"
+    digest = payload_hash(
+        {"customer": customer.id, "amount": money.units, "currency": money.currency}
+    )
+    previous = ledger.replay(conn, key, digest)
+    if previous is not None:
+        return previous
+    rules.check_withdrawal(customer, overview(conn, customer), money)
+    accounts = ledger.customer_accounts(conn, customer.id)
+    funds = ledger.provider_account(conn, customer.currency, AccountKind.FUNDS, now=now)
+    return ledger.post(
+        conn,
+        Posting(
+            idempotency_key=key,
+            payload_hash=digest,
+            kind=TransactionKind.WITHDRAWAL,
+            legs=(
+                Leg(accounts[AccountKind.CASH].id, money.units, customer.currency),
+                Leg(funds.id, -money.units, customer.currency),
+            ),
+            customer_id=customer.id,
+            reference=reference,
+            description="balance withdrawal",
+            result={
+                "customer_id": customer.id,
+                "currency": customer.currency,
+                "amount_units": money.units,
+            },
+        ),
+        now=now,
+    )
+
+
+ADJUSTMENT_DIRECTIONS = ("charge", "credit")
+
+# Later stages (the arrears lifecycle) act in the same transaction when a payment clears the
+# debt: unfreeze resources, tell the provider. Registered once by bootstrap.
+ArrearsClearedHandler = Callable[[Connection, str, datetime], None]
+_arrears_cleared_handlers: list[ArrearsClearedHandler] = []
+
+
+def on_arrears_cleared(handler: ArrearsClearedHandler) -> None:
+    if handler not in _arrears_cleared_handlers:
+        _arrears_cleared_handlers.append(handler)
+
+
+def _clear_arrears(conn: Connection, customer_id: str, now: datetime) -> None:
+    repo.update_fields(conn, customer_id, {"arrears_since": None, "updated_at": now})
+    for handler in _arrears_cleared_handlers:
+        handler(conn, customer_id, now)
+
+
+def adjust(
+    conn: Connection,
+    customer_id: str,
+    amount: object,
+    *,
+    direction: str,
+    reason: str,
+    reference: str,
+    now: datetime,
+) -> PostedTransaction:
+    """An operator correction. A charge is paid like a fee (cash, credit, then debt, which puts
+    the customer in arrears); a credit is paid in like a top-up (debt first, then unpaid, cash)."""
+    reference = _reference(reference)
+    if direction not in ADJUSTMENT_DIRECTIONS:
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "direction must be charge or credit")
+    if not isinstance(reason, str) or not reason.strip():
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "an adjustment needs a reason")
+    customer = get(conn, customer_id, lock=True)
+    money = rules.positive_amount(amount, customer.currency, "adjustment amount")
+    key = f"adjust:{reference}"
+    digest = payload_hash(
+        {"customer": customer.id, "amount": money.units, "direction": direction, "reason": reason}
+    )
+    previous = ledger.replay(conn, key, digest)
+    if previous is not None:
+        return previous
+    accounts = ledger.customer_accounts(conn, customer.id)
+    cur = customer.currency
+    result: dict[str, Any] = {"customer_id": customer.id, "currency": cur, "direction": direction}
+    if direction == "charge":
+        split = rules.split_charge(money.units, overview(conn, customer))
+        counter = ledger.provider_account(conn, cur, AccountKind.REVENUE, now=now)
+        parts = (
+            (AccountKind.CASH, split.from_cash_units),
+            (AccountKind.UNPAID, split.to_unpaid_units),
+            (AccountKind.DEBT, split.to_debt_units),
+        )
+        legs = [Leg(counter.id, -money.units, cur)]
+        legs += [Leg(accounts[k].id, part, cur) for k, part in parts if part]
+        if split.to_debt_units and customer.arrears_since is None:
+            repo.update_fields(conn, customer.id, {"arrears_since": now, "updated_at": now})
+    else:
+        split = rules.split_topup(
+            money.units,
+            accounts[AccountKind.DEBT].balance_units,
+            accounts[AccountKind.UNPAID].balance_units,
+        )
+        counter = ledger.provider_account(conn, cur, AccountKind.ADJUSTMENT, now=now)
+        parts = (
+            (AccountKind.DEBT, split.debt_written_off_units),
+            (AccountKind.UNPAID, split.unpaid_repaid_units),
+            (AccountKind.CASH, split.cash_credited_units),
+        )
+        legs = [Leg(counter.id, money.units, cur)]
+        legs += [Leg(accounts[k].id, -part, cur) for k, part in parts if part]
+        clears = split.debt_written_off_units == accounts[AccountKind.DEBT].balance_units > 0
+    result.update(amount_units=money.units, **asdict(split))
+    posted = ledger.post(
+        conn,
+        Posting(
+            idempotency_key=key,
+            payload_hash=digest,
+            kind=TransactionKind.ADJUSTMENT,
+            legs=tuple(legs),
+            customer_id=customer.id,
+            reference=reference,
+            description=reason.strip()[:512],
+            result=result,
+        ),
+        now=now,
+    )
+    if direction == "credit" and clears:
+        _clear_arrears(conn, customer.id, now)
+    return posted
+
+
+def set_status(
+    conn: Connection, customer_id: str, status: CustomerStatus, *, reason: str, now: datetime
+) -> Customer:
+    customer = get(conn, customer_id, lock=True)
+    if customer.status is status:
+        return customer
+    repo.update_fields(conn, customer_id, {"status": str(status), "updated_at": now})
+    repo.add_audit(
+        conn,
+        at=now,
+        actor=OPERATOR,
+        customer_id=customer_id,
+        action="customer.frozen" if status is CustomerStatus.FROZEN else "customer.unfrozen",
+        details={"reason": reason},
+    )
+    return get(conn, customer_id)
+
+
+def history(
+    conn: Connection, customer_id: str, *, limit: int = PAGE_SIZE_DEFAULT, offset: int = 0
+) -> tuple[list[dict[str, Any]], int]:
+    """Every movement of the customer's money, newest first: one row per entry on their books."""
+    customer = get(conn, customer_id)
+    check_page(limit, offset)
+    accounts = ledger.customer_accounts(conn, customer.id)
+    ids = [accounts[k].id for k in CUSTOMER_KINDS if k in accounts]
+    rows = ledger_repo.account_history(conn, ids, limit=limit, offset=offset)
+    total = ledger_repo.count_history(conn, ids)
+    return [
+        {
+            "transaction_id": r.transaction_id,
+            "kind": r.kind,
+            "account": r.account_kind,
+            # in the account's own sign: + means the balance of that book went up
+            "change_units": r.normal_sign * r.amount_units,
+            "currency": r.currency,
+            "reference": r.reference,
+            "description": r.description,
+            "created_at": r.created_at,
+        }
+        for r in rows
+    ], total

@@ -1,0 +1,1 @@
+"""Usage records in: validated, converted to the pricing unit, deduplicated by record id."""

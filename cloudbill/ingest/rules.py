@@ -1,0 +1,165 @@
+"""Pure validation of one usage record against its resource and the catalog."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from ..catalog.index import CatalogIndex
+from ..catalog.model import MeasureUnit
+from ..catalog.pricing import convert_quantity
+from ..kernel.clock import ensure_utc
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.ids import is_valid_id
+from ..kernel.limits import USAGE_FUTURE_SKEW_S, USAGE_INTERVAL_MAX_HOURS
+from ..kernel.money import parse_decimal
+from ..kernel.periods import hour_floor
+from ..kernel.quantity import to_e10
+from .model import ResourceFacts, UsageInput, ValidRecord
+
+MAX_INTERVAL = timedelta(hours=USAGE_INTERVAL_MAX_HOURS)
+FUTURE_SKEW = timedelta(seconds=USAGE_FUTURE_SKEW_S)
+ONE_MICROSECOND = timedelta(microseconds=1)
+
+
+class Reject(Exception):
+    """A record is refused; carries a stable code and a readable reason."""
+
+    def __init__(self, code: ErrorCode, reason: str) -> None:
+        super().__init__(reason)
+        self.code = code
+        self.reason = reason
+
+
+def _instant(value: object, what: str) -> datetime:
+    if isinstance(value, datetime):
+        return ensure_utc(value)
+    if isinstance(value, str):
+        try:
+            return ensure_utc(datetime.fromisoformat(value.strip().replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    raise Reject(ErrorCode.INVALID_ARGUMENT, f"{what} is not an ISO 8601 instant: {value!r}")
+
+
+def payload_hash(record: ValidRecord) -> str:
+    """Fingerprint of what a record says (not of how it was spelled)."""
+    text = "|".join(
+        (
+            record.resource_id,
+            record.usage_type,
+            format(Decimal(record.quantity).normalize(), "f"),
+            record.unit,
+            record.start_at.isoformat(),
+            record.end_at.isoformat(),
+        )
+    )
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class PricingUnits:
+    """The pricing unit of (resource type, spec, currency, usage type), looked up once a batch."""
+
+    def __init__(self, catalog: CatalogIndex) -> None:
+        self.catalog = catalog
+        self._cache: dict[tuple[str, str, str, str], MeasureUnit | Reject] = {}
+
+    def lookup(self, facts: ResourceFacts, usage_type: str) -> MeasureUnit:
+        key = (facts.resource_type, facts.spec, facts.currency, usage_type)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._find(facts, usage_type)
+            self._cache[key] = found
+        if isinstance(found, Reject):
+            raise found
+        return found
+
+    def _find(self, facts: ResourceFacts, usage_type: str) -> MeasureUnit | Reject:
+        try:
+            ref = self.catalog.spec(facts.resource_type, facts.spec)
+        except CloudbillError as exc:
+            return Reject(exc.code, exc.message)
+        if usage_type not in ref.resource_type.usage_types:
+            return Reject(
+                ErrorCode.INVALID_ARGUMENT,
+                f"{facts.resource_type} does not meter {usage_type!r} "
+                f"(it meters {', '.join(ref.resource_type.usage_types)})",
+            )
+        prices = ref.spec.prices.get(facts.currency)
+        price = prices.pay_per_use.get(usage_type) if prices else None
+        if price is None:
+            return Reject(
+                ErrorCode.CATALOG_ITEM_NOT_FOUND,
+                f"{facts.spec} has no pay-per-use {usage_type} price in {facts.currency}",
+            )
+        return self.catalog.units[price.unit]
+
+
+def validate(
+    record: UsageInput,
+    facts: ResourceFacts | None,
+    units: PricingUnits,
+    *,
+    now: datetime,
+    customer_id: str | None = None,
+) -> ValidRecord:
+    """The record, checked and converted; raises Reject with the reason otherwise."""
+    if not isinstance(record.record_id, str) or not is_valid_id(record.record_id):
+        raise Reject(ErrorCode.INVALID_ARGUMENT, "record_id: 1-128 letters, digits and _ . : -")
+    if facts is None or (customer_id is not None and facts.customer_id != customer_id):
+        raise Reject(ErrorCode.RESOURCE_NOT_FOUND, f"no resource {record.resource_id!r}")
+    if facts.status == "released":
+        raise Reject(ErrorCode.RESOURCE_RELEASED, f"resource {facts.resource_id} is released")
+    if facts.status == "frozen":
+        raise Reject(ErrorCode.RESOURCE_FROZEN, f"resource {facts.resource_id} is frozen")
+    if facts.billing_mode != "pay_per_use":
+        raise Reject(
+            ErrorCode.INVALID_STATE,
+            f"resource {facts.resource_id} is yearly/monthly: its usage is prepaid, not metered",
+        )
+    if not isinstance(record.usage_type, str):
+        raise Reject(ErrorCode.INVALID_ARGUMENT, "usage_type is required")
+    pricing_unit = units.lookup(facts, record.usage_type)
+    unit = units.catalog.units.get(record.unit) if record.unit else pricing_unit
+    if unit is None:
+        raise Reject(ErrorCode.CATALOG_ITEM_NOT_FOUND, f"unknown measure unit {record.unit!r}")
+    try:
+        quantity = parse_decimal(record.quantity, what="quantity")
+        if quantity < 0:
+            raise Reject(ErrorCode.INVALID_ARGUMENT, "quantity cannot be negative")
+        quantity_e10 = to_e10(convert_quantity(quantity, unit, pricing_unit))
+    except CloudbillError as exc:
+        raise Reject(exc.code, exc.message) from None
+    start = _instant(record.start, "start")
+    end = _instant(record.end, "end")
+    if end <= start:
+        raise Reject(ErrorCode.INVALID_ARGUMENT, "the interval must end after it starts")
+    if end - start > MAX_INTERVAL:
+        raise Reject(
+            ErrorCode.INVALID_ARGUMENT,
+            f"one record covers at most {USAGE_INTERVAL_MAX_HOURS} hours",
+        )
+    if end > now + FUTURE_SKEW:
+        raise Reject(ErrorCode.INVALID_ARGUMENT, "usage cannot end in the future")
+    valid = ValidRecord(
+        record_id=record.record_id,
+        payload_hash="",
+        customer_id=facts.customer_id,
+        resource_id=facts.resource_id,
+        usage_type=record.usage_type,
+        quantity=format(quantity, "f"),
+        unit=unit.code,
+        pricing_unit=pricing_unit.code,
+        quantity_e10=quantity_e10,
+        start_at=start,
+        end_at=end,
+        first_hour=hour_floor(start),
+        last_hour=hour_floor(end - ONE_MICROSECOND),
+    )
+    return _with_hash(valid)
+
+
+def _with_hash(record: ValidRecord) -> ValidRecord:
+    return replace(record, payload_hash=payload_hash(record))

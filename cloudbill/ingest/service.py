@@ -1,0 +1,109 @@
+"""Ingestion use cases: a batch (API) or a stream of batches (CSV/Parquet file), all or nothing.
+
+A record id already stored with the same content is a duplicate: accepted once, counted, not
+stored again. The same id with other content is rejected. If any record of a batch or file is
+rejected, nothing of it is stored and the answer says which records and why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from ..catalog import service as catalog_service
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.limits import REJECTIONS_REPORTED_MAX, USAGE_BATCH_MAX
+from . import repo
+from .model import IngestResult, Rejection, UsageInput, ValidRecord
+from .rules import PricingUnits, Reject, validate
+
+
+def ingest_batch(
+    conn: Connection,
+    records: Sequence[UsageInput],
+    *,
+    now: datetime,
+    customer_id: str | None = None,
+) -> IngestResult:
+    if not 1 <= len(records) <= USAGE_BATCH_MAX:
+        raise CloudbillError(
+            ErrorCode.LIMIT_EXCEEDED, f"send 1 to {USAGE_BATCH_MAX} records per request"
+        )
+    return ingest_stream(conn, [records], now=now, customer_id=customer_id)
+
+
+def ingest_stream(
+    conn: Connection,
+    batches: Iterable[Sequence[UsageInput]],
+    *,
+    now: datetime,
+    customer_id: str | None = None,
+) -> IngestResult:
+    """Validate and store every batch inside the caller's one transaction; raise if any record
+    is rejected, so that the caller's rollback leaves nothing behind."""
+    repo.hold_gate(conn)
+    units = PricingUnits(catalog_service.active(conn))
+    result = IngestResult()
+    offset = 0
+    for batch in batches:
+        valid = _check_batch(conn, batch, offset, units, result, now=now, customer_id=customer_id)
+        if result.rejected_count == 0:
+            repo.insert_records(conn, valid, now)
+        offset += len(batch)
+    if result.rejected_count:
+        raise CloudbillError(
+            ErrorCode.USAGE_REJECTED,
+            f"{result.rejected_count} of {offset} usage records were rejected; none was stored",
+            **result.as_dict(),
+        )
+    return result
+
+
+def _check_batch(
+    conn: Connection,
+    batch: Sequence[UsageInput],
+    offset: int,
+    units: PricingUnits,
+    result: IngestResult,
+    *,
+    now: datetime,
+    customer_id: str | None,
+) -> list[ValidRecord]:
+    facts = repo.resource_facts(conn, (r.resource_id for r in batch))  # type: ignore[misc]
+    checked: list[tuple[int, ValidRecord | Reject]] = []
+    for index, record in enumerate(batch, start=offset):
+        try:
+            checked.append(
+                (index, validate(record, facts.get(record.resource_id),  # type: ignore[arg-type]
+                                 units, now=now, customer_id=customer_id))
+            )  # fmt: skip
+        except Reject as exc:
+            checked.append((index, exc))
+    ids = [item.record_id for _, item in checked if isinstance(item, ValidRecord)]
+    stored = repo.existing_hashes(conn, ids)
+    seen: dict[str, str] = {}
+    valid: list[ValidRecord] = []
+    for index, item in checked:
+        if isinstance(item, Reject):
+            _reject(result, index, batch[index - offset].record_id, item.code, item.reason)
+            continue
+        first = stored.get(item.record_id) or seen.get(item.record_id)
+        if first is None:
+            seen[item.record_id] = item.payload_hash
+            valid.append(item)
+        elif first == item.payload_hash:
+            result.duplicates += 1
+        else:
+            _reject(result, index, item.record_id, ErrorCode.IDEMPOTENCY_CONFLICT,
+                    "this record_id was already sent with other content")  # fmt: skip
+    result.accepted += len(valid)
+    return valid
+
+
+def _reject(result: IngestResult, index: int, record_id: object, code: str, reason: str) -> None:
+    result.rejected_count += 1
+    if len(result.rejected) < REJECTIONS_REPORTED_MAX:
+        rid = record_id if isinstance(record_id, str) else None
+        result.rejected.append(Rejection(index, rid, str(code), reason))

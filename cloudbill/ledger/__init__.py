@@ -1,0 +1,1 @@
+"""Double-entry, append-only, idempotent journal of every movement of money."""

@@ -1,0 +1,278 @@
+"""Ledger SQL. Every function takes an open transaction (`Connection`)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, bindparam, func, insert, select, update
+
+from ..kernel.limits import PAGE_SIZE_MAX
+from ..store.bulk import insert_tuples
+from ..store.schema import ledger_account, ledger_entry, ledger_transaction
+from .model import ACCOUNT_RULES, Account, AccountKind, Leg, PostedTransaction, Posting
+
+
+def _account(row) -> Account:  # type: ignore[no-untyped-def]
+    return Account(
+        id=row.id,
+        code=row.code,
+        customer_id=row.customer_id,
+        kind=AccountKind(row.kind),
+        currency=row.currency,
+        normal_sign=row.normal_sign,
+        may_go_negative=row.may_go_negative,
+        balance_units=row.balance_units,
+    )
+
+
+def get_account_by_code(conn: Connection, code: str) -> Account | None:
+    row = conn.execute(select(ledger_account).where(ledger_account.c.code == code)).first()
+    return _account(row) if row else None
+
+
+def create_account(
+    conn: Connection,
+    *,
+    code: str,
+    kind: AccountKind,
+    currency: str,
+    customer_id: str | None,
+    now: datetime,
+) -> Account:
+    sign, may_go_negative = ACCOUNT_RULES[kind]
+    account_id = conn.execute(
+        insert(ledger_account).values(
+            code=code,
+            customer_id=customer_id,
+            kind=str(kind),
+            currency=currency,
+            normal_sign=sign,
+            may_go_negative=may_go_negative,
+            balance_units=0,
+            created_at=now,
+        )
+    ).inserted_primary_key[0]
+    return Account(account_id, code, customer_id, kind, currency, sign, may_go_negative, 0)
+
+
+def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
+    """Load and, on PostgreSQL, row-lock the accounts in id order (a fixed order: no deadlock)."""
+    ids = sorted(set(account_ids))
+    query = select(ledger_account).where(ledger_account.c.id.in_(ids)).order_by(ledger_account.c.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    return {row.id: _account(row) for row in conn.execute(query)}
+
+
+def customer_accounts(conn: Connection, customer_id: str) -> dict[AccountKind, Account]:
+    rows = conn.execute(select(ledger_account).where(ledger_account.c.customer_id == customer_id))
+    return {AccountKind(row.kind): _account(row) for row in rows}
+
+
+def customer_balances(conn: Connection, customer_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    """customer id -> account kind -> balance, for many customers in one query."""
+    out: dict[str, dict[str, int]] = {cid: {} for cid in customer_ids}
+    if not customer_ids:
+        return out
+    rows = conn.execute(
+        select(
+            ledger_account.c.customer_id, ledger_account.c.kind, ledger_account.c.balance_units
+        ).where(ledger_account.c.customer_id.in_(list(customer_ids)))
+    )
+    for row in rows:
+        out[row.customer_id][row.kind] = row.balance_units
+    return out
+
+
+def find_transaction(conn: Connection, key: str):  # type: ignore[no-untyped-def]
+    return conn.execute(
+        select(ledger_transaction).where(ledger_transaction.c.idempotency_key == key)
+    ).first()
+
+
+def to_posted(row, *, replayed: bool = False) -> PostedTransaction:  # type: ignore[no-untyped-def]
+    return PostedTransaction(
+        id=row.id,
+        idempotency_key=row.idempotency_key,
+        kind=row.kind,
+        customer_id=row.customer_id,
+        reference=row.reference,
+        description=row.description,
+        created_at=row.created_at,
+        result=json.loads(row.result) if row.result else {},
+        replayed=replayed,
+    )
+
+
+def insert_transaction(conn: Connection, posting: Posting, now: datetime) -> int:
+    return conn.execute(
+        insert(ledger_transaction).values(
+            idempotency_key=posting.idempotency_key,
+            payload_hash=posting.payload_hash,
+            kind=str(posting.kind),
+            customer_id=posting.customer_id,
+            reference=posting.reference,
+            description=posting.description,
+            result=json.dumps(posting.result, sort_keys=True, default=str),
+            created_at=now,
+        )
+    ).inserted_primary_key[0]
+
+
+def insert_entries(conn: Connection, transaction_id: int, legs: Sequence[Leg]) -> None:
+    conn.execute(
+        insert(ledger_entry),
+        [
+            {
+                "transaction_id": transaction_id,
+                "account_id": leg.account_id,
+                "currency": leg.currency,
+                "amount_units": leg.amount_units,
+            }
+            for leg in legs
+        ],
+    )
+
+
+def set_balances(conn: Connection, balances: dict[int, int]) -> None:
+    for account_id, balance in sorted(balances.items()):
+        conn.execute(
+            update(ledger_account)
+            .where(ledger_account.c.id == account_id)
+            .values(balance_units=balance)
+        )
+
+
+def account_history(conn: Connection, account_ids: Sequence[int], *, limit: int, offset: int):  # type: ignore[no-untyped-def]
+    """Entries of the given accounts, newest first, with their transaction."""
+    limit = min(limit, PAGE_SIZE_MAX)
+    query = (
+        select(
+            ledger_transaction.c.id.label("transaction_id"),
+            ledger_transaction.c.kind,
+            ledger_transaction.c.reference,
+            ledger_transaction.c.description,
+            ledger_transaction.c.created_at,
+            ledger_account.c.kind.label("account_kind"),
+            ledger_account.c.normal_sign,
+            ledger_entry.c.amount_units,
+            ledger_entry.c.currency,
+        )
+        .join(ledger_transaction, ledger_transaction.c.id == ledger_entry.c.transaction_id)
+        .join(ledger_account, ledger_account.c.id == ledger_entry.c.account_id)
+        .where(ledger_entry.c.account_id.in_(list(account_ids)))
+        .order_by(ledger_transaction.c.id.desc(), ledger_entry.c.id)
+        .limit(limit)
+        .offset(offset)
+    )
+    return conn.execute(query).all()
+
+
+def count_history(conn: Connection, account_ids: Sequence[int]) -> int:
+    return conn.execute(
+        select(func.count())
+        .select_from(ledger_entry)
+        .where(ledger_entry.c.account_id.in_(list(account_ids)))
+    ).scalar_one()
+
+
+def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
+    found: set[str] = set()
+    for start in range(0, len(keys), 900):
+        part = list(keys[start : start + 900])
+        found.update(
+            conn.execute(
+                select(ledger_transaction.c.idempotency_key).where(
+                    ledger_transaction.c.idempotency_key.in_(part)
+                )
+            ).scalars()
+        )
+    return found
+
+
+def lock_accounts_bulk(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
+    ids = sorted(set(account_ids))
+    found: dict[int, Account] = {}
+    for start in range(0, len(ids), 900):
+        found.update(lock_accounts(conn, ids[start : start + 900]))
+    return found
+
+
+TRANSACTION_COLUMNS = (
+    "idempotency_key",
+    "payload_hash",
+    "kind",
+    "customer_id",
+    "reference",
+    "description",
+    "result",
+    "created_at",
+)
+ENTRY_COLUMNS = ("transaction_id", "account_id", "currency", "amount_units")
+
+
+def insert_transactions(conn: Connection, postings: Sequence[Posting], now: datetime) -> list[int]:
+    """Insert many transactions; their ids, in the order given (read back by their keys, which
+    are unique: one statement per 900 instead of one RETURNING per row)."""
+    insert_tuples(
+        conn,
+        ledger_transaction,
+        TRANSACTION_COLUMNS,
+        (
+            (
+                p.idempotency_key,
+                p.payload_hash,
+                str(p.kind),
+                p.customer_id,
+                p.reference,
+                p.description,
+                json.dumps(p.result, sort_keys=True, default=str),
+                now,
+            )
+            for p in postings
+        ),
+    )
+    keys = [p.idempotency_key for p in postings]
+    ids: dict[str, int] = {}
+    for start in range(0, len(keys), 900):
+        rows = conn.execute(
+            select(ledger_transaction.c.idempotency_key, ledger_transaction.c.id).where(
+                ledger_transaction.c.idempotency_key.in_(keys[start : start + 900])
+            )
+        )
+        ids.update(dict(rows.all()))
+    return [ids[key] for key in keys]
+
+
+def insert_entries_bulk(conn: Connection, entries: Iterable[tuple[int, int, str, int]]) -> None:
+    insert_tuples(conn, ledger_entry, ENTRY_COLUMNS, entries)
+
+
+def set_balances_bulk(conn: Connection, balances: dict[int, int]) -> None:
+    if not balances:
+        return
+    statement = (
+        update(ledger_account)
+        .where(ledger_account.c.id == bindparam("account_id"))
+        .values(balance_units=bindparam("balance"))
+    )
+    conn.execute(
+        statement,
+        [{"account_id": a, "balance": b} for a, b in sorted(balances.items())],
+    )
+
+
+def customer_accounts_bulk(
+    conn: Connection, customer_ids: Iterable[str]
+) -> dict[str, dict[AccountKind, Account]]:
+    ids = sorted(set(customer_ids))
+    found: dict[str, dict[AccountKind, Account]] = {cid: {} for cid in ids}
+    for start in range(0, len(ids), 900):
+        rows = conn.execute(
+            select(ledger_account).where(ledger_account.c.customer_id.in_(ids[start : start + 900]))
+        )
+        for row in rows:
+            found[row.customer_id][AccountKind(row.kind)] = _account(row)
+    return found

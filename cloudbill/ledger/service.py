@@ -1,0 +1,153 @@
+"""Ledger use cases: open accounts, post transactions (idempotently), read balances."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from ..kernel.errors import CloudbillError, ErrorCode
+from . import repo
+from .model import (
+    CUSTOMER_KINDS,
+    Account,
+    AccountKind,
+    PostedTransaction,
+    Posting,
+    customer_account_code,
+    provider_account_code,
+)
+from .rules import check_balanced, check_key, new_balances
+
+# Later stages (balance alerts) look at the customers whose money just moved, in the same
+# transaction. Registered once by bootstrap.
+PostedHandler = Callable[[Connection, set[str], datetime], None]
+_posted_handlers: list[PostedHandler] = []
+
+
+def on_posted(handler: PostedHandler) -> None:
+    if handler not in _posted_handlers:
+        _posted_handlers.append(handler)
+
+
+def _notify(conn: Connection, postings: list[Posting], now: datetime) -> None:
+    customer_ids = {p.customer_id for p in postings if p.customer_id}
+    if customer_ids:
+        for handler in _posted_handlers:
+            handler(conn, customer_ids, now)
+
+
+def replay(conn: Connection, key: str, payload_hash: str) -> PostedTransaction | None:
+    """The first answer for `key` if it was already used with this payload; None if unused.
+
+    The same key with another payload is an error: the caller meant something else.
+    """
+    row = repo.find_transaction(conn, check_key(key))
+    if row is None:
+        return None
+    if row.payload_hash != payload_hash:
+        raise CloudbillError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            f"idempotency key {key!r} was already used for a different request",
+            idempotency_key=key,
+        )
+    return repo.to_posted(row, replayed=True)
+
+
+def post(conn: Connection, posting: Posting, *, now: datetime) -> PostedTransaction:
+    """Append one balanced transaction and update the cached balances, or change nothing."""
+    previous = replay(conn, posting.idempotency_key, posting.payload_hash)
+    if previous is not None:
+        return previous
+    check_balanced(posting.legs)
+    accounts = repo.lock_accounts(conn, (leg.account_id for leg in posting.legs))
+    for leg in posting.legs:
+        account = accounts.get(leg.account_id)
+        if account is None:
+            raise CloudbillError(ErrorCode.NOT_FOUND, f"ledger account {leg.account_id} not found")
+        if account.currency != leg.currency:
+            raise CloudbillError(
+                ErrorCode.CURRENCY_MISMATCH,
+                f"account {account.code} is in {account.currency}, leg is in {leg.currency}",
+            )
+    balances = new_balances(accounts, posting.legs)
+    transaction_id = repo.insert_transaction(conn, posting, now)
+    repo.insert_entries(conn, transaction_id, posting.legs)
+    repo.set_balances(conn, balances)
+    _notify(conn, [posting], now)
+    row = repo.find_transaction(conn, posting.idempotency_key)
+    return repo.to_posted(row)
+
+
+def open_customer_accounts(
+    conn: Connection, customer_id: str, currency: str, *, now: datetime
+) -> dict[AccountKind, Account]:
+    return {
+        kind: repo.create_account(
+            conn,
+            code=customer_account_code(customer_id, kind),
+            kind=kind,
+            currency=currency,
+            customer_id=customer_id,
+            now=now,
+        )
+        for kind in CUSTOMER_KINDS
+    }
+
+
+def provider_account(
+    conn: Connection, currency: str, kind: AccountKind, *, now: datetime
+) -> Account:
+    """The provider's account of `kind` in `currency`, opened on first use."""
+    code = provider_account_code(currency, kind)
+    account = repo.get_account_by_code(conn, code)
+    if account is None:
+        account = repo.create_account(
+            conn, code=code, kind=kind, currency=currency, customer_id=None, now=now
+        )
+    return account
+
+
+def customer_accounts(conn: Connection, customer_id: str) -> dict[AccountKind, Account]:
+    return repo.customer_accounts(conn, customer_id)
+
+
+def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> list[int]:
+    """Append many balanced transactions at once (settlement: one per customer per hour).
+
+    Same guarantees as `post`, in bulk: every posting balances, no guarded account goes below
+    zero, keys are new (a settlement that finds its key used is a bug, not a replay)."""
+    if not postings:
+        return []
+    used = repo.existing_keys(conn, [p.idempotency_key for p in postings])
+    if used:
+        raise CloudbillError(
+            ErrorCode.IDEMPOTENCY_CONFLICT,
+            f"{len(used)} ledger key(s) already used",
+            keys=sorted(used)[:5],
+        )
+    for posting in postings:
+        check_key(posting.idempotency_key)
+        check_balanced(posting.legs)
+    accounts = repo.lock_accounts_bulk(conn, (leg.account_id for p in postings for leg in p.legs))
+    all_legs = [leg for p in postings for leg in p.legs]
+    for leg in all_legs:
+        account = accounts.get(leg.account_id)
+        if account is None or account.currency != leg.currency:
+            raise CloudbillError(
+                ErrorCode.CURRENCY_MISMATCH, f"bad leg for account {leg.account_id}"
+            )
+    balances = new_balances(accounts, all_legs)
+    ids = repo.insert_transactions(conn, postings, now)
+    repo.insert_entries_bulk(
+        conn,
+        (
+            (tx_id, leg.account_id, leg.currency, leg.amount_units)
+            for tx_id, posting in zip(ids, postings, strict=True)
+            for leg in posting.legs
+        ),
+    )
+    repo.set_balances_bulk(conn, balances)
+    _notify(conn, postings, now)
+    return ids

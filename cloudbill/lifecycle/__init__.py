@@ -1,0 +1,1 @@
+"""The arrears lifecycle: grace -> frozen -> released, undone by paying the debt."""

@@ -1,0 +1,110 @@
+"""Apply the arrears lifecycle: the scheduled job, and the immediate restore when a payment
+clears the debt. Every transition is recorded in the resource's history and written to the
+outbox in the same transaction, numbered per resource."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, select
+
+from ..catalog import service as catalog_service
+from ..kernel.limits import PAGE_SIZE_MAX
+from ..notify.outbox import Event, emit_many
+from ..resources import repo as resource_repo
+from ..resources.model import ResourceStatus, StatusChange
+from ..store.schema import customer, resource
+from .policy import PolicyRow, periods_for
+from .rules import ResourceFacts, Transition, decide
+
+ACTIVE = (ResourceStatus.NORMAL, ResourceStatus.GRACE, ResourceStatus.FROZEN)
+
+
+def policy_rows(conn: Connection) -> tuple[PolicyRow, ...]:
+    document = catalog_service.active(conn).document
+    return tuple(
+        PolicyRow(p.grace_days, p.retention_days, p.service, p.customer_level)
+        for p in document.arrears_policies
+    )
+
+
+def _candidates(conn: Connection, customer_ids: list[str] | None, after: str, limit: int):  # type: ignore[no-untyped-def]
+    """Pay-per-use resources that may move: of customers in arrears, or in grace/frozen."""
+    r, c = resource.c, customer.c
+    query = (
+        select(r.id, r.status, r.status_since, r.billing_mode, r.service, c.level, c.arrears_since)
+        .join(customer, c.id == r.customer_id)
+        .where(
+            r.billing_mode == "pay_per_use",
+            r.status.in_([str(s) for s in ACTIVE]),
+            c.arrears_since.is_not(None)
+            | r.status.in_([str(ResourceStatus.GRACE), str(ResourceStatus.FROZEN)]),
+            r.id > after,
+        )
+        .order_by(r.id)
+        .limit(limit)
+    )
+    if customer_ids is not None:
+        query = query.where(r.customer_id.in_(customer_ids))
+    return conn.execute(query).all()
+
+
+def apply_due(
+    conn: Connection, *, now: datetime, customer_ids: list[str] | None = None
+) -> list[Transition]:
+    """Every transition due by `now`; running it again finds nothing more to do."""
+    rows_policy = policy_rows(conn)
+    done: list[Transition] = []
+    after = ""
+    while True:
+        batch = _candidates(conn, customer_ids, after, PAGE_SIZE_MAX)
+        for row in batch:
+            facts = ResourceFacts(
+                row.id, ResourceStatus(row.status), row.status_since, row.billing_mode
+            )
+            periods = periods_for(rows_policy, row.service, row.level)
+            for step in decide(facts, arrears_since=row.arrears_since, periods=periods, now=now):
+                resource_repo.set_status(
+                    conn,
+                    StatusChange(
+                        step.resource_id, step.from_status, step.to_status, step.at, step.reason
+                    ),
+                )
+                done.append(step)
+        if len(batch) < PAGE_SIZE_MAX:
+            break
+        after = batch[-1].id
+    emit_many(conn, [_event(t) for t in done], now=now)
+    return done
+
+
+def _event(t: Transition) -> Event:
+    return Event(
+        t.event,
+        t.resource_id,
+        {
+            "resource_id": t.resource_id,
+            "from": str(t.from_status),
+            "to": str(t.to_status),
+            "at": t.at.isoformat(),
+            "reason": t.reason,
+        },
+        dedupe_key=f"{t.event}:{t.resource_id}:{t.at.isoformat()}",
+    )
+
+
+def on_arrears_cleared(conn: Connection, customer_id: str, now: datetime) -> None:
+    """A payment cleared the debt: unfreeze at once, and tell the provider."""
+    apply_due(conn, now=now, customer_ids=[customer_id])
+    emit_many(
+        conn,
+        [
+            Event(
+                "customer.arrears_cleared",
+                customer_id,
+                {"customer_id": customer_id, "at": now.isoformat()},
+                dedupe_key=f"customer.arrears_cleared:{customer_id}:{now.isoformat()}",
+            )
+        ],
+        now=now,
+    )

@@ -1,0 +1,1 @@
+"""Events out: the transactional outbox, webhooks, email, SMS, bill exports."""

@@ -1,0 +1,1 @@
+"""Usage x price -> fee: hour pieces, tiers, discounts, at Huawei's precision."""

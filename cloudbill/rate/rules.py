@@ -1,0 +1,66 @@
+"""Pure rating rules.
+
+A usage record is metered by the second and billed by the hour: its quantity is split between
+the clock hours its interval touches, in proportion to the time in each (exactly: the parts
+always add up to the record's quantity, whenever the split is computed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from ..catalog.model import Discount, UsagePrice
+from ..catalog.pricing import (
+    FEE_ROUNDING,
+    discount_of,
+    flat_official_units,
+    usage_cost,
+)
+from ..kernel.money import SCALE_DIGITS, Money
+from ..kernel.periods import Period, hour_floor, split_by_hour
+from ..kernel.quantity import from_e10, split_proportionally
+
+
+def split_record(
+    start: datetime, end: datetime, first_hour: datetime, last_hour: datetime, quantity_e10: int
+) -> list[tuple[datetime, int]]:
+    """(hour, quantity) pieces of one record, in hour order."""
+    if first_hour == last_hour:
+        return [(first_hour, quantity_e10)]
+    pieces = list(split_by_hour(Period(start, end)))
+    parts = split_proportionally(quantity_e10, [p.microseconds for p in pieces])
+    return [(hour_floor(p.start), part) for p, part in zip(pieces, parts, strict=True)]
+
+
+@dataclass(frozen=True, slots=True)
+class Rated:
+    official_units: int
+    discount_units: int
+    amount_units: int
+    unit_price: Decimal | None  # None when tiered
+
+
+def rate(
+    billed_e10: int,
+    price: UsagePrice,
+    already_e10: int,
+    discount: Discount | None,
+    currency: str,
+) -> Rated:
+    """Official price of `billed_e10` after `already_e10` this month, then the discount.
+
+    Rounded once to 8 decimals by the fee rule; official = discount + amount exactly."""
+    if price.tiers is None:
+        assert price.price is not None
+        official = flat_official_units(billed_e10, price.price)
+    else:
+        exact = usage_cost(price, from_e10(billed_e10), from_e10(already_e10))
+        official = Money.from_decimal(exact, currency, rounding=FEE_ROUNDING).units
+    off = (
+        0
+        if discount is None
+        else discount_of(official, discount.percent, rounding=FEE_ROUNDING, places=SCALE_DIGITS)
+    )
+    return Rated(official, off, official - off, price.price)

@@ -1,0 +1,1 @@
+"""Resources a customer owns, with their status and its history."""

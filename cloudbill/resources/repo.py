@@ -1,0 +1,98 @@
+"""Resource SQL."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from ..catalog.model import BillingMode
+from ..kernel.limits import PAGE_SIZE_MAX
+from ..store.schema import resource, resource_status_history
+from .model import Resource, ResourceStatus, StatusChange
+
+
+def _resource(row) -> Resource:  # type: ignore[no-untyped-def]
+    return Resource(
+        id=row.id,
+        customer_id=row.customer_id,
+        service=row.service,
+        resource_type=row.resource_type,
+        spec=row.spec,
+        billing_mode=BillingMode(row.billing_mode),
+        region=row.region,
+        name=row.name,
+        parent_id=row.parent_id,
+        status=ResourceStatus(row.status),
+        status_since=row.status_since,
+        created_at=row.created_at,
+        expire_at=row.expire_at,
+    )
+
+
+def get(conn: Connection, resource_id: str, *, lock: bool = False) -> Resource | None:
+    query = select(resource).where(resource.c.id == resource_id)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    row = conn.execute(query).first()
+    return _resource(row) if row else None
+
+
+def insert_resource(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(resource).values(**values))
+
+
+def set_status(conn: Connection, change: StatusChange) -> None:
+    conn.execute(
+        update(resource)
+        .where(resource.c.id == change.resource_id)
+        .values(status=str(change.to_status), status_since=change.at)
+    )
+    add_history(conn, change)
+
+
+def add_history(conn: Connection, change: StatusChange) -> None:
+    conn.execute(
+        insert(resource_status_history).values(
+            resource_id=change.resource_id,
+            from_status=str(change.from_status) if change.from_status else None,
+            to_status=str(change.to_status),
+            at=change.at,
+            reason=change.reason[:256],
+        )
+    )
+
+
+def history(conn: Connection, resource_id: str) -> list[StatusChange]:
+    rows = conn.execute(
+        select(resource_status_history)
+        .where(resource_status_history.c.resource_id == resource_id)
+        .order_by(resource_status_history.c.id)
+        .limit(PAGE_SIZE_MAX)
+    ).all()
+    return [
+        StatusChange(
+            resource_id=r.resource_id,
+            from_status=ResourceStatus(r.from_status) if r.from_status else None,
+            to_status=ResourceStatus(r.to_status),
+            at=r.at,
+            reason=r.reason,
+        )
+        for r in rows
+    ]
+
+
+def list_resources(
+    conn: Connection, *, filters: dict[str, Any], limit: int, offset: int
+) -> tuple[list[Resource], int]:
+    query = select(resource)
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(resource.c[column] == value)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(
+        query.order_by(resource.c.created_at, resource.c.id)
+        .limit(min(limit, PAGE_SIZE_MAX))
+        .offset(offset)
+    ).all()
+    return [_resource(r) for r in rows], total

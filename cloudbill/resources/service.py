@@ -1,0 +1,139 @@
+"""Resource use cases: register, list, show, release, change status."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from ..catalog import service as catalog_service
+from ..catalog.model import BillingMode
+from ..customers import rules as customer_rules
+from ..customers import service as customers
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.ids import is_valid_id, new_id
+from ..kernel.limits import PAGE_SIZE_DEFAULT
+from . import repo, rules
+from .model import Resource, ResourceInput, ResourceStatus, StatusChange
+
+
+def get(conn: Connection, resource_id: str, *, customer_id: str | None = None) -> Resource:
+    """A resource; with `customer_id`, only if that customer owns it (others' look absent)."""
+    found = repo.get(conn, resource_id) if is_valid_id(resource_id) else None
+    if found is None or (customer_id is not None and found.customer_id != customer_id):
+        raise CloudbillError(ErrorCode.RESOURCE_NOT_FOUND, f"no resource {resource_id!r}")
+    return found
+
+
+def register(conn: Connection, data: ResourceInput, *, now: datetime) -> tuple[Resource, bool]:
+    """Register a resource; (resource, created). Re-registering the same id and data is a no-op.
+
+    A pay-per-use resource is fee-incurring: refused while the customer is in arrears or frozen.
+    """
+    customer = customers.get(conn, data.customer_id, lock=True)
+    catalog = catalog_service.active(conn)
+    ref, mode, data = rules.check_input(data, catalog, customer.currency, now=now)
+    if data.id is not None:
+        existing = repo.get(conn, data.id)
+        if existing is not None:
+            same = (
+                existing.customer_id == customer.id
+                and existing.resource_type == data.resource_type
+                and existing.spec == data.spec
+                and existing.billing_mode == mode
+                and existing.region == data.region
+                and existing.name == data.name.strip()
+                and existing.parent_id == data.parent_id
+            )
+            if not same:
+                raise CloudbillError(
+                    ErrorCode.ALREADY_EXISTS, f"resource {data.id!r} exists with other data"
+                )
+            return existing, False
+    if data.parent_id is not None:
+        parent = get(conn, data.parent_id, customer_id=customer.id)
+        if parent.status is ResourceStatus.RELEASED:
+            raise CloudbillError(ErrorCode.INVALID_STATE, f"parent {parent.id} is released")
+    if mode is BillingMode.PAY_PER_USE:
+        customer_rules.check_fee_incurring_allowed(customer, customers.overview(conn, customer))
+    else:
+        customer_rules.check_not_frozen(customer)
+    resource_id = data.id or new_id()
+    repo.insert_resource(
+        conn,
+        {
+            "id": resource_id,
+            "customer_id": customer.id,
+            "service": ref.service.code,
+            "resource_type": ref.resource_type.code,
+            "spec": ref.spec.code,
+            "billing_mode": str(mode),
+            "region": data.region,
+            "name": data.name.strip(),
+            "parent_id": data.parent_id,
+            "status": str(ResourceStatus.NORMAL),
+            "status_since": now,
+            "created_at": now,
+            "expire_at": data.expire_at,
+        },
+    )
+    repo.add_history(
+        conn, StatusChange(resource_id, None, ResourceStatus.NORMAL, now, "registered")
+    )
+    return get(conn, resource_id), True
+
+
+def change_status(
+    conn: Connection, resource_id: str, target: ResourceStatus, *, reason: str, now: datetime
+) -> Resource:
+    current = repo.get(conn, resource_id, lock=True)
+    if current is None:
+        raise CloudbillError(ErrorCode.RESOURCE_NOT_FOUND, f"no resource {resource_id!r}")
+    if current.status is target:
+        return current
+    rules.check_transition(current.status, target)
+    repo.set_status(conn, StatusChange(resource_id, current.status, target, now, reason))
+    return get(conn, resource_id)
+
+
+def release(conn: Connection, resource_id: str, *, reason: str, now: datetime) -> Resource:
+    """Delete a resource for good (the customer or provider removed it). Terminal."""
+    return change_status(conn, resource_id, ResourceStatus.RELEASED, reason=reason, now=now)
+
+
+def list_resources(
+    conn: Connection,
+    *,
+    customer_id: str | None = None,
+    status: str | None = None,
+    billing_mode: str | None = None,
+    service: str | None = None,
+    parent_id: str | None = None,
+    limit: int = PAGE_SIZE_DEFAULT,
+    offset: int = 0,
+) -> tuple[list[Resource], int]:
+    customers.check_page(limit, offset)
+    try:
+        status = str(ResourceStatus(status)) if status is not None else None
+        billing_mode = str(BillingMode(billing_mode)) if billing_mode is not None else None
+    except ValueError as exc:
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, str(exc)) from None
+    if customer_id is not None:
+        customers.get(conn, customer_id)
+    return repo.list_resources(
+        conn,
+        filters={
+            "customer_id": customer_id,
+            "status": status,
+            "billing_mode": billing_mode,
+            "service": service,
+            "parent_id": parent_id,
+        },
+        limit=limit,
+        offset=offset,
+    )
+
+
+def history(conn: Connection, resource_id: str) -> list[StatusChange]:
+    get(conn, resource_id)
+    return repo.history(conn, resource_id)

@@ -1,0 +1,1 @@
+"""Fees -> packages, coupons, cash, credit, debt: the hourly settlement."""

@@ -1,0 +1,63 @@
+"""Pure: turn due usage (sums of one-hour records, and records spanning hours) into billing
+lines, one per customer, resource, usage type and hour."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from ..rate.rules import split_record
+
+LineKey = tuple[str, str, str, str, datetime]  # customer, resource, usage type, unit, hour
+
+
+@dataclass
+class Line:
+    customer_id: str
+    resource_id: str
+    usage_type: str
+    pricing_unit: str
+    hour: datetime
+    usage_e10: int
+    records: int  # usage records with a piece on this line (a record spanning hours counts on each)
+    is_late: bool
+
+
+def build_lines(
+    single_hour_sums: Iterable[tuple],  # (customer, resource, usage, unit, hour, sum, count)
+    multi_hour_records: Iterable[
+        tuple
+    ],  # (seq, customer, resource, usage, unit, qty, start, end, first, last)
+    *,
+    hour: datetime,
+    previous_hour: datetime | None,
+    previous_watermark: int,
+) -> dict[LineKey, Line]:
+    """Only pieces up to `hour`, and never a piece an earlier run billed: that is a piece in an
+    hour <= previous_hour of a record with seq <= previous_watermark."""
+    lines: dict[LineKey, Line] = {}
+
+    def add(key: LineKey, quantity: int, count: int) -> None:
+        line = lines.get(key)
+        if line is None:
+            late = previous_hour is not None and key[4] <= previous_hour
+            lines[key] = Line(*key, usage_e10=quantity, records=count, is_late=late)
+        else:
+            line.usage_e10 += quantity
+            line.records += count
+
+    for cid, rid, usage, unit, piece_hour, total, count in single_hour_sums:
+        add((cid, rid, usage, unit, piece_hour), int(total), int(count))
+    for seq, cid, rid, usage, unit, quantity, start, end, first, last in multi_hour_records:
+        for piece_hour, part in split_record(start, end, first, last, quantity):
+            if piece_hour > hour:
+                break
+            billed_before = (
+                previous_hour is not None
+                and piece_hour <= previous_hour
+                and seq <= previous_watermark
+            )
+            if not billed_before:
+                add((cid, rid, usage, unit, piece_hour), part, 1)
+    return lines

@@ -1,0 +1,223 @@
+"""Settlement SQL: what an hour needs (usage, resources, customers, packages, coupons) in
+set-based queries, bounded IN lists, and row locks in a fixed order (customers, then accounts)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection, and_, func, insert, select, text
+
+from ..kernel.limits import SQL_IN_CHUNK
+from ..store.schema import (
+    cash_coupon,
+    customer,
+    fee_record,
+    package_period,
+    resource,
+    resource_package,
+    settlement_run,
+    usage_record,
+)
+
+# One number for PostgreSQL's advisory lock: "a settlement is running".
+SETTLEMENT_LOCK_KEY = 7_240_001
+
+
+def chunked(ids: Iterable[str]) -> Iterable[list[str]]:
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), SQL_IN_CHUNK):
+        yield ordered[start : start + SQL_IN_CHUNK]
+
+
+def try_settlement_lock(conn: Connection) -> bool:
+    """PostgreSQL: only one settlement at a time (a second worker skips instead of waiting).
+    SQLite needs none: BEGIN IMMEDIATE already runs writers one after another."""
+    if conn.dialect.name != "postgresql":
+        return True
+    return bool(
+        conn.execute(
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SETTLEMENT_LOCK_KEY}
+        ).scalar()
+    )
+
+
+def last_run(conn: Connection):  # type: ignore[no-untyped-def]
+    return conn.execute(
+        select(settlement_run).order_by(settlement_run.c.hour_start.desc()).limit(1)
+    ).first()
+
+
+def max_seq(conn: Connection) -> int:
+    return conn.execute(select(func.coalesce(func.max(usage_record.c.seq), 0))).scalar_one()
+
+
+def first_hour(conn: Connection, watermark: int) -> datetime | None:
+    return conn.execute(
+        select(func.min(usage_record.c.first_hour)).where(usage_record.c.seq <= watermark)
+    ).scalar()
+
+
+def _due_clause(wprev: int, wk: int, hour: datetime):  # type: ignore[no-untyped-def]
+    """Records with something left to bill up to `hour`: new since the last run (any hour up
+    to `hour`), or older ones that reach into `hour` (they were not due before)."""
+    u = usage_record.c
+    return and_(
+        u.seq <= wk,
+        u.first_hour <= hour,
+        (u.seq > wprev) | (u.last_hour >= hour),
+    )
+
+
+def single_hour_sums(conn: Connection, wprev: int, wk: int, hour: datetime):  # type: ignore[no-untyped-def]
+    """Records inside one clock hour, summed in the database: the bulk of all usage."""
+    u = usage_record.c
+    return conn.execute(
+        select(
+            u.customer_id,
+            u.resource_id,
+            u.usage_type,
+            u.pricing_unit,
+            u.first_hour,
+            func.sum(u.quantity_e10),
+            func.count(),
+        )
+        .where(_due_clause(wprev, wk, hour), u.first_hour == u.last_hour)
+        .group_by(u.customer_id, u.resource_id, u.usage_type, u.pricing_unit, u.first_hour)
+    ).all()
+
+
+def multi_hour_records(conn: Connection, wprev: int, wk: int, hour: datetime):  # type: ignore[no-untyped-def]
+    u = usage_record.c
+    return conn.execute(
+        select(
+            u.seq,
+            u.customer_id,
+            u.resource_id,
+            u.usage_type,
+            u.pricing_unit,
+            u.quantity_e10,
+            u.start_at,
+            u.end_at,
+            u.first_hour,
+            u.last_hour,
+        ).where(_due_clause(wprev, wk, hour), u.first_hour != u.last_hour)
+    ).all()
+
+
+def lock_customers(conn: Connection, ids: Iterable[str]) -> dict[str, object]:
+    rows = {}
+    for part in chunked(ids):
+        query = select(customer).where(customer.c.id.in_(part)).order_by(customer.c.id)
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        rows.update({r.id: r for r in conn.execute(query)})
+    return rows
+
+
+def resources(conn: Connection, ids: Iterable[str]) -> dict[str, object]:
+    rows = {}
+    for part in chunked(ids):
+        query = select(
+            resource.c.id,
+            resource.c.service,
+            resource.c.resource_type,
+            resource.c.spec,
+            resource.c.region,
+            resource.c.billing_mode,
+        ).where(resource.c.id.in_(part))
+        rows.update({r.id: r for r in conn.execute(query)})
+    return rows
+
+
+def packages(conn: Connection, customer_ids: Iterable[str], since: datetime, until: datetime):  # type: ignore[no-untyped-def]
+    found = []
+    for part in chunked(customer_ids):
+        found += conn.execute(
+            select(resource_package).where(
+                resource_package.c.customer_id.in_(part),
+                resource_package.c.valid_from < until,
+                resource_package.c.valid_to > since,
+            )
+        ).all()
+    return found
+
+
+def package_periods(
+    conn: Connection, package_ids: Iterable[str]
+) -> dict[tuple[str, datetime], int]:
+    used: dict[tuple[str, datetime], int] = {}
+    for part in chunked(package_ids):
+        rows = conn.execute(select(package_period).where(package_period.c.package_id.in_(part)))
+        used.update({(r.package_id, r.period_start): r.used_e10 for r in rows})
+    return used
+
+
+def coupons(conn: Connection, customer_ids: Iterable[str]):  # type: ignore[no-untyped-def]
+    found = []
+    for part in chunked(customer_ids):
+        query = (
+            select(cash_coupon)
+            .where(
+                cash_coupon.c.customer_id.in_(part),
+                cash_coupon.c.status == "active",
+                cash_coupon.c.balance_units > 0,
+            )
+            .order_by(cash_coupon.c.id)
+        )
+        if conn.dialect.name == "postgresql":
+            query = query.with_for_update()
+        found += conn.execute(query).all()
+    return found
+
+
+def billed_this_month(
+    conn: Connection, keys: Sequence[tuple[str, str, str, str, datetime, datetime]]
+) -> dict[tuple[str, str, str, str, datetime], int]:
+    """Quantity already billed (after packages) per customer, priced item and month, for tiers.
+
+    keys: (customer, resource type, spec, usage type, month start, month end) in UTC. One
+    grouped query per month window and chunk of customers, not one per key."""
+    f = fee_record.c
+    wanted = set(keys)
+    windows: dict[tuple[datetime, datetime], set[str]] = {}
+    for cid, _rtype, _spec, _usage, start, end in wanted:
+        windows.setdefault((start, end), set()).add(cid)
+    totals = {(cid, rtype, spec, usage, start): 0 for cid, rtype, spec, usage, start, _ in wanted}
+    for (start, end), customer_ids in windows.items():
+        for part in chunked(customer_ids):
+            rows = conn.execute(
+                select(
+                    f.customer_id,
+                    f.resource_type,
+                    f.spec,
+                    f.usage_type,
+                    func.sum(f.usage_e10 - f.package_usage_e10),
+                )
+                .where(f.customer_id.in_(part), f.hour_start >= start, f.hour_start < end)
+                .group_by(f.customer_id, f.resource_type, f.spec, f.usage_type)
+            )
+            for cid, rtype, spec, usage, total in rows:
+                key = (cid, rtype, spec, usage, start)
+                if key in totals:
+                    totals[key] = int(total)
+    return totals
+
+
+def insert_run(conn: Connection, values: dict[str, object]) -> int:
+    return conn.execute(insert(settlement_run).values(**values)).inserted_primary_key[0]
+
+
+def insert_rows(conn: Connection, table, rows: list[dict[str, object]]) -> None:  # type: ignore[no-untyped-def]
+    if rows:
+        conn.execute(insert(table), rows)
+
+
+def execute_many(conn: Connection, statement, rows: list[dict[str, object]]) -> None:  # type: ignore[no-untyped-def]
+    if rows:
+        conn.execute(statement, rows)
+
+
+def decode_list(value: str | None) -> frozenset[str] | None:
+    return None if value is None else frozenset(json.loads(value))

@@ -1,0 +1,1 @@
+"""Scheduled jobs: settlement (and, as they land, lifecycle, renewals, notifications)."""

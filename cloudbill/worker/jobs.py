@@ -1,0 +1,80 @@
+"""Run every job that is due now, each in its own transactions, catching up deterministically.
+
+Jobs are keyed by their period (a settlement by its hour), so running this twice, or from two
+processes at once, changes nothing the second time."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from ..bootstrap import Container
+from ..lifecycle import service as lifecycle
+from ..lifecycle.rules import Transition
+from ..notify import alerts
+from ..notify.webhooks import DeliveryReport, deliver_due
+from ..settle.service import SettleResult, settle_hour
+from ..store.schema import ingest_gate, usage_record
+
+# One call settles at most this many hours; the next call goes on (bounded work per call).
+MAX_HOURS_PER_CALL = 24 * 31
+
+
+@dataclass
+class RunReport:
+    settled: list[SettleResult] = field(default_factory=list)
+    transitions: list[Transition] = field(default_factory=list)
+    webhooks: DeliveryReport = field(default_factory=DeliveryReport)
+
+
+def read_watermark(container: Container) -> int | None:
+    """PostgreSQL: the highest usage seq below which every ingestion has committed. Taking the
+    gate exclusively waits for ingestions in flight; new ones start after and get higher seqs.
+    SQLite: None (settlement reads it in its own transaction; writers there are serial)."""
+    if container.db.dialect != "postgresql":
+        return None
+    with container.db.write() as conn:
+        conn.execute(select(ingest_gate.c.id).where(ingest_gate.c.id == 1).with_for_update())
+        return conn.execute(select(func.coalesce(func.max(usage_record.c.seq), 0))).scalar_one()
+
+
+def settle_due(
+    container: Container,
+    *,
+    max_hours: int = MAX_HOURS_PER_CALL,
+    on_settled: Callable[[SettleResult], None] | None = None,
+) -> list[SettleResult]:
+    """Settle due hours one transaction each; `on_settled` hears of each once it committed."""
+    lateness = timedelta(seconds=container.settings.settlement_lateness_s)
+    results: list[SettleResult] = []
+    for _ in range(max_hours):
+        watermark = read_watermark(container)
+        result = container.write(
+            lambda conn, now, w=watermark: settle_hour(
+                conn, now=now, lateness=lateness, watermark=w
+            )
+        )
+        if result is None:
+            break
+        results.append(result)
+        if on_settled is not None:
+            on_settled(result)
+    return results
+
+
+def lifecycle_due(container: Container) -> list[Transition]:
+    return container.write(lambda conn, now: lifecycle.apply_due(conn, now=now))
+
+
+def run_due(
+    container: Container, *, on_settled: Callable[[SettleResult], None] | None = None
+) -> RunReport:
+    """Settlement first (it may put customers into arrears), then the lifecycle, then the
+    provider webhooks of what changed."""
+    settled = settle_due(container, on_settled=on_settled)
+    transitions = lifecycle_due(container)
+    container.write(lambda conn, now: alerts.remind_due(conn, now=now))
+    return RunReport(settled=settled, transitions=transitions, webhooks=deliver_due(container))
