@@ -1,0 +1,129 @@
+"""`make bench` / `python -m bench`: run the benchmarks and print their figures.
+
+    python -m bench [--size quick|medium|full] [--only W1,W2,W3,B0] [--database-url URL]
+                    [--profile] [--seed N]
+
+Each benchmark prints its size, seconds, records/s, the floor measured in the same run, the
+ratio, and whether the issue's goal is met. W1-W3 share one database built from a seeded data
+set (bench/dataset.py): a fresh SQLite file in a temporary directory, or with a PostgreSQL URL
+a fresh database created on that server and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+from . import dataset, ledger_postings, w1_settlement, w2_parquet_ingest, w3_http_ingest
+from .machine import describe
+
+BENCHMARKS = ("W1", "W2", "W3", "B0")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description="cloudbill benchmarks")
+    parser.add_argument(
+        "--size",
+        choices=sorted(dataset.SIZES),
+        default="full",
+        help="full: the issue's sizes (10M records); medium: 1/10; quick: "
+        "1/1000, well under a minute",
+    )
+    parser.add_argument("--quick", action="store_true", help="the same as --size quick")
+    parser.add_argument(
+        "--only",
+        default=",".join(BENCHMARKS),
+        help="comma-separated subset of W1,W2,W3,B0 (default: all)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=None,
+        help="default: a fresh SQLite file in a temporary directory; a "
+        "postgresql:// URL runs W1-W3 in a fresh database on that server",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run W1's settlement (and W2's ingestion) under cProfile and print "
+        "the top entries; their timings are then inflated",
+    )
+    parser.add_argument("--seed", type=int, default=dataset.SEED)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.size = "quick"
+    chosen = [name.strip().upper() for name in args.only.split(",") if name.strip()]
+    unknown = set(chosen) - set(BENCHMARKS)
+    if unknown or not chosen:
+        parser.error(f"--only takes a comma-separated subset of {','.join(BENCHMARKS)}")
+    args.only = chosen
+    return args
+
+
+def main(argv: list[str] | None = None) -> dict[str, dict]:
+    args = parse_args(argv)
+    size = dataset.SIZES[args.size]
+    print(f"machine: {describe()}")
+    results: dict[str, dict] = {}
+    wanted = [name for name in ("W1", "W2", "W3") if name in args.only]
+    if wanted:
+        results.update(
+            run_w(
+                size, wanted, database_url=args.database_url, profile=args.profile, seed=args.seed
+            )
+        )
+    if "B0" in args.only:
+        b0 = ledger_postings.run(size.b0_movements)
+        results["B0"] = b0
+        print(
+            f"B0 ledger top-ups (one transaction each, SQLite): {b0['movements']} in "
+            f"{b0['seconds']:.2f} s = {b0['per_second']:,.0f}/s; floor (bulk insert of the same "
+            f"rows) {b0['floor_seconds'] * 1000:.1f} ms; ratio {b0['ratio']:.0f}x"
+        )
+    return results
+
+
+def run_w(
+    size: dataset.Size,
+    wanted: list[str],
+    *,
+    database_url: str | None = None,
+    profile: bool = False,
+    seed: int = dataset.SEED,
+) -> dict[str, dict]:
+    """Build the data set's base once, then run the wanted W benchmarks on it, in order."""
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory(prefix="cloudbill-bench-") as tmp:
+        workdir = Path(tmp)
+        with dataset.bench_database(database_url, workdir) as url:
+            container = dataset.open_container(url)
+            try:
+                kind = "PostgreSQL" if container.db.dialect == "postgresql" else "SQLite"
+                print(f"data set: size {size.name}, seed {seed}, database {kind}")
+                ds = dataset.DataSet(size, seed)
+                started = time.perf_counter()
+                base = dataset.prepare_base(container, ds)
+                books = dataset.verify_books(container) if size.name != "full" else None
+                print(
+                    f"set-up (not measured): {base.customers:,} customers with their books, "
+                    f"{base.topups:,} top-ups, {base.packages:,} packages, {base.coupons:,} "
+                    f"coupons, {base.resources:,} resources in "
+                    f"{time.perf_counter() - started:.1f} s"
+                    + (f"; books verify: {books.describe()}" if books else "")
+                )
+                if books is not None:
+                    assert books.ok, books.problems
+                if "W1" in wanted:
+                    results["W1"] = w1_settlement.run(container, ds, workdir, profile=profile)
+                if "W2" in wanted:
+                    results["W2"] = w2_parquet_ingest.run(container, ds, workdir, profile=profile)
+                if "W3" in wanted:
+                    results["W3"] = w3_http_ingest.run(container, ds, workdir)
+            finally:
+                container.db.dispose()
+    return results
+
+
+if __name__ == "__main__":
+    main()

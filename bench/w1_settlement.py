@@ -1,0 +1,394 @@
+"""W1: one hour of usage rated and settled end to end.
+
+Set-up (not measured): the data set's usage for HOUR, 10 records per resource, one resource in
+100 with its last record running on into the next hour, inserted straight into `usage_record`
+with the derived columns ingestion would compute (a sample is checked against
+`ingest.rules.validate`); the same rows are written to a Parquet file for the floor.
+
+Measured: `worker.jobs.settle_due(container)`, the worker's entry point, which settles the one
+due hour in one transaction: usage summed per resource, packages, tiers, discounts, coupons,
+cash, credit and debt, then fee records, one ledger transfer per customer, package and coupon
+usage, arrears marks and their events, committed.
+
+Floor (same run): DuckDB reads the Parquet file and computes the same per-resource and
+per-customer usage sums (records crossing the hour are split by time with one division, not
+cloudbill's exact largest-remainder split), then the same number of fee-record-shaped rows,
+ledger-transaction-shaped rows and ledger-entry-shaped rows (two per transaction) are inserted
+into fresh plain tables of the same kind of database in one transaction.
+
+Goal (the issue): the full size (10,000,000 records, 1,000,000 resources, 100,000 customers)
+under 5 s on 2 cores, and within 3x of the floor.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import func, select
+
+from cloudbill.bootstrap import Container
+from cloudbill.ingest.repo import RECORD_COLUMNS
+from cloudbill.settle.writer import FEE_COLUMNS
+from cloudbill.store.schema import customer, fee_record, package_period, package_usage
+from cloudbill.worker.jobs import settle_due
+
+from . import dataset
+from .dataset import HOUR, NEXT_HOUR, DataSet, Writer
+from .measure import FloorStore, SqlTimer, profile_text, verdict
+
+GOAL_SECONDS_FULL = 5.0
+GOAL_RATIO = 3.0
+CHUNK_RESOURCES = 20_000  # resources per set-up transaction (200,000 records)
+
+USAGE_COLUMNS = RECORD_COLUMNS  # the product's own column order
+PARQUET_SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.string()),
+        ("resource_id", pa.string()),
+        ("service", pa.string()),
+        ("resource_type", pa.string()),
+        ("spec", pa.string()),
+        ("region", pa.string()),
+        ("currency", pa.string()),
+        ("usage_type", pa.string()),
+        ("pricing_unit", pa.string()),
+        ("quantity_e10", pa.int64()),
+        ("start_at", pa.timestamp("us")),
+        ("end_at", pa.timestamp("us")),
+        ("first_hour", pa.timestamp("us")),
+        ("last_hour", pa.timestamp("us")),
+    ]
+)
+
+
+def setup_usage(container: Container, ds: DataSet, parquet_path: Path) -> dict[str, int]:
+    """Insert the hour's usage and write the same rows to Parquet; counts of what was made."""
+    per = ds.per_resource
+    received = NEXT_HOUR + timedelta(minutes=10)
+    made = {"records": 0, "crossing": 0}
+    stored: dict[tuple, tuple] = {}  # slot -> its instants as the database stores them
+    naive: dict[tuple, tuple] = {}  # slot -> its instants for Parquet (UTC, no zone)
+    with pq.ParquetWriter(parquet_path, PARQUET_SCHEMA) as parquet:
+        for first in range(0, ds.size.resources, CHUNK_RESOURCES):
+            last = min(first + CHUNK_RESOURCES, ds.size.resources)
+            records = [(i, ds.record(i, j, HOUR)) for i in range(first, last) for j in range(per)]
+            with container.db.write() as conn:
+                w = Writer(conn)
+                received_at = w.dt(received)
+                for _, r in records:
+                    if r.slot.key not in stored:
+                        s = r.slot
+                        stored[s.key] = tuple(
+                            w.dt(v) for v in (s.start, s.end, s.first_hour, s.last_hour)
+                        )
+                        naive[s.key] = tuple(
+                            v.replace(tzinfo=None)
+                            for v in (s.start, s.end, s.first_hour, s.last_hour)
+                        )
+                w.insert(
+                    "usage_record",
+                    USAGE_COLUMNS,
+                    (
+                        (
+                            f"w1-{r.resource_id[7:]}-{n % per:02d}",
+                            r.payload_hash,
+                            ds.customer_ids[ds.resource_customer[i]],
+                            r.resource_id,
+                            r.kind.usage_type,
+                            r.quantity,
+                            r.unit,
+                            r.kind.pricing_unit,
+                            r.quantity_e10,
+                            *stored[r.slot.key],
+                            received_at,
+                        )
+                        for n, (i, r) in enumerate(records)
+                    ),
+                )
+            parquet.write_table(_parquet_chunk(ds, records, naive))
+            made["records"] += len(records)
+            made["crossing"] += sum(1 for _, r in records if r.crossing)
+    return made
+
+
+def _parquet_chunk(
+    ds: DataSet, records: list[tuple[int, dataset.Record]], naive: dict[tuple, tuple]
+) -> pa.Table:
+    customers = [ds.resource_customer[i] for i, _ in records]
+    kinds = [r.kind for _, r in records]
+    times = [naive[r.slot.key] for _, r in records]
+    return pa.table(
+        {
+            "customer_id": [ds.customer_ids[c] for c in customers],
+            "resource_id": [r.resource_id for _, r in records],
+            "service": [k.service for k in kinds],
+            "resource_type": [k.resource_type for k in kinds],
+            "spec": [k.spec for k in kinds],
+            "region": [ds.region(c) for c in customers],
+            "currency": [ds.currency(c) for c in customers],
+            "usage_type": [k.usage_type for k in kinds],
+            "pricing_unit": [k.pricing_unit for k in kinds],
+            "quantity_e10": [r.quantity_e10 for _, r in records],
+            "start_at": [t[0] for t in times],
+            "end_at": [t[1] for t in times],
+            "first_hour": [t[2] for t in times],
+            "last_hour": [t[3] for t in times],
+        },
+        schema=PARQUET_SCHEMA,
+    )
+
+
+def floor(url: str, workdir: Path, parquet_path: Path) -> dict[str, Any]:
+    import duckdb
+
+    hour = HOUR.replace(tzinfo=None).isoformat(sep=" ")
+    end = (HOUR + timedelta(hours=1)).replace(tzinfo=None).isoformat(sep=" ")
+    store = FloorStore(url, workdir, "w1")
+    store.create(
+        "floor_fee",
+        (
+            "id {pk}, settlement_id {int}, customer_id TEXT, resource_id TEXT, service TEXT, "
+            "resource_type TEXT, spec TEXT, region TEXT, billing_mode TEXT, usage_type TEXT, "
+            "hour_start {ts}, is_late BOOLEAN, currency TEXT, pricing_unit TEXT, usage_e10 {int}, "
+            "package_usage_e10 {int}, unit_price TEXT, official_units {int}, discount_units {int}, "
+            "amount_units {int}, coupon_units {int}, cash_units {int}, credit_units {int}, "
+            "debt_units {int}, ledger_transaction_id {int}, created_at {ts}"
+        ),
+    )
+    store.create(
+        "floor_tx",
+        (
+            "id {pk}, idempotency_key TEXT UNIQUE, payload_hash TEXT, kind TEXT, customer_id TEXT, "
+            "reference TEXT, description TEXT, result TEXT, created_at {ts}"
+        ),
+    )
+    store.create(
+        "floor_entry",
+        "id {pk}, transaction_id {int}, account_id {int}, currency TEXT, amount_units {int}",
+    )
+    con = duckdb.connect()
+    start = time.perf_counter()
+    con.execute(f"""
+        CREATE TEMP TABLE lines AS
+        SELECT customer_id, resource_id, any_value(service) AS service,
+               any_value(resource_type) AS resource_type, any_value(spec) AS spec,
+               any_value(region) AS region, any_value(currency) AS currency, usage_type,
+               pricing_unit,
+               sum(CASE WHEN first_hour = last_hour THEN quantity_e10::HUGEINT
+                        ELSE quantity_e10::HUGEINT
+                             * (epoch_us(least(end_at, TIMESTAMP '{end}')) - epoch_us(start_at))
+                             // (epoch_us(end_at) - epoch_us(start_at)) END)::BIGINT AS usage_e10,
+               count(*) AS records
+        FROM read_parquet('{parquet_path}')
+        WHERE first_hour <= TIMESTAMP '{hour}'
+        GROUP BY customer_id, resource_id, usage_type, pricing_unit
+    """)
+    lines = con.execute("SELECT * FROM lines").fetchall()
+    per_customer = con.execute(
+        "SELECT customer_id, any_value(currency), sum(usage_e10)::BIGINT, count(*) "
+        "FROM lines GROUP BY customer_id ORDER BY customer_id"
+    ).fetchall()
+    ts = hour + ".000000"
+    read_s = time.perf_counter() - start
+    store.begin()
+    tx_ids = {row[0]: n for n, row in enumerate(per_customer, start=1)}
+    store.insert(
+        "floor_tx",
+        (
+            "id",
+            "idempotency_key",
+            "payload_hash",
+            "kind",
+            "customer_id",
+            "reference",
+            "description",
+            "result",
+            "created_at",
+        ),
+        (
+            (
+                n,
+                f"settle:{hour}:{cid}",
+                "0" * 64,
+                "fee",
+                cid,
+                f"hour {hour}",
+                "pay-per-use fees",
+                f'{{"currency": "{cur}", "usage": {total}}}',
+                ts,
+            )
+            for n, (cid, cur, total, _count) in enumerate(per_customer, start=1)
+        ),
+    )
+    store.insert(
+        "floor_entry",
+        ("transaction_id", "account_id", "currency", "amount_units"),
+        (
+            (n, a, cur, sign * (total // 1000 + 1))
+            for n, (_cid, cur, total, _count) in enumerate(per_customer, start=1)
+            for a, sign in ((1, -1), (2 + n, 1))
+        ),
+    )
+    store.insert(
+        "floor_fee",
+        FEE_COLUMNS,
+        (
+            (
+                1,
+                cid,
+                rid,
+                svc,
+                rtype,
+                spec,
+                region,
+                "pay_per_use",
+                usage,
+                ts,
+                False,
+                cur,
+                unit,
+                e10,
+                0,
+                "0.0781",
+                e10 // 1000,
+                0,
+                e10 // 1000,
+                0,
+                e10 // 1000,
+                0,
+                0,
+                tx_ids[cid],
+                ts,
+            )
+            for cid, rid, svc, rtype, spec, region, cur, usage, unit, e10, _n in lines
+        ),
+    )
+    store.commit()
+    elapsed = time.perf_counter() - start
+    con.close()
+    store.close()
+    return {
+        "seconds": elapsed,
+        "duckdb_seconds": read_s,
+        "lines": len(lines),
+        "customers": len(per_customer),
+        "usage_e10": sum(row[9] for row in lines),
+    }
+
+
+def run(
+    container: Container,
+    ds: DataSet,
+    workdir: Path,
+    *,
+    profile: bool = False,
+    out: Callable[[str], None] = print,
+) -> dict[str, Any]:
+    size = ds.size
+    started = time.perf_counter()
+    parquet_path = workdir / "w1-usage.parquet"
+    made = setup_usage(container, ds, parquet_path)
+    checked = dataset.check_usage_sample(
+        container, ds, [ds.record(i, j, HOUR) for i, j in dataset.sample_indexes(ds)]
+    )
+    dataset.checkpoint(container)
+    setup_s = time.perf_counter() - started
+
+    timer = SqlTimer(container.db.engine)
+    profiler = cProfile.Profile() if profile else None
+    start = time.perf_counter()
+    if profiler:
+        profiler.enable()
+    results = settle_due(container)
+    if profiler:
+        profiler.disable()
+    elapsed = time.perf_counter() - start
+    timer.close()
+
+    assert len(results) == 1 and results[0].hour == HOUR, results
+    settled = results[0]
+    books = dataset.verify_books(container)
+    with container.db.read() as conn:
+        fee_usage = conn.execute(select(func.sum(fee_record.c.usage_e10))).scalar_one()
+        arrears = conn.execute(
+            select(func.count()).where(customer.c.arrears_since.is_not(None))
+        ).scalar_one()
+        package_used = conn.execute(
+            select(func.coalesce(func.sum(package_period.c.used_e10), 0))
+        ).scalar_one()
+        package_taken = conn.execute(
+            select(func.coalesce(func.sum(package_usage.c.quantity_e10), 0))
+        ).scalar_one()
+    fl = floor(container.db.url, workdir, parquet_path)
+
+    assert settled.records == made["records"], (settled.records, made)
+    assert settled.fees == fl["lines"], (settled.fees, fl["lines"])
+    assert package_used == package_taken, (package_used, package_taken)
+    # The floor splits records that cross the hour by one division: it may differ by < 1 each.
+    assert abs(fee_usage - fl["usage_e10"]) <= made["crossing"], (fee_usage, fl["usage_e10"])
+
+    ratio = elapsed / fl["seconds"]
+    full_estimate = elapsed / size.fraction_of_full
+    time_met = full_estimate < GOAL_SECONDS_FULL
+    basis = (
+        "measured"
+        if size.name == "full"
+        else f"extrapolated linearly from {size.name} x{1 / size.fraction_of_full:,.0f}"
+    )
+    out(
+        f"W1 settle one hour [{size.name}]: {made['records']:,} records "
+        f"({made['crossing']:,} crossing into the next hour), {size.resources:,} resources, "
+        f"{size.customers:,} customers; set-up {setup_s:.1f} s (not measured, "
+        f"{checked} records checked against ingestion)"
+    )
+    out(
+        f"   settled: {settled.fees:,} fee records, {settled.customers:,} customer transfers, "
+        f"{settled.new_arrears:,} customers ran out of money ({arrears:,} in arrears)"
+    )
+    out(
+        f"   {elapsed:.2f} s = {made['records'] / elapsed:,.0f} records/s "
+        f"(driver execute {timer.seconds:.2f} s over {timer.calls:,} statements; Python and "
+        f"row fetching {elapsed - timer.seconds:.2f} s){' [under cProfile]' if profiler else ''}"
+    )
+    out(
+        f"   floor (DuckDB sums + bulk insert of {fl['lines']:,} fee, {fl['customers']:,} "
+        f"transaction, {2 * fl['customers']:,} entry rows): {fl['seconds']:.2f} s (DuckDB "
+        f"{fl['duckdb_seconds']:.2f} s, insert {fl['seconds'] - fl['duckdb_seconds']:.2f} s); "
+        f"ratio {ratio:.1f}x"
+    )
+    out(
+        f"   goal < {GOAL_SECONDS_FULL:.0f} s at full size on 2 cores: {verdict(time_met)} "
+        f"({full_estimate:.1f} s, {basis}); goal within {GOAL_RATIO:.0f}x of the floor: "
+        f"{verdict(ratio <= GOAL_RATIO)} ({ratio:.1f}x)"
+    )
+    out(f"   books verify: {books.describe()}")
+    if profiler:
+        out("   W1 profile of settle_due (top 25 by cumulative time):")
+        out(profile_text(profiler, 25))
+        out("   W1 profile (top 15 by own time):")
+        out(profile_text(profiler, 15, sort="tottime"))
+        out("   W1 time in the driver's execute by statement (top 12):")
+        out(timer.top(12))
+    assert books.ok, books.problems
+    return {
+        "size": size.name,
+        "records": made["records"],
+        "seconds": elapsed,
+        "records_per_s": made["records"] / elapsed,
+        "sql_seconds": timer.seconds,
+        "floor_seconds": fl["seconds"],
+        "ratio": ratio,
+        "full_estimate_s": full_estimate,
+        "goal_met": time_met and ratio <= GOAL_RATIO,
+        "books_ok": books.ok,
+        "fees": settled.fees,
+        "customers": settled.customers,
+        "new_arrears": settled.new_arrears,
+    }
