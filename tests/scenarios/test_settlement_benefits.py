@@ -1,0 +1,166 @@
+"""Packages and coupons in the hourly settlement: packages first (expiring first), then
+coupons (soonest-expiring first, in scope, minimum spend), cash, credit, debt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from cloudbill.benefits import service as benefits
+from cloudbill.store.schema import cash_coupon, package_period, package_usage
+from cloudbill.worker.jobs import settle_due
+
+from ..helpers import assert_books_balance, new_customer
+from .test_settlement import TRAFFIC, advance, fees, figures, hour, meter, register, topup, units
+
+
+def grant(container, customer_id, ref, quantity, *, days=30, monthly=False, start=None, **scope):  # type: ignore[no-untyped-def]
+    return container.write(
+        lambda conn, now: benefits.grant_package(
+            conn,
+            customer_id=customer_id,
+            name=ref,
+            usage_type="duration",
+            quantity=quantity,
+            unit="h",
+            resets_monthly=monthly,
+            valid_from=start or now - timedelta(days=1),
+            valid_to=now + timedelta(days=days),
+            reference=ref,
+            now=now,
+            **scope,
+        )
+    )[0]
+
+
+def coupon(container, customer_id, ref, value, *, days=30, **scope):  # type: ignore[no-untyped-def]
+    return container.write(
+        lambda conn, now: benefits.issue_coupon(
+            conn,
+            customer_id=customer_id,
+            name=ref,
+            value=value,
+            valid_from=now - timedelta(days=1),
+            valid_to=now + timedelta(days=days),
+            reference=ref,
+            now=now,
+            **scope,
+        )
+    )[0]
+
+
+def test_packages_cover_usage_first_expiring_first(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "10.00", "seed")
+    register(container, customer.id, "vm-1")
+    later = grant(container, customer.id, "p-later", "5", days=60)
+    sooner = grant(container, customer.id, "p-sooner", "2", days=10, service="ecs")
+    grant(container, customer.id, "p-other", "100", service="css")  # another service: unused
+    meter(
+        container,
+        ("r1", "vm-1", "duration", "3", "2026-03-16T06:00:00Z", hour(7), "h"),
+        ("r2", "vm-1", "duration", "6", hour(7), hour(8), "h"),
+    )
+    advance(container, hours=1)
+    settle_due(container)
+    first, second = fees(container)
+    assert (first.usage_e10, first.package_usage_e10, first.amount_units) == (
+        3 * 10**10,
+        3 * 10**10,
+        0,
+    )
+    assert (second.package_usage_e10, second.amount_units) == (4 * 10**10, units("0.1562"))
+    with container.db.read() as conn:
+        used = dict(
+            conn.execute(select(package_period.c.package_id, package_period.c.used_e10)).all()
+        )
+        uses = conn.execute(
+            select(package_usage.c.package_id, package_usage.c.quantity_e10).order_by(
+                package_usage.c.id
+            )
+        ).all()
+    assert used == {sooner.id: 2 * 10**10, later.id: 5 * 10**10}
+    assert uses == [(sooner.id, 2 * 10**10), (later.id, 10**10), (later.id, 4 * 10**10)]
+    assert figures(container, customer.id).cash_balance_units == units("10") - units("0.1562")
+    assert_books_balance(container)
+
+
+def test_a_monthly_package_starts_fresh_each_month(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    register(container, customer.id, "vm-1")
+    grant(container, customer.id, "p-month", "10", days=90, monthly=True)
+    advance(container, days=16)  # from 2026-03-16 09:00 to 2026-04-01 09:00
+    meter(
+        container,
+        ("m", "vm-1", "duration", "12", "2026-03-31T22:00:00Z", "2026-03-31T23:00:00Z", "h"),
+        ("a", "vm-1", "duration", "12", "2026-04-01T05:00:00Z", "2026-04-01T06:00:00Z", "h"),
+    )
+    settle_due(container)
+    march, april = (f for f in fees(container) if f.usage_e10)
+    assert (march.package_usage_e10, april.package_usage_e10) == (10 * 10**10, 10 * 10**10)
+    assert march.debt_units == april.debt_units == units("0.1562")  # 2 h each, no money
+
+
+def test_coupons_then_cash_then_debt_soonest_expiring_coupon_first(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "0.05", "seed")
+    register(container, customer.id, "vm-1")
+    late = coupon(container, customer.id, "c-late", "0.10", days=20)
+    soon = coupon(container, customer.id, "c-soon", "0.02", days=5)
+    scoped = coupon(container, customer.id, "c-css", "5.00", services=["css"])  # not for ECS
+    meter(container, ("r1", "vm-1", "duration", "3", hour(7), hour(8), "h"))  # 0.2343
+    settle_due(container)
+    (row,) = fees(container)
+    assert (row.coupon_units, row.cash_units, row.debt_units) == (
+        units("0.12"),
+        units("0.05"),
+        units("0.0643"),
+    )
+    with container.db.read() as conn:
+        balances = dict(conn.execute(select(cash_coupon.c.id, cash_coupon.c.balance_units)).all())
+        statuses = dict(conn.execute(select(cash_coupon.c.id, cash_coupon.c.status)).all())
+    assert balances == {late.id: 0, soon.id: 0, scoped.id: units("5.00")}
+    assert statuses[late.id] == statuses[soon.id] == "used_up"
+    after = figures(container, customer.id)
+    assert (after.coupon_units, after.cash_balance_units, after.debt_units) == (
+        units("5.00"),
+        0,
+        units("0.0643"),
+    )
+    assert after.in_arrears
+    assert_books_balance(container)
+
+
+def test_a_coupon_waits_for_its_minimum_spend(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "100.00", "seed")
+    register(container, customer.id, "vm-1")
+    coupon(container, customer.id, "c-min", "1.00", min_spend="0.50")
+    meter(
+        container,
+        ("r1", "vm-1", "duration", "1", "2026-03-16T06:00:00Z", hour(7), "h"),  # 0.0781
+        ("r2", "vm-1", "duration", "10", hour(7), hour(8), "h"),
+    )  # 0.781
+    advance(container, hours=1)
+    settle_due(container)
+    small, large = fees(container)
+    assert (small.coupon_units, small.cash_units) == (0, units("0.0781"))
+    assert (large.coupon_units, large.cash_units) == (units("0.781"), 0)
+
+
+def test_postpaid_credit_after_coupons_and_cash(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container, payment_mode="postpaid", credit_limit="0.10")
+    topup(container, customer.id, "0.05", "seed")
+    register(container, customer.id, "eip-1", TRAFFIC)
+    coupon(container, customer.id, "c1", "0.03")
+    meter(container, ("t1", "eip-1", "upflow", "2", hour(7), hour(8), "GB"))  # 2 x 0.12 = 0.24
+    settle_due(container)
+    (row,) = fees(container)
+    assert (row.coupon_units, row.cash_units, row.credit_units, row.debt_units) == (
+        units("0.03"),
+        units("0.05"),
+        units("0.10"),
+        units("0.06"),
+    )
+    assert_books_balance(container)
