@@ -8,8 +8,9 @@ from datetime import datetime
 from sqlalchemy import Connection, select
 
 from ..kernel.limits import SQL_IN_CHUNK
+from ..store import gates
 from ..store.bulk import insert_tuples
-from ..store.schema import customer, ingest_gate, resource, usage_record
+from ..store.schema import customer, resource, usage_record
 from .model import ResourceFacts, ValidRecord
 
 
@@ -19,11 +20,8 @@ def chunks(items: Sequence[str], size: int = SQL_IN_CHUNK) -> Iterable[Sequence[
 
 
 def hold_gate(conn: Connection) -> None:
-    """Share the ingest gate for this transaction (see schema.ingest_gate)."""
-    if conn.dialect.name == "postgresql":
-        conn.execute(
-            select(ingest_gate.c.id).where(ingest_gate.c.id == 1).with_for_update(read=True)
-        )
+    """Share the ingest gate for this transaction (see store/gates.py)."""
+    gates.hold_shared(conn)
 
 
 def resource_facts(conn: Connection, resource_ids: Iterable[str]) -> dict[str, ResourceFacts]:

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, insert, select, text
 
 from ..kernel.limits import SQL_IN_CHUNK
+from ..store import gates
 from ..store.schema import (
     cash_coupon,
     customer,
@@ -20,9 +21,6 @@ from ..store.schema import (
     settlement_run,
     usage_record,
 )
-
-# One number for PostgreSQL's advisory lock: "a settlement is running".
-SETTLEMENT_LOCK_KEY = 7_240_001
 
 
 def chunked(ids: Iterable[str]) -> Iterable[list[str]]:
@@ -38,7 +36,7 @@ def try_settlement_lock(conn: Connection) -> bool:
         return True
     return bool(
         conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": SETTLEMENT_LOCK_KEY}
+            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": gates.SETTLEMENT_LOCK_KEY}
         ).scalar()
     )
 

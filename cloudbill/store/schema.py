@@ -351,14 +351,6 @@ outbox_event = Table(
     Index("ix_outbox_subject", "subject_id", "subject_seq", unique=True),
 )
 
-# Ingestion holds this row shared; settlement takes it exclusively for an instant to read a
-# watermark that no in-flight ingestion can fall below (PostgreSQL; SQLite serialises writers).
-ingest_gate = Table(
-    "ingest_gate",
-    metadata,
-    Column("id", Integer, primary_key=True),
-)
-
 APPEND_ONLY_TABLES_V2 = (
     "usage_record",
     "settlement_run",

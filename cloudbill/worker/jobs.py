@@ -17,7 +17,8 @@ from ..lifecycle.rules import Transition
 from ..notify import alerts
 from ..notify.webhooks import DeliveryReport, deliver_due
 from ..settle.service import SettleResult, settle_hour
-from ..store.schema import ingest_gate, usage_record
+from ..store import gates
+from ..store.schema import usage_record
 
 # One call settles at most this many hours; the next call goes on (bounded work per call).
 MAX_HOURS_PER_CALL = 24 * 31
@@ -37,7 +38,7 @@ def read_watermark(container: Container) -> int | None:
     if container.db.dialect != "postgresql":
         return None
     with container.db.write() as conn:
-        conn.execute(select(ingest_gate.c.id).where(ingest_gate.c.id == 1).with_for_update())
+        gates.hold_exclusive(conn)
         return conn.execute(select(func.coalesce(func.max(usage_record.c.seq), 0))).scalar_one()
 
 

@@ -37,7 +37,7 @@ from cloudbill.store.schema import (
     settlement_run,
     usage_record,
 )
-from cloudbill.worker.jobs import settle_due
+from cloudbill.worker.jobs import read_watermark, settle_due
 
 from ..conftest import T0, make_container
 from ..helpers import assert_books_balance
@@ -250,3 +250,35 @@ def test_ingestion_racing_settlement_bills_every_record_once(container) -> None:
     assert any(f[5] for f in got["fees"]), "no record came after its hour was settled: no race"
     assert settle_due(container) == []
     assert_books_balance(container)
+
+
+def test_watermark_waits_for_ingestion_in_flight(container) -> None:  # type: ignore[no-untyped-def]
+    """The watermark never passes a record whose ingestion has not committed yet.
+
+    An ingestion is held open after storing its records; reading the watermark must wait for it
+    (PostgreSQL) and then include its records. This failed when the gate was a row lock and the
+    row had been truncated away: the reader went straight past the open ingestion."""
+    if container.db.dialect != "postgresql":
+        pytest.skip("SQLite serialises writers; there is no gate to test")
+    _setup_customers_and_resources(container)
+    stored, release = threading.Event(), threading.Event()
+
+    def slow_ingestion(conn, now):  # type: ignore[no-untyped-def]
+        ingest.ingest_batch(conn, [_record(1, USAGE_START, 60, "slow")], now=now)
+        stored.set()
+        assert release.wait(10)
+
+    with ThreadPoolExecutor(2) as pool:
+        ingesting = pool.submit(container.write, slow_ingestion)
+        assert stored.wait(10)
+        reading = pool.submit(read_watermark, container)
+        with pytest.raises(TimeoutError):
+            reading.result(timeout=0.5)  # blocked by the ingestion in flight
+        release.set()
+        ingesting.result(timeout=10)
+        watermark = reading.result(timeout=10)
+    with container.db.read() as conn:
+        seq = conn.execute(
+            select(usage_record.c.seq).where(usage_record.c.record_id == "slow-r01")
+        ).scalar_one()
+    assert watermark >= seq
