@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 
 from .types import UtcDateTime
@@ -403,4 +404,24 @@ balance_alert = Table(
     Column("crossings", Integer, nullable=False),  # times it fired: numbers its events
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_balance_alert_enabled_armed", "enabled", "armed"),
+)
+
+# --- post-paid bills -----------------------------------------------------------------------------
+# One per post-paid customer and billing period (a month from the billing day, in the customer's
+# time zone): what was charged against the credit limit in the period, closed on the billing
+# day with a due date. Immutable (append-only): what is still outstanding is derived from the
+# unpaid book, repayments paying the oldest charges first (see postpaid/rules.py).
+postpaid_bill = Table(
+    "postpaid_bill",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("period_start", UtcDateTime, nullable=False),
+    Column("period_end", UtcDateTime, nullable=False),
+    Column("amount_units", BigInteger, nullable=False),
+    Column("due_at", UtcDateTime, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    UniqueConstraint("customer_id", "period_start"),
+    Index("ix_postpaid_bill_due", "due_at"),
 )
