@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
 from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REFERENCE_MAX_CHARS
+from ..kernel.money import Money
 from ..ledger import repo as ledger_repo
 from ..ledger import service as ledger
 from ..ledger.model import (
@@ -24,6 +25,7 @@ from ..ledger.model import (
     TransactionKind,
 )
 from ..ledger.rules import payload_hash
+from ..notify.outbox import Event, emit_many
 from . import repo, rules
 from .model import Customer, CustomerInput, CustomerStatus, Overview, PaymentMode
 
@@ -264,12 +266,38 @@ def topup(
         ),
         now=now,
     )
+    emit_many(
+        conn,
+        [
+            Event(
+                "customer.topup_received",
+                customer.id,
+                {
+                    "customer_id": customer.id,
+                    "currency": customer.currency,
+                    "amount": money.to_text(),
+                    "reference": reference,
+                    "debt_written_off": Money(
+                        split.debt_written_off_units, money.currency
+                    ).to_text(),
+                    "unpaid_repaid": Money(split.unpaid_repaid_units, money.currency).to_text(),
+                    "at": now.isoformat(),
+                },
+                dedupe_key=f"customer.topup_received:{posted.id}",
+            )
+        ],
+        now=now,
+    )
     if (
         split.debt_written_off_units
         and split.debt_written_off_units == accounts[AccountKind.DEBT].balance_units
     ):
         _clear_arrears(conn, customer.id, now)
     return posted
+
+
+def _text(units: int, currency: str) -> str:
+    return Money(units, currency).to_text()
 
 
 def withdraw(

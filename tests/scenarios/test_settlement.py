@@ -192,7 +192,11 @@ def test_postpaid_customer_reaching_its_credit_limit_goes_into_arrears(container
     )  # fmt: skip
     assert after.in_arrears and after.arrears_since == T0 + timedelta(hours=1)
     with container.db.read() as conn:
-        events = conn.execute(select(outbox_event.c.topic, outbox_event.c.subject_id)).all()
+        events = conn.execute(
+            select(outbox_event.c.topic, outbox_event.c.subject_id).where(
+                outbox_event.c.topic != "customer.topup_received"
+            )
+        ).all()
     assert events == [("customer.arrears_started", customer.id)]
     assert_books_balance(container)
 
@@ -211,7 +215,8 @@ def test_prepaid_runs_out_then_charges_become_debt_and_one_event(container) -> N
     ]  # fmt: skip
     assert figures(container, customer.id).debt_units == units("0.1343")
     with container.db.read() as conn:
-        assert conn.execute(select(func.count()).select_from(outbox_event)).scalar_one() == 1
+        not_topups = outbox_event.c.topic != "customer.topup_received"
+        assert conn.execute(select(func.count()).where(not_topups)).scalar_one() == 1
     # a top-up writes the debt off and the customer is out of arrears
     topup(container, customer.id, "1.00", "repay")
     after = figures(container, customer.id)
