@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     settlement_lateness_s: int = Field(
         900, ge=0, le=86400, description="an hour is settled this long after it ended"
     )
+    postpaid_billing_day: int = Field(
+        3,
+        ge=1,
+        le=28,
+        description="day of the month (customer time zone) the previous month's post-paid bill "
+        "is issued; Huawei issues on the 3rd",
+    )
+    postpaid_repayment_days: int = Field(
+        15, ge=0, le=90, description="a post-paid bill is due this many days after it is issued"
+    )
     worker_interval_s: int = Field(60, ge=1, le=3600, description="how often the worker looks")
     webhook_url: str | None = Field(
         None, description="the provider's endpoint for lifecycle events (unset: not delivered)"

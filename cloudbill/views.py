@@ -52,6 +52,9 @@ def overview_view(o: Overview) -> dict[str, Any]:
         "withdrawable": money(o.withdrawable_units, cur),
         "debt": money(o.debt_units, cur),
         "unpaid": money(o.unpaid_units, cur),
+        "billed_outstanding": money(o.billed_outstanding_units, cur),
+        "overdue": money(o.overdue_units, cur),
+        "unbilled": money(max(0, o.unpaid_units - o.billed_outstanding_units), cur),
         "credit_limit": money(o.credit_limit_units, cur),
         "available_credit": money(o.available_credit_units, cur),
         "coupons": money(o.coupon_units, cur),
@@ -59,6 +62,21 @@ def overview_view(o: Overview) -> dict[str, Any]:
         "in_arrears": o.in_arrears,
         "arrears_since": instant(o.arrears_since),
         "status": str(o.status),
+    }
+
+
+def postpaid_bill_view(b: Any) -> dict[str, Any]:
+    return {
+        "bill_id": b.id,
+        "customer_id": b.customer_id,
+        "currency": b.currency,
+        "period_start": instant(b.period_start),
+        "period_end": instant(b.period_end),
+        "issued_at": instant(b.issued_at),
+        "due_at": instant(b.due_at),
+        "amount": money(b.amount_units, b.currency),
+        "outstanding": money(b.outstanding_units, b.currency),
+        "status": str(b.status),
     }
 
 

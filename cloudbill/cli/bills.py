@@ -13,8 +13,11 @@ import typer
 from ..bills import export, service
 from ..bills.model import FIGURES, Granularity
 from ..bills.views import fee_view, package_use_view, summary_view, trend_view
+from ..customers import service as customers
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_DEFAULT
+from ..postpaid import service as postpaid
+from ..views import postpaid_bill_view
 from .context import container
 from .output import JsonOption, console, emit_json, errors_as_lines, show_record, show_rows
 
@@ -143,6 +146,23 @@ def trend(
     columns = ("month", "amount", "net_amount")
     show_rows(
         view["months"], columns, as_json=as_json, title="expenditure trend", payload=lambda: view
+    )
+
+
+@app.command("postpaid")
+def postpaid_bills(customer_id: str, as_json: bool = JsonOption) -> None:
+    """Post-paid monthly bills: amount, due date, outstanding (oldest repaid first), status."""
+    with errors_as_lines():
+
+        def read(conn, now):  # type: ignore[no-untyped-def]
+            customer = customers.get(conn, customer_id)
+            bills = postpaid.views(conn, customer.id, now=now)
+            return {"customer_id": customer.id, "bills": [postpaid_bill_view(b) for b in bills]}
+
+        view = container().read(read)
+    columns = ("bill_id", "period_start", "period_end", "amount", "outstanding", "due_at", "status")
+    show_rows(
+        view["bills"], columns, as_json=as_json, title="post-paid bills", payload=lambda: view
     )
 
 

@@ -43,6 +43,8 @@ def _run_once(as_json: bool) -> int:
                     }
                     for t in report.transitions
                 ],
+                "postpaid_bills_issued": report.bills_issued,
+                "overdue_customers": report.overdue_customers,
             }
         )
     else:
@@ -52,9 +54,13 @@ def _run_once(as_json: bool) -> int:
                 f"({t.reason})",
                 highlight=False,
             )
-        if not report.settled and not report.transitions:
+        if report.bills_issued:
+            console.print(f"post-paid bills issued: {len(report.bills_issued)}")
+        for customer_id in report.overdue_customers:
+            console.print(f"{customer_id}: post-paid bill overdue, in arrears", highlight=False)
+        if not (report.settled or report.transitions or report.bills_issued):
             console.print("nothing due")
-    return len(report.settled) + len(report.transitions)
+    return len(report.settled) + len(report.transitions) + len(report.bills_issued)
 
 
 @app.command("run-due")

@@ -65,6 +65,9 @@ class Overview:
     expenditure_quota_units: int
     in_arrears: bool
     arrears_since: datetime | None
+    # Post-paid bills issued and not fully repaid, and of that what is past its due date.
+    billed_outstanding_units: int = 0
+    overdue_units: int = 0
 
     @property
     def withdrawable_units(self) -> int:

@@ -90,7 +90,13 @@ def positive_amount(value: object, currency: str, what: str) -> Money:
     return amount
 
 
-def overview(customer: Customer, balances: dict[str, int]) -> Overview:
+def overview(
+    customer: Customer,
+    balances: dict[str, int],
+    *,
+    billed_outstanding_units: int = 0,
+    overdue_units: int = 0,
+) -> Overview:
     cash = balances.get(AccountKind.CASH, 0)
     debt = balances.get(AccountKind.DEBT, 0)
     unpaid = balances.get(AccountKind.UNPAID, 0)
@@ -109,8 +115,10 @@ def overview(customer: Customer, balances: dict[str, int]) -> Overview:
         available_credit_units=available_credit,
         coupon_units=coupons,
         expenditure_quota_units=cash + available_credit + coupons,
-        in_arrears=debt > 0,
+        in_arrears=debt > 0 or overdue_units > 0,
         arrears_since=customer.arrears_since,
+        billed_outstanding_units=billed_outstanding_units,
+        overdue_units=overdue_units,
     )
 
 
@@ -127,12 +135,15 @@ def check_fee_incurring_allowed(customer: Customer, figures: Overview) -> None:
     """Buying, upgrading, renewing, new pay-per-use resources: refused if frozen or in arrears."""
     check_not_frozen(customer)
     if figures.in_arrears:
+        owed = Money(figures.debt_units + figures.overdue_units, customer.currency)
+        what = "debt" if figures.overdue_units == 0 else "overdue post-paid bills"
         raise CloudbillError(
             ErrorCode.CUSTOMER_IN_ARREARS,
-            f"customer {customer.id} is in arrears ({Money(figures.debt_units, customer.currency)}"
-            " owed): top up to clear the debt before any fee-incurring operation",
+            f"customer {customer.id} is in arrears ({owed} owed): top up to clear the {what} "
+            "before any fee-incurring operation",
             customer_id=customer.id,
             debt=Money(figures.debt_units, customer.currency).to_text(),
+            overdue=Money(figures.overdue_units, customer.currency).to_text(),
         )
 
 

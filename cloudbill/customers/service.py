@@ -26,6 +26,8 @@ from ..ledger.model import (
 )
 from ..ledger.rules import payload_hash
 from ..notify.outbox import Event, emit_many
+from ..postpaid import service as postpaid
+from ..store import clock_repo
 from . import repo, rules
 from .model import Customer, CustomerInput, CustomerStatus, Overview, PaymentMode
 
@@ -181,14 +183,29 @@ def check_page(limit: int, offset: int) -> None:
         )
 
 
-def overview(conn: Connection, customer: Customer) -> Overview:
+def overview(conn: Connection, customer: Customer, now: datetime | None = None) -> Overview:
     balances = ledger_repo.customer_balances(conn, [customer.id])[customer.id]
-    return rules.overview(customer, balances)
+    return rules.overview(customer, balances, **_postpaid_figures(conn, customer, now))
 
 
 def overviews(conn: Connection, customers: list[Customer]) -> dict[str, Overview]:
     balances = ledger_repo.customer_balances(conn, [c.id for c in customers])
-    return {c.id: rules.overview(c, balances[c.id]) for c in customers}
+    return {
+        c.id: rules.overview(c, balances[c.id], **_postpaid_figures(conn, c, None))
+        for c in customers
+    }
+
+
+def _postpaid_figures(conn: Connection, customer: Customer, now: datetime | None) -> dict:  # type: ignore[type-arg]
+    """Issued post-paid bills still owed, and how much of that is overdue (now: the clock's)."""
+    if customer.payment_mode is not PaymentMode.POSTPAID:
+        return {}
+    moment = now if now is not None else clock_repo.read_clock(conn)[1]
+    figures = postpaid.figures(conn, customer.id, now=moment)
+    return {
+        "billed_outstanding_units": figures.billed_outstanding_units,
+        "overdue_units": figures.overdue_units,
+    }
 
 
 def require_fee_allowed(conn: Connection, customer_id: str) -> Customer:
@@ -288,11 +305,9 @@ def topup(
         ],
         now=now,
     )
-    if (
-        split.debt_written_off_units
-        and split.debt_written_off_units == accounts[AccountKind.DEBT].balance_units
-    ):
-        _clear_arrears(conn, customer.id, now)
+    debt_left = accounts[AccountKind.DEBT].balance_units - split.debt_written_off_units
+    if customer.arrears_since is not None and debt_left == 0:
+        _clear_arrears_unless_overdue(conn, customer, now)
     return posted
 
 
@@ -351,6 +366,12 @@ _arrears_cleared_handlers: list[ArrearsClearedHandler] = []
 def on_arrears_cleared(handler: ArrearsClearedHandler) -> None:
     if handler not in _arrears_cleared_handlers:
         _arrears_cleared_handlers.append(handler)
+
+
+def _clear_arrears_unless_overdue(conn: Connection, customer: Customer, now: datetime) -> None:
+    """The debt is paid: out of arrears, unless a post-paid bill is still overdue."""
+    if _postpaid_figures(conn, customer, now).get("overdue_units", 0) == 0:
+        _clear_arrears(conn, customer.id, now)
 
 
 def _clear_arrears(conn: Connection, customer_id: str, now: datetime) -> None:
@@ -414,7 +435,8 @@ def adjust(
         )
         legs = [Leg(counter.id, money.units, cur)]
         legs += [Leg(accounts[k].id, -part, cur) for k, part in parts if part]
-        clears = split.debt_written_off_units == accounts[AccountKind.DEBT].balance_units > 0
+        debt_left = accounts[AccountKind.DEBT].balance_units - split.debt_written_off_units
+        clears = customer.arrears_since is not None and debt_left == 0
     result.update(amount_units=money.units, **asdict(split))
     posted = ledger.post(
         conn,
@@ -431,7 +453,7 @@ def adjust(
         now=now,
     )
     if direction == "credit" and clears:
-        _clear_arrears(conn, customer.id, now)
+        _clear_arrears_unless_overdue(conn, customer, now)
     return posted
 
 

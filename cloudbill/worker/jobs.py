@@ -16,6 +16,7 @@ from ..lifecycle import service as lifecycle
 from ..lifecycle.rules import Transition
 from ..notify import alerts
 from ..notify.webhooks import DeliveryReport, deliver_due
+from ..postpaid import service as postpaid
 from ..settle.service import SettleResult, settle_hour
 from ..store import gates
 from ..store.schema import usage_record
@@ -28,6 +29,8 @@ MAX_HOURS_PER_CALL = 24 * 31
 class RunReport:
     settled: list[SettleResult] = field(default_factory=list)
     transitions: list[Transition] = field(default_factory=list)
+    bills_issued: list[int] = field(default_factory=list)  # post-paid bill ids
+    overdue_customers: list[str] = field(default_factory=list)  # went into arrears: bill overdue
     webhooks: DeliveryReport = field(default_factory=DeliveryReport)
 
 
@@ -66,6 +69,13 @@ def settle_due(
     return results
 
 
+def postpaid_due(container: Container) -> tuple[list[int], list[str]]:
+    """Issue the post-paid bills whose billing day has come; overdue ones start arrears."""
+    settings = container.settings
+    terms = postpaid.Terms(settings.postpaid_billing_day, settings.postpaid_repayment_days)
+    return container.write(lambda conn, now: postpaid.run_due(conn, terms, now=now))
+
+
 def lifecycle_due(container: Container) -> list[Transition]:
     return container.write(lambda conn, now: lifecycle.apply_due(conn, now=now))
 
@@ -73,9 +83,16 @@ def lifecycle_due(container: Container) -> list[Transition]:
 def run_due(
     container: Container, *, on_settled: Callable[[SettleResult], None] | None = None
 ) -> RunReport:
-    """Settlement first (it may put customers into arrears), then the lifecycle, then the
-    provider webhooks of what changed."""
+    """Settlement first (it may put customers into arrears), then post-paid bills (an overdue
+    bill does too), then the lifecycle, then the provider webhooks of what changed."""
     settled = settle_due(container, on_settled=on_settled)
+    bills_issued, overdue = postpaid_due(container)
     transitions = lifecycle_due(container)
     container.write(lambda conn, now: alerts.remind_due(conn, now=now))
-    return RunReport(settled=settled, transitions=transitions, webhooks=deliver_due(container))
+    return RunReport(
+        settled=settled,
+        transitions=transitions,
+        bills_issued=bills_issued,
+        overdue_customers=overdue,
+        webhooks=deliver_due(container),
+    )

@@ -280,6 +280,9 @@ def test_show_customer_with_overview_figures(api: Api) -> None:
         "withdrawable": "69.75",
         "debt": "0.00",
         "unpaid": "0.00",
+        "billed_outstanding": "0.00",
+        "overdue": "0.00",
+        "unbilled": "0.00",
         "credit_limit": "0.00",
         "available_credit": "0.00",
         "coupons": "0.00",
@@ -297,6 +300,7 @@ def test_show_customer_with_overview_figures(api: Api) -> None:
     figures = api.overview(postpaid["id"])
     assert figures["cash_balance"] == "0.00"
     assert figures["unpaid"] == "200.00"
+    assert (figures["unbilled"], figures["billed_outstanding"]) == ("200.00", "0.00")
     assert figures["credit_limit"] == "1000.00"
     assert figures["available_credit"] == "800.00"
     assert figures["expenditure_quota"] == "800.00"

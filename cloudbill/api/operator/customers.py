@@ -12,7 +12,15 @@ from ...customers import service
 from ...customers.model import CustomerInput, CustomerStatus
 from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ...notify import alerts
-from ...views import alert_view, customer_view, history_view, overview_view, transaction_view
+from ...postpaid import service as postpaid
+from ...views import (
+    alert_view,
+    customer_view,
+    history_view,
+    overview_view,
+    postpaid_bill_view,
+    transaction_view,
+)
 from ..deps import container, require_operator
 from .schemas import Adjustment, Amount, CustomerCreate, CustomerUpdate, MoneyMovement, Reason
 
@@ -69,6 +77,19 @@ def customer_overview(customer_id: str, c: Container = Depends(container)) -> di
     return c.read(
         lambda conn, _now: overview_view(service.overview(conn, service.get(conn, customer_id)))
     )
+
+
+@router.get("/customers/{customer_id}/postpaid-bills")
+def postpaid_bills(customer_id: str, c: Container = Depends(container)) -> dict[str, Any]:
+    """The customer's post-paid monthly bills, oldest first, with what is still outstanding
+    (repayments pay the oldest bill first) and whether each is unpaid, overdue or paid."""
+
+    def read(conn, now):  # type: ignore[no-untyped-def]
+        customer = service.get(conn, customer_id)
+        bills = postpaid.views(conn, customer.id, now=now)
+        return {"customer_id": customer.id, "bills": [postpaid_bill_view(b) for b in bills]}
+
+    return c.read(read)
 
 
 @router.post("/customers/{customer_id}/topups", status_code=201)

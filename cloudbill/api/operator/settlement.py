@@ -71,4 +71,6 @@ def run_due(c: Container = Depends(container)) -> dict[str, Any]:
             }
             for t in report.transitions
         ],
+        "postpaid_bills_issued": report.bills_issued,
+        "overdue_customers": report.overdue_customers,
     }
