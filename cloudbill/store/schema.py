@@ -425,3 +425,53 @@ postpaid_bill = Table(
     UniqueConstraint("customer_id", "period_start"),
     Index("ix_postpaid_bill_due", "due_at"),
 )
+
+# --- customer notices ----------------------------------------------------------------------------
+# One email or SMS to a customer, rendered when it was enqueued (what was sent is on record).
+# `dedupe_key` (source + channel) makes enqueueing idempotent: a rerun never makes a second one.
+# Mutable: delivery moves it from pending to sent, or to dead after its last attempt; `skipped`
+# when the customer has no address for the channel or the channel is not configured.
+customer_notice = Table(
+    "customer_notice",
+    metadata,
+    Column("id", SeqInteger, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("channel", String(8), nullable=False),  # email | sms
+    Column("kind", String(64), nullable=False),  # the template, e.g. arrears_started
+    Column("dedupe_key", String(200), nullable=False, unique=True),
+    Column("recipient", String(254), nullable=True),
+    Column("data", Text, nullable=False),  # the template's variables, JSON: re-rendered on retry
+    Column("subject", String(512), nullable=True),
+    Column("body", Text, nullable=True),
+    Column("status", String(16), nullable=False),  # pending | sent | dead | skipped
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime, nullable=True),
+    Column("last_error", String(1024), nullable=True),  # or why it was skipped
+    Column("sent_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_customer_notice_status_next", "status", "next_attempt_at"),
+    Index("ix_customer_notice_customer", "customer_id", "id"),
+)
+
+# Every delivery attempt of a notice, with its outcome (append-only).
+customer_notice_attempt = Table(
+    "customer_notice_attempt",
+    metadata,
+    Column("id", SeqInteger, primary_key=True, autoincrement=True),
+    Column("notice_id", BigInteger, ForeignKey("customer_notice.id"), nullable=False, index=True),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("error", String(1024), nullable=True),  # None: accepted by the server or gateway
+)
+
+# The outbox events already turned into notices (append-only): an event is read once even when
+# events commit out of id order (see notify/notices/enqueue.py).
+customer_notice_event = Table(
+    "customer_notice_event",
+    metadata,
+    Column("event_id", BigInteger, ForeignKey("outbox_event.id"), primary_key=True),
+    Column("processed_at", UtcDateTime, nullable=False),
+)
+
+APPEND_ONLY_TABLES_V7 = ("customer_notice_attempt", "customer_notice_event")
