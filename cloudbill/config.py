@@ -55,3 +55,9 @@ class Settings(BaseSettings):
     webhook_backoff_s: int = Field(30, ge=1, le=3600, description="first retry delay; doubles")
     webhook_timeout_s: int = Field(10, ge=1, le=120)
     log_level: str = "info"
+    webhook_topics: str = Field(
+        "resource.*,customer.arrears_*",
+        pattern=r"^\s*[a-z0-9_.*]+(\s*,\s*[a-z0-9_.*]+)*\s*$",
+        description="comma-separated topic patterns (`*` any text) pushed to the provider "
+        "webhook; customer-facing events (alerts, top-ups, bills) go to customers instead",
+    )

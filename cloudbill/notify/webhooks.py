@@ -5,16 +5,23 @@ is still pending. Retried with exponential backoff until a 2xx answer; dead-lett
 `webhook_max_attempts` (then later events of that subject go on, and `reconcile` shows the
 resources whose last delivered state differs from their state here). No HTTP call is made
 inside a database transaction.
+
+Only topics matching `webhook_topics` go to the provider (by default the resource lifecycle
+and arrears); the others (balance alerts, top-ups, bills) are for the customer, by email and
+SMS (notify/customer_notices.py). An event of another topic is never sent and never holds back
+a later event of its subject.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, false, func, insert, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ..bootstrap import Container
@@ -35,13 +42,27 @@ class DeliveryReport:
     dead: int = 0
 
 
+def topic_patterns(text: str) -> tuple[str, ...]:
+    """The patterns of a setting such as "resource.*, customer.arrears_*" (`*`: any text)."""
+    return tuple(p for p in re.split(r"\s*,\s*", text.strip()) if p)
+
+
+def topic_matches(topic, patterns: Sequence[str]) -> ColumnElement[bool]:  # type: ignore[no-untyped-def]
+    """SQL: `topic` matches one of the patterns. The settings allow only [a-z0-9_.*]; `_` is
+    a LIKE wildcard, so it is escaped."""
+    likes = [topic.like(p.replace("_", "!_").replace("*", "%"), escape="!") for p in patterns]
+    return or_(*likes) if likes else false()
+
+
 def _is_pending(d):  # type: ignore[no-untyped-def]
     return (d.c.status.is_(None)) | (d.c.status == PENDING)
 
 
-def due_events(conn: Connection, *, now: datetime, limit: int = PAGE_SIZE_MAX):  # type: ignore[no-untyped-def]
-    """Pending events whose time has come and that no earlier pending event of their subject
-    holds back, oldest first."""
+def due_events(
+    conn: Connection, *, now: datetime, limit: int = PAGE_SIZE_MAX, topics: Sequence[str] = ("*",)
+):  # type: ignore[no-untyped-def]
+    """Pending events of the given topic patterns whose time has come and that no earlier
+    pending event of their subject (of those topics) holds back, oldest first."""
     e, d = outbox_event, webhook_delivery
     earlier, earlier_d = aliased(outbox_event), aliased(webhook_delivery)
     blocked = (
@@ -50,6 +71,7 @@ def due_events(conn: Connection, *, now: datetime, limit: int = PAGE_SIZE_MAX): 
         .where(
             earlier.c.subject_id == e.c.subject_id,
             earlier.c.subject_seq < e.c.subject_seq,
+            topic_matches(earlier.c.topic, topics),
             _is_pending(earlier_d),
         )
         .exists()
@@ -58,7 +80,10 @@ def due_events(conn: Connection, *, now: datetime, limit: int = PAGE_SIZE_MAX): 
         select(e, d.c.attempts)
         .outerjoin(d, d.c.event_id == e.c.id)
         .where(
-            _is_pending(d), (d.c.next_attempt_at.is_(None)) | (d.c.next_attempt_at <= now), ~blocked
+            _is_pending(d),
+            (d.c.next_attempt_at.is_(None)) | (d.c.next_attempt_at <= now),
+            topic_matches(e.c.topic, topics),
+            ~blocked,
         )
         .order_by(e.c.id)
         .limit(limit)
@@ -122,9 +147,12 @@ def deliver_due(container: Container, *, client: httpx.Client | None = None) -> 
     own = client is None
     client = client or httpx.Client(timeout=settings.webhook_timeout_s)
     outcomes: list[str] = []
+    topics = topic_patterns(settings.webhook_topics)
     try:
         for _ in range(MAX_BATCHES_PER_CALL):
-            batch = container.read(lambda conn, now: due_events(conn, now=now, limit=BATCH))
+            batch = container.read(
+                lambda conn, now: due_events(conn, now=now, limit=BATCH, topics=topics)
+            )
             if not batch:
                 break
             outcomes += [_send(container, client, event) for event in batch]

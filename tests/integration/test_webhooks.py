@@ -176,3 +176,33 @@ def test_nothing_is_sent_without_an_endpoint(container, receiver) -> None:  # ty
     emit(container, ("resource.frozen", "r1", "frozen"))
     assert webhooks.deliver_due(container) == webhooks.DeliveryReport()
     assert receiver.received == []
+
+
+def test_customer_facing_topics_stay_off_the_provider_webhook(hooked, receiver) -> None:  # type: ignore[no-untyped-def]
+    """Balance alerts, top-ups and bills go to the customer (email, SMS), not to the provider;
+    they neither go out nor hold back a later event of their subject."""
+    emit(
+        hooked,
+        ("customer.balance_alert", "c1", "1"),
+        ("customer.topup_received", "c1", "2"),
+        ("customer.arrears_started", "c1", "3"),
+        ("customer.postpaid_bill_issued", "c1", "4"),
+        ("resource.frozen", "r1", "frozen"),
+    )
+    assert webhooks.deliver_due(hooked).delivered == 2
+    assert receiver.topics() == [("customer.arrears_started", "c1"), ("resource.frozen", "r1")]
+    assert webhooks.deliver_due(hooked).delivered == 0
+    everything = hooked.settings.model_copy(update={"webhook_topics": "*"})
+    hooked.settings = everything
+    assert webhooks.deliver_due(hooked).delivered == 3  # the operator asked for all of them
+
+
+def test_topic_patterns_treat_underscore_literally(container) -> None:  # type: ignore[no-untyped-def]
+    emit(
+        container, ("customer.arrearsXstarted", "c1", "1"), ("customer.arrears_started", "c2", "2")
+    )
+    patterns = webhooks.topic_patterns(" customer.arrears_* , resource.* ")
+    assert patterns == ("customer.arrears_*", "resource.*")
+    rows = container.read(lambda conn, now: webhooks.due_events(conn, now=now, topics=patterns))
+    assert [r.topic for r in rows] == ["customer.arrears_started"]
+    assert container.read(lambda conn, now: webhooks.due_events(conn, now=now, topics=())) == []
