@@ -61,3 +61,32 @@ class Settings(BaseSettings):
         description="comma-separated topic patterns (`*` any text) pushed to the provider "
         "webhook; customer-facing events (alerts, top-ups, bills) go to customers instead",
     )
+    # Customer notices: email over SMTP, SMS through an HTTP gateway.
+    smtp_host: str | None = Field(None, description="SMTP server (unset: no email is sent)")
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_starttls: bool = Field(True, description="upgrade the connection with STARTTLS")
+    smtp_ssl: bool = Field(False, description="implicit TLS from the start (usually port 465)")
+    smtp_from: str | None = Field(None, description="the From address of customer emails")
+    smtp_timeout_s: int = Field(10, ge=1, le=120)
+    sms_gateway_url: str | None = Field(
+        None, description='POSTed JSON {"to", "message", "id"}; 2xx = accepted (unset: no SMS)'
+    )
+    sms_gateway_token: str | None = Field(None, description="sent as `Authorization: Bearer`")
+    sms_timeout_s: int = Field(10, ge=1, le=120)
+    notice_max_attempts: int = Field(8, ge=1, le=100, description="then the notice is dead")
+    notice_backoff_s: int = Field(60, ge=1, le=3600, description="first retry delay; doubles")
+    notice_templates_dir: str | None = Field(
+        None, description="files here replace the default templates of the same name"
+    )
+    notice_grace_reminder_days: str = Field(
+        "7,3,1",
+        pattern=r"^\s*(\d{1,3}(\s*,\s*\d{1,3})*)?\s*$",
+        description="'grace ends in N days' reminders: days before the freeze (empty: none)",
+    )
+    notice_release_reminder_days: str = Field(
+        "7,3,1",
+        pattern=r"^\s*(\d{1,3}(\s*,\s*\d{1,3})*)?\s*$",
+        description="'release in N days' reminders: days before the release (empty: none)",
+    )

@@ -43,6 +43,8 @@ class ErrorCode(StrEnum):
     USAGE_REJECTED = "USAGE_REJECTED"
     RESOURCE_RELEASED = "RESOURCE_RELEASED"
     RESOURCE_FROZEN = "RESOURCE_FROZEN"
+    # notices
+    TEMPLATE_INVALID = "TEMPLATE_INVALID"
 
 
 _HTTP_STATUS: dict[ErrorCode, int] = {
@@ -64,6 +66,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.USAGE_REJECTED: 422,
     ErrorCode.RESOURCE_RELEASED: 409,
     ErrorCode.RESOURCE_FROZEN: 409,
+    ErrorCode.TEMPLATE_INVALID: 422,
 }
 
 

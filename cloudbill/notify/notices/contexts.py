@@ -1,0 +1,96 @@
+"""Template variables of each notice kind, from an outbox event's payload (or a reminder's
+facts) and the customer. Amounts are exact decimal text with the currency; instants are in the
+customer's time zone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from .rules import amount, local_time
+
+ARREARS_REASON = "the balance could not pay the charges"
+
+
+def customer_view(row) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {
+        "id": row.id,
+        "name": row.name,
+        "email": row.email,
+        "mobile": row.mobile,
+        "currency": row.currency,
+        "timezone": row.timezone,
+    }
+
+
+def _arrears_started(p: dict[str, Any], cur: str, tz: str) -> dict[str, Any]:
+    owed = p["debt_units"] if "debt_units" in p else p.get("overdue", "0")
+    return {
+        "debt": amount(owed, cur),
+        "since": local_time(p["since"], tz),
+        "reason": p.get("reason") or ARREARS_REASON,
+    }
+
+
+def _topup(p: dict[str, Any], cur: str, tz: str) -> dict[str, Any]:
+    wrote_off, repaid = amount(p["debt_written_off"], cur), amount(p["unpaid_repaid"], cur)
+    return {
+        "amount": amount(p["amount"], cur),
+        "reference": p["reference"],
+        "debt_written_off": wrote_off,
+        "unpaid_repaid": repaid,
+        "wrote_off_debt": Decimal(p["debt_written_off"]) != 0,
+        "repaid_unpaid": Decimal(p["unpaid_repaid"]) != 0,
+        "at": local_time(p["at"], tz),
+    }
+
+
+def _alert(p: dict[str, Any], cur: str, tz: str) -> dict[str, Any]:
+    return {
+        "expenditure_quota": amount(p["expenditure_quota"], cur),
+        "threshold": amount(p["threshold"], cur),
+        "at": local_time(p["at"], tz),
+    }
+
+
+def _bill(p: dict[str, Any], cur: str, tz: str) -> dict[str, Any]:
+    start = datetime.fromisoformat(p["period_start"])
+    last = datetime.fromisoformat(p["period_end"]) - timedelta(microseconds=1)  # half-open
+    first_day, last_day = local_time(start, tz)[:10], local_time(last, tz)[:10]
+    return {
+        "bill_id": str(p["bill_id"]),
+        "amount": amount(p["amount"], cur),
+        "period": f"{first_day} to {last_day}",
+        "due_at": local_time(p["due_at"], tz),
+    }
+
+
+BUILDERS = {
+    "arrears_started": _arrears_started,
+    "arrears_cleared": lambda p, _cur, tz: {"at": local_time(p["at"], tz)},
+    "topup_received": _topup,
+    "balance_alert": _alert,
+    "balance_alert_reminder": _alert,
+    "postpaid_bill_issued": _bill,
+}
+
+
+def for_customer_event(kind: str, payload: dict[str, Any], customer) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    currency = payload.get("currency") or customer.currency
+    extra = BUILDERS[kind](payload, currency, customer.timezone)
+    return {"kind": kind, "customer": customer_view(customer), **extra}
+
+
+def for_resources(
+    kind: str, customer, resources: list[dict[str, str]], **facts: Any
+) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """frozen / released (facts: at) and the reminders (facts: deadline, days_left)."""
+    tz = customer.timezone
+    shown = {k: local_time(v, tz) if isinstance(v, datetime | str) else v for k, v in facts.items()}
+    return {
+        "kind": kind,
+        "customer": customer_view(customer),
+        "resources": sorted(resources, key=lambda r: r["id"]),
+        **shown,
+    }
