@@ -14,6 +14,7 @@ from .operator import (
     clock,
     customers,
     ledger,
+    notices,
     resources,
     settlement,
     usage,
@@ -40,7 +41,18 @@ def create_app(container: Container) -> FastAPI:
     def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
 
-    modules = (customers, catalog, resources, usage, settlement, benefits, bills, clock, ledger)
+    modules = (
+        customers,
+        catalog,
+        resources,
+        usage,
+        settlement,
+        benefits,
+        bills,
+        clock,
+        ledger,
+        notices,
+    )
     for module in modules:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)
     return app

@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from . import benefits, bills, catalog, customers, resources, system, usage, webhooks, worker
+from . import (
+    benefits,
+    bills,
+    catalog,
+    customers,
+    notices,
+    resources,
+    system,
+    usage,
+    webhooks,
+    worker,
+)
 
 app = typer.Typer(
     help="cloudbill: an open-source cloud billing center.",
@@ -26,6 +37,7 @@ app.add_typer(resources.app, name="resource")
 app.add_typer(usage.app, name="usage")
 app.add_typer(worker.app, name="worker")
 app.add_typer(webhooks.app, name="webhooks")
+app.add_typer(notices.app, name="notices")
 app.add_typer(benefits.package_app, name="package")
 app.add_typer(benefits.coupon_app, name="coupon")
 app.add_typer(bills.app, name="bill")
