@@ -14,7 +14,8 @@ from sqlalchemy import func, select
 from ..bootstrap import Container
 from ..lifecycle import service as lifecycle
 from ..lifecycle.rules import Transition
-from ..notify import alerts
+from ..notify import alerts, customer_notices
+from ..notify.customer_notices import NoticeReport
 from ..notify.webhooks import DeliveryReport, deliver_due
 from ..postpaid import service as postpaid
 from ..settle.service import SettleResult, settle_hour
@@ -32,6 +33,7 @@ class RunReport:
     bills_issued: list[int] = field(default_factory=list)  # post-paid bill ids
     overdue_customers: list[str] = field(default_factory=list)  # went into arrears: bill overdue
     webhooks: DeliveryReport = field(default_factory=DeliveryReport)
+    notices: NoticeReport = field(default_factory=NoticeReport)
 
 
 def read_watermark(container: Container) -> int | None:
@@ -84,15 +86,18 @@ def run_due(
     container: Container, *, on_settled: Callable[[SettleResult], None] | None = None
 ) -> RunReport:
     """Settlement first (it may put customers into arrears), then post-paid bills (an overdue
-    bill does too), then the lifecycle, then the provider webhooks of what changed."""
+    bill does too), then the lifecycle and alert reminders, then the customers' notices and the
+    provider webhooks of what changed."""
     settled = settle_due(container, on_settled=on_settled)
     bills_issued, overdue = postpaid_due(container)
     transitions = lifecycle_due(container)
     container.write(lambda conn, now: alerts.remind_due(conn, now=now))
+    notices = customer_notices.run_due(container)
     return RunReport(
         settled=settled,
         transitions=transitions,
         bills_issued=bills_issued,
         overdue_customers=overdue,
         webhooks=deliver_due(container),
+        notices=notices,
     )
