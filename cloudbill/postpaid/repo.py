@@ -8,6 +8,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select
 
 from ..ledger.model import AccountKind, TransactionKind
 from ..store.schema import (
+    customer,
     fee_record,
     ledger_account,
     ledger_entry,
@@ -144,12 +145,18 @@ def insert_bill(conn: Connection, values: dict[str, object]) -> int:
     return conn.execute(insert(postpaid_bill).values(**values)).inserted_primary_key[0]
 
 
-def customers_with_bills_due(conn: Connection, now: datetime) -> list[str]:
-    return list(
-        conn.execute(
-            select(postpaid_bill.c.customer_id)
-            .where(postpaid_bill.c.due_at <= now)
-            .distinct()
-            .order_by(postpaid_bill.c.customer_id)
-        ).scalars()
-    )
+def overdue_candidates(conn: Connection, now: datetime):  # type: ignore[no-untyped-def]
+    """Customers not yet in arrears who owe something on the unpaid book and have a bill past
+    its due date: the only ones an overdue bill can put into arrears. One set-based query, so
+    the worker does not revisit every customer who ever had a bill."""
+    b, c, a = postpaid_bill.c, customer.c, ledger_account.c
+    return conn.execute(
+        select(c.id, c.currency)
+        .join(ledger_account, and_(a.customer_id == c.id, a.kind == str(AccountKind.UNPAID)))
+        .where(
+            c.arrears_since.is_(None),
+            a.balance_units > 0,
+            select(b.id).where(b.customer_id == c.id, b.due_at <= now).exists(),
+        )
+        .order_by(c.id)
+    ).all()

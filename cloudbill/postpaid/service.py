@@ -198,10 +198,8 @@ def mark_overdue(conn: Connection, *, now: datetime) -> list[str]:
     lifecycle's deadlines are anchored there, however late this job runs)."""
     started: list[str] = []
     events: list[Event] = []
-    for customer_id in repo.customers_with_bills_due(conn, now):
-        row = conn.execute(select(customer).where(customer.c.id == customer_id)).one()
-        if row.arrears_since is not None:
-            continue
+    for row in repo.overdue_candidates(conn, now):
+        customer_id = row.id
         bill = earliest_overdue(conn, customer_id, now=now)
         if bill is None:
             continue
