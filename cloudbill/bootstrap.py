@@ -64,37 +64,38 @@ class Container:
             return work(conn, now)
 
     def operator_token(self) -> str:
-        if self.settings.operator_token:
-            return self.settings.operator_token
+        return self.settings.operator_token or self._stored_setting("operator_token")
+
+    def secret_key(self) -> str:
+        """The key that seals customers' secret access keys (see credentials/sealing.py)."""
+        return self.settings.secret_key or self._stored_setting("secret_key")
+
+    def _stored_setting(self, key: str) -> str:
         with self.db.read() as conn:
             value = conn.execute(
-                select(app_setting.c.value).where(app_setting.c.key == "operator_token")
+                select(app_setting.c.value).where(app_setting.c.key == key)
             ).scalar()
         if value is None:
             raise CloudbillError(ErrorCode.INVALID_STATE, "run `cloudbill migrate` first")
         return value
 
 
-def _ensure_operator_token(conn: Connection) -> None:
-    exists = conn.execute(
-        select(app_setting.c.key).where(app_setting.c.key == "operator_token")
-    ).first()
+def _ensure_generated(conn: Connection, key: str, make: Callable[[], str]) -> None:
+    exists = conn.execute(select(app_setting.c.key).where(app_setting.c.key == key)).first()
     if exists is None:
         conn.execute(
-            insert(app_setting).values(
-                key="operator_token",
-                value=secrets.token_urlsafe(24),
-                updated_at=SystemClock().now(),
-            )
+            insert(app_setting).values(key=key, value=make(), updated_at=SystemClock().now())
         )
 
 
 def prepare(db: Database, settings: Settings) -> None:
-    """Migrate, and on a new database create the clock, the operator token and the catalog."""
+    """Migrate, and on a new database create the clock, the operator token, the secret key
+    and the catalog."""
     migrate(db)
     with db.write() as conn:
         clock_repo.ensure_clock(conn, settings.clock)
-        _ensure_operator_token(conn)
+        _ensure_generated(conn, "operator_token", lambda: secrets.token_urlsafe(24))
+        _ensure_generated(conn, "secret_key", lambda: secrets.token_urlsafe(32))
         if not catalog_service.has_catalog(conn):
             document = catalog_loader.read_file(catalog_loader.DEFAULT_CATALOG_PATH)
             now = clock_repo.read_clock(conn)[1]

@@ -23,6 +23,17 @@ class Settings(BaseSettings):
         None,
         description="Bearer token for the operator API; generated and stored when unset",
     )
+    secret_key: str | None = Field(
+        None,
+        min_length=32,
+        description="seals customers' secret access keys at rest; generated and stored in the "
+        "database when unset (set it in production, so the key lives apart from the data)",
+    )
+    bss_port: int = Field(8081, ge=1, le=65535, description="where `serve` answers the BSS API")
+    bss_rate_per_s: float = Field(
+        10, gt=0, le=100_000, description="BSS requests per second per access key (Huawei: 10)"
+    )
+    bss_burst: int = Field(20, ge=1, le=100_000, description="BSS requests an access key may burst")
     clock: str = Field(
         "system",
         pattern="^(system|simulated)$",

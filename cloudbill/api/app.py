@@ -8,6 +8,7 @@ from .. import __version__
 from ..bootstrap import Container
 from .errors import install_error_handlers
 from .operator import (
+    access_keys,
     benefits,
     bills,
     catalog,
@@ -52,6 +53,7 @@ def create_app(container: Container) -> FastAPI:
         clock,
         ledger,
         notices,
+        access_keys,
     )
     for module in modules:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)

@@ -45,6 +45,9 @@ class ErrorCode(StrEnum):
     RESOURCE_FROZEN = "RESOURCE_FROZEN"
     # notices
     TEMPLATE_INVALID = "TEMPLATE_INVALID"
+    # access keys
+    ACCESS_KEY_NOT_FOUND = "ACCESS_KEY_NOT_FOUND"
+    ACCESS_KEY_LIMIT_REACHED = "ACCESS_KEY_LIMIT_REACHED"
 
 
 _HTTP_STATUS: dict[ErrorCode, int] = {
@@ -67,6 +70,8 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.RESOURCE_RELEASED: 409,
     ErrorCode.RESOURCE_FROZEN: 409,
     ErrorCode.TEMPLATE_INVALID: 422,
+    ErrorCode.ACCESS_KEY_NOT_FOUND: 404,
+    ErrorCode.ACCESS_KEY_LIMIT_REACHED: 409,
 }
 
 

@@ -475,3 +475,21 @@ customer_notice_event = Table(
 )
 
 APPEND_ONLY_TABLES_V7 = ("customer_notice_attempt", "customer_notice_event")
+
+
+# Customer access keys (AK/SK) for the BSS and native customer APIs
+# One AK/SK pair of a customer; `id` is the AK. The SK is kept sealed (Fernet, key from
+# CLOUDBILL_SECRET_KEY) because verifying an HMAC signature needs it in plain text; it is shown
+# once, when the key is created. Mutable: enabled, disabled, deleted.
+access_key = Table(
+    "access_key",
+    metadata,
+    Column("id", String(20), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("secret_sealed", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("description", String(255), nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_access_key_customer", "customer_id", "created_at"),
+)

@@ -1,0 +1,1 @@
+"""Customer access keys (AK/SK): issued here, checked by the BSS listener's signature verifier."""
