@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -54,6 +56,27 @@ class Settings(BaseSettings):
     )
     postpaid_repayment_days: int = Field(
         15, ge=0, le=90, description="a post-paid bill is due this many days after it is issued"
+    )
+    order_payment_hours: int = Field(
+        168,
+        ge=1,
+        le=24 * 90,
+        description="an unpaid order is cancelled by itself this long after it is made",
+    )
+    full_refund_days: int = Field(
+        5, ge=0, le=90, description="unsubscribing this soon after purchase refunds everything"
+    )
+    unsubscribe_fee_percent: Decimal = Field(
+        Decimal(10),
+        ge=0,
+        le=100,
+        description="handling fee of an unsubscription after the full-refund window, "
+        "as a percentage of what was paid",
+    )
+    subscription_reminder_days: str = Field(
+        "7,3,1",
+        pattern=r"^\s*(\d{1,3}(\s*,\s*\d{1,3})*)?\s*$",
+        description="'expires in N days' reminders of yearly/monthly resources (empty: none)",
     )
     worker_interval_s: int = Field(60, ge=1, le=3600, description="how often the worker looks")
     webhook_url: str | None = Field(

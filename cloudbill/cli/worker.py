@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 
 import typer
 
@@ -29,6 +30,7 @@ def _run_once(as_json: bool) -> int:
     """Run due jobs; people see each settled hour as soon as it is committed."""
     with errors_as_lines():
         report = jobs.run_due(container(), on_settled=None if as_json else _print_settled)
+    subs = report.subscriptions
     if as_json:
         emit_json(
             {
@@ -45,6 +47,7 @@ def _run_once(as_json: bool) -> int:
                 ],
                 "postpaid_bills_issued": report.bills_issued,
                 "overdue_customers": report.overdue_customers,
+                "subscriptions": asdict(report.subscriptions),
             }
         )
     else:
@@ -58,9 +61,27 @@ def _run_once(as_json: bool) -> int:
             console.print(f"post-paid bills issued: {len(report.bills_issued)}")
         for customer_id in report.overdue_customers:
             console.print(f"{customer_id}: post-paid bill overdue, in arrears", highlight=False)
-        if not (report.settled or report.transitions or report.bills_issued):
+        for resource_id, to in subs.expiry_steps:
+            console.print(f"{resource_id}: expired -> {to}", highlight=False)
+        for order_id in subs.renewed:
+            console.print(f"auto-renewed: order {order_id}", highlight=False)
+        for resource_id in subs.renew_failed:
+            console.print(f"{resource_id}: auto-renewal failed", highlight=False)
+        if subs.orders_expired:
+            console.print(f"unpaid orders cancelled at their deadline: {len(subs.orders_expired)}")
+        if not (report.settled or report.transitions or report.bills_issued or _any(subs)):
             console.print("nothing due")
-    return len(report.settled) + len(report.transitions) + len(report.bills_issued)
+    return len(report.settled) + len(report.transitions) + len(report.bills_issued) + _any(subs)
+
+
+def _any(subs) -> int:  # type: ignore[no-untyped-def]
+    return (
+        len(subs.orders_expired)
+        + len(subs.renewed)
+        + len(subs.renew_failed)
+        + subs.reminders
+        + len(subs.expiry_steps)
+    )
 
 
 @app.command("run-due")

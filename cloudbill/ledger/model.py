@@ -57,6 +57,8 @@ class TransactionKind(StrEnum):
     ADJUSTMENT = "adjustment"
     TRANSFER = "transfer"
     COUPON = "coupon"  # issuing, revoking and expiring cash coupons
+    ORDER = "order"  # paying a yearly/monthly order
+    REFUND = "refund"  # money given back: unsubscription, downgrade
 
 
 @dataclass(frozen=True, slots=True)

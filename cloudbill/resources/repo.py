@@ -96,3 +96,11 @@ def list_resources(
         .offset(offset)
     ).all()
     return [_resource(r) for r in rows], total
+
+
+def set_billing_mode(conn: Connection, resource_id: str, mode: str) -> None:
+    """Yearly/monthly -> pay-per-use at expiry (its expiry no longer applies), or back."""
+    values = {"billing_mode": mode}
+    if mode == "pay_per_use":
+        values["expire_at"] = None  # type: ignore[assignment]
+    conn.execute(update(resource).where(resource.c.id == resource_id).values(values))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -80,7 +80,37 @@ def register(conn: Connection, data: ResourceInput, *, now: datetime) -> tuple[R
     repo.add_history(
         conn, StatusChange(resource_id, None, ResourceStatus.NORMAL, now, "registered")
     )
+    if mode is BillingMode.YEARLY_MONTHLY:
+        _subscription_for_registered(conn, resource_id, customer, data.expire_at, now)
     return get(conn, resource_id), True
+
+
+def _subscription_for_registered(conn, resource_id, customer, expire_at, now) -> None:  # type: ignore[no-untyped-def]
+    """A yearly/monthly resource the provider registered with its expiry (bought elsewhere):
+    anchored on its expiry day, so renewals extend it month by month from there. There was no
+    purchase here, so there is no full-refund window."""
+    from ..subscriptions import repo as sub_repo
+    from ..subscriptions.rules import ExpirePolicy, local_date
+
+    sub_repo.insert_subscription(
+        conn,
+        {
+            "resource_id": resource_id,
+            "customer_id": customer.id,
+            "anchor_date": local_date(expire_at - timedelta(microseconds=1), customer.timezone),
+            "months": 0,
+            "first_paid_at": None,
+            "expire_policy": str(ExpirePolicy.GRACE_THEN_RELEASE),
+            "auto_renew": False,
+            "auto_renew_period_unit": None,
+            "auto_renew_period_count": None,
+            "auto_renew_attempted_at": None,
+            "auto_renew_error": None,
+            "reminded_expire_at": None,
+            "reminded_days": None,
+            "updated_at": now,
+        },
+    )
 
 
 def change_status(

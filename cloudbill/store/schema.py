@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -475,6 +476,111 @@ customer_notice_event = Table(
 )
 
 APPEND_ONLY_TABLES_V7 = ("customer_notice_attempt", "customer_notice_event")
+
+# --- yearly/monthly: orders and subscriptions -----------------------------------------------------
+# An order: new purchase, renewal, spec change, unsubscription or conversion from pay-per-use.
+# Mutable only in its status (pending_payment -> paid | cancelled | expired; an unsubscription is
+# `refunded` when made); its figures are fixed when it is created (payment adds how it was paid).
+# `reference` (the customer's trans_id) makes creation idempotent per customer.
+customer_order = Table(
+    "customer_order",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("order_type", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("source", String(16), nullable=False),  # customer | operator | auto_renew
+    Column("currency", String(3), nullable=False),
+    Column("official_units", BigInteger, nullable=False),
+    Column("discount_units", BigInteger, nullable=False),
+    Column("amount_units", BigInteger, nullable=False),
+    Column("coupon_units", BigInteger, nullable=False),  # filled when paid (or refunded)
+    Column("cash_units", BigInteger, nullable=False),
+    Column("credit_units", BigInteger, nullable=False),
+    Column("fee_units", BigInteger, nullable=False),  # unsubscription handling fee
+    # a new purchase: the subscription settings it asks for, applied when it is paid
+    Column("auto_renew", Boolean, nullable=True),
+    Column("expire_policy", String(24), nullable=True),
+    Column("reference", String(128), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("pay_reference", String(128), nullable=True),
+    Column("ledger_transaction_id", Integer, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("payment_deadline", UtcDateTime, nullable=True),
+    Column("paid_at", UtcDateTime, nullable=True),
+    Column("closed_at", UtcDateTime, nullable=True),
+    Column("close_reason", String(256), nullable=True),
+    UniqueConstraint("customer_id", "reference"),
+    Index("ix_customer_order_customer_created", "customer_id", "created_at"),
+    Index("ix_customer_order_status_deadline", "status", "payment_deadline"),
+)
+
+# One resource of an order with its figures. `period_start`/`period_end` is the span it pays for
+# (set when paid); what an unsubscription refunds is derived from these spans.
+order_line = Table(
+    "order_line",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(32), ForeignKey("customer_order.id"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("resource_id", String(128), nullable=False, index=True),
+    Column("service", String(64), nullable=False),
+    Column("resource_type", String(128), nullable=False),
+    Column("spec", String(128), nullable=False),
+    Column("old_spec", String(128), nullable=True),  # a spec change: from
+    Column("region", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("period_unit", String(8), nullable=True),  # month | year
+    Column("period_count", Integer, nullable=True),
+    Column("official_units", BigInteger, nullable=False),
+    Column("discount_units", BigInteger, nullable=False),
+    Column("amount_units", BigInteger, nullable=False),
+    Column("coupon_units", BigInteger, nullable=False),
+    Column("cash_units", BigInteger, nullable=False),
+    Column("credit_units", BigInteger, nullable=False),
+    Column("discount_id", String(64), nullable=True),
+    Column("period_start", UtcDateTime, nullable=True),
+    Column("period_end", UtcDateTime, nullable=True),
+    # an unsubscription line: what was paid, used, charged and given back
+    Column("used_units", BigInteger, nullable=True),
+    Column("fee_units", BigInteger, nullable=True),
+    UniqueConstraint("order_id", "line_no"),
+)
+
+# Which coupon paid how much of which order line (append-only): refunds give it back.
+order_coupon = Table(
+    "order_coupon",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("order_id", String(32), ForeignKey("customer_order.id"), nullable=False, index=True),
+    Column("line_no", Integer, nullable=False),
+    Column("coupon_id", String(32), ForeignKey("cash_coupon.id"), nullable=False),
+    Column("amount_units", BigInteger, nullable=False),  # > 0 used, < 0 given back
+)
+
+# The subscription of a yearly/monthly resource: its expiry is the end of the day `months` months
+# after `anchor_date` in the customer's zone (always from the anchor, so Jan 31 + 1 + 1 month is
+# Mar 31); `resource.expire_at` caches it. Auto-renew, expire policy and reminders live here.
+subscription = Table(
+    "subscription",
+    metadata,
+    Column("resource_id", String(128), ForeignKey("resource.id"), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False, index=True),
+    Column("anchor_date", Date, nullable=False),
+    Column("months", Integer, nullable=False),
+    Column("first_paid_at", UtcDateTime, nullable=True),  # the full-refund window starts here
+    Column("expire_policy", String(24), nullable=False),
+    Column("auto_renew", Boolean, nullable=False),
+    Column("auto_renew_period_unit", String(8), nullable=True),
+    Column("auto_renew_period_count", Integer, nullable=True),
+    Column("auto_renew_attempted_at", UtcDateTime, nullable=True),
+    Column("auto_renew_error", String(512), nullable=True),
+    Column("reminded_expire_at", UtcDateTime, nullable=True),
+    Column("reminded_days", Integer, nullable=True),  # the nearest reminder sent for that expiry
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+APPEND_ONLY_TABLES_V9 = ("order_coupon",)
 
 
 # Customer access keys (AK/SK) for the BSS and native customer APIs

@@ -16,11 +16,15 @@ from ..lifecycle import service as lifecycle
 from ..lifecycle.rules import Transition
 from ..notify import alerts, customer_notices
 from ..notify.customer_notices import NoticeReport
+from ..notify.notices.rules import parse_days
 from ..notify.webhooks import DeliveryReport, deliver_due
+from ..orders.service import Terms as OrderTerms
 from ..postpaid import service as postpaid
 from ..settle.service import SettleResult, settle_hour
 from ..store import gates
 from ..store.schema import usage_record
+from ..subscriptions import service as subscriptions
+from ..subscriptions.service import SubscriptionReport
 
 # One call settles at most this many hours; the next call goes on (bounded work per call).
 MAX_HOURS_PER_CALL = 24 * 31
@@ -34,6 +38,7 @@ class RunReport:
     overdue_customers: list[str] = field(default_factory=list)  # went into arrears: bill overdue
     webhooks: DeliveryReport = field(default_factory=DeliveryReport)
     notices: NoticeReport = field(default_factory=NoticeReport)
+    subscriptions: SubscriptionReport = field(default_factory=SubscriptionReport)
 
 
 def read_watermark(container: Container) -> int | None:
@@ -78,6 +83,15 @@ def postpaid_due(container: Container) -> tuple[list[int], list[str]]:
     return container.write(lambda conn, now: postpaid.run_due(conn, terms, now=now))
 
 
+def subscriptions_due(container: Container) -> SubscriptionReport:
+    """Unpaid orders past their deadline, auto-renewals, expiry reminders, expiries."""
+    terms = OrderTerms.from_settings(container.settings)
+    days = parse_days(container.settings.subscription_reminder_days)
+    return container.write(
+        lambda conn, now: subscriptions.run_due(conn, terms=terms, reminder_days=days, now=now)
+    )
+
+
 def lifecycle_due(container: Container) -> list[Transition]:
     return container.write(lambda conn, now: lifecycle.apply_due(conn, now=now))
 
@@ -86,10 +100,11 @@ def run_due(
     container: Container, *, on_settled: Callable[[SettleResult], None] | None = None
 ) -> RunReport:
     """Settlement first (it may put customers into arrears), then post-paid bills (an overdue
-    bill does too), then the lifecycle and alert reminders, then the customers' notices and the
-    provider webhooks of what changed."""
+    bill does too), then yearly/monthly orders and subscriptions, then the lifecycle and alert
+    reminders, then the customers' notices and the provider webhooks of what changed."""
     settled = settle_due(container, on_settled=on_settled)
     bills_issued, overdue = postpaid_due(container)
+    subscription_report = subscriptions_due(container)
     transitions = lifecycle_due(container)
     container.write(lambda conn, now: alerts.remind_due(conn, now=now))
     notices = customer_notices.run_due(container)
@@ -100,4 +115,5 @@ def run_due(
         overdue_customers=overdue,
         webhooks=deliver_due(container),
         notices=notices,
+        subscriptions=subscription_report,
     )

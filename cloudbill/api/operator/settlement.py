@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
@@ -73,4 +74,5 @@ def run_due(c: Container = Depends(container)) -> dict[str, Any]:
         ],
         "postpaid_bills_issued": report.bills_issued,
         "overdue_customers": report.overdue_customers,
+        "subscriptions": asdict(report.subscriptions),
     }

@@ -1,0 +1,1 @@
+"""Orders: new purchases, renewals, spec changes, unsubscriptions, conversions; payment."""

@@ -1,0 +1,217 @@
+"""Pure order rules: coupon allocation, payment split, pro rata, refunds.
+
+Every figure is an integer count of 1e-8 units rounded once to the currency's digits, and every
+split is exact (largest remainder), so an order's lines add up to its totals to the unit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.money import SCALE_DIGITS, Rounding, round_ratio
+from ..kernel.periods import hour_floor
+
+HOUR = timedelta(hours=1)
+
+
+def step_units(digits: int) -> int:
+    """1e-8 units in the currency's smallest step (0.01 USD = 1_000_000 units)."""
+    return 10 ** (SCALE_DIGITS - digits)
+
+
+def scale(units: int, numerator: int, denominator: int, *, digits: int, rounding: Rounding) -> int:
+    """units x numerator / denominator, rounded once to the currency's digits."""
+    step = step_units(digits)
+    return round_ratio(units * numerator, denominator * step, rounding) * step
+
+
+def split_exact(total: int, weights: Mapping[Hashable, int], *, step: int) -> dict[Hashable, int]:
+    """Split `total` (a multiple of `step`) over keys in proportion to non-negative weights, in
+    whole steps, largest remainder first; the parts add up to `total` exactly."""
+    positive = {k: w for k, w in weights.items() if w > 0}
+    weight_sum = sum(positive.values())
+    if total == 0 or weight_sum == 0:
+        return {k: 0 for k in weights}
+    steps = total // step
+    parts, remainders = {}, []
+    for key, weight in positive.items():
+        whole, rest = divmod(steps * weight, weight_sum)
+        parts[key] = whole
+        remainders.append((-rest, str(key), key))
+    for _, _, key in sorted(remainders)[: steps - sum(parts.values())]:
+        parts[key] += 1
+    return {k: parts.get(k, 0) * step for k in weights}
+
+
+@dataclass(frozen=True, slots=True)
+class CouponOffer:
+    """A coupon the customer chose, as it stands (balance) and where it applies."""
+
+    id: str
+    balance_units: int
+    min_spend_units: int
+    services: frozenset[str] | None
+    billing_modes: frozenset[str] | None
+    valid_from: datetime
+    valid_to: datetime
+
+    def covers(self, service: str, at: datetime) -> bool:
+        return (
+            self.valid_from <= at < self.valid_to
+            and (self.services is None or service in self.services)
+            and (self.billing_modes is None or "yearly_monthly" in self.billing_modes)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PayableLine:
+    line_no: int
+    service: str
+    amount_units: int
+
+
+@dataclass
+class PaymentPlan:
+    coupon_by_line: dict[int, int] = field(default_factory=dict)
+    uses: list[tuple[int, str, int]] = field(default_factory=list)  # (line, coupon, amount)
+    cash_units: int = 0
+    credit_units: int = 0
+
+    @property
+    def coupon_units(self) -> int:
+        return sum(self.coupon_by_line.values())
+
+
+def plan_payment(
+    lines: Sequence[PayableLine],
+    coupons: Sequence[CouponOffer],
+    *,
+    cash_available: int,
+    credit_available: int,
+    now: datetime,
+) -> PaymentPlan:
+    """Chosen coupons first (in the order chosen, each on the lines it covers), then cash, then
+    the available credit of a post-paid customer. Refuses a coupon that cannot apply, and a
+    payment the balance cannot cover (nothing is taken then)."""
+    plan = PaymentPlan(coupon_by_line={line.line_no: 0 for line in lines})
+    left = {line.line_no: line.amount_units for line in lines}
+    for coupon in coupons:
+        in_scope = [line for line in lines if coupon.covers(line.service, now)]
+        if not in_scope:
+            raise CloudbillError(
+                ErrorCode.COUPON_NOT_APPLICABLE,
+                f"coupon {coupon.id} does not apply to this order (validity, service or "
+                "billing mode)",
+                coupon_id=coupon.id,
+            )
+        scope_total = sum(line.amount_units for line in in_scope)
+        if scope_total < coupon.min_spend_units:
+            raise CloudbillError(
+                ErrorCode.COUPON_NOT_APPLICABLE,
+                f"coupon {coupon.id} needs a spend of at least its minimum on the services it "
+                "covers",
+                coupon_id=coupon.id,
+            )
+        balance = coupon.balance_units
+        for line in in_scope:
+            used = min(balance, left[line.line_no])
+            if used:
+                balance -= used
+                left[line.line_no] -= used
+                plan.coupon_by_line[line.line_no] += used
+                plan.uses.append((line.line_no, coupon.id, used))
+        if balance == coupon.balance_units:
+            raise CloudbillError(
+                ErrorCode.COUPON_NOT_APPLICABLE,
+                f"coupon {coupon.id} is not needed: the lines it covers are already paid",
+                coupon_id=coupon.id,
+            )
+    due = sum(left.values())
+    plan.cash_units = min(due, max(0, cash_available))
+    plan.credit_units = due - plan.cash_units
+    if plan.credit_units > max(0, credit_available):
+        raise CloudbillError(
+            ErrorCode.INSUFFICIENT_BALANCE,
+            "the balance cannot pay this order: top up or choose coupons",
+            due_units=due,
+        )
+    return plan
+
+
+def split_line_payment(
+    plan: PaymentPlan, lines: Sequence[PayableLine]
+) -> dict[int, tuple[int, int, int]]:
+    """Per line: (coupon, cash, credit). Cash and credit are split over the lines by what each
+    still owed after coupons, so every line says exactly how it was paid."""
+    rest = {line.line_no: line.amount_units - plan.coupon_by_line[line.line_no] for line in lines}
+    cash = split_exact(plan.cash_units, rest, step=1)
+    out: dict[int, tuple[int, int, int]] = {}
+    for line in lines:
+        n = line.line_no
+        out[n] = (plan.coupon_by_line[n], cash[n], rest[n] - cash[n])
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class PaidSpan:
+    """A paid order line of a resource: what it paid for which span."""
+
+    amount_units: int  # net of the line, coupons included (negative: a downgrade refund)
+    period_start: datetime
+    period_end: datetime
+
+
+def used_fraction(span: PaidSpan, now: datetime) -> tuple[int, int]:
+    """(used, total) seconds of the span, whole hours used: the span counts from the hour it
+    took effect and use ends at the hour now is in (Huawei's unsubscription rule)."""
+    start = hour_floor(span.period_start)
+    total = int((span.period_end - start).total_seconds())
+    used = int((min(max(hour_floor(now), start), span.period_end) - start).total_seconds())
+    return used, max(total, 1)
+
+
+def consumed(span: PaidSpan, now: datetime, *, digits: int, rounding: Rounding) -> int:
+    used, total = used_fraction(span, now)
+    return scale(span.amount_units, used, total, digits=digits, rounding=rounding)
+
+
+def remaining_fraction(span_start: datetime, span_end: datetime, now: datetime) -> tuple[int, int]:
+    """(remaining, total) seconds of a span from the hour now is in; 1/1 before it starts."""
+    start = hour_floor(span_start)
+    total = max(int((span_end - start).total_seconds()), 1)
+    from_ = min(max(hour_floor(now), start), span_end)
+    return int((span_end - from_).total_seconds()), total
+
+
+@dataclass(frozen=True, slots=True)
+class Refund:
+    paid_units: int
+    used_units: int
+    fee_units: int
+    refund_units: int
+
+
+def unsubscription_refund(
+    spans: Sequence[PaidSpan],
+    *,
+    now: datetime,
+    full_refund: bool,
+    fee_percent_numerator: int,
+    fee_percent_denominator: int,
+    digits: int,
+    rounding: Rounding,
+) -> Refund:
+    """Refund = paid - used - handling fee (never below zero); within the full-refund window
+    everything paid comes back and there is no fee. The fee is a percentage of what was paid."""
+    paid = sum(s.amount_units for s in spans)
+    if full_refund:
+        return Refund(paid, 0, 0, max(paid, 0))
+    used = sum(consumed(s, now, digits=digits, rounding=rounding) for s in spans)
+    fee = scale(
+        paid, fee_percent_numerator, fee_percent_denominator * 100, digits=digits, rounding=rounding
+    )
+    fee = max(0, min(fee, paid - used))
+    return Refund(paid, used, fee, max(0, paid - used - fee))

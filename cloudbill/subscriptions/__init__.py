@@ -1,0 +1,1 @@
+"""Yearly/monthly subscriptions: expiry, renewal, auto-renew, expire policies, reminders."""

@@ -1,0 +1,52 @@
+"""Subscription SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from ..store.schema import subscription
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    resource_id: str
+    customer_id: str
+    anchor_date: date
+    months: int
+    first_paid_at: datetime | None
+    expire_policy: str
+    auto_renew: bool
+    auto_renew_period_unit: str | None
+    auto_renew_period_count: int | None
+    auto_renew_attempted_at: datetime | None
+    auto_renew_error: str | None
+    reminded_expire_at: datetime | None
+    reminded_days: int | None
+    updated_at: datetime
+
+
+_FIELDS = tuple(Subscription.__dataclass_fields__)
+
+
+def to_subscription(row) -> Subscription:  # type: ignore[no-untyped-def]
+    return Subscription(**{name: getattr(row, name) for name in _FIELDS})
+
+
+def get(conn: Connection, resource_id: str, *, lock: bool = False) -> Subscription | None:
+    query = select(subscription).where(subscription.c.resource_id == resource_id)
+    row = conn.execute(query.with_for_update() if lock else query).first()
+    return None if row is None else to_subscription(row)
+
+
+def insert_subscription(conn: Connection, values: dict[str, Any]) -> None:
+    conn.execute(insert(subscription).values(values))
+
+
+def update_subscription(conn: Connection, resource_id: str, **values: Any) -> None:
+    conn.execute(
+        update(subscription).where(subscription.c.resource_id == resource_id).values(values)
+    )

@@ -1,0 +1,425 @@
+"""Subscription use cases: auto-renew and expire policy settings, the renewal views, and the
+scheduled job (unpaid orders past their deadline, auto-renewals, expiry reminders, expiry)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, func, select
+
+from ..catalog import service as catalog_service
+from ..customers import rules as customer_rules
+from ..customers import service as customers
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from ..lifecycle.policy import periods_for
+from ..lifecycle.service import policy_rows
+from ..notify.notices.rules import due_reminder
+from ..notify.outbox import Event, emit_many
+from ..orders import service as orders
+from ..orders.model import OrderSource
+from ..resources import repo as resource_repo
+from ..resources import service as resources
+from ..resources.model import ResourceStatus, StatusChange
+from ..store.schema import customer, resource, subscription
+from . import repo, rules
+from .repo import Subscription
+
+RENEWAL_WINDOW_DAYS = 30  # "expiring soon": the renewal page's default window
+VIEWS = ("expiring", "expired", "frozen", "all")
+
+
+def get(conn: Connection, resource_id: str, *, customer_id: str | None = None) -> Subscription:
+    r = resources.get(conn, resource_id, customer_id=customer_id)
+    sub = repo.get(conn, r.id)
+    if sub is None:
+        raise CloudbillError(
+            ErrorCode.RESOURCE_NOT_FOUND, f"resource {r.id} has no yearly/monthly subscription"
+        )
+    return sub
+
+
+def set_auto_renew(
+    conn: Connection,
+    customer_id: str,
+    resource_id: str,
+    *,
+    enabled: object,
+    period_unit: object = None,
+    period_count: object = None,
+    now: datetime,
+) -> Subscription:
+    """Auto-renew on (for a period: by default the one last bought) or off."""
+    customers.get(conn, customer_id, lock=True)
+    sub = get(conn, resource_id, customer_id=customer_id)
+    r = resources.get(conn, resource_id)
+    if not isinstance(enabled, bool):
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "enabled must be true or false")
+    if r.status is ResourceStatus.RELEASED or r.billing_mode != "yearly_monthly":
+        raise CloudbillError(ErrorCode.INVALID_STATE, f"resource {r.id} is not subscribed")
+    values: dict[str, Any] = {"auto_renew": enabled, "updated_at": now}
+    if enabled and (period_unit is not None or period_count is not None):
+        unit, count = rules.check_period(period_unit, period_count)
+        values |= {"auto_renew_period_unit": str(unit), "auto_renew_period_count": count}
+    elif enabled and sub.auto_renew_period_unit is None:
+        values |= {"auto_renew_period_unit": "month", "auto_renew_period_count": 1}
+    repo.update_subscription(conn, r.id, **values)
+    return get(conn, r.id)
+
+
+def set_expire_policy(
+    conn: Connection, customer_id: str, resource_id: str, *, policy: object, now: datetime
+) -> Subscription:
+    """What happens at expiry: grace -> frozen -> released, pay-per-use, or release at once."""
+    customers.get(conn, customer_id, lock=True)
+    sub = get(conn, resource_id, customer_id=customer_id)
+    checked = rules.check_policy(policy)
+    r = resources.get(conn, resource_id)
+    if r.status is not ResourceStatus.NORMAL or r.billing_mode != "yearly_monthly":
+        raise CloudbillError(
+            ErrorCode.INVALID_STATE, f"resource {r.id} is {r.status}: renew it first"
+        )
+    repo.update_subscription(conn, sub.resource_id, expire_policy=str(checked), updated_at=now)
+    return get(conn, sub.resource_id)
+
+
+# -- the renewal page -------------------------------------------------------------------------
+
+
+def _view_filter(view: str, now: datetime, within_days: int):  # type: ignore[no-untyped-def]
+    r = resource.c
+    base = [r.billing_mode == "yearly_monthly"]
+    if view == "expiring":
+        horizon = now + timedelta(days=within_days)
+        return [*base, r.status == "normal", r.expire_at > now, r.expire_at <= horizon]
+    if view == "expired":
+        return [*base, r.status == "grace"]
+    if view == "frozen":
+        return [*base, r.status == "frozen"]
+    return [*base, r.status != "released"]
+
+
+def renewals(
+    conn: Connection,
+    customer_id: str,
+    *,
+    view: str = "expiring",
+    within_days: int = RENEWAL_WINDOW_DAYS,
+    limit: int = PAGE_SIZE_DEFAULT,
+    offset: int = 0,
+    now: datetime,
+) -> dict[str, Any]:
+    """The renewal page: resources expiring within `within_days` (30), expired (in grace),
+    frozen (retention), or all subscribed; soonest expiry first; with the count of each view."""
+    cust = customers.get(conn, customer_id)
+    customers.check_page(limit, offset)
+    if view not in VIEWS:
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, f"view must be one of {', '.join(VIEWS)}")
+    if isinstance(within_days, bool) or not isinstance(within_days, int):
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "within_days must be a whole number")
+    if not 1 <= within_days <= 366:
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "within_days must be from 1 to 366")
+    counts = {}
+    for name in VIEWS[:3]:
+        counts[name] = conn.execute(
+            select(func.count())
+            .select_from(resource)
+            .where(resource.c.customer_id == cust.id, *_view_filter(name, now, within_days))
+        ).scalar_one()
+    rows = conn.execute(
+        select(resource, subscription)
+        .outerjoin(subscription, subscription.c.resource_id == resource.c.id)
+        .where(resource.c.customer_id == cust.id, *_view_filter(view, now, within_days))
+        .order_by(resource.c.expire_at, resource.c.id)
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    total = conn.execute(
+        select(func.count())
+        .select_from(resource)
+        .where(resource.c.customer_id == cust.id, *_view_filter(view, now, within_days))
+    ).scalar_one()
+    return {"counts": counts, "total": total, "items": [_item(row, now) for row in rows]}
+
+
+def _item(row, now: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    left = (row.expire_at - now) if row.expire_at else None
+    return {
+        "resource_id": row.id,
+        "name": row.name,
+        "service": row.service,
+        "resource_type": row.resource_type,
+        "spec": row.spec,
+        "region": row.region,
+        "status": row.status,
+        "expire_at": row.expire_at.isoformat() if row.expire_at else None,
+        "days_left": max(0, left.days + (1 if left.seconds or left.microseconds else 0))
+        if left is not None and left.total_seconds() > 0
+        else 0,
+        "auto_renew": bool(row.auto_renew),
+        "auto_renew_period": (
+            f"{row.auto_renew_period_count} {row.auto_renew_period_unit}"
+            if row.auto_renew_period_unit
+            else None
+        ),
+        "expire_policy": row.expire_policy,
+    }
+
+
+# -- the scheduled job ------------------------------------------------------------------------
+
+
+@dataclass
+class SubscriptionReport:
+    orders_expired: list[str] = field(default_factory=list)
+    renewed: list[str] = field(default_factory=list)  # auto-renewal order ids
+    renew_failed: list[str] = field(default_factory=list)  # resource ids
+    reminders: int = 0
+    expiry_steps: list[tuple[str, str]] = field(default_factory=list)  # (resource, to)
+
+
+def run_due(
+    conn: Connection,
+    *,
+    terms: orders.Terms,
+    reminder_days: tuple[int, ...],
+    now: datetime,
+) -> SubscriptionReport:
+    report = SubscriptionReport(orders_expired=orders.expire_due(conn, now=now))
+    _auto_renew(conn, terms, report, now)
+    report.reminders = _remind(conn, reminder_days, now)
+    _expire(conn, report, now)
+    return report
+
+
+def _subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-def]
+    return conn.execute(
+        select(
+            subscription,
+            resource.c.status,
+            resource.c.expire_at,
+            resource.c.service,
+            resource.c.name,
+            customer.c.timezone,
+            customer.c.level,
+        )
+        .join(resource, resource.c.id == subscription.c.resource_id)
+        .join(customer, customer.c.id == subscription.c.customer_id)
+        .where(resource.c.billing_mode == "yearly_monthly", *where)
+        .order_by(subscription.c.resource_id)
+        .limit(PAGE_SIZE_MAX)
+    ).all()
+
+
+def _auto_renew(
+    conn: Connection, terms: orders.Terms, report: SubscriptionReport, now: datetime
+) -> None:
+    """Charge due auto-renewals. Whether the money is there is checked first, so a failure
+    leaves nothing behind but the attempt, its reason and one notice."""
+    horizon = now + timedelta(days=rules.AUTO_RENEW_DAYS_BEFORE + 1)
+    rows = _subscribed(
+        conn,
+        subscription.c.auto_renew.is_(True),
+        resource.c.status == "normal",
+        resource.c.expire_at > now,
+        resource.c.expire_at <= horizon,
+    )
+    for row in rows:
+        if not rules.auto_renew_due(
+            anchor=row.anchor_date,
+            months=row.months,
+            expire_at=row.expire_at,
+            tz_name=row.timezone,
+            last_attempt=row.auto_renew_attempted_at,
+            now=now,
+        ):
+            continue
+        error = _renew_once(conn, row, terms, now, report)
+        repo.update_subscription(
+            conn,
+            row.resource_id,
+            auto_renew_attempted_at=now,
+            auto_renew_error=error,
+            updated_at=now,
+        )
+        if error is not None:
+            report.renew_failed.append(row.resource_id)
+            emit_many(conn, [_failed_event(row, error, now)], now=now)
+
+
+def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no-untyped-def]
+    cust = customers.get(conn, row.customer_id, lock=True)
+    figures = customers.overview(conn, cust, now)
+    try:
+        customer_rules.check_fee_incurring_allowed(cust, figures)
+        unit = row.auto_renew_period_unit or "month"
+        count = row.auto_renew_period_count or 1
+        catalog = catalog_service.active(conn)
+        r = resource_repo.get(conn, row.resource_id)
+        assert r is not None
+        from ..orders.pricing import period_quote
+
+        price = period_quote(
+            catalog,
+            cust,
+            resource_type=r.resource_type,
+            spec=r.spec,
+            period_unit=unit,
+            period_count=count,
+            rounding=terms.rounding,
+        )
+        if price.amount.units > figures.cash_balance_units + figures.available_credit_units:
+            return f"the balance cannot pay the renewal ({price.amount.to_text()} {cust.currency})"
+        order = orders.create_renewal(
+            conn,
+            cust.id,
+            [row.resource_id],
+            period_unit=unit,
+            period_count=count,
+            source=OrderSource.AUTO_RENEW,
+            terms=terms,
+            now=now,
+        )
+    except CloudbillError as exc:
+        return exc.message[:512]
+    orders.pay(conn, cust.id, order.id, now=now)
+    report.renewed.append(order.id)
+    return None
+
+
+def _failed_event(row, error: str, now: datetime) -> Event:  # type: ignore[no-untyped-def]
+    return Event(
+        "customer.auto_renew_failed",
+        row.customer_id,
+        {
+            "customer_id": row.customer_id,
+            "resource_id": row.resource_id,
+            "resource_name": row.name,
+            "expire_at": row.expire_at.isoformat(),
+            "reason": error,
+            "at": now.isoformat(),
+        },
+        dedupe_key=f"customer.auto_renew_failed:{row.resource_id}:{now.isoformat()}",
+    )
+
+
+def _remind(conn: Connection, days: tuple[int, ...], now: datetime) -> int:
+    """'Expires in N days' (7, 3, 1 by default): the nearest due one, once per expiry."""
+    if not days:
+        return 0
+    horizon = now + timedelta(days=max(days))
+    rows = _subscribed(
+        conn,
+        resource.c.status == "normal",
+        resource.c.expire_at > now,
+        resource.c.expire_at <= horizon,
+    )
+    events = []
+    for row in rows:
+        due = due_reminder(row.expire_at, days, now=now)
+        if due is None:
+            continue
+        same_expiry = row.reminded_expire_at == row.expire_at
+        if same_expiry and row.reminded_days is not None and row.reminded_days <= due:
+            continue
+        repo.update_subscription(
+            conn,
+            row.resource_id,
+            reminded_expire_at=row.expire_at,
+            reminded_days=due,
+            updated_at=now,
+        )
+        events.append(
+            Event(
+                "customer.subscription_expiring",
+                row.customer_id,
+                {
+                    "customer_id": row.customer_id,
+                    "resource_id": row.resource_id,
+                    "resource_name": row.name,
+                    "service": row.service,
+                    "expire_at": row.expire_at.isoformat(),
+                    "days": due,
+                    "auto_renew": bool(row.auto_renew),
+                },
+                dedupe_key=(
+                    f"customer.subscription_expiring:{row.resource_id}:"
+                    f"{row.expire_at.isoformat()}:{due}"
+                ),
+            )
+        )
+    emit_many(conn, events, now=now)
+    return len(events)
+
+
+_TOPICS = {
+    "grace": "resource.expired",
+    "frozen": "resource.frozen",
+    "released": "resource.released",
+}
+
+
+def _expire(conn: Connection, report: SubscriptionReport, now: datetime) -> None:
+    """Expired subscriptions follow their expire policy, each step at its own instant."""
+    policy_table = policy_rows(conn)
+    after = ""
+    while True:
+        rows = _subscribed(
+            conn,
+            resource.c.status != "released",
+            resource.c.expire_at <= now,
+            subscription.c.resource_id > after,
+        )
+        events = []
+        for row in rows:
+            periods = periods_for(policy_table, row.service, row.level)
+            steps = rules.expiry_steps(
+                status=row.status,
+                expire_at=row.expire_at,
+                policy=rules.ExpirePolicy(row.expire_policy),
+                grace_days=periods.grace_days,
+                retention_days=periods.retention_days,
+                now=now,
+            )
+            status = row.status
+            for step in steps:
+                if step.to_status == "converted":
+                    resource_repo.set_billing_mode(conn, row.resource_id, "pay_per_use")
+                    topic, to = "resource.converted", "pay_per_use"
+                else:
+                    resource_repo.set_status(
+                        conn,
+                        StatusChange(
+                            row.resource_id,
+                            ResourceStatus(status),
+                            ResourceStatus(step.to_status),
+                            step.at,
+                            step.reason,
+                        ),
+                    )
+                    topic, to = _TOPICS[step.to_status], step.to_status
+                events.append(
+                    Event(
+                        topic,
+                        row.resource_id,
+                        {
+                            "resource_id": row.resource_id,
+                            "customer_id": row.customer_id,
+                            "from": status,
+                            "to": to,
+                            "at": step.at.isoformat(),
+                            "reason": step.reason,
+                            "cause": "expiry",
+                            "expire_at": row.expire_at.isoformat(),
+                        },
+                        dedupe_key=f"{topic}:{row.resource_id}:{step.at.isoformat()}",
+                    )
+                )
+                report.expiry_steps.append((row.resource_id, to))
+                status = step.to_status if step.to_status != "converted" else status
+        emit_many(conn, events, now=now)
+        if len(rows) < PAGE_SIZE_MAX:
+            return
+        after = rows[-1].resource_id
