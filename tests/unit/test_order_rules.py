@@ -1,0 +1,303 @@
+"""Pure order and subscription rules: expiry month arithmetic in customer time zones, auto-renew
+timing, exact splits, payment plans and their refusals, unsubscription refunds. Expected values
+are worked out by hand in the comments."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from cloudbill.kernel.errors import CloudbillError, ErrorCode
+from cloudbill.kernel.money import Rounding
+from cloudbill.kernel.periods import utc
+from cloudbill.orders.rules import (
+    CouponOffer,
+    PaidSpan,
+    PayableLine,
+    plan_payment,
+    split_exact,
+    split_line_payment,
+    unsubscription_refund,
+)
+from cloudbill.subscriptions.rules import auto_renew_due, end_of_day, expiry, expiry_day
+
+CENT = 1_000_000  # 0.01 USD in 1e-8 units
+NY, SH = "America/New_York", "Asia/Shanghai"
+
+
+def usd(text: str) -> int:
+    whole, _, frac = text.partition(".")
+    return int(whole) * 100 * CENT + int((frac + "00")[:2]) * CENT
+
+
+# -- expiry --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("anchor", "months", "expires_on"),
+    [
+        (date(2026, 1, 31), 1, date(2026, 2, 28)),
+        (date(2026, 1, 31), 2, date(2026, 3, 31)),  # from the anchor, not from Feb 28
+        (date(2026, 1, 31), 3, date(2026, 4, 30)),
+        (date(2028, 1, 31), 1, date(2028, 2, 29)),  # leap year
+        (date(2028, 1, 31), 2, date(2028, 3, 31)),
+        (date(2028, 2, 29), 12, date(2029, 2, 28)),
+        (date(2028, 2, 29), 48, date(2032, 2, 29)),
+        (date(2026, 3, 16), 1, date(2026, 4, 16)),
+        (date(2026, 12, 31), 2, date(2027, 2, 28)),
+        (date(2026, 8, 31), 108, date(2035, 8, 31)),  # 9 years
+    ],
+)
+def test_expiry_is_the_same_day_clamped_from_the_anchor(anchor, months, expires_on) -> None:  # type: ignore[no-untyped-def]
+    assert expiry_day(anchor, months) == expires_on
+    # end of that day in UTC = the next midnight
+    assert expiry(anchor, months, "UTC") == datetime.combine(
+        expires_on + timedelta(days=1), datetime.min.time(), tzinfo=utc(2026, 1, 1).tzinfo
+    )
+
+
+def test_expiry_is_the_end_of_the_day_in_shanghai() -> None:
+    # end of 16 April in Shanghai (UTC+8, no DST) = 17 April 00:00 +08 = 16 April 16:00 UTC
+    assert expiry(date(2026, 3, 16), 1, SH) == utc(2026, 4, 16, 16, 0, 0)
+    # Jan 31 -> end of Feb 28 Shanghai = Feb 28 16:00 UTC; -> end of Mar 31 = Mar 31 16:00 UTC
+    assert expiry(date(2026, 1, 31), 1, SH) == utc(2026, 2, 28, 16, 0, 0)
+    assert expiry(date(2026, 1, 31), 2, SH) == utc(2026, 3, 31, 16, 0, 0)
+    assert expiry(date(2028, 1, 31), 1, SH) == utc(2028, 2, 29, 16, 0, 0)
+
+
+def test_expiry_is_the_end_of_the_day_in_new_york_across_dst() -> None:
+    # 2026: DST from 8 March (02:00 EST -> 03:00 EDT) to 1 November (02:00 EDT -> 01:00 EST)
+    # end of 15 Feb = 16 Feb 00:00 EST = 05:00 UTC
+    assert expiry(date(2026, 1, 15), 1, NY) == utc(2026, 2, 16, 5, 0, 0)
+    # end of 15 March = 16 March 00:00 EDT = 04:00 UTC
+    assert expiry(date(2026, 2, 15), 1, NY) == utc(2026, 3, 16, 4, 0, 0)
+    # end of 1 November = 2 November 00:00 EST = 05:00 UTC
+    assert expiry(date(2026, 10, 1), 1, NY) == utc(2026, 11, 2, 5, 0, 0)
+    # the spring-forward day is 23 hours long, the fall-back day 25
+    assert end_of_day(date(2026, 3, 8), NY) - end_of_day(date(2026, 3, 7), NY) == timedelta(
+        hours=23
+    )
+    assert end_of_day(date(2026, 11, 1), NY) - end_of_day(date(2026, 10, 31), NY) == timedelta(
+        hours=25
+    )
+
+
+# -- auto-renew timing ---------------------------------------------------------------------------
+
+
+def _due(anchor, months, tz, last, now):  # type: ignore[no-untyped-def]
+    return auto_renew_due(
+        anchor=anchor,
+        months=months,
+        expire_at=expiry(anchor, months, tz),
+        tz_name=tz,
+        last_attempt=last,
+        now=now,
+    )
+
+
+def test_auto_renew_at_three_local_seven_days_before_then_daily_shanghai() -> None:
+    anchor = date(2026, 3, 16)  # expires end of 16 April Shanghai (16 April 16:00 UTC)
+    first = utc(2026, 4, 8, 19, 0, 0)  # 9 April 03:00 +08
+    second = first + timedelta(days=1)
+    assert not _due(anchor, 1, SH, None, first - timedelta(seconds=1))
+    assert _due(anchor, 1, SH, None, first)
+    assert _due(anchor, 1, SH, None, first + timedelta(hours=5))  # a late worker still charges
+    assert not _due(anchor, 1, SH, first, first + timedelta(hours=23, minutes=59))  # once a day
+    assert _due(anchor, 1, SH, first, second)
+    assert not _due(anchor, 1, SH, second, second + timedelta(hours=12))
+    # an attempt late on one day still allows the next day's 03:00 slot
+    assert _due(anchor, 1, SH, first + timedelta(hours=20), second)
+    # the last slot is 16 April 03:00 local; at and after expiry: never
+    last_slot = utc(2026, 4, 15, 19, 0, 0)
+    assert _due(anchor, 1, SH, last_slot - timedelta(days=1), last_slot)
+    assert not _due(anchor, 1, SH, None, utc(2026, 4, 16, 16, 0, 0))
+    assert not _due(anchor, 1, SH, None, utc(2026, 5, 1, 0, 0, 0))
+
+
+def test_auto_renew_slots_follow_new_york_dst() -> None:
+    anchor = date(2026, 2, 14)  # expires end of 14 March; first slot 7 March 03:00 EST
+    first = utc(2026, 3, 7, 8, 0, 0)
+    assert not _due(anchor, 1, NY, None, first - timedelta(minutes=1))
+    assert _due(anchor, 1, NY, None, first)
+    # 8 March 03:00 is EDT (the clock jumped 02:00 -> 03:00): 07:00 UTC, 23 hours later
+    assert not _due(anchor, 1, NY, first, utc(2026, 3, 8, 6, 59, 0))
+    assert _due(anchor, 1, NY, first, utc(2026, 3, 8, 7, 0, 0))
+
+
+# -- exact splits --------------------------------------------------------------------------------
+
+
+@given(
+    steps=st.integers(min_value=0, max_value=10**7),
+    step=st.sampled_from([1, CENT, 100 * CENT]),
+    weights=st.lists(st.integers(min_value=0, max_value=10**12), min_size=1, max_size=8),
+)
+def test_split_exact_adds_up_exactly(steps: int, step: int, weights: list[int]) -> None:
+    keyed = {f"k{i}": w for i, w in enumerate(weights)}
+    total = steps * step
+    parts = split_exact(total, keyed, step=step)
+    assert set(parts) == set(keyed)
+    assert all(p >= 0 and p % step == 0 for p in parts.values())
+    weight_sum = sum(weights)
+    if weight_sum == 0:
+        assert all(p == 0 for p in parts.values())
+        return
+    assert sum(parts.values()) == total
+    for key, w in keyed.items():
+        if w == 0:
+            assert parts[key] == 0
+        # never more than one step from the exact share
+        assert abs(parts[key] * weight_sum - total * w) < step * weight_sum
+
+
+def test_split_exact_largest_remainder() -> None:
+    # 0.10 over 1:1:1 -> 0.04 / 0.03 / 0.03 (ties broken by key)
+    assert split_exact(10 * CENT, {"a": 1, "b": 1, "c": 1}, step=CENT) == {
+        "a": 4 * CENT,
+        "b": 3 * CENT,
+        "c": 3 * CENT,
+    }
+
+
+# -- payment plans -------------------------------------------------------------------------------
+
+NOW = utc(2026, 3, 16, 9, 0, 0)
+
+
+def offer(cid="c1", value="5.00", *, services=None, modes=None, min_spend="0", days=30):  # type: ignore[no-untyped-def]
+    return CouponOffer(
+        cid,
+        usd(value),
+        usd(min_spend),
+        frozenset(services) if services is not None else None,
+        frozenset(modes) if modes is not None else None,
+        NOW - timedelta(days=1),
+        NOW + timedelta(days=days),
+    )
+
+
+LINES = [PayableLine(1, "ecs", usd("11.60")), PayableLine(2, "evs", usd("3.00"))]
+
+
+def test_plan_payment_coupons_then_cash_then_credit() -> None:
+    plan = plan_payment(
+        LINES,
+        [offer(services=["ecs"], value="20.00"), offer("c2", "1.00")],
+        cash_available=usd("2.00"),
+        credit_available=usd("1.00"),
+        now=NOW,
+    )
+    # c1 covers only ecs: 11.60 of it; c2 (any service) then 1.00 of evs; 2.00 left in cash
+    assert plan.coupon_by_line == {1: usd("11.60"), 2: usd("1.00")}
+    assert plan.uses == [(1, "c1", usd("11.60")), (2, "c2", usd("1.00"))]
+    assert (plan.cash_units, plan.credit_units) == (usd("2.00"), 0)
+    per_line = split_line_payment(plan, LINES)
+    assert per_line == {1: (usd("11.60"), 0, 0), 2: (usd("1.00"), usd("2.00"), 0)}
+    plan = plan_payment(
+        LINES, [], cash_available=usd("14.00"), credit_available=usd("1.00"), now=NOW
+    )
+    assert (plan.cash_units, plan.credit_units) == (usd("14.00"), usd("0.60"))
+    per_line = split_line_payment(plan, LINES)
+    assert sum(sum(v) for v in per_line.values()) == usd("14.60")
+    assert all(sum(per_line[x.line_no]) == x.amount_units for x in LINES)
+
+
+@pytest.mark.parametrize(
+    ("coupon", "code"),
+    [
+        (offer(services=["rds"]), ErrorCode.COUPON_NOT_APPLICABLE),  # outside its services
+        (offer(modes=["pay_per_use"]), ErrorCode.COUPON_NOT_APPLICABLE),  # billing mode
+        (offer(days=0), ErrorCode.COUPON_NOT_APPLICABLE),  # validity over
+        (offer(min_spend="20.00"), ErrorCode.COUPON_NOT_APPLICABLE),  # minimum spend
+    ],
+)
+def test_plan_payment_refuses_a_coupon_that_cannot_apply(coupon, code) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(CloudbillError) as err:
+        plan_payment(LINES, [coupon], cash_available=usd("100"), credit_available=0, now=NOW)
+    assert err.value.code is code
+
+
+def test_plan_payment_refuses_an_unneeded_coupon_and_a_short_balance() -> None:
+    with pytest.raises(CloudbillError) as err:  # c1 pays everything; c2 has nothing to cover
+        plan_payment(
+            LINES,
+            [offer(value="20.00"), offer("c2")],
+            cash_available=0,
+            credit_available=0,
+            now=NOW,
+        )
+    assert err.value.code is ErrorCode.COUPON_NOT_APPLICABLE
+    with pytest.raises(CloudbillError) as err:
+        plan_payment(
+            LINES, [offer()], cash_available=usd("9.59"), credit_available=0, now=NOW
+        )  # 14.60 - 5.00 = 9.60 due
+    assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
+    plan = plan_payment(LINES, [offer()], cash_available=usd("9.60"), credit_available=0, now=NOW)
+    assert plan.cash_units == usd("9.60")
+    with pytest.raises(CloudbillError) as err:  # a negative balance pays nothing
+        plan_payment(LINES, [], cash_available=-usd("5"), credit_available=usd("14.59"), now=NOW)
+    assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
+
+
+# -- unsubscription refunds ----------------------------------------------------------------------
+
+# 11.60 paid on 16 March 09:00 UTC for a month to 16 April 16:00 UTC: 31 days 7 hours = 751 h
+SPAN = PaidSpan(usd("11.60"), utc(2026, 3, 16, 9, 0, 0), utc(2026, 4, 16, 16, 0, 0))
+
+
+def refund(now: datetime, *, full: bool = False, spans=(SPAN,), rounding=Rounding.HALF_UP):  # type: ignore[no-untyped-def]
+    return unsubscription_refund(
+        list(spans),
+        now=now,
+        full_refund=full,
+        fee_percent_numerator=10,
+        fee_percent_denominator=1,
+        digits=2,
+        rounding=rounding,
+    )
+
+
+def test_unsubscription_refund_inside_the_full_refund_window() -> None:
+    r = refund(utc(2026, 3, 19, 9, 0, 0), full=True)
+    assert (r.paid_units, r.used_units, r.fee_units, r.refund_units) == (
+        usd("11.60"),
+        0,
+        0,
+        usd("11.60"),
+    )
+
+
+def test_unsubscription_refund_paid_minus_used_whole_hours_minus_fee() -> None:
+    # 10 days 0h30m in: 240 whole hours used of 751 -> 11.60 x 240 / 751 = 3.7070... -> 3.71
+    r = refund(utc(2026, 3, 26, 9, 30, 0))
+    assert r.used_units == usd("3.71")
+    assert r.fee_units == usd("1.16")  # 10% of 11.60
+    assert r.refund_units == usd("11.60") - usd("3.71") - usd("1.16")  # 6.73
+    # truncating: 3.70 used
+    assert refund(utc(2026, 3, 26, 9, 30, 0), rounding=Rounding.TRUNCATE).used_units == usd("3.70")
+    # within the hour it started: nothing used yet
+    assert refund(utc(2026, 3, 16, 9, 59, 0)).used_units == 0
+
+
+def test_unsubscription_refund_never_below_zero() -> None:
+    # one hour before the end: used 750/751 of 11.60 = 11.58; the fee is capped at what is left
+    r = refund(utc(2026, 4, 16, 15, 10, 0))
+    assert r.used_units == usd("11.58")
+    assert r.fee_units == usd("0.02")
+    assert r.refund_units == 0
+    after = refund(utc(2026, 5, 1, 0, 0, 0))
+    assert (after.used_units, after.fee_units, after.refund_units) == (usd("11.60"), 0, 0)
+
+
+def test_unsubscription_refund_over_a_renewal_counts_both_spans() -> None:
+    renewal = PaidSpan(usd("11.60"), utc(2026, 4, 16, 16, 0, 0), utc(2026, 5, 16, 16, 0, 0))
+    r = refund(utc(2026, 3, 26, 9, 30, 0), spans=(SPAN, renewal))
+    # the renewal has not started: nothing of it used; fee is 10% of 23.20
+    assert r.paid_units == usd("23.20")
+    assert r.used_units == usd("3.71")
+    assert r.fee_units == usd("2.32")
+    assert r.refund_units == usd("23.20") - usd("3.71") - usd("2.32")
