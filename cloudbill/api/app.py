@@ -16,6 +16,7 @@ from .operator import (
     customers,
     ledger,
     notices,
+    orders,
     resources,
     settlement,
     usage,
@@ -54,6 +55,7 @@ def create_app(container: Container) -> FastAPI:
         ledger,
         notices,
         access_keys,
+        orders,
     )
     for module in modules:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)
