@@ -13,6 +13,7 @@ from . import (
     catalog,
     customers,
     notices,
+    orders,
     resources,
     system,
     usage,
@@ -35,6 +36,8 @@ app.command("withdraw")(customers.withdraw)
 app.add_typer(customers.app, name="customer")
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(resources.app, name="resource")
+app.add_typer(orders.order_app, name="order")
+app.add_typer(orders.subscription_app, name="subscription")
 app.add_typer(usage.app, name="usage")
 app.add_typer(worker.app, name="worker")
 app.add_typer(webhooks.app, name="webhooks")
