@@ -274,3 +274,14 @@ def export_chunk(
         )
     order = [c[name] for name in ORDER]
     return [_fee_record(r) for r in conn.execute(query.order_by(*order).limit(limit)).all()]
+
+
+def grouped_rows(
+    conn: Connection, where: list[ColumnElement[bool]], dimensions: Sequence[str], *, limit: int
+) -> list[tuple[tuple[str, ...], Figures]]:
+    """Sums per combination of item columns (e.g. service and billing mode), in key order."""
+    keys = [fee_record.c[name] for name in dimensions]
+    rows = conn.execute(
+        select(*keys, *_sums(fee_record)).where(*where).group_by(*keys).order_by(*keys).limit(limit)
+    ).all()
+    return [(tuple(row._mapping[name] for name in dimensions), _figures(row)) for row in rows]

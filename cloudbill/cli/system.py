@@ -23,6 +23,9 @@ clock_app = typer.Typer(help="Show or move the shared clock.", no_args_is_help=T
 def serve(
     host: str | None = typer.Option(None, help="default: CLOUDBILL_HOST or 127.0.0.1"),
     port: int | None = typer.Option(None, help="default: CLOUDBILL_PORT or 8080"),
+    bss_port: int | None = typer.Option(
+        None, help="the Huawei BSS API's port; default: CLOUDBILL_BSS_PORT or 8081"
+    ),
     demo: bool = typer.Option(False, help="seed the demo data set into an empty database"),
     worker: bool = typer.Option(
         True,
@@ -34,6 +37,8 @@ def serve(
     import uvicorn
 
     from ..api.app import create_app
+    from ..api.bss.app import create_bss_app
+    from ..api.bss.listener import ThreadedServer
     from ..customers import service as customers
     from ..demo import seed
 
@@ -44,8 +49,10 @@ def serve(
             names = c.write(lambda conn, now: seed(conn, now=now))
             console.print(f"demo data: {escape(', '.join(names))}")
         app = create_app(c)
+        bss_app = create_bss_app(c)
     host = host or settings.host
     port = port or settings.port
+    bss_port = bss_port or settings.bss_port
     base = f"http://{host}:{port}"
     console.print(f"[bold]cloudbill[/bold] on {base}  (database: {c.db.url})")
     console.print(f"  API docs:        {base}/docs   (OpenAPI: {base}/openapi.json)")
@@ -54,6 +61,10 @@ def serve(
         f"  try:             curl -H 'Authorization: Bearer <token>' {base}/operator/v1/customers"
     )
     console.print("  CLI (same database): .venv/bin/cloudbill customer list")
+    with errors_as_lines():
+        bss = ThreadedServer(bss_app, host=host, port=bss_port, log_level=settings.log_level)
+        bss.start()
+    console.print(f"  Huawei BSS API:  http://{host}:{bss_port}  (AK/SK: cloudbill access-key)")
     background = BackgroundWorker(c, settings.worker_interval_s) if worker else None
     if background:
         background.start()
@@ -61,6 +72,7 @@ def serve(
     try:
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
     finally:
+        bss.stop()
         if background:
             background.stop()
 

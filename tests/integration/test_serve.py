@@ -39,6 +39,7 @@ class Server:
     env: dict[str, str]
     cwd: Path
     token: str
+    bss: str
 
     def client(self) -> httpx.Client:
         return httpx.Client(
@@ -65,12 +66,15 @@ def server(tmp_path: Path) -> Iterator[Server]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDBILL_")}
     env["CLOUDBILL_DATABASE_URL"] = f"sqlite:///{tmp_path}/run.sqlite"
     env["NO_COLOR"] = "1"
-    port = free_port()
+    port, bss_port = free_port(), free_port()
     base = f"http://127.0.0.1:{port}"
     log = tmp_path / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [str(CLOUDBILL), "serve", "--demo", "--host", "127.0.0.1", "--port", str(port)],
+            [
+                *(str(CLOUDBILL), "serve", "--demo", "--host", "127.0.0.1"),
+                *("--port", str(port), "--bss-port", str(bss_port)),
+            ],
             env=env,
             cwd=tmp_path,
             stdout=out,
@@ -80,7 +84,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         _wait_until_healthy(process, base, log)
         token = cli(env, tmp_path, "token")
         assert token.returncode == 0, token.stderr
-        yield Server(base, env, tmp_path, token.stdout.strip())
+        yield Server(base, env, tmp_path, token.stdout.strip(), f"http://127.0.0.1:{bss_port}")
     finally:
         process.terminate()
         try:
@@ -94,6 +98,10 @@ def test_serve_demo_end_to_end(server: Server) -> None:
     with server.client() as http:
         assert http.get("/health").json()["status"] == "ok"
         assert httpx.get(f"{server.base}{API}/customers").status_code == 401
+        # the Huawei BSS listener answers on its own port, unsigned requests refused its way
+        unsigned = httpx.get(f"{server.bss}/v2/accounts/customer-accounts/balances")
+        assert unsigned.status_code == 401 and unsigned.headers["X-Request-Id"]
+        assert unsigned.json()["error_code"] == "CBC.0154"
 
         listing = http.get(f"{API}/customers")
         assert listing.status_code == 200, listing.text

@@ -1,0 +1,49 @@
+"""The BSS listener: Huawei's paths at the root of its own port (the SDK drops any path prefix
+of an endpoint), every route behind the AK/SK signature, every answer with an X-Request-Id."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import Depends, FastAPI, Request
+from starlette.responses import Response
+
+from ... import __version__
+from ...bootstrap import Container
+from ...credentials.sealing import SecretBox
+from .auth import authenticate
+from .errors import INTERNAL, BssError, error_response, install_error_handlers
+from .ratelimit import RateLimiter
+from .routes import accounts, bills, coupons, packages, products, ratings
+
+
+def create_bss_app(container: Container) -> FastAPI:
+    app = FastAPI(
+        title="cloudbill BSS",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.container = container
+    app.state.secret_box = SecretBox(container.secret_key())
+    settings = container.settings
+    app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
+    install_error_handlers(app)
+
+    @app.middleware("http")
+    async def request_id(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        rid = uuid.uuid4().hex
+        try:
+            response = await call_next(request)
+        except Exception:
+            response = error_response(BssError(500, INTERNAL, "internal error"))
+        response.headers["X-Request-Id"] = rid
+        return response
+
+    for module in (accounts, bills, packages, coupons, ratings, products):
+        app.include_router(module.router, dependencies=[Depends(authenticate)])
+    return app

@@ -1,0 +1,81 @@
+"""Huawei's error shape, `{"error_code": "CBC.xxxx", "error_msg": "..."}`, for every refusal, and
+the engine's stable codes translated to the CBC codes the BSS documentation lists."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from ...kernel.errors import CloudbillError, ErrorCode
+from .jsonnum import ExactJSONResponse
+
+BAD_PARAMETER = "CBC.0100"  # 400: invalid or missing parameter
+ILLEGAL_OPERATION = "CBC.0150"  # 403
+ACCESS_DENIED = "CBC.0151"  # 403: no permission, wrong account, another domain
+AUTH_FAILED = "CBC.0154"  # 401: AK/SK authentication failed or expired
+FLOW_CONTROL = "CBC.0250"  # 429
+INTERNAL = "CBC.0999"  # 500
+
+
+class BssError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+
+
+def not_found(message: str) -> BssError:
+    # Huawei answers an unknown id as a bad parameter; another customer's id looks the same.
+    return BssError(400, BAD_PARAMETER, message)
+
+
+def bad_parameter(message: str) -> BssError:
+    return BssError(400, BAD_PARAMETER, message)
+
+
+def _from_engine(error: CloudbillError) -> BssError:
+    if error.code in (ErrorCode.UNAUTHENTICATED,):
+        return BssError(401, AUTH_FAILED, error.message)
+    if error.code in (ErrorCode.FORBIDDEN, ErrorCode.CUSTOMER_FROZEN):
+        return BssError(403, ACCESS_DENIED, error.message)
+    if error.http_status >= 500 or error.code is ErrorCode.INVALID_STATE:
+        return BssError(500, INTERNAL, error.message)
+    # Everything else an engine refuses here is about the request's parameters.
+    return BssError(400, BAD_PARAMETER, f"{error.code}: {error.message}")
+
+
+def error_response(error: BssError) -> Response:
+    return ExactJSONResponse(
+        status_code=error.status, content={"error_code": error.code, "error_msg": error.message}
+    )
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(BssError)
+    async def _bss(_request: Request, exc: BssError) -> Response:
+        return error_response(exc)
+
+    @app.exception_handler(CloudbillError)
+    async def _cloudbill(_request: Request, exc: CloudbillError) -> Response:
+        return error_response(_from_engine(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = ".".join(str(p) for p in first["loc"] if p not in ("body", "query"))
+        return error_response(bad_parameter(f"{field}: {first['msg']}" if field else first["msg"]))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return error_response(BssError(404, "CBC.0100", "no such BSS operation"))
+        if exc.status_code == 405:
+            return error_response(BssError(405, "CBC.0100", "method not allowed"))
+        return error_response(BssError(exc.status_code, BAD_PARAMETER, str(exc.detail)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_request: Request, _exc: Exception) -> Response:
+        return error_response(BssError(500, INTERNAL, "internal error"))

@@ -1,0 +1,105 @@
+"""The filters Huawei's bill queries take, turned into WHERE clauses over the caller's own fee
+records (bills/repo.scope starts with the customer, so no filter reaches another customer)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy.sql import ColumnElement
+
+from ....bills import repo as bills_repo
+from ....bills import service as bills
+from ....catalog.index import CatalogIndex
+from ....customers.model import Customer
+from ....kernel.periods import Period, zone
+from ....store.schema import fee_record
+from ..errors import bad_parameter
+from .common import CHARGE_MODE, USAGE_BILL_TYPE, service_of_type_code
+
+METHODS = ("oneself", "sub_customer", "all")
+DEFAULT_PROJECT = "0"
+
+
+@dataclass(frozen=True, slots=True)
+class BillQuery:
+    cycle: str
+    service_type: str | None = None
+    resource_type: str | None = None
+    region: str | None = None
+    resource_id: str | None = None
+    charge_mode: str | int | None = None
+    bill_type: int | None = None
+    method: str | None = None
+    date_begin: str | None = None
+    date_end: str | None = None
+    trade_id: str | None = None
+    enterprise_project_id: str | None = None
+
+
+def _local_day(text: str, name: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise bad_parameter(f"{name} must be YYYY-MM-DD") from None
+
+
+def _day_range(customer: Customer, q: BillQuery, month: Period) -> Period | None:
+    """[begin, end] local days, both in the cycle's month (Huawei's rule)."""
+    if not (q.date_begin and q.date_end):
+        return None  # Huawei: without both, only the cycle counts
+    begin = _local_day(q.date_begin, "bill_date_begin")
+    end = _local_day(q.date_end, "bill_date_end")
+    if end < begin or begin.strftime("%Y-%m") != q.cycle or end.strftime("%Y-%m") != q.cycle:
+        raise bad_parameter("bill dates must be in the cycle's month, begin <= end")
+    tz = zone(customer.timezone)
+    start = datetime(begin.year, begin.month, begin.day, tzinfo=tz)
+    after = end + timedelta(days=1)
+    stop = datetime(after.year, after.month, after.day, tzinfo=tz)
+    return Period(max(start, month.start), min(stop, month.end))
+
+
+def where(
+    customer: Customer, q: BillQuery, index: CatalogIndex
+) -> list[ColumnElement[bool]] | None:
+    """The WHERE of the query, or None when it can match nothing cloudbill keeps (another bill
+    type, another charging mode, an enterprise sub-customer, an unknown service)."""
+    if q.method is not None and q.method not in METHODS:
+        raise bad_parameter(f"method must be one of {', '.join(METHODS)}")
+    cycle, month = bills.month_bounds(customer, q.cycle)
+    q = BillQuery(**{**_fields(q), "cycle": cycle})
+    days = _day_range(customer, q, month)
+    if q.method == "sub_customer":
+        return None  # cloudbill has no enterprise sub-customers
+    if q.bill_type is not None and q.bill_type != USAGE_BILL_TYPE:
+        return None  # hourly settlement writes usage consumption only
+    if q.enterprise_project_id not in (None, DEFAULT_PROJECT):
+        return None  # cloudbill keeps every record in Huawei's "default" project
+    clauses = bills_repo.scope(customer.id, days or month)
+    if q.charge_mode is not None:
+        modes = [m for m, code in CHARGE_MODE.items() if str(code) == str(q.charge_mode)]
+        if not modes:
+            return None
+        clauses.append(fee_record.c.billing_mode == modes[0])
+    if q.service_type is not None:
+        service = service_of_type_code(index, q.service_type)
+        if service is None:
+            return None
+        clauses.append(fee_record.c.service == service)
+    for column, value in (
+        ("resource_type", q.resource_type),
+        ("region", q.region),
+        ("resource_id", q.resource_id),
+    ):
+        if value is not None:
+            clauses.append(fee_record.c[column] == value)
+    if q.trade_id is not None:
+        # A fee record's trade id is its settlement run (the deduction it was paid by).
+        if not q.trade_id.isdigit() or len(q.trade_id) > 18:
+            return None
+        clauses.append(fee_record.c.settlement_id == int(q.trade_id))
+    return clauses
+
+
+def _fields(q: BillQuery) -> dict[str, object]:
+    return {name: getattr(q, name) for name in BillQuery.__dataclass_fields__}

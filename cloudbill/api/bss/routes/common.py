@@ -1,0 +1,95 @@
+"""What the BSS routes share: the calling customer, paging, exact amounts, Huawei codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from fastapi import Depends, Query, Request
+from sqlalchemy import Connection
+
+from ....bootstrap import Container
+from ....catalog import service as catalog_service
+from ....catalog.index import CatalogIndex
+from ....customers.model import Customer
+from ....kernel.money import Money
+from ....kernel.quantity import from_e10
+from ..auth import authenticate
+from ..errors import bad_parameter
+
+T = TypeVar("T")
+
+MONEY_MEASURE_ID = 1  # Huawei's measure id of the major currency unit (dollar, yuan)
+PAGE_LIMIT_MAX = 1000
+CHARGE_MODE = {"yearly_monthly": 1, "pay_per_use": 3}
+HOUR_PERIOD_TYPE = 25  # Huawei period types: 19 year, 20 month, 24 day, 25 hour
+USAGE_BILL_TYPE = 5  # Huawei bill type "consumption - usage": what hourly settlement bills
+
+
+def read(request: Request, work: Callable[[Connection, datetime], T]) -> T:
+    c: Container = request.app.state.container
+    return c.read(work)
+
+
+Caller = Depends(authenticate)
+Offset = Query(0, ge=0, le=10_000_000)
+Limit = Query(10, ge=1, le=PAGE_LIMIT_MAX)
+
+
+def amount(units: int, currency: str) -> Decimal:
+    """Exact: settlement's 8 decimals when there are any, else the currency's digits."""
+    return Money(units, currency).to_decimal()
+
+
+def quantity(e10: int) -> Decimal:
+    return from_e10(e10).normalize() if e10 else Decimal(0)
+
+
+def utc_text(instant: datetime | None) -> str | None:
+    return None if instant is None else instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def catalog(conn: Connection) -> CatalogIndex:
+    return catalog_service.active(conn)
+
+
+def service_type_code(index: CatalogIndex, service: str) -> str:
+    """Huawei's code of a catalog service (`hws.service.type.ec2`), or cloudbill's own code."""
+    found = index.services.get(service)
+    return (found.huawei_code if found else None) or service
+
+
+def service_of_type_code(index: CatalogIndex, code: str) -> str | None:
+    """The catalog service a Huawei (or cloudbill) service type code names; None if none."""
+    lowered = code.lower()
+    for service in index.services.values():
+        if lowered in (service.code.lower(), (service.huawei_code or "").lower()):
+            return service.code
+    return None
+
+
+def service_name(index: CatalogIndex, service: str) -> str | None:
+    found = index.services.get(service)
+    return found.name if found else None
+
+
+def resource_type_name(index: CatalogIndex, resource_type: str) -> str | None:
+    found = index.resource_types.get(resource_type)
+    return found[1].name if found else None
+
+
+def unit_measure_id(index: CatalogIndex, unit: str) -> int | None:
+    found = index.units.get(unit)
+    return found.huawei_measure_id if found else None
+
+
+def month(value: str | None, name: str) -> str:
+    if not value:
+        raise bad_parameter(f"{name} is required (YYYY-MM)")
+    return value
+
+
+def owner(customer: Customer) -> dict[str, Any]:
+    return {"customer_id": customer.id, "account_name": customer.name}
