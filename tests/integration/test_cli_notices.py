@@ -23,7 +23,7 @@ def templates_dir(cli_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_templates_and_preview(templates_dir: Path) -> None:
     listed = {r["template"]: r["overridden"] for r in run_json("notices", "templates")["items"]}
-    assert len(listed) == 31 and not any(listed.values())
+    assert len(listed) == 46 and not any(listed.values())
     assert {"frozen.subject.j2", "frozen.email.j2", "frozen.sms.j2"} <= set(listed)
     shown = run("notices", "preview", "grace_reminder").stdout
     assert "Subject: Your resources will be frozen in 3 days" in shown
@@ -68,3 +68,18 @@ def test_list_show_retry_deliver(cli_db: Path, monkeypatch: pytest.MonkeyPatch) 
         assert len(sink.messages) == 1
     finally:
         sink.close()
+
+
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "subscription_expiring",
+        "auto_renew_failed",
+        "subscription_expired",
+        "subscription_frozen",
+        "subscription_released",
+    ],
+)
+def test_subscription_templates_render(templates_dir: Path, kind: str) -> None:
+    shown = run("notices", "preview", kind).stdout
+    assert "Subject:" in shown and ("web-1" in shown or "search-cluster" in shown)

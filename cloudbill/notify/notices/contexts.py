@@ -66,6 +66,26 @@ def _bill(p: dict[str, Any], cur: str, tz: str) -> dict[str, Any]:
     }
 
 
+def _expiring(p: dict[str, Any], _cur: str, tz: str) -> dict[str, Any]:
+    return {
+        "resource_id": p["resource_id"],
+        "resource_name": p["resource_name"],
+        "expire_at": local_time(p["expire_at"], tz),
+        "days": p["days"],
+        "auto_renew": bool(p.get("auto_renew")),
+    }
+
+
+def _renew_failed(p: dict[str, Any], _cur: str, tz: str) -> dict[str, Any]:
+    return {
+        "resource_id": p["resource_id"],
+        "resource_name": p["resource_name"],
+        "expire_at": local_time(p["expire_at"], tz),
+        "reason": p["reason"],
+        "at": local_time(p["at"], tz),
+    }
+
+
 BUILDERS = {
     "arrears_started": _arrears_started,
     "arrears_cleared": lambda p, _cur, tz: {"at": local_time(p["at"], tz)},
@@ -73,6 +93,8 @@ BUILDERS = {
     "balance_alert": _alert,
     "balance_alert_reminder": _alert,
     "postpaid_bill_issued": _bill,
+    "subscription_expiring": _expiring,
+    "auto_renew_failed": _renew_failed,
 }
 
 

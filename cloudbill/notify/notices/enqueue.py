@@ -24,7 +24,7 @@ from ...config import Settings
 from ...kernel.clock import SystemClock
 from ...store.schema import app_setting, customer, customer_notice_event, outbox_event, resource
 from . import contexts
-from .rules import TOPIC_KINDS
+from .rules import TOPIC_KINDS, resource_kind
 from .store import Draft, add, rows_by_id
 
 EVENT_BATCH = 500
@@ -75,7 +75,7 @@ def drafts_for(conn: Connection, events) -> list[Draft]:  # type: ignore[no-unty
     owners |= {rid: row.customer_id for rid, row in resources.items()}
     customers = rows_by_id(conn, customer, set(owners.values()))
     drafts: list[Draft] = []
-    grouped: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
+    grouped: dict[tuple[str, str, str, str], list[dict[str, str]]] = defaultdict(list)
     for ev in events:
         kind, payload = TOPIC_KINDS[ev.topic], json.loads(ev.payload)
         owner = customers.get(owners.get(ev.subject_id, ""))
@@ -85,11 +85,14 @@ def drafts_for(conn: Connection, events) -> list[Draft]:  # type: ignore[no-unty
             context = contexts.for_customer_event(kind, payload, owner)
             drafts.append(Draft(owner, kind, ev.dedupe_key, context))
         else:
+            resource_notice = resource_kind(ev.topic, payload)
+            if resource_notice is None:
+                continue
             r = resources[ev.subject_id]
             item = {"id": r.id, "name": r.name, "service": r.service}
-            grouped[(ev.topic, owner.id, payload["at"])].append(item)
-    for (topic, customer_id, at), items in grouped.items():
-        kind, owner = TOPIC_KINDS[topic], customers[customer_id]
+            grouped[(ev.topic, resource_notice, owner.id, payload["at"])].append(item)
+    for (topic, kind, customer_id, at), items in grouped.items():
+        owner = customers[customer_id]
         context = contexts.for_resources(kind, owner, items, at=at)
         drafts.append(Draft(owner, kind, f"{topic}:{customer_id}:{at}", context))
     return drafts

@@ -29,9 +29,35 @@ TOPIC_KINDS = {
     "customer.balance_alert": "balance_alert",
     "customer.balance_alert_reminder": "balance_alert_reminder",
     "customer.postpaid_bill_issued": "postpaid_bill_issued",
+    "customer.subscription_expiring": "subscription_expiring",
+    "customer.auto_renew_failed": "auto_renew_failed",
+    "resource.expired": "expired",  # a subscription's expiry: told as `subscription_expired`
 }
 GRACE_REMINDER, RELEASE_REMINDER = "grace_reminder", "release_reminder"
-KINDS = (*TOPIC_KINDS.values(), GRACE_REMINDER, RELEASE_REMINDER)
+# A resource event caused by a subscription's expiry has its own wording ("your subscription
+# expired"), not the arrears one; an unsubscription the customer made is not told back.
+EXPIRY_KINDS = {
+    "expired": "subscription_expired",
+    "frozen": "subscription_frozen",
+    "released": "subscription_released",
+}
+KINDS = (
+    *(k for k in TOPIC_KINDS.values() if k != "expired"),
+    *EXPIRY_KINDS.values(),
+    GRACE_REMINDER,
+    RELEASE_REMINDER,
+)
+
+
+def resource_kind(topic: str, payload: dict) -> str | None:  # type: ignore[type-arg]
+    """The notice a resource event makes, by its cause; None: no notice."""
+    cause = payload.get("cause")
+    if cause == "unsubscription":
+        return None
+    kind = TOPIC_KINDS[topic]
+    if cause == "expiry":
+        return EXPIRY_KINDS.get(kind)
+    return None if kind == "expired" else kind
 
 
 def parse_days(text: str) -> tuple[int, ...]:

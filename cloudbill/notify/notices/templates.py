@@ -158,6 +158,23 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "period": "2026-02-03 to 2026-03-02",
         "due_at": SAMPLE_AT,
     },
+    "subscription_expiring": {
+        "resource_id": "r-web-1",
+        "resource_name": "web-1",
+        "expire_at": SAMPLE_AT,
+        "days": 7,
+        "auto_renew": False,
+    },
+    "auto_renew_failed": {
+        "resource_id": "r-web-1",
+        "resource_name": "web-1",
+        "expire_at": SAMPLE_AT,
+        "reason": "the balance cannot pay the renewal (11.60 USD)",
+        "at": SAMPLE_AT,
+    },
+    "subscription_expired": {"resources": SAMPLE_RESOURCES, "at": SAMPLE_AT},
+    "subscription_frozen": {"resources": SAMPLE_RESOURCES, "at": SAMPLE_AT},
+    "subscription_released": {"resources": SAMPLE_RESOURCES, "at": SAMPLE_AT},
 }
 
 
