@@ -1,0 +1,416 @@
+"""Spec changes, unsubscription and bad input on the simulated clock.
+
+Pro rata (create_change's rule): for the paid period still to run, (new spec's price - current
+spec's price) for that period x the share of it remaining, counted in seconds from the hour
+now is in over the span from the hour it took effect. Unsubscription: within 5 days of the
+purchase everything paid comes back without a fee; after, paid - used (whole hours, same
+shares) - 10% of what was paid. Refunds go back the way the money came. Figures are worked out
+by hand below (s6.small.1 11.60 USD/month, s6.large.2 39.10). The books balance and every order
+adds up after every step; a refused request changes nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from cloudbill.customers import service as customers
+from cloudbill.customers.model import CustomerStatus
+from cloudbill.kernel.errors import CloudbillError, ErrorCode
+from cloudbill.kernel.periods import utc
+from cloudbill.orders import service as orders
+from cloudbill.orders.service import NewItem
+from cloudbill.store.schema import cash_coupon
+
+from ..helpers import new_customer, snapshot
+from .test_orders import LARGE, SMALL, VM_TYPE, buy, pay, set_clock, terms
+from .test_orders_renewals import checked, events, renew, resource
+from .test_settlement import figures, topup, units
+from .test_settlement_benefits import coupon
+
+# Bought at T0 = 16 March 09:00 UTC by a UTC customer: expires 17 April 00:00 UTC.
+# The span runs from 16 March 09:00: 31 days 15 hours = 759 hours.
+# Ten days and 30 minutes later (26 March 09:30) the hour is 09:00: 240 hours are used and 519
+# remain.
+MID = utc(2026, 3, 26, 9, 30, 0)
+
+
+def change(container, customer_id, rid, spec, **kw):  # type: ignore[no-untyped-def]
+    return container.write(
+        lambda conn, now: orders.create_change(
+            conn, customer_id, rid, new_spec=spec, terms=terms(container), now=now, **kw
+        )
+    )
+
+
+def unsubscribe(container, customer_id, rids, **kw):  # type: ignore[no-untyped-def]
+    return container.write(
+        lambda conn, now: orders.unsubscribe(
+            conn, customer_id, list(rids), terms=terms(container), now=now, **kw
+        )
+    )
+
+
+def coupon_balance(container, coupon_id) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+    with container.db.read() as conn:
+        row = conn.execute(select(cash_coupon).where(cash_coupon.c.id == coupon_id)).one()
+    return row.balance_units, row.status
+
+
+def refused(container, code, call):  # type: ignore[no-untyped-def]
+    """`call` fails with `code` and changes nothing."""
+    before = snapshot(container)
+    with pytest.raises(CloudbillError) as err:
+        call()
+    assert err.value.code is code, err.value
+    assert snapshot(container) == before
+    return err.value
+
+
+# -- spec changes -------------------------------------------------------------------------------
+
+
+def test_upgrade_mid_period_charges_the_difference_pro_rata(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "40.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    checked(container, first.id)
+    set_clock(container, MID)
+    order = change(container, customer.id, rid, LARGE)
+    # (39.10 - 11.60) x 519 / 759 = 27.50 x 0.68379... = 18.8043 -> 18.80
+    assert (order.order_type.value, order.status.value) == ("change", "pending_payment")
+    assert order.amount_units == order.official_units == units("18.80")
+    assert (order.lines[0].old_spec, order.lines[0].spec) == (SMALL, LARGE)
+    checked(container, first.id, order.id)
+    assert resource(container, rid).spec == SMALL  # not before it is paid
+    paid = pay(container, customer.id, order.id)
+    checked(container, first.id, paid.id)
+    assert paid.cash_units == units("18.80")
+    r = resource(container, rid)
+    assert (r.spec, r.expire_at) == (LARGE, utc(2026, 4, 17, 0, 0, 0))  # the expiry stays
+    assert (paid.lines[0].period_start, paid.lines[0].period_end) == (MID, r.expire_at)
+    assert figures(container, customer.id).cash_balance_units == units("9.60")  # 40-11.60-18.80
+    assert len(events(container, "resource.spec_changed", rid)) == 1
+
+
+def test_downgrade_mid_period_refunds_the_way_the_money_came(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "40.00", "seed")
+    c = coupon(container, customer.id, "welcome", "10.00", billing_modes=["yearly_monthly"])
+    first = pay(container, customer.id, buy(container, customer.id, spec=LARGE).id, [c.id])
+    rid = first.lines[0].resource_id
+    assert (first.coupon_units, first.cash_units) == (units("10.00"), units("29.10"))
+    assert coupon_balance(container, c.id) == (0, "used_up")
+    checked(container, first.id)
+    set_clock(container, MID)
+    order = change(container, customer.id, rid, SMALL)
+    # (11.60 - 39.10) x 519 / 759 = -18.80, applied at once and given back
+    assert (order.order_type.value, order.status.value) == ("change", "refunded")
+    assert order.amount_units == units("-18.80")
+    # by source: cash 29.10 and coupon 10.00 of 39.10 -> 1880 cents x 2910/3910 = 1399.18,
+    # x 1000/3910 = 480.82; the odd cent to the larger remainder (the coupon): 13.99 + 4.81
+    assert (order.cash_units, order.coupon_units) == (units("-13.99"), units("-4.81"))
+    assert order.coupons == ((1, c.id, units("-4.81")),)
+    checked(container, first.id, order.id)
+    assert resource(container, rid).spec == SMALL
+    assert coupon_balance(container, c.id) == (units("4.81"), "active")
+    assert figures(container, customer.id).cash_balance_units == units("24.89")  # 10.90+13.99
+    # changing to the spec it has, or an unknown one: refused, nothing changes
+    refused(
+        container, ErrorCode.INVALID_ARGUMENT, lambda: change(container, customer.id, rid, SMALL)
+    )
+    refused(
+        container,
+        ErrorCode.CATALOG_ITEM_NOT_FOUND,
+        lambda: change(container, customer.id, rid, "s6.huge.99"),
+    )
+
+
+# -- unsubscription ---------------------------------------------------------------------------
+
+
+def test_unsubscription_inside_the_full_refund_window(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "20.00", "seed")
+    c = coupon(container, customer.id, "welcome", "5.00", billing_modes=["yearly_monthly"])
+    first = pay(container, customer.id, buy(container, customer.id).id, [c.id])
+    rid = first.lines[0].resource_id
+    assert (first.coupon_units, first.cash_units) == (units("5.00"), units("6.60"))
+    set_clock(container, utc(2026, 3, 21, 8, 0, 0))  # 4 days 23 hours later
+    order = unsubscribe(container, customer.id, [rid])
+    checked(container, first.id, order.id)
+    assert (order.order_type.value, order.status.value) == ("unsubscription", "refunded")
+    assert order.amount_units == units("-11.60")
+    assert (order.cash_units, order.coupon_units, order.fee_units) == (
+        units("-6.60"),
+        units("-5.00"),
+        0,
+    )
+    (line,) = order.lines
+    assert (line.used_units, line.fee_units) == (0, 0)
+    assert coupon_balance(container, c.id) == (units("5.00"), "active")
+    assert figures(container, customer.id).cash_balance_units == units("20.00")
+    assert resource(container, rid).status.value == "released"
+    assert events(container, "resource.released", rid)[0]["cause"] == "unsubscription"
+    # unsubscribing again: the resource is gone
+    refused(
+        container, ErrorCode.RESOURCE_RELEASED, lambda: unsubscribe(container, customer.id, [rid])
+    )
+
+
+def test_unsubscription_outside_the_full_refund_window(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "20.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    set_clock(container, MID)
+    order = unsubscribe(container, customer.id, [rid])
+    checked(container, first.id, order.id)
+    # used: 11.60 x 240 / 759 = 3.6679 -> 3.67; fee 10% of 11.60 = 1.16; back 6.77
+    (line,) = order.lines
+    assert (line.used_units, line.fee_units) == (units("3.67"), units("1.16"))
+    assert order.fee_units == units("1.16")
+    assert order.amount_units == order.cash_units == units("-6.77")
+    assert figures(container, customer.id).cash_balance_units == units("15.17")  # 8.40 + 6.77
+    assert resource(container, rid).status.value == "released"
+
+
+def test_unsubscription_after_an_upgrade_counts_both_payments(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "40.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    set_clock(container, MID)
+    upgrade = pay(container, customer.id, change(container, customer.id, rid, LARGE).id)
+    assert upgrade.amount_units == units("18.80")
+    set_clock(container, MID + timedelta(days=5))  # 31 March 09:30: 360 hours in
+    order = unsubscribe(container, customer.id, [rid])
+    checked(container, first.id, upgrade.id, order.id)
+    # first: 11.60 x 360 / 759 = 5.5019 -> 5.50; the upgrade ran from 26 March 09:00 to
+    # 17 April 00:00 (519 h), 120 h used: 18.80 x 120 / 519 = 4.3468 -> 4.35.
+    # paid 30.40, used 9.85, fee 3.04: back 17.51
+    (line,) = order.lines
+    assert (line.used_units, line.fee_units) == (units("9.85"), units("3.04"))
+    assert order.amount_units == units("-17.51")
+    assert figures(container, customer.id).cash_balance_units == units("27.11")  # 9.60 + 17.51
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+def test_bad_periods_and_specs_are_refused(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "100.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    for unit, count in (
+        ("month", 0),
+        ("month", -1),
+        ("month", 10),
+        ("year", 0),
+        ("year", 4),
+        ("week", 1),
+        ("month", True),
+        ("month", 1.5),
+    ):
+        refused(
+            container,
+            ErrorCode.INVALID_ARGUMENT,
+            lambda u=unit, n=count: buy(container, customer.id, unit=u, count=n),
+        )
+        refused(
+            container,
+            ErrorCode.INVALID_ARGUMENT,
+            lambda u=unit, n=count: renew(container, customer.id, [rid], u, n),
+        )
+    refused(
+        container,
+        ErrorCode.CATALOG_ITEM_NOT_FOUND,
+        lambda: buy(container, customer.id, spec="s6.huge.99"),
+    )
+    for day in (0, 29, -1):
+        refused(
+            container,
+            ErrorCode.INVALID_ARGUMENT,
+            lambda d=day: renew(container, customer.id, [rid], unified_day=d),
+        )
+    refused(
+        container,
+        ErrorCode.INVALID_ARGUMENT,
+        lambda: container.write(
+            lambda conn, now: orders.create_new(
+                conn,
+                customer.id,
+                [NewItem(VM_TYPE, SMALL, "ap-southeast-1", "vm", "month", 1, quantity=0)],
+                terms=terms(container),
+                now=now,
+            )
+        ),
+    )
+    checked(container, first.id)
+
+
+def test_someone_elses_order_and_coupon(container) -> None:  # type: ignore[no-untyped-def]
+    alice = new_customer(container, "alice")
+    bob = new_customer(container, "bob")
+    topup(container, alice.id, "50.00", "a")
+    topup(container, bob.id, "50.00", "b")
+    order = buy(container, alice.id)
+    bobs = coupon(container, bob.id, "bobs", "5.00")
+    for call in (
+        lambda: pay(container, bob.id, order.id),
+        lambda: container.write(lambda conn, now: orders.cancel(conn, bob.id, order.id, now=now)),
+        lambda: container.read(lambda conn, _n: orders.get(conn, order.id, customer_id=bob.id)),
+    ):
+        refused(container, ErrorCode.ORDER_NOT_FOUND, call)
+    refused(container, ErrorCode.NOT_FOUND, lambda: pay(container, alice.id, order.id, [bobs.id]))
+    # bob cannot renew, change or unsubscribe alice's resource either
+    paid = pay(container, alice.id, order.id)
+    rid = paid.lines[0].resource_id
+    refused(container, ErrorCode.RESOURCE_NOT_FOUND, lambda: renew(container, bob.id, [rid]))
+    refused(container, ErrorCode.RESOURCE_NOT_FOUND, lambda: change(container, bob.id, rid, LARGE))
+    refused(container, ErrorCode.RESOURCE_NOT_FOUND, lambda: unsubscribe(container, bob.id, [rid]))
+    checked(container, paid.id)
+
+
+def test_paying_twice_and_replaying_a_payment(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "50.00", "seed")
+    order = buy(container, customer.id)
+    paid = pay(container, customer.id, order.id, reference="pay-1")
+    checked(container, paid.id)
+    before = snapshot(container)
+    again = pay(container, customer.id, order.id, reference="pay-1")  # a replay: same answer
+    assert again == paid
+    assert snapshot(container) == before
+    refused(container, ErrorCode.ORDER_ALREADY_PAID, lambda: pay(container, customer.id, order.id))
+    refused(
+        container,
+        ErrorCode.ORDER_ALREADY_PAID,
+        lambda: pay(container, customer.id, order.id, reference="pay-2"),
+    )
+    refused(
+        container,
+        ErrorCode.ORDER_CLOSED,
+        lambda: container.write(
+            lambda conn, now: orders.cancel(conn, customer.id, order.id, now=now)
+        ),
+    )
+    assert figures(container, customer.id).cash_balance_units == units("38.40")
+    checked(container, paid.id)
+
+
+def test_coupons_outside_their_scope_or_validity(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "50.00", "seed")
+    order = buy(container, customer.id)
+    storage = coupon(container, customer.id, "obs-only", "5.00", services=["obs"])
+    per_use = coupon(container, customer.id, "ppu-only", "5.00", billing_modes=["pay_per_use"])
+    big_spend = coupon(container, customer.id, "min-20", "5.00", min_spend="20.00")
+    short = coupon(container, customer.id, "short", "5.00", days=1)
+    for c in (storage, per_use, big_spend):
+        refused(
+            container,
+            ErrorCode.COUPON_NOT_APPLICABLE,
+            lambda cid=c.id: pay(container, customer.id, order.id, [cid]),
+        )
+    set_clock(container, utc(2026, 3, 18, 9, 0, 0))  # the short one ran out on 17 March
+    refused(
+        container,
+        ErrorCode.COUPON_NOT_APPLICABLE,
+        lambda: pay(container, customer.id, order.id, [short.id]),
+    )
+    # one good coupon among them still cannot carry the bad one
+    good = coupon(container, customer.id, "good", "5.00", services=["ecs"])
+    refused(
+        container,
+        ErrorCode.COUPON_NOT_APPLICABLE,
+        lambda: pay(container, customer.id, order.id, [good.id, storage.id]),
+    )
+    paid = pay(container, customer.id, order.id, [good.id])
+    checked(container, paid.id)
+    assert (paid.coupon_units, paid.cash_units) == (units("5.00"), units("6.60"))
+
+
+def test_insufficient_balance(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "11.59", "seed")
+    order = buy(container, customer.id)
+    refused(
+        container, ErrorCode.INSUFFICIENT_BALANCE, lambda: pay(container, customer.id, order.id)
+    )
+    topup(container, customer.id, "0.01", "cent")
+    paid = pay(container, customer.id, order.id)
+    checked(container, paid.id)
+    assert figures(container, customer.id).cash_balance_units == 0
+
+
+def test_customer_in_arrears_or_frozen_cannot_create_or_pay(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "50.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    pending = buy(container, customer.id)
+    container.write(
+        lambda conn, now: customers.adjust(
+            conn,
+            customer.id,
+            "40.00",
+            direction="charge",
+            reason="correction",
+            reference="adj-1",
+            now=now,
+        )
+    )  # 38.40 cash, 1.60 debt: in arrears
+    assert figures(container, customer.id).in_arrears
+    for call in (
+        lambda: buy(container, customer.id),
+        lambda: pay(container, customer.id, pending.id),
+        lambda: renew(container, customer.id, [rid]),
+        lambda: change(container, customer.id, rid, LARGE),
+    ):
+        refused(container, ErrorCode.CUSTOMER_IN_ARREARS, call)
+    # cancelling costs nothing: allowed
+    cancelled = container.write(
+        lambda conn, now: orders.cancel(conn, customer.id, pending.id, now=now)
+    )
+    assert cancelled.status.value == "cancelled"
+    topup(container, customer.id, "20.00", "clear")
+    assert not figures(container, customer.id).in_arrears
+    pending = buy(container, customer.id)
+    container.write(
+        lambda conn, now: customers.set_status(
+            conn, customer.id, CustomerStatus.FROZEN, reason="test", now=now
+        )
+    )
+    for call in (
+        lambda: buy(container, customer.id),
+        lambda: pay(container, customer.id, pending.id),
+        lambda: renew(container, customer.id, [rid]),
+    ):
+        refused(container, ErrorCode.CUSTOMER_FROZEN, call)
+    checked(container, first.id, pending.id)
+
+
+def test_creation_is_idempotent_by_reference(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    order = buy(container, customer.id, reference="req-1")
+    before = snapshot(container)
+    assert buy(container, customer.id, reference="req-1") == order
+    assert snapshot(container) == before
+    refused(
+        container,
+        ErrorCode.IDEMPOTENCY_CONFLICT,
+        lambda: buy(container, customer.id, spec=LARGE, reference="req-1"),
+    )
+    refused(
+        container,
+        ErrorCode.IDEMPOTENCY_CONFLICT,
+        lambda: buy(container, customer.id, count=2, reference="req-1"),
+    )
+    # another customer's reference space is their own
+    other = new_customer(container, "other")
+    assert buy(container, other.id, reference="req-1").id != order.id
+    checked(container, order.id)
