@@ -6,7 +6,6 @@ full-refund window. Ledger invariants are checked after every step."""
 from __future__ import annotations
 
 from datetime import timedelta
-from decimal import Decimal
 
 import pytest
 from sqlalchemy import select
@@ -18,7 +17,6 @@ from cloudbill.orders.service import NewItem, Terms
 from cloudbill.resources import service as resources
 from cloudbill.store import clock_repo
 from cloudbill.store.schema import cash_coupon
-from cloudbill.subscriptions import service as subscriptions
 from cloudbill.worker.jobs import run_due
 
 from ..helpers import assert_books_balance, new_customer, snapshot
