@@ -652,6 +652,8 @@ def _give_back(
         )
         cash, credit = cash + c_cash, credit + c_credit
     repo.add_coupon_uses(conn, order_id, uses)
+    if not (cash or credit or any(coupon_back.values())):
+        return  # nothing to give back (e.g. unsubscribing an expired resource): no posting
     posted = payment.post_refund(
         conn,
         customer_id=customer.id,

@@ -22,6 +22,7 @@ from cloudbill.kernel.periods import utc
 from cloudbill.orders import service as orders
 from cloudbill.orders.service import NewItem
 from cloudbill.store.schema import cash_coupon
+from cloudbill.worker.jobs import run_due
 
 from ..helpers import new_customer, snapshot
 from .test_orders import LARGE, SMALL, VM_TYPE, buy, pay, set_clock, terms
@@ -175,6 +176,24 @@ def test_unsubscription_outside_the_full_refund_window(container) -> None:  # ty
     assert order.amount_units == order.cash_units == units("-6.77")
     assert figures(container, customer.id).cash_balance_units == units("15.17")  # 8.40 + 6.77
     assert resource(container, rid).status.value == "released"
+
+
+def test_unsubscribing_an_expired_resource_gives_nothing_back(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "20.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    set_clock(container, utc(2026, 4, 18, 0, 0, 0))  # a day after expiry: in grace
+    run_due(container)
+    assert resource(container, rid).status.value == "grace"
+    order = unsubscribe(container, customer.id, [rid])
+    checked(container, first.id, order.id)
+    # all 11.60 used, no fee left to take, nothing back (and no empty ledger posting)
+    (line,) = order.lines
+    assert (line.used_units, line.fee_units, line.amount_units) == (units("11.60"), 0, 0)
+    assert (order.amount_units, order.cash_units, order.ledger_transaction_id) == (0, 0, None)
+    assert resource(container, rid).status.value == "released"
+    assert figures(container, customer.id).cash_balance_units == units("8.40")
 
 
 def test_unsubscription_after_an_upgrade_counts_both_payments(container) -> None:  # type: ignore[no-untyped-def]
