@@ -213,20 +213,31 @@ def _subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-def]
     ).all()
 
 
+def _all_subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-def]
+    """Every matching subscription, a page at a time (rows already handled, e.g. attempted
+    today, must not hide the ones after them)."""
+    after = ""
+    while True:
+        rows = _subscribed(conn, *where, subscription.c.resource_id > after)
+        yield from rows
+        if len(rows) < PAGE_SIZE_MAX:
+            return
+        after = rows[-1].resource_id
+
+
 def _auto_renew(
     conn: Connection, terms: orders.Terms, report: SubscriptionReport, now: datetime
 ) -> None:
     """Charge due auto-renewals. Whether the money is there is checked first, so a failure
     leaves nothing behind but the attempt, its reason and one notice."""
     horizon = now + timedelta(days=rules.AUTO_RENEW_DAYS_BEFORE + 1)
-    rows = _subscribed(
+    for row in _all_subscribed(
         conn,
         subscription.c.auto_renew.is_(True),
         resource.c.status == "normal",
         resource.c.expire_at > now,
         resource.c.expire_at <= horizon,
-    )
-    for row in rows:
+    ):
         if not rules.auto_renew_due(
             anchor=row.anchor_date,
             months=row.months,
@@ -310,7 +321,7 @@ def _remind(conn: Connection, days: tuple[int, ...], now: datetime) -> int:
     if not days:
         return 0
     horizon = now + timedelta(days=max(days))
-    rows = _subscribed(
+    rows = _all_subscribed(
         conn,
         resource.c.status == "normal",
         resource.c.expire_at > now,

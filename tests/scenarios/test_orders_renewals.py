@@ -16,13 +16,14 @@ from sqlalchemy import select
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.kernel.periods import utc
 from cloudbill.orders import service as orders
+from cloudbill.orders.service import NewItem
 from cloudbill.resources import service as resources
 from cloudbill.store.schema import outbox_event
 from cloudbill.subscriptions import service as subscriptions
 from cloudbill.worker.jobs import run_due
 
 from ..helpers import assert_books_balance, new_customer, snapshot
-from .test_orders import LARGE, buy, check_order_adds_up, pay, set_clock, terms
+from .test_orders import LARGE, SMALL, VM_TYPE, buy, check_order_adds_up, pay, set_clock, terms
 from .test_settlement import advance, figures, topup, units
 
 
@@ -395,3 +396,38 @@ def test_renewal_views_with_counts(container) -> None:  # type: ignore[no-untype
     page = renewal_page(container, customer.id, "expiring")
     assert page["counts"] == {"expiring": 2, "expired": 1, "frozen": 0}
     assert [i["resource_id"] for i in page["items"]] == [frozen_one, soon_one]
+
+
+def test_auto_renew_and_reminders_reach_every_subscription_past_a_page(
+    container, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    """The job reads subscriptions a page at a time; rows already handled (attempted today,
+    reminded) must not hide those after them. A page of 2 stands in for the real 1000."""
+    monkeypatch.setattr(subscriptions, "PAGE_SIZE_MAX", 2)
+    customer = new_customer(container)
+    topup(container, customer.id, "34.80", "seed")
+    item = NewItem(VM_TYPE, SMALL, "ap-southeast-1", "vm", "month", 1, quantity=3)
+    three = container.write(
+        lambda conn, now: orders.create_new(
+            conn, customer.id, [item], terms=terms(container), now=now
+        )
+    )
+    order = pay(container, customer.id, three.id)
+    rids = sorted(line.resource_id for line in order.lines)
+    for rid in rids:
+        auto_renew(container, customer.id, rid)
+    checked(container, order.id)
+    # 10 April 03:00: the first attempt of all three fails (no money); a reminder each
+    set_clock(container, utc(2026, 4, 10, 3, 0, 0))
+    assert sorted(run_due(container).subscriptions.renew_failed) == rids
+    assert len(events(container, "customer.auto_renew_failed")) == 3
+    assert len(events(container, "customer.subscription_expiring")) == 3
+    set_clock(container, utc(2026, 4, 11, 3, 0, 0))
+    assert sorted(run_due(container).subscriptions.renew_failed) == rids
+    topup(container, customer.id, "34.80", "more")
+    set_clock(container, utc(2026, 4, 12, 3, 0, 0))
+    report = run_due(container).subscriptions
+    assert len(report.renewed) == 3 and report.renew_failed == []
+    checked(container, order.id, *report.renewed)
+    for rid in rids:
+        assert resource(container, rid).expire_at == utc(2026, 5, 17, 0, 0, 0)
