@@ -24,6 +24,7 @@ from ..resources import repo as resource_repo
 from ..resources import service as resources
 from ..resources.model import ResourceStatus, StatusChange
 from ..store.schema import customer, resource, subscription
+from ..views import instant
 from . import repo, rules
 from .repo import Subscription
 
@@ -154,7 +155,7 @@ def _item(row, now: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         "spec": row.spec,
         "region": row.region,
         "status": row.status,
-        "expire_at": row.expire_at.isoformat() if row.expire_at else None,
+        "expire_at": instant(row.expire_at),
         "days_left": max(0, left.days + (1 if left.seconds or left.microseconds else 0))
         if left is not None and left.total_seconds() > 0
         else 0,
