@@ -716,7 +716,7 @@ def _chosen_coupons(conn: Connection, customer: Customer, coupon_ids: object, no
     return offers
 
 
-def _still_valid(conn: Connection, order: Order) -> None:
+def _still_valid(conn: Connection, order: Order, now: datetime) -> None:
     """A pending order's resources must still be as they were when it was made."""
     for line in order.lines:
         if order.order_type is OrderType.NEW:
@@ -729,6 +729,10 @@ def _still_valid(conn: Connection, order: Order) -> None:
             problem = "is no longer pay-per-use"
         elif order.order_type is OrderType.CHANGE and r.spec != line.old_spec:
             problem = "has changed spec since"
+        elif order.order_type is OrderType.CHANGE and (
+            r.status is not ResourceStatus.NORMAL or r.expire_at is None or r.expire_at <= now
+        ):
+            problem = "has expired since (a change applies to time still paid for)"
         elif order.order_type is OrderType.RENEWAL and r.billing_mode != "yearly_monthly":
             problem = "is no longer yearly/monthly"
         if problem:
@@ -767,7 +771,7 @@ def pay(
     if order.order_type in FEE_INCURRING:
         _check_fee_allowed(conn, customer, now)
     offers = _chosen_coupons(conn, customer, coupon_ids, now)
-    _still_valid(conn, order)
+    _still_valid(conn, order, now)
     figures = customers.overview(conn, customer, now)
     payable = [rules.PayableLine(x.line_no, x.service, x.amount_units) for x in order.lines]
     plan = rules.plan_payment(

@@ -433,3 +433,15 @@ def test_creation_is_idempotent_by_reference(container) -> None:  # type: ignore
     other = new_customer(container, "other")
     assert buy(container, other.id, reference="req-1").id != order.id
     checked(container, order.id)
+
+
+def test_upgrade_order_cannot_be_paid_after_the_resource_expired(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    topup(container, customer.id, "80.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    set_clock(container, utc(2026, 4, 15, 9, 0, 0))
+    order = change(container, customer.id, rid, LARGE)
+    set_clock(container, utc(2026, 4, 17, 1, 0, 0))  # expired at the end of 16 April
+    run_due(container)
+    refused(container, ErrorCode.INVALID_STATE, lambda: pay(container, customer.id, order.id))
