@@ -53,6 +53,13 @@ def test_usage_then_settlement_through_the_api(api, container) -> None:  # type:
         "transitions": [],
         "postpaid_bills_issued": [],
         "overdue_customers": [],
+        "subscriptions": {
+            "orders_expired": [],
+            "renewed": [],
+            "renew_failed": [],
+            "reminders": 0,
+            "expiry_steps": [],
+        },
     }
     assert api.post("/operator/v1/settlements/run-due").json() == nothing
 
