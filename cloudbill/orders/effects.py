@@ -60,25 +60,19 @@ def _start_subscription(
     anchor = sub_rules.local_date(now, customer.timezone)
     months = _months(line)
     expire_at = sub_rules.expiry(anchor, months, customer.timezone)
-    values = {
-        "customer_id": customer.id,
-        "anchor_date": anchor,
-        "months": months,
-        "first_paid_at": now,
-        "expire_policy": order.expire_policy or str(sub_rules.ExpirePolicy.GRACE_THEN_RELEASE),
-        "auto_renew": bool(order.auto_renew),
-        "auto_renew_period_unit": line.period_unit,
-        "auto_renew_period_count": line.period_count,
-        "auto_renew_attempted_at": None,
-        "auto_renew_error": None,
-        "reminded_expire_at": None,
-        "reminded_days": None,
-        "updated_at": now,
-    }
-    if sub_repo.get(conn, line.resource_id) is None:
-        sub_repo.insert_subscription(conn, {"resource_id": line.resource_id, **values})
-    else:  # a resource converted back and forth keeps one subscription row
-        sub_repo.update_subscription(conn, line.resource_id, **values)
+    sub_repo.start(
+        conn,
+        line.resource_id,
+        customer_id=customer.id,
+        anchor_date=anchor,
+        months=months,
+        first_paid_at=now,
+        expire_policy=order.expire_policy or str(sub_rules.ExpirePolicy.GRACE_THEN_RELEASE),
+        auto_renew=bool(order.auto_renew),
+        period_unit=line.period_unit,
+        period_count=line.period_count,
+        now=now,
+    )
     repo.update_line(conn, order.id, line.line_no, period_start=now, period_end=expire_at)
     return expire_at
 

@@ -175,17 +175,24 @@ def coupon_parts(conn: Connection, order_ids: list[str], resource_id: str) -> di
     return {row[0]: int(row[1]) for row in rows}
 
 
-def expired_pending(conn: Connection, now, limit: int):  # type: ignore[no-untyped-def]
-    return (
-        conn.execute(
-            select(customer_order.c.id)
-            .where(
-                customer_order.c.status == str(OrderStatus.PENDING_PAYMENT),
-                customer_order.c.payment_deadline <= now,
-            )
-            .order_by(customer_order.c.payment_deadline, customer_order.c.id)
-            .limit(limit)
-        )
+def expire_pending(conn: Connection, now, *, reason: str) -> list[str]:  # type: ignore[no-untyped-def]
+    """Mark every pending order whose deadline has passed `expired`; their ids."""
+    due = (customer_order.c.status == str(OrderStatus.PENDING_PAYMENT)) & (
+        customer_order.c.payment_deadline <= now
+    )
+    ids = list(
+        conn.execute(select(customer_order.c.id).where(due).order_by(customer_order.c.id))
         .scalars()
         .all()
     )
+    if ids:
+        conn.execute(
+            update(customer_order)
+            .where(due)
+            .values(
+                status=str(OrderStatus.EXPIRED),
+                closed_at=customer_order.c.payment_deadline,
+                close_reason=reason,
+            )
+        )
+    return ids

@@ -20,6 +20,7 @@ from ..benefits import coupons as coupon_service
 from ..benefits.model import CouponStatus
 from ..catalog import service as catalog_service
 from ..catalog.model import BillingMode
+from ..catalog.pricing import Quote
 from ..config import Settings
 from ..customers import rules as customer_rules
 from ..customers import service as customers
@@ -27,8 +28,8 @@ from ..customers.model import Customer
 from ..kernel.currency import currency_digits
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
-from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REFERENCE_MAX_CHARS
-from ..kernel.money import Rounding
+from ..kernel.limits import PAGE_SIZE_DEFAULT, REFERENCE_MAX_CHARS
+from ..kernel.money import Money, Rounding
 from ..ledger.rules import payload_hash
 from ..notify.outbox import Event, emit_many
 from ..resources import repo as resource_repo
@@ -169,7 +170,9 @@ def _own_resources(conn: Connection, customer: Customer, resource_ids: object) -
     return found
 
 
-def _line_values(line_no: int, r: Any, quote: Any, *, unit: str | None, count: int | None) -> dict:  # type: ignore[type-arg]
+def _line_values(
+    line_no: int, r: dict[str, Any], quote: Quote, *, unit: str | None, count: int | None
+) -> dict[str, Any]:
     return {
         "line_no": line_no,
         "resource_id": r["resource_id"],
@@ -203,6 +206,7 @@ def _store(
     terms: Terms,
     now: datetime,
     status: OrderStatus = OrderStatus.PENDING_PAYMENT,
+    **extra: Any,
 ) -> str:
     order_id = _order_id(now)
     while repo.get(conn, order_id) is not None:  # 36^6 per minute: practically never
@@ -227,6 +231,7 @@ def _store(
         "payment_deadline": now + terms.payment_window
         if status is OrderStatus.PENDING_PAYMENT
         else None,
+        **extra,
     }
     repo.insert_order(conn, values, lines)
     return order_id
@@ -321,8 +326,9 @@ def create_new(
         digest=digest,
         terms=terms,
         now=now,
+        auto_renew=auto_renew,
+        expire_policy=str(policy),
     )
-    repo.update_order(conn, order_id, auto_renew=auto_renew, expire_policy=str(policy))
     return get(conn, order_id)
 
 
@@ -555,7 +561,7 @@ def create_change(
         **_line_values(
             1,
             _resource_line(r, spec=new_spec, old_spec=r.spec),
-            _Figures(official, official - amount, amount),
+            _computed(official, amount, customer.currency),
             unit=None,
             count=None,
         ),
@@ -593,17 +599,11 @@ def create_change(
     return get(conn, order_id)
 
 
-@dataclass(frozen=True, slots=True)
-class _Units:
-    units: int
-
-
-class _Figures:
-    """official / discount / amount of a computed line, shaped like a catalog quote."""
-
-    def __init__(self, official: int, discount: int, amount: int) -> None:
-        self.official, self.discount = _Units(official), _Units(discount)
-        self.amount, self.discount_id = _Units(amount), None
+def _computed(official: int, amount: int, currency: str) -> Quote:
+    """A line's figures computed here (pro rata, refunds) in the shape of a catalog quote."""
+    return Quote(
+        Money(official, currency), Money(official - amount, currency), Money(amount, currency), None
+    )
 
 
 def _sources(conn: Connection, resource_id: str) -> dict[str, int]:
@@ -833,22 +833,9 @@ def cancel(
 
 
 def expire_due(conn: Connection, *, now: datetime) -> list[str]:
-    """Pending orders past their payment deadline are cancelled by themselves (`expired`)."""
-    done: list[str] = []
-    while True:
-        batch = repo.expired_pending(conn, now, PAGE_SIZE_MAX)
-        for order_id in batch:
-            order = get(conn, order_id)
-            repo.update_order(
-                conn,
-                order_id,
-                status=str(OrderStatus.EXPIRED),
-                closed_at=order.payment_deadline,
-                close_reason="not paid by the payment deadline",
-            )
-            done.append(order_id)
-        if len(batch) < PAGE_SIZE_MAX:
-            return done
+    """Pending orders past their payment deadline are cancelled by themselves (`expired`),
+    closed at their deadline: one statement, however many there are."""
+    return repo.expire_pending(conn, now, reason="not paid by the payment deadline")
 
 
 # -- unsubscription ------------------------------------------------------------------------------
@@ -899,7 +886,7 @@ def unsubscribe(
         line = _line_values(
             len(lines) + 1,
             _resource_line(r),
-            _Figures(-refund.refund_units, 0, -refund.refund_units),
+            _computed(-refund.refund_units, -refund.refund_units, customer.currency),
             unit=None,
             count=None,
         )

@@ -92,24 +92,18 @@ def _subscription_for_registered(conn, resource_id, customer, expire_at, now) ->
     from ..subscriptions import repo as sub_repo
     from ..subscriptions.rules import ExpirePolicy, local_date
 
-    sub_repo.insert_subscription(
+    sub_repo.start(
         conn,
-        {
-            "resource_id": resource_id,
-            "customer_id": customer.id,
-            "anchor_date": local_date(expire_at - timedelta(microseconds=1), customer.timezone),
-            "months": 0,
-            "first_paid_at": None,
-            "expire_policy": str(ExpirePolicy.GRACE_THEN_RELEASE),
-            "auto_renew": False,
-            "auto_renew_period_unit": None,
-            "auto_renew_period_count": None,
-            "auto_renew_attempted_at": None,
-            "auto_renew_error": None,
-            "reminded_expire_at": None,
-            "reminded_days": None,
-            "updated_at": now,
-        },
+        resource_id,
+        customer_id=customer.id,
+        anchor_date=local_date(expire_at - timedelta(microseconds=1), customer.timezone),
+        months=0,
+        first_paid_at=None,
+        expire_policy=str(ExpirePolicy.GRACE_THEN_RELEASE),
+        auto_renew=False,
+        period_unit=None,
+        period_count=None,
+        now=now,
     )
 
 

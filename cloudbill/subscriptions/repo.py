@@ -42,8 +42,41 @@ def get(conn: Connection, resource_id: str, *, lock: bool = False) -> Subscripti
     return None if row is None else to_subscription(row)
 
 
-def insert_subscription(conn: Connection, values: dict[str, Any]) -> None:
-    conn.execute(insert(subscription).values(values))
+def start(
+    conn: Connection,
+    resource_id: str,
+    *,
+    customer_id: str,
+    anchor_date: date,
+    months: int,
+    first_paid_at: datetime | None,
+    expire_policy: str,
+    auto_renew: bool,
+    period_unit: str | None,
+    period_count: int | None,
+    now: datetime,
+) -> None:
+    """Start a resource's subscription, or restart it (a resource converted back and forth
+    keeps one row): auto-renew attempts and reminders begin afresh."""
+    values: dict[str, Any] = {
+        "customer_id": customer_id,
+        "anchor_date": anchor_date,
+        "months": months,
+        "first_paid_at": first_paid_at,
+        "expire_policy": expire_policy,
+        "auto_renew": auto_renew,
+        "auto_renew_period_unit": period_unit,
+        "auto_renew_period_count": period_count,
+        "auto_renew_attempted_at": None,
+        "auto_renew_error": None,
+        "reminded_expire_at": None,
+        "reminded_days": None,
+        "updated_at": now,
+    }
+    if get(conn, resource_id) is None:
+        conn.execute(insert(subscription).values(resource_id=resource_id, **values))
+    else:
+        update_subscription(conn, resource_id, **values)
 
 
 def update_subscription(conn: Connection, resource_id: str, **values: Any) -> None:

@@ -20,6 +20,7 @@ from ..notify.notices.rules import due_reminder
 from ..notify.outbox import Event, emit_many
 from ..orders import service as orders
 from ..orders.model import OrderSource
+from ..orders.pricing import period_quote
 from ..resources import repo as resource_repo
 from ..resources import service as resources
 from ..resources.model import ResourceStatus, StatusChange
@@ -137,11 +138,13 @@ def renewals(
         .limit(limit)
         .offset(offset)
     ).all()
-    total = conn.execute(
-        select(func.count())
-        .select_from(resource)
-        .where(resource.c.customer_id == cust.id, *_view_filter(view, now, within_days))
-    ).scalar_one()
+    total = counts.get(view)
+    if total is None:  # "all"
+        total = conn.execute(
+            select(func.count())
+            .select_from(resource)
+            .where(resource.c.customer_id == cust.id, *_view_filter(view, now, within_days))
+        ).scalar_one()
     return {"counts": counts, "total": total, "items": [_item(row, now) for row in rows]}
 
 
@@ -271,8 +274,6 @@ def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no
         catalog = catalog_service.active(conn)
         r = resource_repo.get(conn, row.resource_id)
         assert r is not None
-        from ..orders.pricing import period_quote
-
         price = period_quote(
             catalog,
             cust,
