@@ -15,7 +15,18 @@ from ...credentials.sealing import SecretBox
 from .auth import authenticate
 from .errors import INTERNAL, BssError, error_response, install_error_handlers
 from .ratelimit import RateLimiter
-from .routes import accounts, bills, coupons, packages, products, ratings
+from .routes import (
+    accounts,
+    bills,
+    costs,
+    coupons,
+    invoices,
+    orders,
+    packages,
+    products,
+    ratings,
+    subscriptions,
+)
 
 
 def create_bss_app(container: Container) -> FastAPI:
@@ -44,6 +55,18 @@ def create_bss_app(container: Container) -> FastAPI:
         response.headers["X-Request-Id"] = rid
         return response
 
-    for module in (accounts, bills, packages, coupons, ratings, products):
+    modules = (
+        accounts,
+        bills,
+        costs,
+        packages,
+        coupons,
+        orders,
+        subscriptions,
+        invoices,
+        ratings,
+        products,
+    )
+    for module in modules:
         app.include_router(module.router, dependencies=[Depends(authenticate)])
     return app

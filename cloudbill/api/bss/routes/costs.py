@@ -1,0 +1,9 @@
+"""Cost analysis (ListCosts, group 1)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ..jsonnum import ExactRoute
+
+router = APIRouter(route_class=ExactRoute)
