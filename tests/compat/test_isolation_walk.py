@@ -1,0 +1,112 @@
+"""Every route a customer can call on the BSS listener, walked by an intruder holding the victim's
+ids. Each answer must be exactly the answer for ids that do not exist (same status, same body
+once the id itself is masked), and nothing may change. The walk table must name every route the
+listener serves, so a new route cannot escape it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+from huaweicloudsdkcore.auth.credentials import GlobalCredentials
+from huaweicloudsdkcore.sdk_request import SdkRequest
+from huaweicloudsdkcore.signer.signer import Signer
+
+from cloudbill.api.bss.app import create_bss_app
+from cloudbill.bootstrap import Container
+
+from ..helpers import snapshot
+from .conftest import issue_key
+from .isolation import Call, fake_ids, masked, victim_and_intruder
+
+MONTH = "2026-03"
+
+# (method, route path) -> how the intruder calls it; `{name}` is filled from the victim's (or the
+# made-up) ids: order_id, pending_order_id, refund_order_id, resource_id, yearly_resource_id,
+# package_id, coupon_id, domain_id.
+BSS_WALK: dict[tuple[str, str], Call] = {
+    ("GET", "/v2/accounts/customer-accounts/balances"): Call(),
+    ("GET", "/v2/accounts/customer-accounts/expenditure-quota"): Call(),
+    ("GET", "/v2/bills/customer-bills/monthly-sum"): Call(query={"bill_cycle": MONTH}),
+    ("GET", "/v2/bills/customer-bills/res-fee-records"): Call(
+        query={"cycle": MONTH, "resource_id": "{resource_id}", "include_zero_record": "true"}
+    ),
+    ("POST", "/v2/bills/customer-bills/res-records/query"): Call(
+        body={"cycle": MONTH, "res_instance_id": "{resource_id}", "statistic_type": 3}
+    ),
+    ("POST", "/v3/payments/free-resources/query"): Call(body={"order_id": "{order_id}"}),
+    ("POST", "/v2/payments/free-resources/usages/details/query"): Call(
+        body={"free_resource_ids": ["{package_id}"]}
+    ),
+    ("GET", "/v2/bills/customer-bills/free-resources-usage-records"): Call(
+        query={"free_resource_id": "{package_id}"}
+    ),
+    ("GET", "/v2/promotions/benefits/coupons"): Call(query={"coupon_id": "{coupon_id}"}),
+    ("POST", "/v2/bills/ratings/on-demand-resources"): None,  # prices: no customer ids
+    ("POST", "/v2/bills/ratings/period-resources/subscribe-rate"): None,
+    ("GET", "/v2/products/service-types"): None,
+    ("GET", "/v2/products/resource-types"): None,
+    ("GET", "/v2/products/service-resources"): None,
+    ("GET", "/v2/products/usage-types"): None,
+    ("GET", "/v2/bases/measurements"): None,
+    ("GET", "/v2/bases/conversions"): None,
+}
+
+
+def sdk_signed(
+    endpoint: str, ak: str, sk: str, method: str, path: str, call: Call
+) -> httpx.Response:
+    """A request signed by the SDK's own signer, for routes walked without a model class."""
+    body = b"" if call.body is None else json.dumps(call.body).encode()
+    headers = {} if call.body is None else {"Content-Type": "application/json;charset=UTF-8"}
+    request = SdkRequest(
+        method=method,
+        schema="http",
+        host=endpoint.removeprefix("http://"),
+        resource_path=path,
+        query_params=sorted((call.query or {}).items()),
+        header_params=headers,
+        body=body,
+    )
+    Signer(GlobalCredentials(ak, sk)).sign(request)
+    return httpx.request(
+        method, endpoint + request.uri, headers=request.header_params, content=body
+    )
+
+
+def served_routes(app: Any) -> set[tuple[str, str]]:
+    """Every (method, path) the app answers, read from its OpenAPI document (the BSS listener
+    does not publish it, but builds it all the same)."""
+    return {
+        (method.upper(), path)
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+
+
+def test_the_walk_names_every_bss_route(container: Container) -> None:
+    assert served_routes(create_bss_app(container)) == set(BSS_WALK)
+
+
+def test_bss_routes_with_another_customers_ids_answer_as_missing(
+    container: Container, bss: str
+) -> None:
+    victim, intruder = victim_and_intruder(container)
+    key = issue_key(container, intruder.id)
+    made_up = fake_ids(victim.ids)
+    before = snapshot(container)
+    for (method, path), call in sorted(BSS_WALK.items()):
+        if call is None:
+            continue
+        sent = call.names(path)
+        answers = []
+        for ids in (victim.ids, made_up):
+            filled = call.filled(ids)
+            answer = sdk_signed(bss, key.key.id, key.secret, method, path.format(**ids), filled)
+            assert answer.status_code < 500, (method, path, answer.text)
+            answers.append((answer.status_code, masked(answer.text, {n: ids[n] for n in sent})))
+        assert answers[0] == answers[1], (method, path, answers)
+        for name, value in victim.ids.items():
+            assert value not in answers[0][1], (method, path, name)
+    assert snapshot(container) == before
