@@ -36,15 +36,30 @@ def bad_parameter(message: str) -> BssError:
     return BssError(400, BAD_PARAMETER, message)
 
 
+# The engine's stable codes as Huawei's (HTTP status, CBC code), one table for every BSS route.
+# A code not listed is about the request's parameters: 400 CBC.0100.
+ENGINE_CODES: dict[ErrorCode, tuple[int, str]] = {
+    ErrorCode.UNAUTHENTICATED: (401, AUTH_FAILED),
+    ErrorCode.FORBIDDEN: (403, ACCESS_DENIED),
+    ErrorCode.CUSTOMER_FROZEN: (403, ACCESS_DENIED),
+    ErrorCode.CUSTOMER_IN_ARREARS: (403, ILLEGAL_OPERATION),
+    # an expected refusal of the operation in the object's present state (a pending order,
+    # a resource not yearly/monthly ...), never a server fault
+    ErrorCode.INVALID_STATE: (403, ILLEGAL_OPERATION),
+    ErrorCode.RESOURCE_NOT_FOUND: (400, "CBC.99003012"),  # resource ID does not exist
+    ErrorCode.RESOURCE_RELEASED: (400, "CBC.30050009"),  # deleted after expiry
+    ErrorCode.INSUFFICIENT_BALANCE: (400, "CBC.99005003"),
+    ErrorCode.ORDER_CLOSED: (400, "CBC.99005010"),  # order status does not allow it
+    # the same trans_id with a different request: the parameter trans_id is invalid
+    ErrorCode.IDEMPOTENCY_CONFLICT: (400, "CBC.0101"),
+}
+
+
 def _from_engine(error: CloudbillError) -> BssError:
-    if error.code in (ErrorCode.UNAUTHENTICATED,):
-        return BssError(401, AUTH_FAILED, error.message)
-    if error.code in (ErrorCode.FORBIDDEN, ErrorCode.CUSTOMER_FROZEN):
-        return BssError(403, ACCESS_DENIED, error.message)
-    if error.http_status >= 500 or error.code is ErrorCode.INVALID_STATE:
+    if error.http_status >= 500:
         return BssError(500, INTERNAL, error.message)
-    # Everything else an engine refuses here is about the request's parameters.
-    return BssError(400, BAD_PARAMETER, f"{error.code}: {error.message}")
+    status, code = ENGINE_CODES.get(error.code, (400, BAD_PARAMETER))
+    return BssError(status, code, f"{error.code}: {error.message}")
 
 
 def error_response(error: BssError) -> Response:
