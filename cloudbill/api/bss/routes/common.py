@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -33,6 +33,12 @@ def read(request: Request, work: Callable[[Connection, datetime], T]) -> T:
     return c.read(work)
 
 
+def write(request: Request, work: Callable[[Connection, datetime], T]) -> T:
+    """One use case in one write transaction: a refusal leaves nothing changed."""
+    c: Container = request.app.state.container
+    return c.write(work)
+
+
 Caller = Depends(authenticate)
 Offset = Query(0, ge=0, le=10_000_000)
 Limit = Query(10, ge=1, le=PAGE_LIMIT_MAX)
@@ -47,8 +53,21 @@ def quantity(e10: int) -> Decimal:
     return from_e10(e10).normalize() if e10 else Decimal(0)
 
 
+UTC_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # Huawei's instants: yyyy-MM-ddTHH:mm:ssZ
+
+
 def utc_text(instant: datetime | None) -> str | None:
-    return None if instant is None else instant.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return None if instant is None else instant.strftime(UTC_FORMAT)
+
+
+def utc_instant(text: str | None, name: str) -> datetime | None:
+    """A query parameter in Huawei's UTC form; absent is None, anything else malformed."""
+    if text is None:
+        return None
+    try:
+        return datetime.strptime(text, UTC_FORMAT).replace(tzinfo=UTC)
+    except ValueError:
+        raise bad_parameter(f"{name}: yyyy-MM-ddTHH:mm:ssZ") from None
 
 
 def catalog(conn: Connection) -> CatalogIndex:
