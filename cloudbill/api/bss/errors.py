@@ -3,6 +3,9 @@ the engine's stable codes translated to the CBC codes the BSS documentation list
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -53,6 +56,48 @@ ENGINE_CODES: dict[ErrorCode, tuple[int, str]] = {
     # the same trans_id with a different request: the parameter trans_id is invalid
     ErrorCode.IDEMPOTENCY_CONFLICT: (400, "CBC.0101"),
 }
+
+
+# -- orders (group 2 of the map): Huawei's codes for a refused order operation ----------------
+# From the status-code tables of PayOrders, CancelCustomerOrder and ShowRefundOrderDetails.
+INVALID_ORDER = "CBC.30000010"  # invalid order, e.g. none with that id (another customer's too)
+ORDER_NOT_PAYABLE = "CBC.99003106"  # the order's status no longer allows payment
+DISCOUNT_NOT_USABLE = "CBC.99003108"  # the chosen discount cannot be used for this order
+ORDER_PAST_DEADLINE = "CBC.99003110"  # not paid by its payment deadline
+COUPON_NOT_USABLE = "CBC.99003112"  # the coupon is used up or not usable now
+ORDER_RESOURCES_CHANGED = "CBC.99003141"  # a resource of the order changed since it was made
+BALANCE_TOO_LOW = "CBC.99005003"  # insufficient balance
+ORDER_NOT_CANCELLABLE = "CBC.99005010"  # the order's status does not allow cancellation
+NOT_A_REFUND_ORDER = "CBC.99005026"  # neither an unsubscription nor a downgrade order
+
+# The engine's refusals of an order operation -> Huawei's code for that operation. Codes not
+# named here go to ENGINE_CODES (e.g. arrears, a trans_id conflict).
+ORDER_REFUSALS: Mapping[ErrorCode, str] = {ErrorCode.ORDER_NOT_FOUND: INVALID_ORDER}
+CANCEL_REFUSALS: Mapping[ErrorCode, str] = {
+    **ORDER_REFUSALS,
+    ErrorCode.ORDER_CLOSED: ORDER_NOT_CANCELLABLE,
+}
+PAYMENT_REFUSALS: Mapping[ErrorCode, str] = {
+    **ORDER_REFUSALS,
+    ErrorCode.ORDER_ALREADY_PAID: ORDER_NOT_PAYABLE,
+    ErrorCode.ORDER_CLOSED: ORDER_NOT_PAYABLE,  # cancelled; past its deadline is told apart
+    ErrorCode.COUPON_NOT_APPLICABLE: COUPON_NOT_USABLE,
+    ErrorCode.INSUFFICIENT_BALANCE: BALANCE_TOO_LOW,
+    ErrorCode.INVALID_STATE: ORDER_RESOURCES_CHANGED,
+}
+
+
+@contextmanager
+def engine_refusals(table: Mapping[ErrorCode, str]) -> Iterator[None]:
+    """Inside: an engine refusal whose code the table names answers 400 with Huawei's code;
+    any other goes to the listener's general translation."""
+    try:
+        yield
+    except CloudbillError as error:
+        code = table.get(error.code)
+        if code is None:
+            raise
+        raise BssError(400, code, error.message) from None
 
 
 def _from_engine(error: CloudbillError) -> BssError:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -10,9 +10,17 @@ from fastapi import APIRouter, Query, Request
 from ....benefits import coupons as benefit_coupons
 from ....benefits.model import CashCoupon, CouponStatus
 from ....customers.model import Customer
-from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
-from .common import MONEY_MEASURE_ID, Caller, Limit, Offset, amount, read, utc_text
+from .common import (
+    MONEY_MEASURE_ID,
+    Caller,
+    Limit,
+    Offset,
+    amount,
+    read,
+    utc_instant,
+    utc_text,
+)
 
 router = APIRouter(route_class=ExactRoute)
 CASH_COUPON = 1  # Huawei coupon type 1: cash coupon (代金券)
@@ -57,15 +65,6 @@ def _view(c: CashCoupon, now: datetime) -> dict[str, Any]:
     }
 
 
-def _instant(text: str | None, name: str) -> datetime | None:
-    if text is None:
-        return None
-    try:
-        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise bad_parameter(f"{name}: yyyy-MM-ddTHH:mm:ssZ") from None
-
-
 @router.get("/v2/promotions/benefits/coupons")
 def list_sub_customer_coupons(
     request: Request,
@@ -81,8 +80,8 @@ def list_sub_customer_coupons(
     limit: int = Limit,
     source_id: str | None = Query(None, max_length=64),
 ) -> dict[str, Any]:
-    start = _instant(active_start_time, "active_start_time")
-    end = _instant(active_end_time, "active_end_time")
+    start = utc_instant(active_start_time, "active_start_time")
+    end = utc_instant(active_end_time, "active_end_time")
     if coupon_type not in (None, CASH_COUPON) or order_id or promotion_plan_id or source_id:
         # Only cash coupons exist, issued by the provider; no order or plan can match yet.
         return {"count": 0, "user_coupons": []}
