@@ -238,9 +238,12 @@ def expire_coupons(conn: Connection, *, now: datetime, limit: int = PAGE_SIZE_MA
     return len(due)
 
 
-def get_coupon(conn: Connection, coupon_id: str, *, lock: bool = False) -> CashCoupon:
+def get_coupon(
+    conn: Connection, coupon_id: str, *, lock: bool = False, customer_id: str | None = None
+) -> CashCoupon:
+    """A coupon; with `customer_id`, only that customer's (others' look absent)."""
     found = repo.get_coupon(conn, coupon_id, lock=lock) if rules.is_record_id(coupon_id) else None
-    if found is None:
+    if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise CloudbillError(ErrorCode.NOT_FOUND, f"no cash coupon {coupon_id!r}")
     return found
 
@@ -268,9 +271,14 @@ def list_coupons(
 
 
 def coupon_usage(
-    conn: Connection, coupon_id: str, limit: int = PAGE_SIZE_DEFAULT, offset: int = 0
+    conn: Connection,
+    coupon_id: str,
+    limit: int = PAGE_SIZE_DEFAULT,
+    offset: int = 0,
+    *,
+    customer_id: str | None = None,
 ) -> tuple[list[CouponUsage], int]:
     """A coupon's history (issued, used, expired, revoked, refunded), newest first."""
-    coupon = get_coupon(conn, coupon_id)
+    coupon = get_coupon(conn, coupon_id, customer_id=customer_id)
     customers.check_page(limit, offset)
     return repo.list_coupon_usage(conn, coupon.id, limit=limit, offset=offset)

@@ -160,20 +160,32 @@ def list_packages(
     return _balances(conn, customer, packages, at), total
 
 
-def get_package(conn: Connection, package_id: str, *, at: datetime) -> PackageBalance:
+def _package(conn: Connection, package_id: str, customer_id: str | None) -> ResourcePackage:
+    """A package; with `customer_id`, only that customer's (others' look absent)."""
     package = repo.get_package(conn, package_id) if rules.is_record_id(package_id) else None
-    if package is None:
+    if package is None or (customer_id is not None and package.customer_id != customer_id):
         raise CloudbillError(ErrorCode.NOT_FOUND, f"no resource package {package_id!r}")
+    return package
+
+
+def get_package(
+    conn: Connection, package_id: str, *, at: datetime, customer_id: str | None = None
+) -> PackageBalance:
+    package = _package(conn, package_id, customer_id)
     customer = customers.get(conn, package.customer_id)
     return _balances(conn, customer, [package], at)[0]
 
 
 def package_usage(
-    conn: Connection, package_id: str, limit: int = PAGE_SIZE_DEFAULT, offset: int = 0
+    conn: Connection,
+    package_id: str,
+    limit: int = PAGE_SIZE_DEFAULT,
+    offset: int = 0,
+    *,
+    customer_id: str | None = None,
 ) -> tuple[list[PackageUsage], int]:
     """What settlement took from a package, newest hour first."""
-    if not rules.is_record_id(package_id) or repo.get_package(conn, package_id) is None:
-        raise CloudbillError(ErrorCode.NOT_FOUND, f"no resource package {package_id!r}")
+    _package(conn, package_id, customer_id)
     customers.check_page(limit, offset)
     return repo.list_package_usage(conn, package_id, limit=limit, offset=offset)
 

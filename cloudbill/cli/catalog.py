@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from ..api.operator.catalog import catalog_summary
+from ..api.shared.catalog import catalog_summary
 from ..catalog import loader, repo
 from ..catalog import service as catalog_service
 from ..catalog.model import PeriodUnit

@@ -609,7 +609,7 @@ def test_api_bad_input(
 def test_api_export_streams_in_chunks(
     container: Container, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import cloudbill.api.operator.bills as api_bills
+    import cloudbill.api.shared.bills as api_bills
 
     monkeypatch.setattr(api_bills, "EXPORT_CHUNK_ROWS", 3)
     cid = new_customer(container).id

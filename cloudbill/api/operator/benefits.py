@@ -10,17 +10,13 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 from pydantic_core import PydanticCustomError
 
 from ...benefits import service
-from ...benefits.views import (
-    coupon_usage_view,
-    coupon_view,
-    package_balance_view,
-    package_usage_view,
-)
+from ...benefits.views import coupon_view, package_balance_view
 from ...bootstrap import Container
 from ...kernel.clock import ensure_utc
 from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from ...kernel.periods import parse_instant
 from ..deps import container, require_operator
+from ..shared import benefits as shared
+from ..shared.params import AT_DOC, Limit, Offset
 from .schemas import Amount, Reason
 
 router = APIRouter(tags=["packages and coupons"], dependencies=[Depends(require_operator)])
@@ -77,10 +73,6 @@ class CouponIssue(_Body):
     reference: str = Field(min_length=1, max_length=128, description="idempotency key")
 
 
-def _at(at: str | None, now: datetime) -> datetime:
-    return now if at is None else parse_instant(at)
-
-
 @router.post("/customers/{customer_id}/packages", status_code=201)
 def grant_package(
     customer_id: str, body: PackageGrant, c: Container = Depends(container)
@@ -99,35 +91,25 @@ def grant_package(
 def list_packages(
     customer_id: str,
     include_expired: bool = False,
-    at: str | None = Query(None, description="ISO 8601; figures for the period containing it"),
-    limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    at: str | None = Query(None, description=AT_DOC),
+    limit: int = Limit,
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    rows, total = c.read(
-        lambda conn, now: service.list_packages(
-            conn, customer_id, at=_at(at, now), include_expired=include_expired,
-            limit=limit, offset=offset,
-        )
-    )  # fmt: skip
-    return {"total": total, "items": [package_balance_view(r) for r in rows]}
+    return shared.list_packages(
+        c, customer_id, include_expired=include_expired, at=at, limit=limit, offset=offset
+    )
 
 
 @router.get("/packages/{package_id}")
 def show_package(
     package_id: str,
-    at: str | None = Query(None, description="ISO 8601; figures for the period containing it"),
-    limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    at: str | None = Query(None, description=AT_DOC),
+    limit: int = Limit,
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    def work(conn, now):  # type: ignore[no-untyped-def]
-        balance = service.get_package(conn, package_id, at=_at(at, now))
-        rows, total = service.package_usage(conn, package_id, limit, offset)
-        usage = {"total": total, "items": [package_usage_view(r) for r in rows]}
-        return {**package_balance_view(balance), "usage": usage}
-
-    return c.read(work)
+    return shared.show_package(c, package_id, at=at, limit=limit, offset=offset, owner=None)
 
 
 @router.post("/customers/{customer_id}/coupons", status_code=201)
@@ -146,33 +128,23 @@ def issue_coupon(
 def list_coupons(
     customer_id: str,
     status: str | None = Query(None, examples=["active"]),
-    limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    limit: int = Limit,
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    rows, total = c.read(
-        lambda conn, _now: service.list_coupons(
-            conn, customer_id, status=status, limit=limit, offset=offset
-        )
-    )
-    return {"total": total, "items": [coupon_view(r) for r in rows]}
-
-
-def _coupon_with_usage(conn, coupon_id: str, limit: int, offset: int) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    coupon = service.get_coupon(conn, coupon_id)
-    rows, total = service.coupon_usage(conn, coupon_id, limit, offset)
-    items = [coupon_usage_view(r, coupon.currency) for r in rows]
-    return {**coupon_view(coupon), "usage": {"total": total, "items": items}}
+    return shared.list_coupons(c, customer_id, status=status, limit=limit, offset=offset)
 
 
 @router.get("/coupons/{coupon_id}")
 def show_coupon(
     coupon_id: str,
-    limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    limit: int = Limit,
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    return c.read(lambda conn, _now: _coupon_with_usage(conn, coupon_id, limit, offset))
+    return c.read(
+        lambda conn, _now: shared.coupon_with_usage(conn, coupon_id, limit, offset, owner=None)
+    )
 
 
 @router.post("/coupons/expire")
@@ -191,6 +163,6 @@ def revoke_coupon(
 ) -> dict[str, Any]:
     def work(conn, now):  # type: ignore[no-untyped-def]
         service.revoke_coupon(conn, coupon_id, reason=body.reason, now=now)
-        return _coupon_with_usage(conn, coupon_id, PAGE_SIZE_DEFAULT, 0)
+        return shared.coupon_with_usage(conn, coupon_id, PAGE_SIZE_DEFAULT, 0, owner=None)
 
     return c.write(work)

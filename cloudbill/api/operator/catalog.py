@@ -8,43 +8,19 @@ from fastapi import APIRouter, Depends, Request
 
 from ...catalog import loader, repo
 from ...catalog import service as catalog_service
-from ...catalog.index import CatalogIndex
-from ...customers import inquiry
 from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import CATALOG_FILE_MAX_BYTES
 from ...views import instant
 from ..deps import container, require_operator
+from ..shared import catalog as shared
 from .schemas import PayPerUseInquiry, PeriodInquiry
 
 router = APIRouter(tags=["catalog"], dependencies=[Depends(require_operator)])
 
 
-def catalog_summary(index: CatalogIndex) -> dict[str, Any]:
-    doc = index.document
-    return {
-        "version": doc.version,
-        "name": doc.name,
-        "currencies": index.currencies,
-        "services": [
-            {
-                "code": s.code,
-                "name": s.name,
-                "resource_types": [
-                    {"code": rt.code, "name": rt.name, "specs": len(rt.specs)}
-                    for rt in s.resource_types
-                ],
-            }
-            for s in doc.services
-        ],
-        "usage_types": [u.model_dump(mode="json") for u in doc.usage_types],
-        "measure_units": [u.model_dump(mode="json") for u in doc.measure_units],
-        "discounts": [d.model_dump(mode="json") for d in doc.discounts],
-    }
-
-
 @router.get("/catalog")
 def active_catalog(c=Depends(container)) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return c.read(lambda conn, _now: catalog_summary(catalog_service.active(conn)))
+    return shared.active_catalog(c)
 
 
 @router.get("/catalog/versions")
@@ -87,19 +63,14 @@ def activate(version: str, c=Depends(container)) -> dict[str, Any]:  # type: ign
 
 @router.get("/catalog/services/{code}")
 def show_service(code: str, c=Depends(container)) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    service = c.read(lambda conn, _now: catalog_service.active(conn).service(code))
-    return service.model_dump(mode="json")
+    return shared.show_service(c, code)
 
 
 @router.post("/catalog/inquiries/pay-per-use")
 def inquire_pay_per_use(body: PayPerUseInquiry, c=Depends(container)) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return c.read(lambda conn, _now: inquiry.pay_per_use(conn, **body.model_dump()))
+    return shared.pay_per_use(c, body.model_dump())
 
 
 @router.post("/catalog/inquiries/period")
 def inquire_period(body: PeriodInquiry, c=Depends(container)) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return c.read(
-        lambda conn, _now: inquiry.period(
-            conn, **body.model_dump(), rounding=c.settings.bill_rounding
-        )
-    )
+    return shared.period(c, body.model_dump())

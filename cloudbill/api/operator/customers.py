@@ -5,24 +5,17 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
 
 from ...bootstrap import Container
 from ...customers import service
 from ...customers.model import CustomerInput, CustomerStatus
 from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
-from ...notify import alerts
-from ...postpaid import service as postpaid
-from ...views import (
-    alert_view,
-    customer_view,
-    history_view,
-    overview_view,
-    postpaid_bill_view,
-    transaction_view,
-)
+from ...views import customer_view, transaction_view
 from ..deps import container, require_operator
-from .schemas import Adjustment, Amount, CustomerCreate, CustomerUpdate, MoneyMovement, Reason
+from ..shared import accounts
+from ..shared.accounts import BalanceAlertBody
+from ..shared.params import Limit, Offset
+from .schemas import Adjustment, CustomerCreate, CustomerUpdate, MoneyMovement, Reason
 
 router = APIRouter(tags=["customers"], dependencies=[Depends(require_operator)])
 
@@ -55,11 +48,7 @@ def list_customers(
 
 @router.get("/customers/{customer_id}")
 def show_customer(customer_id: str, c: Container = Depends(container)) -> dict[str, Any]:
-    def work(conn, _now):  # type: ignore[no-untyped-def]
-        customer = service.get(conn, customer_id)
-        return customer_view(customer, service.overview(conn, customer))
-
-    return c.read(work)
+    return accounts.profile(c, customer_id)
 
 
 @router.patch("/customers/{customer_id}")
@@ -74,22 +63,14 @@ def update_customer(
 
 @router.get("/customers/{customer_id}/overview")
 def customer_overview(customer_id: str, c: Container = Depends(container)) -> dict[str, Any]:
-    return c.read(
-        lambda conn, _now: overview_view(service.overview(conn, service.get(conn, customer_id)))
-    )
+    return accounts.overview(c, customer_id)
 
 
 @router.get("/customers/{customer_id}/postpaid-bills")
 def postpaid_bills(customer_id: str, c: Container = Depends(container)) -> dict[str, Any]:
     """The customer's post-paid monthly bills, oldest first, with what is still outstanding
     (repayments pay the oldest bill first) and whether each is unpaid, overdue or paid."""
-
-    def read(conn, now):  # type: ignore[no-untyped-def]
-        customer = service.get(conn, customer_id)
-        bills = postpaid.views(conn, customer.id, now=now)
-        return {"customer_id": customer.id, "bills": [postpaid_bill_view(b) for b in bills]}
-
-    return c.read(read)
+    return accounts.postpaid_bills(c, customer_id)
 
 
 @router.post("/customers/{customer_id}/topups", status_code=201)
@@ -160,39 +141,20 @@ def unfreeze(customer_id: str, body: Reason, c: Container = Depends(container)) 
 @router.get("/customers/{customer_id}/history")
 def history(
     customer_id: str,
-    limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    limit: int = Limit,
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    rows, total = c.read(
-        lambda conn, _now: service.history(conn, customer_id, limit=limit, offset=offset)
-    )
-    return {"total": total, "items": [history_view(r) for r in rows]}
-
-
-class BalanceAlertBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    enabled: bool = Field(strict=True)
-    threshold: Amount = Field(None, description="alert when the expenditure quota drops below")
+    return accounts.history(c, customer_id, limit=limit, offset=offset)
 
 
 @router.get("/customers/{customer_id}/balance-alert")
 def show_alert(customer_id: str, c: Container = Depends(container)) -> dict[str, Any]:
-    def work(conn, _now):  # type: ignore[no-untyped-def]
-        return alert_view(alerts.get(conn, customer_id), service.get(conn, customer_id).currency)
-
-    return c.read(work)
+    return accounts.show_alert(c, customer_id)
 
 
 @router.put("/customers/{customer_id}/balance-alert")
 def set_alert(
     customer_id: str, body: BalanceAlertBody, c: Container = Depends(container)
 ) -> dict[str, Any]:
-    def work(conn, now):  # type: ignore[no-untyped-def]
-        state = alerts.configure(
-            conn, customer_id, enabled=body.enabled, threshold=body.threshold, now=now
-        )
-        return alert_view(state, service.get(conn, customer_id).currency)
-
-    return c.write(work)
+    return accounts.set_alert(c, customer_id, body)

@@ -5,187 +5,54 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field
 
 from ...bootstrap import Container
-from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REFERENCE_MAX_CHARS
-from ...orders import service
+from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ...orders.model import OrderSource
-from ...orders.service import NewItem, Terms
-from ...orders.views import order_view, subscription_view
-from ...subscriptions import service as subscriptions
 from ..deps import container, require_operator
-from .schemas import _Body
-
-router = APIRouter(tags=["orders"], dependencies=[Depends(require_operator)])
-
-Reference = Field(
-    None, max_length=REFERENCE_MAX_CHARS, description="idempotency key (Huawei's trans_id)"
+from ..shared import orders as shared
+from ..shared.orders import (
+    AutoRenew,
+    Cancel,
+    ChangeOrder,
+    ConversionOrder,
+    ExpirePolicy,
+    NewOrder,
+    Payment,
+    RenewalOrder,
+    Unsubscription,
 )
 
-
-class OrderItem(_Body):
-    resource_type: str = Field(max_length=128, examples=["hws.resource.type.vm"])
-    spec: str = Field(max_length=128, examples=["s6.small.1"])
-    region: str = Field(max_length=64, examples=["ap-southeast-1"])
-    name: str = Field(max_length=128)
-    period_unit: str = Field(examples=["month", "year"])
-    period_count: int = Field(strict=True, description="1-9 months or 1-3 years")
-    quantity: int = Field(1, strict=True, ge=1, le=100)
-
-
-class NewOrder(_Body):
-    items: list[OrderItem] = Field(min_length=1, max_length=100)
-    auto_renew: bool = False
-    expire_policy: str | None = Field(
-        None, examples=["grace_then_release", "to_pay_per_use", "release"]
-    )
-    reference: str | None = Reference
-
-
-class RenewalOrder(_Body):
-    resource_ids: list[str] = Field(min_length=1, max_length=100)
-    period_unit: str | None = None
-    period_count: int | None = Field(None, strict=True)
-    unified_day: int | None = Field(
-        None, strict=True, description="renew each resource to its next such day of the month"
-    )
-    reference: str | None = Reference
-
-
-class ChangeOrder(_Body):
-    resource_id: str = Field(max_length=128)
-    new_spec: str = Field(max_length=128)
-    reference: str | None = Reference
-
-
-class ConversionOrder(_Body):
-    resource_id: str = Field(max_length=128)
-    period_unit: str
-    period_count: int = Field(strict=True)
-    reference: str | None = Reference
-
-
-class Unsubscription(_Body):
-    resource_ids: list[str] = Field(min_length=1, max_length=100)
-    reference: str | None = Reference
-
-
-class Payment(_Body):
-    coupon_ids: list[str] = Field(default_factory=list, max_length=100)
-    reference: str | None = Reference
-
-
-class Cancel(_Body):
-    reason: str | None = Field(None, max_length=256)
-
-
-class AutoRenew(_Body):
-    enabled: bool
-    period_unit: str | None = None
-    period_count: int | None = Field(None, strict=True)
-
-
-class ExpirePolicy(_Body):
-    policy: str = Field(examples=["grace_then_release", "to_pay_per_use", "release"])
-
-
-def _terms(c: Container) -> Terms:
-    return Terms.from_settings(c.settings)
-
-
+router = APIRouter(tags=["orders"], dependencies=[Depends(require_operator)])
+OPERATOR = OrderSource.OPERATOR
 BASE = "/customers/{customer_id}"
 
 
 @router.post(BASE + "/orders", status_code=201)
 def create_new(customer_id: str, body: NewOrder, c: Container = Depends(container)) -> Any:
-    items = [NewItem(**i.model_dump()) for i in body.items]
-    order = c.write(
-        lambda conn, now: service.create_new(
-            conn,
-            customer_id,
-            items,
-            auto_renew=body.auto_renew,
-            expire_policy=body.expire_policy,
-            reference=body.reference,
-            source=OrderSource.OPERATOR,
-            terms=_terms(c),
-            now=now,
-        )
-    )
-    return order_view(order)
+    return shared.create_new(c, customer_id, body, OPERATOR)
 
 
 @router.post(BASE + "/orders/renewal", status_code=201)
 def create_renewal(customer_id: str, body: RenewalOrder, c: Container = Depends(container)) -> Any:
-    order = c.write(
-        lambda conn, now: service.create_renewal(
-            conn,
-            customer_id,
-            body.resource_ids,
-            period_unit=body.period_unit,
-            period_count=body.period_count,
-            unified_day=body.unified_day,
-            reference=body.reference,
-            source=OrderSource.OPERATOR,
-            terms=_terms(c),
-            now=now,
-        )
-    )
-    return order_view(order)
+    return shared.create_renewal(c, customer_id, body, OPERATOR)
 
 
 @router.post(BASE + "/orders/change", status_code=201)
 def create_change(customer_id: str, body: ChangeOrder, c: Container = Depends(container)) -> Any:
-    order = c.write(
-        lambda conn, now: service.create_change(
-            conn,
-            customer_id,
-            body.resource_id,
-            new_spec=body.new_spec,
-            reference=body.reference,
-            source=OrderSource.OPERATOR,
-            terms=_terms(c),
-            now=now,
-        )
-    )
-    return order_view(order)
+    return shared.create_change(c, customer_id, body, OPERATOR)
 
 
 @router.post(BASE + "/orders/conversion", status_code=201)
 def create_conversion(
     customer_id: str, body: ConversionOrder, c: Container = Depends(container)
 ) -> Any:
-    order = c.write(
-        lambda conn, now: service.create_conversion(
-            conn,
-            customer_id,
-            body.resource_id,
-            period_unit=body.period_unit,
-            period_count=body.period_count,
-            reference=body.reference,
-            source=OrderSource.OPERATOR,
-            terms=_terms(c),
-            now=now,
-        )
-    )
-    return order_view(order)
+    return shared.create_conversion(c, customer_id, body, OPERATOR)
 
 
 @router.post(BASE + "/orders/unsubscription", status_code=201)
 def unsubscribe(customer_id: str, body: Unsubscription, c: Container = Depends(container)) -> Any:
-    order = c.write(
-        lambda conn, now: service.unsubscribe(
-            conn,
-            customer_id,
-            body.resource_ids,
-            reference=body.reference,
-            source=OrderSource.OPERATOR,
-            terms=_terms(c),
-            now=now,
-        )
-    )
-    return order_view(order)
+    return shared.unsubscribe(c, customer_id, body, OPERATOR)
 
 
 @router.get(BASE + "/orders")
@@ -197,42 +64,24 @@ def list_orders(
     offset: int = Query(0, ge=0),
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    rows, total = c.read(
-        lambda conn, _now: service.list_orders(
-            conn, customer_id, status=status, order_type=order_type, limit=limit, offset=offset
-        )
+    return shared.list_orders(
+        c, customer_id, status=status, order_type=order_type, limit=limit, offset=offset
     )
-    return {"total": total, "items": [order_view(o) for o in rows]}
 
 
 @router.get(BASE + "/orders/{order_id}")
 def show(customer_id: str, order_id: str, c: Container = Depends(container)) -> Any:
-    return order_view(
-        c.read(lambda conn, _now: service.get(conn, order_id, customer_id=customer_id))
-    )
+    return shared.show(c, customer_id, order_id)
 
 
 @router.post(BASE + "/orders/{order_id}/pay")
 def pay(customer_id: str, order_id: str, body: Payment, c: Container = Depends(container)) -> Any:
-    order = c.write(
-        lambda conn, now: service.pay(
-            conn,
-            customer_id,
-            order_id,
-            coupon_ids=body.coupon_ids,
-            reference=body.reference,
-            now=now,
-        )
-    )
-    return order_view(order)
+    return shared.pay(c, customer_id, order_id, body)
 
 
 @router.post(BASE + "/orders/{order_id}/cancel")
 def cancel(customer_id: str, order_id: str, body: Cancel, c: Container = Depends(container)) -> Any:
-    order = c.write(
-        lambda conn, now: service.cancel(conn, customer_id, order_id, reason=body.reason, now=now)
-    )
-    return order_view(order)
+    return shared.cancel(c, customer_id, order_id, body)
 
 
 @router.get(BASE + "/renewals")
@@ -244,50 +93,25 @@ def renewals(
     offset: int = Query(0, ge=0),
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    return c.read(
-        lambda conn, now: subscriptions.renewals(
-            conn,
-            customer_id,
-            view=view,
-            within_days=within_days,
-            limit=limit,
-            offset=offset,
-            now=now,
-        )
+    return shared.renewals(
+        c, customer_id, view=view, within_days=within_days, limit=limit, offset=offset
     )
 
 
 @router.get(BASE + "/subscriptions/{resource_id}")
 def show_subscription(customer_id: str, resource_id: str, c: Container = Depends(container)) -> Any:
-    sub = c.read(lambda conn, _now: subscriptions.get(conn, resource_id, customer_id=customer_id))
-    return subscription_view(sub)
+    return shared.show_subscription(c, customer_id, resource_id)
 
 
 @router.put(BASE + "/subscriptions/{resource_id}/auto-renew")
 def auto_renew(
     customer_id: str, resource_id: str, body: AutoRenew, c: Container = Depends(container)
 ) -> Any:
-    sub = c.write(
-        lambda conn, now: subscriptions.set_auto_renew(
-            conn,
-            customer_id,
-            resource_id,
-            enabled=body.enabled,
-            period_unit=body.period_unit,
-            period_count=body.period_count,
-            now=now,
-        )
-    )
-    return subscription_view(sub)
+    return shared.set_auto_renew(c, customer_id, resource_id, body)
 
 
 @router.put(BASE + "/subscriptions/{resource_id}/expire-policy")
 def expire_policy(
     customer_id: str, resource_id: str, body: ExpirePolicy, c: Container = Depends(container)
 ) -> Any:
-    sub = c.write(
-        lambda conn, now: subscriptions.set_expire_policy(
-            conn, customer_id, resource_id, policy=body.policy, now=now
-        )
-    )
-    return subscription_view(sub)
+    return shared.set_expire_policy(c, customer_id, resource_id, body)

@@ -65,22 +65,30 @@ class ResourceCreate(_Body):
     expire_at: datetime | None = Field(None, description="yearly/monthly resources only")
 
 
-class PayPerUseInquiry(_Body):
+class PayPerUseQuery(_Body):
+    """What a price inquiry asks; a customer asks on their own terms (currency, discounts)."""
+
     resource_type: str
     spec: str
     usage_type: str = "duration"
     quantity: Amount = "1"
     unit: str | None = None
+
+
+class PayPerUseInquiry(PayPerUseQuery):
     currency: str = "USD"
     customer_id: str | None = None
 
 
-class PeriodInquiry(_Body):
+class PeriodQuery(_Body):
     resource_type: str
     spec: str
     period_unit: str = Field("month", examples=["month", "year"])
     period_count: int = Field(1, strict=True)
     subscriptions: int = Field(1, strict=True)
+
+
+class PeriodInquiry(PeriodQuery):
     currency: str = "USD"
     customer_id: str | None = None
 

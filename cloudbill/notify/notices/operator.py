@@ -60,9 +60,10 @@ def list_notices(
     return total.scalar_one(), rows
 
 
-def get(conn: Connection, notice_id: int):  # type: ignore[no-untyped-def]
+def get(conn: Connection, notice_id: int, *, customer_id: str | None = None):  # type: ignore[no-untyped-def]
+    """A notice; with `customer_id`, only one sent to that customer (others' look absent)."""
     row = conn.execute(select(customer_notice).where(customer_notice.c.id == notice_id)).first()
-    if row is None:
+    if row is None or (customer_id is not None and row.customer_id != customer_id):
         raise CloudbillError(ErrorCode.NOT_FOUND, f"no notice {notice_id}")
     return row
 
