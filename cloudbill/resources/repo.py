@@ -12,7 +12,7 @@ from ..store.schema import resource, resource_status_history
 from .model import Resource, ResourceStatus, StatusChange
 
 
-def _resource(row) -> Resource:  # type: ignore[no-untyped-def]
+def to_resource(row) -> Resource:  # type: ignore[no-untyped-def]
     return Resource(
         id=row.id,
         customer_id=row.customer_id,
@@ -35,7 +35,7 @@ def get(conn: Connection, resource_id: str, *, lock: bool = False) -> Resource |
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = conn.execute(query).first()
-    return _resource(row) if row else None
+    return to_resource(row) if row else None
 
 
 def insert_resource(conn: Connection, values: dict[str, Any]) -> None:
@@ -95,7 +95,7 @@ def list_resources(
         .limit(min(limit, PAGE_SIZE_MAX))
         .offset(offset)
     ).all()
-    return [_resource(r) for r in rows], total
+    return [to_resource(r) for r in rows], total
 
 
 def set_billing_mode(conn: Connection, resource_id: str, mode: str) -> None:

@@ -4,7 +4,7 @@ the catalog with the calling customer's best discount, exactly as settlement and
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,7 @@ router = APIRouter(route_class=ExactRoute)
 PRODUCTS_MAX = 100
 DUPLICATE_IDS = "CBC.30050012"
 PERIOD_UNIT = {2: PeriodUnit.MONTH, 3: PeriodUnit.YEAR}  # Huawei period types 2 month, 3 year
+T = TypeVar("T")
 
 
 class _Product(BaseModel):
@@ -92,7 +93,7 @@ def _unit(index: CatalogIndex, measure_id: int) -> str:
     raise bad_parameter(f"usage_measure_id {measure_id} is not a measure unit of the catalog")
 
 
-def _amounts(q: Quote) -> dict[str, Decimal]:
+def quote_amounts(q: Quote) -> dict[str, Decimal]:
     return {
         "amount": q.amount.to_decimal(),
         "discount_amount": q.discount.to_decimal(),
@@ -100,11 +101,11 @@ def _amounts(q: Quote) -> dict[str, Decimal]:
     }
 
 
-def _sum(quotes: list[Quote]) -> dict[str, Decimal]:
+def total_amounts(quotes: list[Quote]) -> dict[str, Decimal]:
     total = {"amount": Decimal(0), "discount_amount": Decimal(0)}
     total["official_website_amount"] = Decimal(0)
     for q in quotes:
-        for key, value in _amounts(q).items():
+        for key, value in quote_amounts(q).items():
             total[key] += value
     return total
 
@@ -138,14 +139,14 @@ def list_on_demand_resource_ratings(
         {
             "id": p.id,
             "product_id": f"{p.resource_type}:{p.resource_spec}",
-            **_amounts(q),
+            **quote_amounts(q),
             "measure_id": MONEY_MEASURE_ID,
             "discount_rating_results": _discounts(q),
         }
         for p, q in zip(body.product_infos, quotes, strict=True)
     ]
     return {
-        **_sum(quotes),
+        **total_amounts(quotes),
         "measure_id": MONEY_MEASURE_ID,
         "currency": customer.currency,
         "product_rating_results": results,
@@ -205,7 +206,7 @@ def list_rate_on_period_detail(
     quotes = _catalog_read(request, work)
     pairs = list(zip(body.product_infos, quotes, strict=True))
     official = {
-        "official_website_amount": _sum(quotes)["official_website_amount"],
+        "official_website_amount": total_amounts(quotes)["official_website_amount"],
         "measure_id": MONEY_MEASURE_ID,
         "product_rating_results": [
             {
@@ -224,32 +225,40 @@ def list_rate_on_period_detail(
     }
 
 
-def _optional_discounts(pairs: list[tuple[PeriodProduct, Quote]]) -> list[dict[str, Any]]:
-    """One result per discount that applies, over the products it applies to; the catalog's
-    one best discount per product is the only offer, so each is the best offer."""
-    by_discount: dict[str, list[tuple[PeriodProduct, Quote]]] = {}
-    for p, q in pairs:
+def group_by_discount(pairs: list[tuple[T, Quote]]) -> dict[str, list[tuple[T, Quote]]]:
+    """The priced items under each discount that applies to them."""
+    by_discount: dict[str, list[tuple[T, Quote]]] = {}
+    for item, q in pairs:
         if q.discount_id is not None:
-            by_discount.setdefault(q.discount_id, []).append((p, q))
-    results = []
-    for discount_id, items in by_discount.items():
-        quotes = [q for _p, q in items]
-        results.append(
-            {
-                "discount_id": discount_id,
-                **_sum(quotes),
-                "measure_id": MONEY_MEASURE_ID,
-                "discount_name": discount_id,
-                "best_offer": 1,
-                "product_rating_results": [
-                    {
-                        "id": p.id,
-                        "product_id": f"{p.resource_type}:{p.resource_spec}",
-                        **_amounts(q),
-                        "measure_id": MONEY_MEASURE_ID,
-                    }
-                    for p, q in items
-                ],
-            }
-        )
-    return results
+            by_discount.setdefault(q.discount_id, []).append((item, q))
+    return by_discount
+
+
+def discount_offer(discount_id: str, quotes: list[Quote]) -> dict[str, Any]:
+    """One optional discount's result over the quotes it applies to; the catalog's one best
+    discount per product is the only offer, so each is the best offer."""
+    return {
+        "discount_id": discount_id,
+        **total_amounts(quotes),
+        "discount_name": discount_id,
+        "best_offer": 1,
+    }
+
+
+def _optional_discounts(pairs: list[tuple[PeriodProduct, Quote]]) -> list[dict[str, Any]]:
+    return [
+        {
+            **discount_offer(discount_id, [q for _p, q in items]),
+            "measure_id": MONEY_MEASURE_ID,
+            "product_rating_results": [
+                {
+                    "id": p.id,
+                    "product_id": f"{p.resource_type}:{p.resource_spec}",
+                    **quote_amounts(q),
+                    "measure_id": MONEY_MEASURE_ID,
+                }
+                for p, q in items
+            ],
+        }
+        for discount_id, items in group_by_discount(pairs).items()
+    ]
