@@ -43,6 +43,24 @@ BSS_WALK: dict[tuple[str, str], Call] = {
         query={"free_resource_id": "{package_id}"}
     ),
     ("GET", "/v2/promotions/benefits/coupons"): Call(query={"coupon_id": "{coupon_id}"}),
+    ("GET", "/v2/orders/customer-orders"): Call(query={"order_id": "{order_id}"}),
+    ("GET", "/v2/orders/customer-orders/details/{order_id}"): Call(),
+    ("GET", "/v2/orders/customer-orders/order-discounts"): Call(
+        query={"order_id": "{pending_order_id}"}
+    ),
+    ("GET", "/v2/orders/customer-orders/refund-orders"): Call(
+        query={"order_id": "{refund_order_id}"}
+    ),
+    ("PUT", "/v2/orders/customer-orders/cancel"): Call(body={"order_id": "{pending_order_id}"}),
+    ("POST", "/v3/orders/customer-orders/pay"): Call(body={"order_id": "{pending_order_id}"}),
+    ("GET", "/v1.0/{domain_id}/payments/intl-invoices"): Call(
+        query={
+            "start_time": "2026-01-01T00:00:00Z",
+            "end_time": "2026-12-31T00:00:00Z",
+            "offset": "1",
+            "limit": "10",
+        }
+    ),
     ("POST", "/v2/bills/ratings/on-demand-resources"): None,  # prices: no customer ids
     ("POST", "/v2/bills/ratings/period-resources/subscribe-rate"): None,
     ("GET", "/v2/products/service-types"): None,
