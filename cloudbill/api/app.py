@@ -6,6 +6,8 @@ from fastapi import FastAPI
 
 from .. import __version__
 from ..bootstrap import Container
+from .customer.app import PREFIX as CUSTOMER_PREFIX
+from .customer.app import create_customer_app
 from .errors import install_error_handlers
 from .operator import (
     access_keys,
@@ -32,7 +34,8 @@ def create_app(container: Container) -> FastAPI:
         description=(
             "Open-source cloud billing center. The operator API manages customers, the catalog, "
             "resources and money; authenticate with `Authorization: Bearer <operator token>`. "
-            "Amounts are decimal strings."
+            "Amounts are decimal strings. Customers use their own API with their access keys: "
+            f"see {CUSTOMER_PREFIX}/docs."
         ),
     )
     app.state.container = container
@@ -59,4 +62,6 @@ def create_app(container: Container) -> FastAPI:
     )
     for module in modules:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)
+    # A separate application, so its OpenAPI document holds only what a customer may call.
+    app.mount(CUSTOMER_PREFIX, create_customer_app(container))
     return app

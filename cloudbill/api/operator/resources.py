@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends
 
 from ...bootstrap import Container
 from ...resources import service
@@ -12,7 +12,7 @@ from ...resources.model import ResourceInput
 from ...views import resource_view
 from ..deps import container, require_operator
 from ..shared import resources as shared
-from ..shared.params import Limit, Offset
+from ..shared.resources import resource_filters
 from .schemas import Reason, ResourceCreate
 
 router = APIRouter(tags=["resources"], dependencies=[Depends(require_operator)])
@@ -29,24 +29,10 @@ def register(body: ResourceCreate, c: Container = Depends(container)) -> dict[st
 @router.get("/resources")
 def list_resources(
     customer_id: str | None = None,
-    status: str | None = None,
-    billing_mode: str | None = None,
-    service_code: str | None = Query(None, alias="service"),
-    parent_id: str | None = None,
-    limit: int = Limit,
-    offset: int = Offset,
+    filters: dict[str, Any] = Depends(resource_filters),
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    return shared.list_resources(
-        c,
-        customer_id=customer_id,
-        status=status,
-        billing_mode=billing_mode,
-        service=service_code,
-        parent_id=parent_id,
-        limit=limit,
-        offset=offset,
-    )
+    return shared.list_resources(c, customer_id, filters)
 
 
 @router.get("/resources/{resource_id}")

@@ -4,14 +4,39 @@ from __future__ import annotations
 
 from typing import Any
 
+from fastapi import Query
+
 from ...bootstrap import Container
 from ...resources import service
 from ...views import resource_view, status_change_view
+from .params import Limit, Offset
 
 
-def list_resources(c: Container, **filters: Any) -> dict[str, Any]:
-    """`filters`: customer_id, status, billing_mode, service, parent_id, limit, offset."""
-    rows, total = c.read(lambda conn, _now: service.list_resources(conn, **filters))
+def resource_filters(
+    status: str | None = None,
+    billing_mode: str | None = None,
+    service_code: str | None = Query(None, alias="service"),
+    parent_id: str | None = None,
+    limit: int = Limit,
+    offset: int = Offset,
+) -> dict[str, Any]:
+    """The resource-list query parameters (but whose), as a dependency both APIs declare."""
+    return {
+        "status": status,
+        "billing_mode": billing_mode,
+        "service": service_code,
+        "parent_id": parent_id,
+        "limit": limit,
+        "offset": offset,
+    }
+
+
+def list_resources(
+    c: Container, customer_id: str | None, filters: dict[str, Any]
+) -> dict[str, Any]:
+    rows, total = c.read(
+        lambda conn, _now: service.list_resources(conn, customer_id=customer_id, **filters)
+    )
     return {"total": total, "items": [resource_view(r) for r in rows]}
 
 

@@ -1,0 +1,60 @@
+"""The customer API's own FastAPI application, mounted at /customer/v1 beside the operator API,
+with its own OpenAPI document: only routes a customer may call, all behind an access key."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from ... import __version__
+from ...bootstrap import Container
+from ...credentials.sealing import SecretBox
+from ..bss.ratelimit import RateLimiter
+from ..errors import install_error_handlers
+from . import (
+    access_keys,
+    account,
+    benefits,
+    bills,
+    catalog,
+    notices,
+    orders,
+    resources,
+    subscriptions,
+)
+
+PREFIX = "/customer/v1"
+DESCRIPTION = """\
+cloudbill's native API for customers: everything the billing center shows you — balances,
+alerts, bills, fee records, resources, orders, renewals, resource packages, coupons, notices and
+your access keys. Every answer is about the customer of the calling access key only: there is
+no customer id in any path, and another customer's ids answer like ids that do not exist.
+
+Authenticate with an access key: HTTP Basic with the AK as user name and the SK as password
+(`curl -u AK:SK`), or an `SDK-HMAC-SHA256` signature exactly as the Huawei SDKs sign requests.
+Amounts are decimal strings. Refusals answer `{"error": {"code": ..., "message": ...}}` with a 4xx
+status and change nothing; too many requests for one key answer 429 `RATE_LIMITED`.
+"""
+
+
+def create_customer_app(container: Container) -> FastAPI:
+    app = FastAPI(title="cloudbill customer API", version=__version__, description=DESCRIPTION)
+    app.state.container = container
+    app.state.secret_box = SecretBox(container.secret_key())
+    settings = container.settings
+    # The same per-key budget as the BSS listener's: both serve the same customers' automation.
+    app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
+    install_error_handlers(app)
+    modules = (
+        account,
+        bills,
+        resources,
+        orders,
+        subscriptions,
+        benefits,
+        catalog,
+        notices,
+        access_keys,
+    )
+    for module in modules:
+        app.include_router(module.router)
+    return app
