@@ -30,7 +30,7 @@ from ..scenarios.test_orders import buy, pay, terms
 from ..scenarios.test_settlement import advance, figures, topup, units
 from ..scenarios.test_settlement_benefits import coupon
 from .conftest import issue_key, sdk_client
-from .test_bss_orders import engine_order
+from .test_bss_orders import engine_order, listed
 from .test_bss_refusals import refused
 
 
@@ -190,6 +190,9 @@ def test_pay_refused_once_cancelled_or_past_its_deadline(
     assert snapshot(container) == before
     run_due(container)
     assert engine_order(container, late.id).status.value == "expired"
+    total, ids = listed(client, status=4)  # cancelled by itself shows as cancelled too
+    assert (total, set(ids)) == (2, {late.id, order.id})
+    assert listed(client, status=6) == (0, [])
     before = snapshot(container)
     refused(pay_call(client, late.id), 400, "CBC.99003110")
     assert snapshot(container) == before

@@ -279,3 +279,25 @@ def test_invoices_are_an_empty_list(container: Container, bss: str, shop: dict[s
     assert answers == [(403, "CBC.0151")] * 2
     assert client.list_invoices(ListInvoicesRequest(**window, offset=1, limit=1)).count == 0
     assert snapshot(container) == before
+
+
+def test_refund_order_of_a_downgrade(container: Container, shop: dict[str, Any]) -> None:
+    """A downgrade gives back the difference at once: one refund row, from the purchase."""
+    client, acme = shop["client"], shop["customer"]
+    bought = pay(container, acme.id, shop["pending"].id)  # s6.large.2
+    advance(container, days=3)
+    rid = bought.lines[0].resource_id
+    down = container.write(
+        lambda conn, now: orders.create_change(
+            conn, acme.id, rid, new_spec=SMALL, terms=terms(container), now=now
+        )
+    )
+    assert down.status.value == "refunded" and down.amount_units < 0
+    body = raw(client.show_refund_order_details(ShowRefundOrderDetailsRequest(order_id=down.id)))
+    (row,) = body["refund_infos"]
+    assert body["total_count"] == 1
+    assert row["amount"] == exact(down.amount_units) and row["base_order_id"] == bought.id
+    shown = client.show_customer_order_details(ShowCustomerOrderDetailsRequest(order_id=down.id))
+    info = raw(shown)["order_info"]
+    assert (info["status"], info["order_type"]) == (5, 3)
+    assert info["amount_info"]["commission_amount"] is None
