@@ -3,11 +3,13 @@ client that calls /customer/v1 with a customer's access key."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
 from fastapi.testclient import TestClient
 
+from cloudbill.api.app import create_app
 from cloudbill.bootstrap import Container
 from cloudbill.credentials import service as credentials
 from cloudbill.credentials.model import IssuedKey
@@ -21,6 +23,14 @@ from tests.scenarios.test_settlement import advance, hour, meter, register, topu
 from tests.scenarios.test_settlement_benefits import coupon, grant
 
 PREFIX = "/customer/v1"
+MONTHLY_VM = {
+    "resource_type": "hws.resource.type.vm",
+    "spec": "s6.small.1",
+    "region": "ap-southeast-1",
+    "name": "api-vm",
+    "period_unit": "month",
+    "period_count": 1,
+}
 
 
 @dataclass
@@ -104,6 +114,12 @@ def seed(container: Container, *names: str) -> dict[str, Owned]:
     for owned in world.values():
         owned.notice = _notice_of(container, owned.customer_id)
     return world
+
+
+def unthrottled_client(container: Container) -> TestClient:
+    """The application with a per-key rate limit no test reaches (one test checks the limit)."""
+    settings = container.settings.model_copy(update={"bss_rate_per_s": 10_000, "bss_burst": 10_000})
+    return TestClient(create_app(dataclasses.replace(container, settings=settings)))
 
 
 def error_code(response: Any) -> str:

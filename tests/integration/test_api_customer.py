@@ -28,28 +28,18 @@ from cloudbill.customers import service as customers
 from cloudbill.resources import service as resources
 from cloudbill.views import overview_view
 from tests.helpers import assert_books_balance, snapshot
-from tests.integration.customer_world import PREFIX, CustomerApi, Owned, error_code, seed
+from tests.integration.customer_world import (
+    MONTHLY_VM,
+    PREFIX,
+    CustomerApi,
+    Owned,
+    error_code,
+)
 
+# The `world` (Alice and Bob) and `client` fixtures.
+pytest_plugins = ("tests.integration.customer_fixtures",)
 TOKEN_AUTH = {"Authorization": "Bearer test-token"}
-VM = "hws.resource.type.vm"
-SMALL_VM = {
-    "resource_type": VM,
-    "spec": "s6.small.1",
-    "region": "ap-southeast-1",
-    "name": "api-vm",
-    "period_unit": "month",
-    "period_count": 1,
-}
-
-
-@pytest.fixture
-def world(container: Container) -> dict[str, Owned]:
-    return seed(container, "alice", "bob")
-
-
-@pytest.fixture
-def client(container: Container, world: dict[str, Owned]) -> TestClient:
-    return TestClient(create_app(container))
+VM = MONTHLY_VM["resource_type"]
 
 
 @pytest.fixture
@@ -189,7 +179,7 @@ def test_orders_and_subscriptions_written_by_the_customer(
     container: Container, world: dict[str, Owned], alice: CustomerApi
 ) -> None:
     owned = world["alice"]
-    body = {"items": [SMALL_VM], "reference": "api-1"}
+    body = {"items": [MONTHLY_VM], "reference": "api-1"}
     order = alice.post("/orders", body, 201)
     assert (order["status"], order["source"], order["amount"]) == (
         "pending_payment",
@@ -313,7 +303,7 @@ def test_refused_without_a_valid_access_key(
     for method, path, body in [
         ("GET", "/account/overview", None),
         ("GET", f"/orders/{world['alice'].paid_order}", None),
-        ("POST", "/orders", {"items": [SMALL_VM]}),
+        ("POST", "/orders", {"items": [MONTHLY_VM]}),
         ("PUT", "/account/balance-alert", {"enabled": True, "threshold": "1"}),
         ("POST", "/access-keys", {}),
     ]:

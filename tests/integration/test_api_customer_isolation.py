@@ -1,0 +1,204 @@
+"""The customer API as seen by another customer, and with bad input.
+
+Bob calling any route with one of Alice's ids gets exactly what he gets for an id that does not
+exist (same status, code and message but for the id), and nothing changes. Every refused request
+answers a 4xx with a stable code and changes nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from cloudbill.bootstrap import Container
+from tests.helpers import snapshot
+from tests.integration.customer_world import (
+    MONTHLY_VM,
+    PREFIX,
+    CustomerApi,
+    Owned,
+    error_code,
+)
+
+# The `world` (Alice and Bob) and `client` fixtures.
+pytest_plugins = ("tests.integration.customer_fixtures",)
+ABSENT_HEX = uuid.uuid4().hex
+ABSENT_ORDER = "CS2603160000ABSENT"
+ABSENT_AK = "Z" * 20
+ABSENT_NOTICE = 987654
+LARGE = "s6.large.2"
+MONTH = {"period_unit": "month", "period_count": 1}
+MONTHLY_CONVERSION = {"resource_id": "{id}", "period_unit": "month", "period_count": 1}
+
+
+def _routes(alice: Owned, bob: Owned) -> list[tuple[str, str, Any, str, str]]:
+    """(method, path, body, Alice's id in it, an absent id of the same shape) per route."""
+    vm, sub, paid, pkg = (
+        alice.usage_resource,
+        alice.subscribed_resource,
+        alice.paid_order,
+        alice.package,
+    )
+    ak = alice.key.key.id
+    bobs_payment = f"/orders/{bob.pending_order}/pay"
+    return [
+        ("GET", "/resources/{id}", None, vm, "nobody-vm"),
+        ("GET", "/orders/{id}", None, paid, ABSENT_ORDER),
+        ("POST", "/orders/{id}/pay", {}, alice.pending_order, ABSENT_ORDER),
+        ("POST", "/orders/{id}/cancel", {}, alice.pending_order, ABSENT_ORDER),
+        ("GET", "/subscriptions/{id}", None, sub, ABSENT_HEX),
+        ("PUT", "/subscriptions/{id}/auto-renew", {"enabled": True}, sub, ABSENT_HEX),
+        ("PUT", "/subscriptions/{id}/expire-policy", {"policy": "release"}, sub, ABSENT_HEX),
+        ("GET", "/packages/{id}", None, pkg, ABSENT_HEX),
+        ("GET", "/coupons/{id}", None, alice.spare_coupon, ABSENT_HEX),
+        ("GET", "/notices/{id}", None, str(alice.notice), str(ABSENT_NOTICE)),
+        ("GET", "/access-keys/{id}", None, ak, ABSENT_AK),
+        ("POST", "/access-keys/{id}/disable", None, ak, ABSENT_AK),
+        ("POST", "/access-keys/{id}/enable", None, ak, ABSENT_AK),
+        ("DELETE", "/access-keys/{id}", None, ak, ABSENT_AK),
+        ("POST", "/orders/renewal", {"resource_ids": ["{id}"], **MONTH}, sub, ABSENT_HEX),
+        (
+            "POST",
+            "/orders/change",
+            {"resource_id": "{id}", "new_spec": "s6.large.2"},
+            sub,
+            ABSENT_HEX,
+        ),
+        ("POST", "/orders/conversion", MONTHLY_CONVERSION, vm, "nobody-vm"),
+        ("POST", "/orders/unsubscription", {"resource_ids": ["{id}"]}, sub, ABSENT_HEX),
+        ("POST", bobs_payment, {"coupon_ids": ["{id}"]}, alice.spare_coupon, ABSENT_HEX),
+    ]
+
+
+def _fill(value: Any, ids: dict[str, str]) -> Any:
+    """`value` with each `{name}` placeholder in its strings replaced by `ids[name]`."""
+    if isinstance(value, str):
+        for name, real in ids.items():
+            value = value.replace(f"{{{name}}}", real)
+        return value
+    if isinstance(value, list):
+        return [_fill(v, ids) for v in value]
+    if isinstance(value, dict):
+        return {k: _fill(v, ids) for k, v in value.items()}
+    return value
+
+
+def test_another_customers_ids_answer_like_absent_ones(
+    container: Container, client: TestClient, world: dict[str, Owned]
+) -> None:
+    bob = CustomerApi(client, world["bob"].auth)
+    before = snapshot(container)
+    for method, path, body, theirs, absent in _routes(world["alice"], world["bob"]):
+        answers = []
+        for object_id in (theirs, absent):
+            response = bob.client.request(
+                method,
+                PREFIX + _fill(path, {"id": object_id}),
+                auth=bob.auth,
+                json=_fill(body, {"id": object_id}),
+            )
+            assert 400 <= response.status_code < 500, (path, response.text)
+            error = response.json()["error"]
+            answers.append(
+                (
+                    response.status_code,
+                    error_code(response),
+                    error["message"].replace(object_id, "<id>"),
+                    sorted(error.get("details", {})),
+                )
+            )
+        assert answers[0] == answers[1], (method, path, answers)
+        assert answers[0][0] in (404, 400, 422), (path, answers)
+    assert snapshot(container) == before
+
+
+def test_lists_and_filters_show_only_the_callers_own(
+    container: Container, client: TestClient, world: dict[str, Owned]
+) -> None:
+    alice, bob = world["alice"], world["bob"]
+    api = CustomerApi(client, bob.auth)
+    assert {r["customer_id"] for r in api.get("/resources")["items"]} == {bob.customer_id}
+    assert api.get(f"/fee-records?resource_id={alice.usage_resource}")["total"] == 0
+    assert api.get(f"/package-usage?package_id={alice.package}")["total"] == 0
+    assert api.get(f"/resources?parent_id={alice.usage_resource}")["total"] == 0
+    for path in ("/orders", "/packages", "/coupons", "/renewals?view=all"):
+        items = api.get(path)["items"]
+        owners = {i.get("customer_id", bob.customer_id) for i in items}
+        assert items and owners == {bob.customer_id}, path
+    assert {n["id"] for n in api.get("/notices")["items"]}.isdisjoint({alice.notice})
+    assert [k["access_key"] for k in api.get("/access-keys")["items"]] == [bob.key.key.id]
+    assert api.get("/account")["id"] == bob.customer_id
+
+
+PERIOD_QUOTE = {"resource_type": "hws.resource.type.vm", "spec": "s6.small.1"}
+BAD_REQUESTS = [
+    ("GET", "/bills/2026-13", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/bills/march/export.csv", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/fee-records?granularity=week", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/fee-records?limit=0", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/fee-records?start=yesterday&end=today", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/expenditure-trend?months=0", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/resources?status=sleeping", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/orders?status=lost", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/renewals?view=soon", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/coupons?status=shiny", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/packages?at=tomorrow", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/notices?channel=pigeon", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/notices/0", None, 400, "INVALID_ARGUMENT"),
+    ("GET", "/catalog/services/nope", None, 404, "CATALOG_ITEM_NOT_FOUND"),
+    ("PUT", "/account/balance-alert", {"enabled": True, "threshold": "-1"}, 400, "INVALID_AMOUNT"),
+    ("PUT", "/account/balance-alert", {"enabled": True, "threshold": 1.5}, 400, "INVALID_AMOUNT"),
+    ("PUT", "/account/balance-alert", {"enabled": "yes"}, 400, "INVALID_ARGUMENT"),
+    ("POST", "/orders", {"items": []}, 400, "INVALID_ARGUMENT"),
+    ("POST", "/orders", {"items": [{**MONTHLY_VM, "spec": "x9"}]}, 404, "CATALOG_ITEM_NOT_FOUND"),
+    (
+        "POST",
+        "/orders",
+        {"items": [{**MONTHLY_VM, "period_unit": "week"}]},
+        400,
+        "INVALID_ARGUMENT",
+    ),
+    ("POST", "/orders", {"items": [MONTHLY_VM], "customer_id": "x"}, 400, "INVALID_ARGUMENT"),
+    ("POST", "/orders/{paid}/pay", {}, 409, "ORDER_ALREADY_PAID"),
+    ("POST", "/orders/{paid}/cancel", {}, 409, "ORDER_CLOSED"),
+    ("POST", "/orders/{pending}/pay", {"coupon_ids": ["{spent}"]}, 422, "COUPON_NOT_APPLICABLE"),
+    ("PUT", "/subscriptions/{sub}/expire-policy", {"policy": "never"}, 400, "INVALID_ARGUMENT"),
+    ("PUT", "/subscriptions/{vm}/auto-renew", {"enabled": True}, 404, "RESOURCE_NOT_FOUND"),
+    ("POST", "/orders/renewal", {"resource_ids": ["{vm}"], **MONTH}, 409, "INVALID_STATE"),
+    ("POST", "/access-keys", {"description": "x" * 300}, 400, "INVALID_ARGUMENT"),
+    (
+        "POST",
+        "/catalog/inquiries/period",
+        {**PERIOD_QUOTE, "period_count": 99},
+        400,
+        "INVALID_ARGUMENT",
+    ),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body", "status", "code"), BAD_REQUESTS)
+def test_bad_input_is_refused_and_changes_nothing(
+    container: Container,
+    client: TestClient,
+    world: dict[str, Owned],
+    method: str,
+    path: str,
+    body: Any,
+    status: int,
+    code: str,
+) -> None:
+    alice = world["alice"]
+    ids = {
+        "paid": alice.paid_order,
+        "pending": alice.pending_order,
+        "spent": alice.spent_coupon,
+        "sub": alice.subscribed_resource,
+        "vm": alice.usage_resource,
+    }
+    before = snapshot(container)
+    api = CustomerApi(client, alice.auth)
+    api.refused(method, _fill(path, ids), status, code, json=_fill(body, ids))
+    assert snapshot(container) == before
