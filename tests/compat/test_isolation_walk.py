@@ -61,6 +61,29 @@ BSS_WALK: dict[tuple[str, str], Call] = {
             "limit": "10",
         }
     ),
+    ("POST", "/v2/orders/suscriptions/resources/query"): Call(
+        body={"resource_ids": ["{yearly_resource_id}"], "order_id": "{order_id}"}
+    ),
+    ("POST", "/v2/orders/subscriptions/resources/renew"): Call(
+        body={
+            "resource_ids": ["{yearly_resource_id}"],
+            "period_type": 2,
+            "period_num": 1,
+            "is_auto_pay": 1,
+        }
+    ),
+    ("POST", "/v2/orders/subscriptions/resources/autorenew/{resource_id}"): Call(),
+    ("DELETE", "/v2/orders/subscriptions/resources/autorenew/{resource_id}"): Call(),
+    ("POST", "/v2/orders/subscriptions/resources/unsubscribe"): Call(
+        body={"resource_ids": ["{yearly_resource_id}"], "unsubscribe_type": 1}
+    ),
+    ("POST", "/v2/orders/subscriptions/resources/to-on-demand"): Call(
+        body={"operation": "SET_UP", "resource_ids": ["{yearly_resource_id}"]}
+    ),
+    ("POST", "/v2/orders/subscriptions/resources/renew/config"): None,  # no customer ids
+    ("POST", "/v2/bills/ratings/period-resources/renew-rate"): Call(
+        body={"resource_ids": ["{yearly_resource_id}"], "period_type": 2, "period_num": 1}
+    ),
     ("POST", "/v2/bills/ratings/on-demand-resources"): None,  # prices: no customer ids
     ("POST", "/v2/bills/ratings/period-resources/subscribe-rate"): None,
     ("GET", "/v2/products/service-types"): None,
