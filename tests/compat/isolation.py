@@ -24,13 +24,18 @@ PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
 
 @dataclasses.dataclass(frozen=True)
 class Call:
-    """Query and body of one walked request; strings may hold `{name}` placeholders."""
+    """Query and body of one walked request; strings may hold `{name}` placeholders. `path`
+    replaces the route's own template when its parameter must name another kind of id (the
+    route's `{resource_id}` filled with the yearly/monthly resource). A `write` changes
+    something when its owner sends it, so only the intruder's answers are compared."""
 
     query: dict[str, Any] | None = None
     body: Any = None
+    path: str | None = None
+    write: bool = False
 
     def filled(self, ids: dict[str, str]) -> Call:
-        return Call(_fill(self.query, ids), _fill(self.body, ids))
+        return dataclasses.replace(self, query=_fill(self.query, ids), body=_fill(self.body, ids))
 
     def names(self, path: str) -> set[str]:
         """The ids this call sends (in its path, query or body)."""

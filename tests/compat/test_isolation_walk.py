@@ -21,6 +21,7 @@ from .conftest import issue_key
 from .isolation import Call, fake_ids, masked, victim_and_intruder
 
 MONTH = "2026-03"
+AUTO_RENEW_YEARLY = "/v2/orders/subscriptions/resources/autorenew/{yearly_resource_id}"
 
 # (method, route path) -> how the intruder calls it; `{name}` is filled from the victim's (or the
 # made-up) ids: order_id, pending_order_id, refund_order_id, resource_id, yearly_resource_id,
@@ -35,7 +36,7 @@ BSS_WALK: dict[tuple[str, str], Call] = {
     ("POST", "/v2/bills/customer-bills/res-records/query"): Call(
         body={"cycle": MONTH, "res_instance_id": "{resource_id}", "statistic_type": 3}
     ),
-    ("POST", "/v3/payments/free-resources/query"): Call(body={"order_id": "{order_id}"}),
+    ("POST", "/v3/payments/free-resources/query"): Call(body={"product_id": "{package_id}"}),
     ("POST", "/v2/payments/free-resources/usages/details/query"): Call(
         body={"free_resource_ids": ["{package_id}"]}
     ),
@@ -51,8 +52,12 @@ BSS_WALK: dict[tuple[str, str], Call] = {
     ("GET", "/v2/orders/customer-orders/refund-orders"): Call(
         query={"order_id": "{refund_order_id}"}
     ),
-    ("PUT", "/v2/orders/customer-orders/cancel"): Call(body={"order_id": "{pending_order_id}"}),
-    ("POST", "/v3/orders/customer-orders/pay"): Call(body={"order_id": "{pending_order_id}"}),
+    ("PUT", "/v2/orders/customer-orders/cancel"): Call(
+        body={"order_id": "{pending_order_id}"}, write=True
+    ),
+    ("POST", "/v3/orders/customer-orders/pay"): Call(
+        body={"order_id": "{pending_order_id}"}, write=True
+    ),
     ("GET", "/v1.0/{domain_id}/payments/intl-invoices"): Call(
         query={
             "start_time": "2026-01-01T00:00:00Z",
@@ -70,15 +75,20 @@ BSS_WALK: dict[tuple[str, str], Call] = {
             "period_type": 2,
             "period_num": 1,
             "is_auto_pay": 1,
-        }
+        },
+        write=True,
     ),
-    ("POST", "/v2/orders/subscriptions/resources/autorenew/{resource_id}"): Call(),
-    ("DELETE", "/v2/orders/subscriptions/resources/autorenew/{resource_id}"): Call(),
+    ("POST", "/v2/orders/subscriptions/resources/autorenew/{resource_id}"): Call(
+        path=AUTO_RENEW_YEARLY, write=True
+    ),
+    ("DELETE", "/v2/orders/subscriptions/resources/autorenew/{resource_id}"): Call(
+        path=AUTO_RENEW_YEARLY, write=True
+    ),
     ("POST", "/v2/orders/subscriptions/resources/unsubscribe"): Call(
-        body={"resource_ids": ["{yearly_resource_id}"], "unsubscribe_type": 1}
+        body={"resource_ids": ["{yearly_resource_id}"], "unsubscribe_type": 1}, write=True
     ),
     ("POST", "/v2/orders/subscriptions/resources/to-on-demand"): Call(
-        body={"operation": "SET_UP", "resource_ids": ["{yearly_resource_id}"]}
+        body={"operation": "SET_UP", "resource_ids": ["{yearly_resource_id}"]}, write=True
     ),
     ("POST", "/v2/orders/subscriptions/resources/renew/config"): None,  # no customer ids
     ("POST", "/v2/bills/ratings/period-resources/renew-rate"): Call(
@@ -134,20 +144,31 @@ def test_bss_routes_with_another_customers_ids_answer_as_missing(
     container: Container, bss: str
 ) -> None:
     victim, intruder = victim_and_intruder(container)
-    key = issue_key(container, intruder.id)
+    keys = {who.id: issue_key(container, who.id) for who in (victim, intruder)}
     made_up = fake_ids(victim.ids)
+
+    def send(who: str, ids: dict[str, str], method: str, path: str, call: Call) -> tuple:
+        key, template = keys[who], call.path or path
+        filled = call.filled(ids)
+        answer = sdk_signed(bss, key.key.id, key.secret, method, template.format(**ids), filled)
+        assert answer.status_code < 500, (method, path, answer.text)
+        # a malformed request would be refused before ownership is even looked at
+        assert "CBC.0100" not in answer.text, (method, path, answer.text)
+        sent = call.names(template)
+        return answer.status_code, masked(answer.text, {n: ids[n] for n in sent})
+
     before = snapshot(container)
-    for (method, path), call in sorted(BSS_WALK.items()):
-        if call is None:
-            continue
-        sent = call.names(path)
-        answers = []
-        for ids in (victim.ids, made_up):
-            filled = call.filled(ids)
-            answer = sdk_signed(bss, key.key.id, key.secret, method, path.format(**ids), filled)
-            assert answer.status_code < 500, (method, path, answer.text)
-            answers.append((answer.status_code, masked(answer.text, {n: ids[n] for n in sent})))
-        assert answers[0] == answers[1], (method, path, answers)
+    walked = {(m, p): c for (m, p), c in sorted(BSS_WALK.items()) if c is not None}
+    for (method, path), call in walked.items():
+        foreign = send(intruder.id, victim.ids, method, path, call)
+        absent = send(intruder.id, made_up, method, path, call)
+        assert foreign == absent, (method, path, foreign, absent)
         for name, value in victim.ids.items():
-            assert value not in answers[0][1], (method, path, name)
+            assert value not in foreign[1], (method, path, name)
     assert snapshot(container) == before
+    # The ids do name something: the victim's own reads find it (writes are left untried).
+    for (method, path), call in walked.items():
+        if call.write or not call.names(call.path or path):
+            continue
+        own = send(victim.id, victim.ids, method, path, call)
+        assert own != send(victim.id, made_up, method, path, call), (method, path, own)
