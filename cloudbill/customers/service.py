@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
-from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REFERENCE_MAX_CHARS
+from ..kernel.limits import OFFSET_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REFERENCE_MAX_CHARS
 from ..kernel.money import Money
 from ..ledger import repo as ledger_repo
 from ..ledger import service as ledger
@@ -177,9 +177,11 @@ def list_with_overviews(
 
 
 def check_page(limit: int, offset: int) -> None:
-    if not 1 <= limit <= PAGE_SIZE_MAX or offset < 0:
+    # The offset bound also keeps it inside the databases' 64-bit integers.
+    if not 1 <= limit <= PAGE_SIZE_MAX or not 0 <= offset <= OFFSET_MAX:
         raise CloudbillError(
-            ErrorCode.INVALID_ARGUMENT, f"limit must be 1-{PAGE_SIZE_MAX} and offset >= 0"
+            ErrorCode.INVALID_ARGUMENT,
+            f"limit must be 1-{PAGE_SIZE_MAX} and offset 0-{OFFSET_MAX}",
         )
 
 

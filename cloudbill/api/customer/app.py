@@ -3,7 +3,10 @@ with its own OpenAPI document: only routes a customer may call, all behind an ac
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
+from pydantic import BaseModel
 
 from ... import __version__
 from ...bootstrap import Container
@@ -36,6 +39,28 @@ status and change nothing; too many requests for one key answer 429 `RATE_LIMITE
 """
 
 
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    details: dict[str, Any] | None = None
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+# Every refusal, documented once for all routes (FastAPI would otherwise promise its own 422
+# shape, which this API never answers: bad parameters are 400 INVALID_ARGUMENT).
+REFUSALS: dict[int | str, dict[str, Any]] = {
+    "4XX": {
+        "model": ErrorResponse,
+        "description": "refused, nothing changed: 400 bad input, 401 no valid access key, "
+        "404 not found (or another customer's), 409 state or idempotency conflict, "
+        "422 not applicable, 429 too many requests for the key",
+    }
+}
+
+
 def create_customer_app(container: Container) -> FastAPI:
     app = FastAPI(title="cloudbill customer API", version=__version__, description=DESCRIPTION)
     app.state.container = container
@@ -56,5 +81,5 @@ def create_customer_app(container: Container) -> FastAPI:
         access_keys,
     )
     for module in modules:
-        app.include_router(module.router)
+        app.include_router(module.router, responses=REFUSALS)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import StreamingResponse
 
 from ...bills.model import TREND_MONTHS_MAX
 from ...bootstrap import Container
@@ -27,7 +28,11 @@ def monthly_summary(
     return shared.monthly_summary(c, me.customer.id, month)
 
 
-@router.get("/bills/{month}/export.csv")
+@router.get(
+    "/bills/{month}/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
+)
 def export_csv(
     month: str, me: KeyCaller = Depends(caller), c: Container = Depends(container)
 ) -> Any:
