@@ -22,7 +22,6 @@ from .model import (
     BREAKDOWN_LINES_MAX,
     DAY_RANGE_MAX_DAYS,
     FILTER_TEXT_MAX_CHARS,
-    OFFSET_MAX,
     TREND_MONTHS_MAX,
     FeeGroup,
     FeeRecord,
@@ -51,10 +50,6 @@ def check_page(limit: int, offset: int) -> None:
         if not isinstance(value, int) or isinstance(value, bool):
             raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "limit and offset must be integers")
     customers.check_page(limit, offset)
-    if offset > OFFSET_MAX:
-        raise CloudbillError(
-            ErrorCode.LIMIT_EXCEEDED, f"offset may be at most {OFFSET_MAX}: narrow the filters"
-        )
 
 
 def _filter_text(name: str, value: object) -> str | None:

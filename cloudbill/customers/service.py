@@ -177,11 +177,14 @@ def list_with_overviews(
 
 
 def check_page(limit: int, offset: int) -> None:
-    # The offset bound also keeps it inside the databases' 64-bit integers.
-    if not 1 <= limit <= PAGE_SIZE_MAX or not 0 <= offset <= OFFSET_MAX:
+    if not 1 <= limit <= PAGE_SIZE_MAX or offset < 0:
         raise CloudbillError(
-            ErrorCode.INVALID_ARGUMENT,
-            f"limit must be 1-{PAGE_SIZE_MAX} and offset 0-{OFFSET_MAX}",
+            ErrorCode.INVALID_ARGUMENT, f"limit must be 1-{PAGE_SIZE_MAX} and offset >= 0"
+        )
+    # Deeper pages are slow scans; the bound also keeps the offset inside 64-bit SQL integers.
+    if offset > OFFSET_MAX:
+        raise CloudbillError(
+            ErrorCode.LIMIT_EXCEEDED, f"offset may be at most {OFFSET_MAX}: narrow the filters"
         )
 
 
