@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import given
@@ -109,6 +109,9 @@ def test_text_round_trips_exactly(units: int) -> None:
 )
 def test_rounding_moves_less_than_one_quantum(value: Decimal, rule: Rounding) -> None:
     rounded = Money.from_decimal(value, "USD", rounding=rule, places=2).to_decimal()
-    assert abs(rounded - value) < Decimal("0.01")
+    with localcontext() as exact:
+        # the default 28 digits would round a difference of 0.00999…9 up to exactly 0.01
+        exact.prec = 100
+        assert abs(rounded - value) < Decimal("0.01")
     if rule is Rounding.TRUNCATE:
         assert abs(rounded) <= abs(value)
