@@ -18,7 +18,6 @@ from .ratelimit import RateLimiter
 from .routes import (
     accounts,
     bills,
-    costs,
     coupons,
     invoices,
     orders,
@@ -58,7 +57,6 @@ def create_bss_app(container: Container) -> FastAPI:
     modules = (
         accounts,
         bills,
-        costs,
         packages,
         coupons,
         orders,

@@ -1,9 +1,0 @@
-"""Cost analysis (ListCosts, group 1)."""
-
-from __future__ import annotations
-
-from fastapi import APIRouter
-
-from ..jsonnum import ExactRoute
-
-router = APIRouter(route_class=ExactRoute)
