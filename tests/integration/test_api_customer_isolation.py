@@ -7,12 +7,14 @@ answers a 4xx with a stable code and changes nothing.
 
 from __future__ import annotations
 
+import re
 import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
+from cloudbill.api.customer.app import create_customer_app
 from cloudbill.bootstrap import Container
 from tests.helpers import snapshot
 from tests.integration.customer_world import (
@@ -202,3 +204,54 @@ def test_bad_input_is_refused_and_changes_nothing(
     api = CustomerApi(client, alice.auth)
     api.refused(method, _fill(path, ids), status, code, json=_fill(body, ids))
     assert snapshot(container) == before
+
+
+# Routes that take no id of an object a customer owns: they answer the caller's own figures (the
+# list routes are checked to hold only the caller's own in the test above), the public catalog,
+# or create something new for the caller.
+ID_FREE = {
+    ("GET", "/account"),
+    ("GET", "/account/overview"),
+    ("GET", "/account/history"),
+    ("GET", "/account/postpaid-bills"),
+    ("GET", "/account/balance-alert"),
+    ("PUT", "/account/balance-alert"),
+    ("GET", "/bills/{}"),  # a month: the caller's own bill of it
+    ("GET", "/bills/{}/export.csv"),
+    ("GET", "/fee-records"),
+    ("GET", "/expenditure-trend"),
+    ("GET", "/package-usage"),
+    ("GET", "/resources"),
+    ("GET", "/orders"),
+    ("POST", "/orders"),
+    ("GET", "/renewals"),
+    ("GET", "/packages"),
+    ("GET", "/coupons"),
+    ("GET", "/catalog"),
+    ("GET", "/catalog/services/{}"),
+    ("POST", "/catalog/inquiries/pay-per-use"),
+    ("POST", "/catalog/inquiries/period"),
+    ("GET", "/notices"),
+    ("GET", "/access-keys"),
+    ("POST", "/access-keys"),
+}
+
+
+def _shape(path: str) -> str:
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def test_the_walk_names_every_customer_route(container: Container, world: dict[str, Owned]) -> None:
+    """Each route of the customer API is walked with another customer's ids above or takes no
+    such id; a new route must be added to one or the other."""
+    app = create_customer_app(container)
+    served = {
+        (method.upper(), _shape(path))
+        for path, operations in app.openapi()["paths"].items()
+        for method in operations
+    }
+    bob = world["bob"]
+    routes = _routes(world["alice"], bob)
+    walked = {(m, _shape(p.replace(bob.pending_order, "{}"))) for m, p, *_ in routes}
+    assert walked.isdisjoint(ID_FREE)
+    assert served == walked | ID_FREE, (served - walked - ID_FREE, walked | ID_FREE - served)
