@@ -168,11 +168,11 @@ def fee_records(
         return repo.fee_records_page(conn, where, limit=limit, offset=offset)
     days = None
     if grain is Granularity.DAY:
-        days = _day_buckets(customer, period)
+        days = day_buckets(customer, period)
     return repo.fee_groups_page(conn, where, days, limit=limit, offset=offset)
 
 
-def _day_buckets(customer: Customer, period: Period | None) -> list[tuple[str, datetime]]:
+def day_buckets(customer: Customer, period: Period | None) -> list[tuple[str, datetime]]:
     """Local days of the customer's zone as (YYYY-MM-DD, first UTC instant) buckets.
 
     A fee belongs to the local day its hour starts in (in half-hour zones an hour can straddle

@@ -20,6 +20,7 @@ from .routes import (
     bills,
     coupons,
     invoices,
+    monthly_sum,
     orders,
     packages,
     products,
@@ -56,6 +57,7 @@ def create_bss_app(container: Container) -> FastAPI:
 
     modules = (
         accounts,
+        monthly_sum,
         bills,
         packages,
         coupons,

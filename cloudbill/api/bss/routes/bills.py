@@ -1,4 +1,4 @@
-"""Monthly sum, resource fee records and resource records detail (group 1 of the map)."""
+"""Resource fee records and resource records detail (group 1 of the map)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ....bills import repo as bills_repo
 from ....bills import service as bills
-from ....bills.model import BREAKDOWN_LINES_MAX, FeeGroup, FeeRecord, Figures, Item
+from ....bills.model import FeeGroup, FeeRecord, Figures, Item
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
-from ....kernel.errors import CloudbillError, ErrorCode
-from ....kernel.money import Money
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
 from . import bill_filters
@@ -59,98 +57,6 @@ def _money_fields(f: Figures, cur: str) -> dict[str, Any]:
     }
 
 
-def _rounded_line(f: Figures, cur: str, rounding: Any) -> dict[str, Any]:
-    """A monthly-sum line: each figure rounded once; truncated = official - discount - consume,
-    so Huawei's identity holds exactly on the printed figures."""
-    r = {k: Money(v, cur).round_to_currency(rounding) for k, v in f.units().items()}
-    truncated = r["official"] - r["discount"] - r["amount"]
-    return {
-        "official_amount": r["official"].to_decimal(),
-        "official_discount_amount": r["discount"].to_decimal(),
-        "truncated_amount": truncated.to_decimal(),
-        "consume_amount": r["amount"].to_decimal(),
-        "coupon_amount": r["coupon"].to_decimal(),
-        "cash_amount": r["cash"].to_decimal(),
-        "credit_amount": r["credit"].to_decimal(),
-        "debt_amount": r["debt"].to_decimal(),
-        "writeoff_amount": amount(0, cur),
-        "measure_id": MONEY_MEASURE_ID,
-    }
-
-
-@router.get("/v2/bills/customer-bills/monthly-sum")
-def show_customer_monthly_sum(
-    request: Request,
-    customer: Customer = Caller,
-    bill_cycle: str | None = Query(None),
-    service_type_code: str | None = Query(None, max_length=128),
-    enterprise_project_id: str | None = Query(None, max_length=64),
-    offset: int = Offset,
-    limit: int = Limit,
-    method: str | None = Query(None),
-    sub_customer_id: str | None = Query(None, max_length=64),
-) -> dict[str, Any]:
-    rounding = request.app.state.container.settings.bill_rounding
-    query = BillQuery(
-        cycle=month(bill_cycle, "bill_cycle"),
-        method=method,
-        enterprise_project_id=enterprise_project_id,
-    )
-    cur = customer.currency
-
-    def work(conn, _now):  # type: ignore[no-untyped-def]
-        index = catalog(conn)
-        q = BillQuery(**{**bill_filters._fields(query), "service_type": service_type_code})
-        clauses = bill_filters.where(customer, q, index)
-        summary = bills.monthly_summary(conn, customer.id, query.cycle, rounding=rounding)
-        dims = ("service", "resource_type", "billing_mode") if service_type_code else None
-        rows = []
-        if clauses is not None:
-            rows = bills_repo.grouped_rows(
-                conn, clauses, dims or ("service", "billing_mode"), limit=BREAKDOWN_LINES_MAX + 1
-            )
-        if len(rows) > BREAKDOWN_LINES_MAX:
-            raise CloudbillError(ErrorCode.LIMIT_EXCEEDED, "too many lines in one monthly sum")
-        return index, summary, rows
-
-    index, summary, rows = read(request, work)
-    lines = []
-    for key, figures in rows[offset : offset + limit]:
-        service, mode = key[0], key[-1]
-        rtype = key[1] if len(key) == 3 else None
-        lines.append(
-            {
-                "bill_cycle": summary.month,
-                "service_type_code": service_type_code_of(index, service),
-                "service_type_name": service_name(index, service),
-                "resource_type_code": rtype,
-                "resource_type_name": resource_type_name(index, rtype) if rtype else None,
-                "charging_mode": CHARGE_MODE.get(mode),
-                "bill_type": USAGE_BILL_TYPE,
-                **owner(customer),
-                **_rounded_line(figures, cur, rounding),
-            }
-        )
-    total = summary.total
-    own = method != "sub_customer"
-    return {
-        "total_count": len(rows),
-        "bill_sums": lines,
-        "consume_amount": amount(total["amount"] if own else 0, cur),
-        "debt_amount": amount(total["debt"] if own else 0, cur),
-        "coupon_amount": amount(total["coupon"] if own else 0, cur),
-        "cash_amount": amount(total["cash"] if own else 0, cur),
-        "credit_amount": amount(total["credit"] if own else 0, cur),
-        "writeoff_amount": amount(0, cur),
-        "measure_id": MONEY_MEASURE_ID,
-        "currency": cur,
-    }
-
-
-def service_type_code_of(index: CatalogIndex, service: str) -> str:
-    return service_type_code(index, service)
-
-
 def _item_fields(index: CatalogIndex, item: Item) -> dict[str, Any]:
     return {
         "region": item.region,
@@ -179,7 +85,7 @@ def _records_page(
         days = None
         if statistic == BY_DAY:
             _label, period = bills.month_bounds(customer, q.cycle)
-            days = bills._day_buckets(customer, period)
+            days = bills.day_buckets(customer, period)
         page = bills_repo.fee_groups_page(conn, clauses, days, limit=limit, offset=offset)
         return index, *page
 
