@@ -104,3 +104,15 @@ def set_billing_mode(conn: Connection, resource_id: str, mode: str) -> None:
     if mode == "pay_per_use":
         values["expire_at"] = None  # type: ignore[assignment]
     conn.execute(update(resource).where(resource.c.id == resource_id).values(values))
+
+
+def names(conn: Connection, customer_id: str, resource_ids: set[str]) -> dict[str, str]:
+    """The names of a customer's resources among `resource_ids` (a page's worth), by id."""
+    if not resource_ids:
+        return {}
+    rows = conn.execute(
+        select(resource.c.id, resource.c.name).where(
+            resource.c.customer_id == customer_id, resource.c.id.in_(sorted(resource_ids))
+        )
+    )
+    return {row.id: row.name for row in rows}

@@ -38,6 +38,7 @@ from sqlalchemy import func, select
 from cloudbill.bills import service as bills
 from cloudbill.bootstrap import Container
 from cloudbill.kernel.money import Money
+from cloudbill.resources import service as resources
 from cloudbill.store.schema import fee_record, package_usage
 from cloudbill.worker.jobs import settle_due
 
@@ -112,6 +113,8 @@ def test_monthly_sum_and_fee_records(container: Container, world: dict[str, Any]
     assert [r.amount for r in records.fee_records] == [exact(r.amount_units) for r in stored]
     assert [r.coupon_amount for r in records.fee_records] == [exact(r.coupon_units) for r in stored]
     assert records.fee_records[0].resource_id == "vm-1"
+    vm = container.read(lambda conn, _now: resources.get(conn, "vm-1"))
+    assert {r.resource_name for r in records.fee_records} == {vm.name}
     assert records.fee_records[0].charge_mode == "3"
     assert (
         records.fee_records[1].free_resource_usage + records.fee_records[0].free_resource_usage == 2
@@ -133,6 +136,7 @@ def test_monthly_sum_and_fee_records(container: Container, world: dict[str, Any]
     (row,) = detail.monthly_records
     assert row.consume_amount == exact(summary.exact.amount_units)
     assert row.res_instance_id == "vm-1" and row.resource_type_code == "hws.resource.type.vm"
+    assert row.resource_name == vm.name
     daily = client.list_customerself_resource_record_details(
         ListCustomerselfResourceRecordDetailsRequest(
             body=QueryResRecordsDetailReq(cycle=MONTH, statistic_type=2)

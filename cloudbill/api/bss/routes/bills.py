@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
@@ -13,6 +14,7 @@ from ....bills import service as bills
 from ....bills.model import FeeGroup, FeeRecord, Figures, Item
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
+from ....resources import repo as resources_repo
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
 from . import bill_filters
@@ -69,9 +71,17 @@ def _item_fields(index: CatalogIndex, item: Item) -> dict[str, Any]:
     }
 
 
+@dataclass(frozen=True)
+class RecordsPage:
+    index: CatalogIndex
+    rows: list[FeeRecord] | list[FeeGroup]
+    total: int
+    resource_names: dict[str, str]  # of the page's resources, by id
+
+
 def _records_page(
     request: Request, customer: Customer, q: BillQuery, statistic: int, offset: int, limit: int
-) -> tuple[CatalogIndex, list[FeeRecord] | list[FeeGroup], int]:
+) -> RecordsPage:
     if statistic not in (BY_CYCLE, BY_DAY, BY_DETAIL):
         raise bad_parameter("statistic_type must be 1 (cycle), 2 (day) or 3 (detail)")
 
@@ -79,21 +89,25 @@ def _records_page(
         index = catalog(conn)
         clauses = bill_filters.where(customer, q, index)
         if clauses is None:
-            return index, [], 0
+            return RecordsPage(index, [], 0, {})
         if statistic == BY_DETAIL:
-            return index, *bills_repo.fee_records_page(conn, clauses, limit=limit, offset=offset)
-        days = None
-        if statistic == BY_DAY:
-            _label, period = bills.month_bounds(customer, q.cycle)
-            days = bills.day_buckets(customer, period)
-        page = bills_repo.fee_groups_page(conn, clauses, days, limit=limit, offset=offset)
-        return index, *page
+            rows, total = bills_repo.fee_records_page(conn, clauses, limit=limit, offset=offset)
+        else:
+            days = None
+            if statistic == BY_DAY:
+                _label, period = bills.month_bounds(customer, q.cycle)
+                days = bills.day_buckets(customer, period)
+            rows, total = bills_repo.fee_groups_page(
+                conn, clauses, days, limit=limit, offset=offset
+            )
+        names = resources_repo.names(conn, customer.id, {r.item.resource_id for r in rows})
+        return RecordsPage(index, rows, total, names)
 
     return read(request, work)
 
 
 def _record_view(
-    index: CatalogIndex, customer: Customer, row: FeeRecord | FeeGroup, cycle: str
+    page: RecordsPage, customer: Customer, row: FeeRecord | FeeGroup, cycle: str
 ) -> dict[str, Any]:
     """The common part of ResFeeRecordV2 and MonthlyBillRes for a fee record or a group."""
     if isinstance(row, FeeRecord):
@@ -105,6 +119,7 @@ def _record_view(
         ident = trade = None
         day = row.day.isoformat() if row.day else None
         usage_e10, package_e10 = row.usage_e10, row.package_usage_e10
+    index = page.index
     measure = unit_measure_id(index, row.item.pricing_unit)
     return {
         "cycle": cycle,
@@ -112,6 +127,7 @@ def _record_view(
         "bill_type": USAGE_BILL_TYPE,
         **owner(customer),
         **_item_fields(index, row.item),
+        "resource_name": page.resource_names.get(row.item.resource_id),
         "effective_time": utc_text(start),
         "expire_time": utc_text(end),
         "consume_time": utc_text(start),
@@ -159,10 +175,10 @@ def list_customerself_resource_records(
         trade_id=trade_id,
         enterprise_project_id=enterprise_project_id,
     )
-    index, rows, total = _records_page(request, customer, q, statistic_type, offset, limit)
+    page = _records_page(request, customer, q, statistic_type, offset, limit)
     records = []
-    for row in rows:
-        view = _record_view(index, customer, row, q.cycle)
+    for row in page.rows:
+        view = _record_view(page, customer, row, q.cycle)
         view.pop("cycle")
         if isinstance(row, FeeRecord):
             view["unit_price"] = row.unit_price
@@ -174,7 +190,7 @@ def list_customerself_resource_records(
             period_type=str(HOUR_PERIOD_TYPE),
         )
         records.append(view)
-    return {"fee_records": records, "total_count": total, "currency": customer.currency}
+    return {"fee_records": records, "total_count": page.total, "currency": customer.currency}
 
 
 class ResRecordsQuery(BaseModel):
@@ -223,12 +239,10 @@ def list_customerself_resource_record_details(
         date_end=body.bill_cycle_end if daily else None,
         enterprise_project_id=body.enterprise_project_id,
     )
-    index, rows, total = _records_page(
-        request, customer, q, body.statistic_type, body.offset, body.limit
-    )
+    page = _records_page(request, customer, q, body.statistic_type, body.offset, body.limit)
     records = []
-    for row in rows:
-        view = _record_view(index, customer, row, q.cycle)
+    for row in page.rows:
+        view = _record_view(page, customer, row, q.cycle)
         view["consume_amount"] = view.pop("amount")
         view.update(
             res_instance_id=row.item.resource_id,
@@ -238,4 +252,4 @@ def list_customerself_resource_record_details(
             payer_account_id=customer.id,
         )
         records.append(view)
-    return {"monthly_records": records, "total_count": total, "currency": customer.currency}
+    return {"monthly_records": records, "total_count": page.total, "currency": customer.currency}
