@@ -56,6 +56,9 @@ def serve(
     base = f"http://{host}:{port}"
     console.print(f"[bold]cloudbill[/bold] on {base}  (database: {c.db.url})")
     console.print(f"  API docs:        {base}/docs   (OpenAPI: {base}/openapi.json)")
+    console.print(
+        f"  customer API:    {base}/customer/v1/docs   (HTTP Basic with a customer's AK:SK)"
+    )
     console.print(f"  operator token:  {c.operator_token()}")
     console.print(
         f"  try:             curl -H 'Authorization: Bearer <token>' {base}/operator/v1/customers"

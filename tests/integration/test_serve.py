@@ -157,6 +157,17 @@ def test_serve_demo_end_to_end(server: Server) -> None:
     assert verified.returncode == 0, verified.stdout + verified.stderr
     assert "ok" in verified.stdout
 
+    # a key issued by the CLI opens the customer API of the running server, for acme only
+    issued = cli(server.env, server.cwd, "access-key", "create", acme_id, "--json")
+    assert issued.returncode == 0, issued.stderr
+    key = json.loads(issued.stdout)
+    basic = (key["access_key"], key["secret_key"])
+    mine = httpx.get(f"{server.base}/customer/v1/account/overview", auth=basic)
+    assert mine.status_code == 200, mine.text
+    assert mine.json()["cash_balance"] == "530.00"
+    assert httpx.get(f"{server.base}{API}/customers", auth=basic).status_code == 401
+    assert httpx.get(f"{server.base}/customer/v1/openapi.json").json()["paths"]
+
 
 def test_cli_errors_in_a_subprocess_are_one_line(server: Server) -> None:
     result = cli(server.env, server.cwd, "topup", "NOPE", "10", "--reference", "x")
