@@ -16,6 +16,8 @@ from fastapi.testclient import TestClient
 
 from cloudbill.api.customer.app import create_customer_app
 from cloudbill.bootstrap import Container
+from cloudbill.catalog import service as catalog_service
+from cloudbill.catalog.model import Discount
 from tests.helpers import snapshot
 from tests.integration.customer_world import (
     MONTHLY_VM,
@@ -255,3 +257,34 @@ def test_the_walk_names_every_customer_route(container: Container, world: dict[s
     walked = {(m, _shape(p.replace(bob.pending_order, "{}"))) for m, p, *_ in routes}
     assert walked.isdisjoint(ID_FREE)
     assert served == walked | ID_FREE, (served - walked - ID_FREE, walked | ID_FREE - served)
+
+
+def test_the_catalog_shows_no_other_customers_discount(
+    container: Container, client: TestClient, world: dict[str, Owned]
+) -> None:
+    """A discount negotiated for Alice (and one for a level Bob is not at) is not Bob's to see."""
+    alice = world["alice"]
+
+    def add_discounts(conn, now):  # type: ignore[no-untyped-def]
+        doc = catalog_service.active(conn).document
+        extra = (
+            Discount(
+                id="alice-contract", name="Alice 30%", percent="30", customer_id=alice.customer_id
+            ),
+            Discount(id="level-9", name="Level nine", percent="12", customer_level=9),
+        )
+        edited = doc.model_copy(
+            update={"version": "isolation-1", "discounts": doc.discounts + extra}
+        )
+        catalog_service.load(conn, edited, source="test", now=now)
+
+    container.write(add_discounts)
+    seen = {
+        who: {d["id"]: d for d in CustomerApi(client, world[who].auth).get("/catalog")["discounts"]}
+        for who in ("alice", "bob")
+    }
+    assert (
+        "alice-contract" in seen["alice"] and "customer_id" not in seen["alice"]["alice-contract"]
+    )
+    assert "alice-contract" not in seen["bob"] and "level-9" not in seen["bob"]
+    assert alice.customer_id not in str(seen["bob"])

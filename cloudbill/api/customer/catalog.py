@@ -23,9 +23,10 @@ def _own_terms(me: KeyCaller) -> dict[str, Any]:
 
 @router.get("/catalog")
 def active_catalog(
-    _me: KeyCaller = Depends(caller), c: Container = Depends(container)
+    me: KeyCaller = Depends(caller), c: Container = Depends(container)
 ) -> dict[str, Any]:
-    return shared.active_catalog(c)
+    """The catalog with the discounts open to you (never another customer's)."""
+    return shared.active_catalog(c, customer=me.customer)
 
 
 @router.get("/catalog/services/{code}")

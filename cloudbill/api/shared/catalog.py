@@ -2,16 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ...bootstrap import Container
 from ...catalog import service as catalog_service
 from ...catalog.index import CatalogIndex
+from ...catalog.model import Discount
 from ...customers import inquiry
+from ...customers.model import Customer
 
 
-def catalog_summary(index: CatalogIndex) -> dict[str, Any]:
+def _offered_to(customer: Customer) -> Callable[[Discount], bool]:
+    """A customer sees the discounts open to everyone and those meant for them; never another
+    customer's negotiated discount, nor the terms of levels they are not at."""
+
+    def offered(d: Discount) -> bool:
+        return d.customer_id in (None, customer.id) and d.customer_level in (None, customer.level)
+
+    return offered
+
+
+def catalog_summary(index: CatalogIndex, *, customer: Customer | None = None) -> dict[str, Any]:
+    """The whole catalog (the operator's view), or as `customer` may see it."""
     doc = index.document
+    discounts = list(doc.discounts)
+    if customer is not None:
+        discounts = [
+            d.model_dump(mode="json", exclude={"customer_id"})
+            for d in filter(_offered_to(customer), discounts)
+        ]
+    else:
+        discounts = [d.model_dump(mode="json") for d in discounts]
     return {
         "version": doc.version,
         "name": doc.name,
@@ -29,12 +51,14 @@ def catalog_summary(index: CatalogIndex) -> dict[str, Any]:
         ],
         "usage_types": [u.model_dump(mode="json") for u in doc.usage_types],
         "measure_units": [u.model_dump(mode="json") for u in doc.measure_units],
-        "discounts": [d.model_dump(mode="json") for d in doc.discounts],
+        "discounts": discounts,
     }
 
 
-def active_catalog(c: Container) -> dict[str, Any]:
-    return c.read(lambda conn, _now: catalog_summary(catalog_service.active(conn)))
+def active_catalog(c: Container, *, customer: Customer | None = None) -> dict[str, Any]:
+    return c.read(
+        lambda conn, _now: catalog_summary(catalog_service.active(conn), customer=customer)
+    )
 
 
 def show_service(c: Container, code: str) -> dict[str, Any]:
