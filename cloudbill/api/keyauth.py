@@ -97,6 +97,8 @@ async def verify_signed(request: Request) -> KeyCaller:
         signing.check_signature(auth, secret, headers["x-sdk-date"], canonical)
     except signing.SignatureError as exc:
         raise KeyRefused(Refusal.BAD_CREDENTIALS, str(exc)) from None
+    # Writes without a trans_id use it as their idempotency key (see bss.routes.common).
+    request.state.signature = auth.signature
     _check_active(key)
     domain = headers.get("x-domain-id")
     if domain is not None and domain != customer.id:

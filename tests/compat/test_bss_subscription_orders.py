@@ -5,6 +5,7 @@ resources answer as ones that do not exist; every refusal changes nothing."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from huaweicloudsdkbssintl.v2 import (
@@ -31,7 +32,7 @@ from cloudbill.resources import service as resources
 from ..helpers import assert_books_balance, new_customer
 from ..scenarios.test_orders import terms
 from ..scenarios.test_settlement import figures, topup
-from .conftest import issue_key, sdk_client
+from .conftest import issue_key, sdk_client, sign
 from .test_bss_refusals import refused
 from .test_bss_subscriptions import UNKNOWN_RESOURCE, bought, query, state, yearly
 
@@ -144,6 +145,42 @@ def test_trans_id_replays_and_conflicts(container: Container, yearly: dict[str, 
         lambda: renew(client, [yearly["year_vm"]], trans_id="t-2", is_auto_pay=1), 400, "CBC.0101"
     )
     assert order_of(container, pending.order_ids[0]).status == "pending_payment"
+
+
+def test_an_exact_replay_without_trans_id_acts_once(
+    container: Container, bss: str, yearly: dict[str, Any]
+) -> None:
+    """The SDK sends no trans_id: a signed renewal sent again byte for byte (a retry, or a
+    captured request within the date window) answers the first order and charges once; the
+    same renewal signed anew is a new request."""
+    acme, vm = yearly["customer"], yearly["month_vm"]
+    key = issue_key(container, acme.id)
+    body = {"resource_ids": [vm], "period_type": 2, "period_num": 1, "is_auto_pay": 1}
+    path = "/v2/orders/subscriptions/resources/renew"
+    signed = sign(bss, key.key.id, key.secret, "POST", path, body=body)
+    first = signed.send()
+    assert first.status_code == 200, first.text
+    cash = figures(container, acme.id).cash_balance_units
+    before = state(container)
+    for _ in range(2):
+        again = signed.send()
+        assert (again.status_code, again.json()) == (200, first.json())
+    assert state(container) == before and figures(container, acme.id).cash_balance_units == cash
+    time.sleep(1.1)  # X-Sdk-Date has whole seconds: a new signature needs a new second
+    anew = sign(bss, key.key.id, key.secret, "POST", path, body=body).send()
+    assert anew.status_code == 200 and anew.json()["order_ids"] != first.json()["order_ids"]
+    assert figures(container, acme.id).cash_balance_units < cash
+    unsubscribing = sign(
+        bss,
+        key.key.id,
+        key.secret,
+        "POST",
+        "/v2/orders/subscriptions/resources/unsubscribe",
+        body={"resource_ids": [vm], "unsubscribe_type": 1},
+    )
+    refund = unsubscribing.send()
+    assert refund.status_code == 200, refund.text
+    assert (unsubscribing.send().status_code, unsubscribing.send().json()) == (200, refund.json())
 
 
 def test_unsubscription_refunds_what_the_engine_gives_back(

@@ -5,19 +5,13 @@ listener serves, so a new route cannot escape it."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
-
-import httpx
-from huaweicloudsdkcore.auth.credentials import GlobalCredentials
-from huaweicloudsdkcore.sdk_request import SdkRequest
-from huaweicloudsdkcore.signer.signer import Signer
 
 from cloudbill.api.bss.app import create_bss_app
 from cloudbill.bootstrap import Container
 
 from ..helpers import snapshot
-from .conftest import issue_key
+from .conftest import issue_key, sdk_signed
 from .isolation import Call, fake_ids, masked, victim_and_intruder
 
 MONTH = "2026-03"
@@ -103,27 +97,6 @@ BSS_WALK: dict[tuple[str, str], Call] = {
     ("GET", "/v2/bases/measurements"): None,
     ("GET", "/v2/bases/conversions"): None,
 }
-
-
-def sdk_signed(
-    endpoint: str, ak: str, sk: str, method: str, path: str, call: Call
-) -> httpx.Response:
-    """A request signed by the SDK's own signer, for routes walked without a model class."""
-    body = b"" if call.body is None else json.dumps(call.body).encode()
-    headers = {} if call.body is None else {"Content-Type": "application/json;charset=UTF-8"}
-    request = SdkRequest(
-        method=method,
-        schema="http",
-        host=endpoint.removeprefix("http://"),
-        resource_path=path,
-        query_params=sorted((call.query or {}).items()),
-        header_params=headers,
-        body=body,
-    )
-    Signer(GlobalCredentials(ak, sk)).sign(request)
-    return httpx.request(
-        method, endpoint + request.uri, headers=request.header_params, content=body
-    )
 
 
 def served_routes(app: Any) -> set[tuple[str, str]]:

@@ -112,3 +112,14 @@ def month(value: str | None, name: str) -> str:
 
 def owner(customer: Customer) -> dict[str, Any]:
     return {"customer_id": customer.id, "account_name": customer.name}
+
+
+def idempotency_key(request: Request, trans_id: str | None) -> str | None:
+    """The body's `trans_id`, else the request's own signature. The SDK's models carry no
+    trans_id, so without this an exact replay of a signed write (a client's retry after a
+    timeout, or a captured request within X-Sdk-Date's 15 minutes) would act twice; the
+    signature covers the date, path, query and body, so only the very same request matches."""
+    if trans_id is not None:
+        return trans_id
+    signature = getattr(request.state, "signature", None)
+    return None if signature is None else f"sig:{signature}"

@@ -18,7 +18,7 @@ from ....orders.model import Order
 from ....orders.service import Terms
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
-from .common import Caller, write
+from .common import Caller, idempotency_key, write
 from .ratings import PERIOD_UNIT
 
 router = APIRouter(route_class=ExactRoute)
@@ -59,7 +59,8 @@ def renewal_resources(
 ) -> dict[str, Any]:
     """A renewal order; with is_auto_pay=1 paid at once (or refused, nothing made, when the
     money is not there), else left pending payment."""
-    terms, auto_pay, trans_id = _terms(request), body.is_auto_pay == 1, body.trans_id
+    terms, auto_pay = _terms(request), body.is_auto_pay == 1
+    trans_id = idempotency_key(request, body.trans_id)
 
     def work(conn, now):  # type: ignore[no-untyped-def]
         replay = trans_id is not None and order_repo.by_reference(conn, customer.id, trans_id)
@@ -99,14 +100,14 @@ def cancel_resources_subscription(
             "unsubscribe_type: cloudbill unsubscribes a resource with its renewed periods (1); "
             "unsubscribing only the renewed periods (2) is not supported"
         )
-    terms = _terms(request)
+    terms, reference = _terms(request), idempotency_key(request, body.trans_id)
     order = write(
         request,
         lambda conn, now: orders.unsubscribe(
             conn,
             customer.id,
             list(body.resource_ids),
-            reference=body.trans_id,
+            reference=reference,
             terms=terms,
             now=now,
         ),
