@@ -242,8 +242,10 @@ def get_coupon(
     conn: Connection, coupon_id: str, *, lock: bool = False, customer_id: str | None = None
 ) -> CashCoupon:
     """A coupon; with `customer_id`, only that customer's (others' look absent)."""
-    found = repo.get_coupon(conn, coupon_id, lock=lock) if rules.is_record_id(coupon_id) else None
-    if found is None or (customer_id is not None and found.customer_id != customer_id):
+    found = None
+    if rules.is_record_id(coupon_id):
+        found = repo.get_coupon(conn, coupon_id, lock=lock, customer_id=customer_id)
+    if found is None:
         raise CloudbillError(ErrorCode.NOT_FOUND, f"no cash coupon {coupon_id!r}")
     return found
 

@@ -162,8 +162,14 @@ def insert_coupon(conn: Connection, values: dict[str, Any]) -> None:
     conn.execute(insert(cash_coupon).values(**values))
 
 
-def get_coupon(conn: Connection, coupon_id: str, *, lock: bool = False) -> CashCoupon | None:
+def get_coupon(
+    conn: Connection, coupon_id: str, *, lock: bool = False, customer_id: str | None = None
+) -> CashCoupon | None:
+    """With `customer_id`, only that customer's row is read (and locked): another customer's
+    coupon is never locked on their behalf."""
     query = select(cash_coupon).where(cash_coupon.c.id == coupon_id)
+    if customer_id is not None:
+        query = query.where(cash_coupon.c.customer_id == customer_id)
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
     row = conn.execute(query).first()

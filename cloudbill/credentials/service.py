@@ -11,6 +11,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from ..customers import service as customers
+from ..customers.rules import check_not_frozen
 from ..kernel.errors import CloudbillError, ErrorCode
 from . import repo, rules
 from .model import AccessKey, AccessKeyStatus, IssuedKey
@@ -40,6 +41,7 @@ def create(
     description: str | None = None,
 ) -> IssuedKey:
     customer = customers.get(conn, customer_id, lock=True)
+    check_not_frozen(customer)  # a frozen customer may not arm new automation
     text = rules.check_description(description)
     rules.check_room_for_active(repo.count_active(conn, customer.id))
     secret = rules.new_secret()
@@ -69,7 +71,9 @@ def set_enabled(
 ) -> AccessKey:
     """Enable or disable a key; doing it twice changes nothing the second time."""
     key = get(conn, key_id, customer_id=customer_id)
-    customers.get(conn, key.customer_id, lock=True)
+    customer = customers.get(conn, key.customer_id, lock=True)
+    if enabled:  # disabling (like deleting) stays possible: it only takes power away
+        check_not_frozen(customer)
     target = AccessKeyStatus.ACTIVE if enabled else AccessKeyStatus.DISABLED
     if key.status == target:
         return key

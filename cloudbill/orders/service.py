@@ -510,6 +510,7 @@ def create_change(
     replay = _replayed(conn, customer, reference, digest)
     if replay is not None:
         return replay
+    customer_rules.check_not_frozen(customer)  # a downgrade refunds: an operation too
     (r,) = _own_resources(conn, customer, [resource_id])
     _subscription_of(conn, r)
     if r.status is not ResourceStatus.NORMAL or r.expire_at is None or r.expire_at <= now:
@@ -687,11 +688,9 @@ def _chosen_coupons(conn: Connection, customer: Customer, coupon_ids: object, no
     offers = []
     for coupon_id in coupon_ids:
         try:
-            coupon = coupon_service.get_coupon(conn, coupon_id, lock=True)
+            coupon = coupon_service.get_coupon(conn, coupon_id, lock=True, customer_id=customer.id)
         except CloudbillError:
-            coupon = None
-        if coupon is None or coupon.customer_id != customer.id:
-            raise CloudbillError(ErrorCode.NOT_FOUND, f"no cash coupon {coupon_id!r}")
+            raise CloudbillError(ErrorCode.NOT_FOUND, f"no cash coupon {coupon_id!r}") from None
         if coupon.status is not CouponStatus.ACTIVE or coupon.balance_units <= 0:
             raise CloudbillError(
                 ErrorCode.COUPON_NOT_APPLICABLE, f"coupon {coupon.id} is {coupon.status}"
@@ -816,6 +815,7 @@ def cancel(
 ) -> Order:
     customer = customers.get(conn, customer_id, lock=True)
     order = get(conn, order_id, customer_id=customer.id)
+    customer_rules.check_not_frozen(customer)
     if order.status is OrderStatus.CANCELLED:
         return order
     if order.status is not OrderStatus.PENDING_PAYMENT:
@@ -860,6 +860,7 @@ def unsubscribe(
     replay = _replayed(conn, customer, reference, digest)
     if replay is not None:
         return replay
+    customer_rules.check_not_frozen(customer)  # a refund is an operation like any other
     found = _own_resources(conn, customer, resource_ids)
     digits = currency_digits(customer.currency)
     numerator, denominator = terms.fee_percent.as_integer_ratio()

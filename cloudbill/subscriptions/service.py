@@ -54,7 +54,7 @@ def set_auto_renew(
     now: datetime,
 ) -> Subscription:
     """Auto-renew on (for a period: by default the one last bought) or off."""
-    customers.get(conn, customer_id, lock=True)
+    customer_rules.check_not_frozen(customers.get(conn, customer_id, lock=True))
     sub = get(conn, resource_id, customer_id=customer_id)
     r = resources.get(conn, resource_id)
     if not isinstance(enabled, bool):
@@ -75,7 +75,7 @@ def set_expire_policy(
     conn: Connection, customer_id: str, resource_id: str, *, policy: object, now: datetime
 ) -> Subscription:
     """What happens at expiry: grace -> frozen -> released, pay-per-use, or release at once."""
-    customers.get(conn, customer_id, lock=True)
+    customer_rules.check_not_frozen(customers.get(conn, customer_id, lock=True))
     sub = get(conn, resource_id, customer_id=customer_id)
     checked = rules.check_policy(policy)
     r = resources.get(conn, resource_id)

@@ -105,7 +105,12 @@ def pay_orders(request: Request, body: PayOrder, customer: Customer = Caller) ->
         raise bad_parameter("coupon_infos.type: cloudbill's coupons are cash coupons (301)")
     coupon_ids = [c.id for c in coupons]
     digest = payload_hash(
-        {"order": body.order_id, "coupons": coupon_ids, "discounts": [d.id for d in discounts]}
+        # the same choice in another order is the same request
+        {
+            "order": body.order_id,
+            "coupons": sorted(coupon_ids),
+            "discounts": sorted(d.id for d in discounts),
+        }
     )
 
     def work(conn: Connection, now: datetime) -> None:
