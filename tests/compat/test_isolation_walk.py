@@ -38,7 +38,9 @@ BSS_WALK: dict[tuple[str, str], Call] = {
         query={"free_resource_id": "{package_id}"}
     ),
     ("GET", "/v2/promotions/benefits/coupons"): Call(query={"coupon_id": "{coupon_id}"}),
-    ("GET", "/v2/orders/customer-orders"): Call(query={"order_id": "{order_id}"}),
+    ("GET", "/v2/orders/customer-orders"): Call(
+        query={"order_id": "{order_id}", "customer_id": "{domain_id}"}
+    ),
     ("GET", "/v2/orders/customer-orders/details/{order_id}"): Call(),
     ("GET", "/v2/orders/customer-orders/order-discounts"): Call(
         query={"order_id": "{pending_order_id}"}
@@ -61,7 +63,11 @@ BSS_WALK: dict[tuple[str, str], Call] = {
         }
     ),
     ("POST", "/v2/orders/suscriptions/resources/query"): Call(
-        body={"resource_ids": ["{yearly_resource_id}"], "order_id": "{order_id}"}
+        body={
+            "resource_ids": ["{yearly_resource_id}"],
+            "order_id": "{order_id}",
+            "customer_id": "{domain_id}",
+        }
     ),
     ("POST", "/v2/orders/subscriptions/resources/renew"): Call(
         body={

@@ -66,7 +66,7 @@ def create_customer_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.secret_box = SecretBox(container.secret_key())
     settings = container.settings
-    # The same per-key budget as the BSS listener's: both serve the same customers' automation.
+    # The BSS listener's per-key rate and burst, with a budget of its own (per process).
     app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
     install_error_handlers(app)
     modules = (

@@ -123,6 +123,10 @@ def _instance(index: CatalogIndex, item: Subscribed) -> dict[str, Any]:
 def list_pay_per_use_customer_resources(
     request: Request, body: QueryResources, customer: Customer = Caller
 ) -> dict[str, Any]:
+    if body.customer_id not in (None, customer.id):
+        # a partner's sub-customer: nothing, as ListCustomerOrders answers another customer
+        return {"data": [], "total_count": 0}
+
     def work(conn, _now):  # type: ignore[no-untyped-def]
         index = catalog(conn)
         found, total = search(
