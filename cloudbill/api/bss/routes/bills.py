@@ -14,6 +14,7 @@ from ....bills import service as bills
 from ....bills.model import FeeGroup, FeeRecord, Figures, Item
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
+from ....kernel.limits import OFFSET_MAX
 from ....resources import repo as resources_repo
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
@@ -204,7 +205,7 @@ class ResRecordsQuery(BaseModel):
     bill_type: int | None = None
     enterprise_project_id: str | None = Field(None, max_length=64)
     include_zero_record: bool | None = None
-    offset: int = Field(0, ge=0, le=10_000_000)
+    offset: int = Field(0, ge=0, le=OFFSET_MAX)
     limit: int = Field(10, ge=1, le=PAGE_LIMIT_MAX)
     method: str | None = None
     sub_customer_id: str | None = Field(None, max_length=64)

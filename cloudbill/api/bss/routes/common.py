@@ -14,8 +14,10 @@ from ....bootstrap import Container
 from ....catalog import service as catalog_service
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
+from ....kernel.limits import OFFSET_MAX
 from ....kernel.money import Money
 from ....kernel.quantity import from_e10
+from ....orders.service import Terms
 from ..auth import authenticate
 from ..errors import bad_parameter
 
@@ -40,7 +42,7 @@ def write(request: Request, work: Callable[[Connection, datetime], T]) -> T:
 
 
 Caller = Depends(authenticate)
-Offset = Query(0, ge=0, le=10_000_000)
+Offset = Query(0, ge=0, le=OFFSET_MAX)
 Limit = Query(10, ge=1, le=PAGE_LIMIT_MAX)
 
 
@@ -123,3 +125,8 @@ def idempotency_key(request: Request, trans_id: str | None) -> str | None:
         return trans_id
     signature = getattr(request.state, "signature", None)
     return None if signature is None else f"sig:{signature}"
+
+
+def order_terms(request: Request) -> Terms:
+    """The operator's order terms (payment deadline, refund window, handling fee, rounding)."""
+    return Terms.from_settings(request.app.state.container.settings)

@@ -14,6 +14,7 @@ from ....benefits.rules import is_record_id
 from ....bills import repo as bills_repo
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
+from ....kernel.limits import OFFSET_MAX
 from ....kernel.periods import Period, zone
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
@@ -91,7 +92,7 @@ class FreeResourceQuery(BaseModel):
     product_name: str | None = Field(None, max_length=256)
     enterprise_project_id: str | None = Field(None, max_length=64)
     status: int | None = Field(None, ge=0, le=4)
-    offset: int = Field(0, ge=0, le=10_000_000)
+    offset: int = Field(0, ge=0, le=OFFSET_MAX)
     limit: int = Field(10, ge=1, le=PAGE_LIMIT_MAX)
     service_type_code_list: list[str] | None = Field(None, max_length=100)
 

@@ -24,7 +24,7 @@ from ....store.schema import resource
 from ....subscriptions import rules as sub_rules
 from ..errors import BssError
 from ..jsonnum import ExactRoute
-from .common import Caller, catalog, read
+from .common import Caller, catalog, order_terms, read
 from .ratings import (
     DUPLICATE_IDS,
     PERIOD_UNIT,
@@ -108,7 +108,7 @@ def list_renew_rate_on_period(
     if len(set(body.resource_ids)) != len(body.resource_ids):
         raise BssError(400, DUPLICATE_IDS, "resource_ids: a resource is named twice")
     sub_rules.check_period(str(PERIOD_UNIT[body.period_type]), body.period_num)
-    terms = Terms.from_settings(request.app.state.container.settings)
+    terms = order_terms(request)
 
     def work(conn, _now):  # type: ignore[no-untyped-def]
         index = catalog(conn)

@@ -15,10 +15,9 @@ from ....kernel.errors import CloudbillError, ErrorCode
 from ....orders import repo as order_repo
 from ....orders import service as orders
 from ....orders.model import Order
-from ....orders.service import Terms
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
-from .common import Caller, idempotency_key, write
+from .common import Caller, idempotency_key, order_terms, write
 from .ratings import PERIOD_UNIT
 
 router = APIRouter(route_class=ExactRoute)
@@ -45,10 +44,6 @@ class Unsubscription(BaseModel):
     trans_id: str | None = TransId
 
 
-def _terms(request: Request) -> Terms:
-    return Terms.from_settings(request.app.state.container.settings)
-
-
 def _answer(order: Order) -> dict[str, Any]:
     return {"order_ids": [order.id], "fail_resource_infos": []}
 
@@ -59,7 +54,7 @@ def renewal_resources(
 ) -> dict[str, Any]:
     """A renewal order; with is_auto_pay=1 paid at once (or refused, nothing made, when the
     money is not there), else left pending payment."""
-    terms, auto_pay = _terms(request), body.is_auto_pay == 1
+    terms, auto_pay = order_terms(request), body.is_auto_pay == 1
     trans_id = idempotency_key(request, body.trans_id)
 
     def work(conn, now):  # type: ignore[no-untyped-def]
@@ -100,7 +95,7 @@ def cancel_resources_subscription(
             "unsubscribe_type: cloudbill unsubscribes a resource with its renewed periods (1); "
             "unsubscribing only the renewed periods (2) is not supported"
         )
-    terms, reference = _terms(request), idempotency_key(request, body.trans_id)
+    terms, reference = order_terms(request), idempotency_key(request, body.trans_id)
     order = write(
         request,
         lambda conn, now: orders.unsubscribe(

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
+from ....kernel.limits import OFFSET_MAX
 from ....resources import service as resources
 from ....resources.model import ResourceStatus
 from ....subscriptions import rules as sub_rules
@@ -65,7 +66,7 @@ class QueryResources(BaseModel):
     order_id: str | None = Field(None, min_length=1, max_length=64)
     only_main_resource: Literal[0, 1] = 0
     status_list: list[Literal[2, 3, 4, 5]] | None = Field(None, max_length=4)
-    offset: int = Field(0, ge=0, le=10_000_000)
+    offset: int = Field(0, ge=0, le=OFFSET_MAX)
     limit: int = Field(10, ge=1, le=PAGE_LIMIT_MAX)
     expire_time_begin: str | None = None
     expire_time_end: str | None = None
