@@ -1,4 +1,4 @@
-"""A month's fee records as CSV, streamed in chunks so memory stays bounded at any size.
+"""A month's expenditure records as CSV, streamed in chunks so memory stays bounded at any size.
 
 Validation (customer, month) happens in `plan_export`, before a byte is written, so a bad
 request fails cleanly instead of leaving half a file or a half-sent HTTP body.
@@ -24,9 +24,10 @@ from .service import customer_of, month_bounds
 from .views import fee_record_view
 
 COLUMNS = (
-    "id", "hour_start", "hour_start_local", "resource_id", "service", "resource_type", "spec",
-    "region", "billing_mode", "usage_type", "pricing_unit", "usage", "package_usage",
-    "unit_price", *FIGURES, "currency", "is_late", "settlement_id",
+    "id", "hour_start", "hour_start_local", "bill_type", "resource_id", "resource_name",
+    "service", "resource_type", "spec", "region", "billing_mode", "usage_type", "pricing_unit",
+    "usage", "package_usage", "unit_price", *FIGURES, "currency", "is_late", "settlement_id",
+    "trade_id", "order_id", "period_start", "period_end", "charged_at", "description",
 )  # fmt: skip
 
 
@@ -61,8 +62,7 @@ def _row(record: FeeRecord, tz: ZoneInfo) -> list[str]:
     view = fee_record_view(record)
     view["hour_start_local"] = record.hour_start.astimezone(tz).isoformat()
     view["is_late"] = "true" if record.is_late else "false"
-    view["unit_price"] = record.unit_price or ""
-    return [str(view[column]) for column in COLUMNS]
+    return ["" if view[column] is None else str(view[column]) for column in COLUMNS]
 
 
 def _chunks(conn: Connection, plan: ExportPlan, chunk_size: int) -> Iterator[tuple[str, int]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
 
+from ..expenditure.model import ORDER_BILL_TYPES
 from ..kernel.limits import (  # noqa: F401 - this stage's bounds, re-exported for its modules
     BREAKDOWN_LINES_MAX,
     DAY_RANGE_MAX_DAYS,
@@ -100,9 +101,12 @@ class MonthlySummary:
 
 @dataclass(frozen=True, slots=True)
 class Item:
-    """What a fee is for: one resource and usage type, and how it was priced."""
+    """What a fee is for: one resource and usage type (or period bought), how it was priced,
+    and why it was billed (`bill_type`, expenditure.BillType). `resource_name` is the
+    resource's name, empty when the record names no resource."""
 
     resource_id: str
+    resource_name: str
     service: str
     resource_type: str
     spec: str
@@ -110,14 +114,20 @@ class Item:
     billing_mode: str
     usage_type: str
     pricing_unit: str
+    bill_type: str
 
 
 @dataclass(frozen=True, slots=True)
 class FeeRecord:
-    """A fee record as settlement wrote it: one resource, usage type and billing hour."""
+    """An expenditure record: an hourly fee as settlement wrote it (one resource, usage type and
+    billing hour), or a line of an order's payment or refund, or an operator adjustment.
+
+    `hour_start` places it in the bill (the usage hour, or the instant charged); `charged_at` is
+    when the money moved; `trade_id` is the order id or the adjustment's reference (None for
+    hourly fees, whose trade is their settlement run)."""
 
     id: int
-    settlement_id: int
+    settlement_id: int | None
     item: Item
     hour_start: datetime
     is_late: bool
@@ -126,6 +136,16 @@ class FeeRecord:
     package_usage_e10: int
     unit_price: str | None
     figures: Figures
+    charged_at: datetime
+    trade_id: str | None
+    line_no: int | None
+    period_start: datetime | None
+    period_end: datetime | None
+    description: str | None
+
+    @property
+    def order_id(self) -> str | None:
+        return self.trade_id if self.item.bill_type in ORDER_BILL_TYPES else None
 
 
 @dataclass(frozen=True, slots=True)

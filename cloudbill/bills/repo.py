@@ -16,14 +16,20 @@ from sqlalchemy import Connection, and_, case, func, literal, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from ..kernel.periods import Period
-from ..store.schema import fee_record, package_usage, resource_package
+from ..store.schema import fee_record, package_usage, resource, resource_package
 from .model import FeeGroup, FeeRecord, Figures, Item, PackageUse
 
 FIGURE_COLUMNS = ("official", "discount", "amount", "coupon", "cash", "credit", "debt")
 ITEM_COLUMNS = (
     "resource_id", "service", "resource_type", "spec", "region", "billing_mode", "usage_type",
-    "pricing_unit",
+    "pricing_unit", "bill_type",
 )  # fmt: skip
+RECORD_COLUMNS = (
+    "trade_id", "line_no", "period_start", "period_end", "description",
+)  # fmt: skip
+# Records with the name of their resource ('' when they name none, e.g. some adjustments).
+NAMED = fee_record.outerjoin(resource, resource.c.id == fee_record.c.resource_id)
+RESOURCE_NAME = func.coalesce(resource.c.name, "").label("resource_name")
 # Hour order, then resource: the printed order of fee records; `id` makes it total.
 ORDER = ("hour_start", "resource_id", "usage_type", "id")
 
@@ -35,6 +41,8 @@ def scope(
     resource_id: str | None = None,
     service: str | None = None,
     usage_type: str | None = None,
+    billing_mode: str | None = None,
+    bill_types: Sequence[str] | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> list[ColumnElement[bool]]:
@@ -48,11 +56,16 @@ def scope(
         where.append(c.hour_start >= start)
     if end is not None:
         where.append(c.hour_start < end)
-    for column, value in (("resource_id", resource_id), ("service", service)):
+    for column, value in (
+        ("resource_id", resource_id),
+        ("service", service),
+        ("usage_type", usage_type),
+        ("billing_mode", billing_mode),
+    ):
         if value is not None:
             where.append(c[column] == value)
-    if usage_type is not None:
-        where.append(c.usage_type == usage_type)
+    if bill_types is not None:
+        where.append(c.bill_type.in_(list(bill_types)))
     return where
 
 
@@ -105,7 +118,9 @@ def breakdown_rows(
 
 
 def _item(row: Any) -> Item:
-    return Item(**{name: row._mapping[name] for name in ITEM_COLUMNS})
+    return Item(
+        resource_name=row.resource_name, **{name: row._mapping[name] for name in ITEM_COLUMNS}
+    )
 
 
 def _fee_record(row: Any) -> FeeRecord:
@@ -120,7 +135,13 @@ def _fee_record(row: Any) -> FeeRecord:
         package_usage_e10=row.package_usage_e10,
         unit_price=row.unit_price,
         figures=Figures(**{f"{n}_units": row._mapping[f"{n}_units"] for n in FIGURE_COLUMNS}),
+        charged_at=row.created_at,
+        **{name: row._mapping[name] for name in RECORD_COLUMNS},
     )
+
+
+def _records() -> Select[Any]:
+    return select(fee_record, RESOURCE_NAME).select_from(NAMED)
 
 
 def _count(conn: Connection, query: Select[Any]) -> int:
@@ -130,7 +151,7 @@ def _count(conn: Connection, query: Select[Any]) -> int:
 def fee_records_page(
     conn: Connection, where: list[ColumnElement[bool]], *, limit: int, offset: int
 ) -> tuple[list[FeeRecord], int]:
-    query = select(fee_record).where(*where)
+    query = _records().where(*where)
     order = [fee_record.c[name] for name in ORDER]
     rows = conn.execute(query.order_by(*order).limit(limit).offset(offset)).all()
     total = conn.execute(select(func.count()).select_from(fee_record).where(*where)).scalar_one()
@@ -150,13 +171,19 @@ def fee_groups_page(
     day = bucket(c.hour_start, days) if days else literal("")
     inner = select(
         *(c[name] for name in ITEM_COLUMNS),
+        RESOURCE_NAME,
         c.currency,
         *(c[f"{name}_units"] for name in FIGURE_COLUMNS),
         c.hour_start, c.usage_e10, c.package_usage_e10,
         case((c.is_late, 1), else_=0).label("late"),
         day.label("day"),
-    ).where(*where).subquery()  # fmt: skip
-    keys = [inner.c.day, *(inner.c[name] for name in ITEM_COLUMNS), inner.c.currency]
+    ).select_from(NAMED).where(*where).subquery()  # fmt: skip
+    keys = [
+        inner.c.day,
+        *(inner.c[name] for name in ITEM_COLUMNS),
+        inner.c.resource_name,
+        inner.c.currency,
+    ]
     grouped = select(
         *keys,
         *_sums(inner),
@@ -260,7 +287,7 @@ def export_chunk(
     """The next `limit` fee records in printed order after `after` (keyset paging: each chunk
     costs the same however deep the export is, and no row is skipped or repeated)."""
     c = fee_record.c
-    query = select(fee_record).where(*where)
+    query = _records().where(*where)
     if after is not None:
         h, r, u = after.hour_start, after.item.resource_id, after.item.usage_type
         query = query.where(

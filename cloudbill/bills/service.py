@@ -10,8 +10,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from ..catalog.model import BillingMode
 from ..customers import service as customers
 from ..customers.model import Customer
+from ..expenditure.model import BillCategory, BillType, types_of
 from ..kernel.clock import ensure_utc
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_DEFAULT
@@ -31,7 +33,7 @@ from .model import (
     TrendMonth,
 )
 
-BREAKDOWN_DIMENSIONS = ("service", "resource_type", "billing_mode")
+BREAKDOWN_DIMENSIONS = ("service", "resource_type", "billing_mode", "bill_type")
 
 
 def customer_of(conn: Connection, customer_id: str) -> Customer:
@@ -67,7 +69,9 @@ def _filter_text(name: str, value: object) -> str | None:
 def monthly_summary(
     conn: Connection, customer_id: str, month: str, *, rounding: Rounding
 ) -> MonthlySummary:
-    """The month's bill: totals, and lines by service, resource type and billing mode.
+    """The month's bill: every expenditure record of the month (hourly fees, order payments
+    and refunds, adjustments), totals and lines by service, resource type, billing mode and
+    bill type.
 
     Rounding is described in `rules.py`: each figure rounded once, lines rounded once, and an
     explicit `rounding_adjustment` per breakdown so printed lines add up to the printed total.
@@ -147,12 +151,16 @@ def fee_records(
     resource_id: str | None = None,
     service: str | None = None,
     usage_type: str | None = None,
+    billing_mode: str | None = None,
+    bill_type: str | None = None,
     granularity: str = Granularity.HOUR,
     limit: int = PAGE_SIZE_DEFAULT,
     offset: int = 0,
 ) -> tuple[list[FeeRecord] | list[FeeGroup], int]:
-    """A page of fee records (hour), or of their sums per item and local day (day) or per item
-    over the period (resource), with the total number of rows at that granularity."""
+    """A page of fee records (hour: each record as written), or of their sums per item and
+    local day (day) or per item over the period (resource), with the total number of rows at
+    that granularity. `bill_type` is a bill type or a category (consumption, refund,
+    adjustment)."""
     customer = customer_of(conn, customer_id)
     grain = _granularity(granularity)
     check_page(limit, offset)
@@ -163,6 +171,8 @@ def fee_records(
         resource_id=_filter_text("resource_id", resource_id),
         service=_filter_text("service", service),
         usage_type=_filter_text("usage_type", usage_type),
+        billing_mode=_billing_mode(billing_mode),
+        bill_types=bill_types_named(bill_type),
     )
     if grain is Granularity.HOUR:
         return repo.fee_records_page(conn, where, limit=limit, offset=offset)
@@ -170,6 +180,32 @@ def fee_records(
     if grain is Granularity.DAY:
         days = day_buckets(customer, period)
     return repo.fee_groups_page(conn, where, days, limit=limit, offset=offset)
+
+
+def _billing_mode(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(BillingMode(value))
+    except ValueError:
+        choices = ", ".join(m.value for m in BillingMode)
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, f"billing_mode must be one of {choices}, got {value!r}"
+        ) from None
+
+
+def bill_types_named(value: object) -> list[str] | None:
+    """The bill types a filter names: one bill type, or every type of a category."""
+    if value is None:
+        return None
+    if value in BillType.__members__.values():
+        return [str(value)]
+    if value in BillCategory.__members__.values():
+        return types_of(BillCategory(value))
+    choices = ", ".join([*(c.value for c in BillCategory), *(t.value for t in BillType)])
+    raise CloudbillError(
+        ErrorCode.INVALID_ARGUMENT, f"bill_type must be one of {choices}, got {value!r}"
+    )
 
 
 def day_buckets(customer: Customer, period: Period | None) -> list[tuple[str, datetime]]:

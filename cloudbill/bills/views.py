@@ -65,7 +65,9 @@ def summary_view(s: MonthlySummary) -> dict[str, Any]:
 
 def _item_view(item: Item) -> dict[str, Any]:
     return {
+        "bill_type": item.bill_type,
         "resource_id": item.resource_id,
+        "resource_name": item.resource_name,
         "service": item.service,
         "resource_type": item.resource_type,
         "spec": item.spec,
@@ -92,6 +94,12 @@ def fee_record_view(r: FeeRecord) -> dict[str, Any]:
         "currency": r.currency,
         "is_late": r.is_late,
         "settlement_id": r.settlement_id,
+        "trade_id": r.trade_id,
+        "order_id": r.order_id,
+        "period_start": instant(r.period_start),
+        "period_end": instant(r.period_end),
+        "charged_at": instant(r.charged_at),
+        "description": r.description,
     }
 
 

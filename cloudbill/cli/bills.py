@@ -23,7 +23,7 @@ from .output import JsonOption, console, emit_json, errors_as_lines, show_record
 
 app = typer.Typer(help="Monthly bills, fee records, trends and CSV exports.", no_args_is_help=True)
 
-ITEM_COLUMNS = ("resource_id", "service", "usage_type", "usage", "package_usage")
+ITEM_COLUMNS = ("bill_type", "resource_id", "service", "usage_type", "usage", "package_usage")
 MONEY_COLUMNS = ("official", "discount", "amount", "coupon", "net")
 FEE_COLUMNS = {
     Granularity.HOUR: ("hour_start", *ITEM_COLUMNS, *MONEY_COLUMNS, "is_late"),
@@ -38,7 +38,8 @@ def summary(
     month: str = typer.Argument(..., help="YYYY-MM in the customer's time zone"),
     as_json: bool = JsonOption,
 ) -> None:
-    """The month's bill: totals and lines by service, resource type and billing mode."""
+    """The month's bill (pay-per-use fees, orders, refunds, adjustments): totals and lines by
+    service, resource type, billing mode and bill type."""
     c = container()
     rounding = c.settings.bill_rounding
     with errors_as_lines():
@@ -54,7 +55,7 @@ def summary(
         return
     header = {k: v for k, v in view.items() if not k.startswith("by_") and k != "exact"}
     show_record(header, as_json=False, title=f"bill {view['month']} ({view['currency']})")
-    for key in ("by_service", "by_resource_type", "by_billing_mode"):
+    for key in ("by_service", "by_resource_type", "by_billing_mode", "by_bill_type"):
         show_rows(_breakdown_rows(key, view), (key.removeprefix("by_"), *FIGURES), as_json=False)
 
 
@@ -81,17 +82,26 @@ def fees(
     resource_id: str | None = typer.Option(None, "--resource"),
     service_code: str | None = typer.Option(None, "--service"),
     usage_type: str | None = typer.Option(None, "--usage-type"),
+    billing_mode: str | None = typer.Option(
+        None, "--billing-mode", help="pay_per_use or yearly_monthly"
+    ),
+    bill_type: str | None = typer.Option(
+        None,
+        "--bill-type",
+        help="e.g. usage, renewal, or a category: consumption, refund, adjustment",
+    ),
     limit: int = typer.Option(PAGE_SIZE_DEFAULT),
     offset: int = typer.Option(0),
     as_json: bool = JsonOption,
 ) -> None:
-    """Fee records per hour, or summed per resource and day, or per resource."""
+    """Fee records (hourly fees, order payments and refunds, adjustments) one by one, or summed
+    per resource and day, or per resource."""
     with errors_as_lines():
         rows, total = container().read(
             lambda conn, _now: service.fee_records(
                 conn, customer_id, month=month, start=start, end=end, resource_id=resource_id,
-                service=service_code, usage_type=usage_type, granularity=by,
-                limit=limit, offset=offset,
+                service=service_code, usage_type=usage_type, billing_mode=billing_mode,
+                bill_type=bill_type, granularity=by, limit=limit, offset=offset,
             )
         )  # fmt: skip
     views = [fee_view(r) for r in rows]

@@ -10,6 +10,7 @@ from ..customers import service
 from ..customers.model import CustomerInput, CustomerStatus
 from ..kernel.limits import PAGE_SIZE_DEFAULT
 from ..notify import alerts
+from ..resources import service as resources
 from ..views import alert_view, customer_view, history_view, overview_view, transaction_view
 from .context import container
 from .output import JsonOption, errors_as_lines, show_record, show_rows
@@ -174,9 +175,17 @@ def adjust(
     reference: str = typer.Option(..., help="unique id of this adjustment (idempotency key)"),
     reason: str = typer.Option(..., help="why: shown in the customer's history"),
     credit: bool = typer.Option(False, "--credit/--charge", help="give money (default: charge)"),
+    resource_id: str | None = typer.Option(None, "--resource", help="the resource it is for"),
+    service_code: str | None = typer.Option(
+        None, "--service", help="the service it is for (without --resource)"
+    ),
+    billing_mode: str | None = typer.Option(
+        None, "--billing-mode", help="pay_per_use or yearly_monthly (without --resource)"
+    ),
     as_json: bool = JsonOption,
 ) -> None:
-    """Charge or credit a customer by hand (paid/applied in the normal deduction order)."""
+    """Charge or credit a customer for services by hand (paid/applied in the normal deduction
+    order). It is billed as an adjustment: deduction (charge) or compensation (credit)."""
     direction = "credit" if credit else "charge"
     with errors_as_lines():
         posted = container().write(
@@ -187,6 +196,13 @@ def adjust(
                 direction=direction,
                 reason=reason,
                 reference=reference,
+                attribution=resources.attribution(
+                    conn,
+                    customer_id,
+                    resource_id=resource_id,
+                    service=service_code,
+                    billing_mode=billing_mode,
+                ),
                 now=now,
             )
         )

@@ -9,6 +9,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..expenditure import repo as expenditure_repo
+from ..expenditure.model import Attribution, BillType, Expenditure
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
 from ..kernel.limits import OFFSET_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REFERENCE_MAX_CHARS
@@ -393,10 +395,13 @@ def adjust(
     direction: str,
     reason: str,
     reference: str,
+    attribution: Attribution | None = None,
     now: datetime,
 ) -> PostedTransaction:
-    """An operator correction. A charge is paid like a fee (cash, credit, then debt, which puts
-    the customer in arrears); a credit is paid in like a top-up (debt first, then unpaid, cash)."""
+    """An operator correction for services, billed as an adjustment (Huawei's deduction or
+    compensation) attributed to `attribution` (a resource, a service, or nothing named). A
+    charge is paid like a fee (cash, credit, then debt, which puts the customer in arrears); a
+    credit is paid in like a top-up (debt first, then unpaid, cash)."""
     reference = _reference(reference)
     if direction not in ADJUSTMENT_DIRECTIONS:
         raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "direction must be charge or credit")
@@ -404,10 +409,14 @@ def adjust(
         raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "an adjustment needs a reason")
     customer = get(conn, customer_id, lock=True)
     money = rules.positive_amount(amount, customer.currency, "adjustment amount")
+    attribution = attribution or Attribution()
     key = f"adjust:{reference}"
-    digest = payload_hash(
-        {"customer": customer.id, "amount": money.units, "direction": direction, "reason": reason}
-    )
+    request: dict[str, Any] = {
+        "customer": customer.id, "amount": money.units, "direction": direction, "reason": reason
+    }  # fmt: skip
+    if attribution != Attribution():  # keeps the digest of adjustments made before attribution
+        request["for"] = asdict(attribution)
+    digest = payload_hash(request)
     previous = ledger.replay(conn, key, digest)
     if previous is not None:
         return previous
@@ -457,9 +466,49 @@ def adjust(
         ),
         now=now,
     )
+    expenditure_repo.insert_expenditures(
+        conn, [_adjustment_record(customer, posted, attribution, reason=reason, now=now)]
+    )
     if direction == "credit" and clears:
         _clear_arrears_unless_overdue(conn, customer, now)
     return posted
+
+
+def _adjustment_record(
+    customer: Customer,
+    posted: PostedTransaction,
+    attribution: Attribution,
+    *,
+    reason: str,
+    now: datetime,
+) -> Expenditure:
+    """The bill line of an adjustment: a charge paid like a fee, or a credit (negative) that
+    wrote off debt, repaid unpaid fees and credited cash."""
+    r = posted.result
+    if r["direction"] == "charge":
+        bill_type, sign = BillType.DEDUCTION, 1
+        parts = (r["from_cash_units"], r["to_unpaid_units"], r["to_debt_units"])
+    else:
+        bill_type, sign = BillType.COMPENSATION, -1
+        parts = (r["cash_credited_units"], r["unpaid_repaid_units"], r["debt_written_off_units"])
+    cash, credit, debt = (sign * part for part in parts)
+    return Expenditure(
+        customer_id=customer.id,
+        currency=customer.currency,
+        bill_type=bill_type,
+        trade_id=str(posted.reference),
+        line_no=1,
+        charged_at=now,
+        ledger_transaction_id=posted.id,
+        official_units=sign * r["amount_units"],
+        discount_units=0,
+        amount_units=sign * r["amount_units"],
+        cash_units=cash,
+        credit_units=credit,
+        debt_units=debt,
+        description=reason.strip()[:256],
+        **asdict(attribution),
+    )
 
 
 def set_status(

@@ -6,16 +6,24 @@ Checks:
 - every entry is in its account's currency;
 - every cached balance equals the fold of its account's entries;
 - no guarded account (a customer's cash, debt, unpaid, coupon) is below zero;
-- every customer's coupon book equals the sum of their coupons' balances.
+- every customer's coupon book equals the sum of their coupons' balances;
+- the bills hold every movement of money for services exactly (see `verify_bill_records`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, and_, func, or_, select
 
-from ..store.schema import cash_coupon, ledger_account, ledger_entry, ledger_transaction
+from ..store.schema import (
+    cash_coupon,
+    fee_record,
+    ledger_account,
+    ledger_entry,
+    ledger_transaction,
+)
+from .model import AccountKind, TransactionKind
 
 # Report at most this many rows per kind of problem; the count says if there were more.
 MAX_EXAMPLES = 20
@@ -26,6 +34,7 @@ class VerifyReport:
     accounts: int = 0
     transactions: int = 0
     entries: int = 0
+    fee_records: int = 0
     problems: list[str] = field(default_factory=list)
 
     @property
@@ -40,6 +49,7 @@ def verify(conn: Connection) -> VerifyReport:
             select(func.count()).select_from(ledger_transaction)
         ).scalar_one(),
         entries=conn.execute(select(func.count()).select_from(ledger_entry)).scalar_one(),
+        fee_records=conn.execute(select(func.count()).select_from(fee_record)).scalar_one(),
     )
     e, a, t = ledger_entry.c, ledger_account.c, ledger_transaction.c
 
@@ -102,6 +112,7 @@ def verify(conn: Connection) -> VerifyReport:
     for code, balance in negative:
         report.problems.append(f"account {code} is below zero: {balance}")
     verify_coupon_books(conn, report)
+    verify_bill_records(conn, report)
     return report
 
 
@@ -123,3 +134,90 @@ def verify_coupon_books(conn: Connection, report: VerifyReport) -> None:
         report.problems.append(
             f"customer {customer_id}: coupon book {book} != sum of coupon balances {total or 0}"
         )
+
+
+# Transactions that move a customer's money for services, and the provider's books on the
+# other side of them: revenue (fees, orders, refunds, charges) or adjustments (credits).
+SERVICE_KINDS = [
+    str(k)
+    for k in (
+        TransactionKind.FEE,
+        TransactionKind.ORDER,
+        TransactionKind.REFUND,
+        TransactionKind.ADJUSTMENT,
+    )
+]
+COUNTER_KINDS = [str(AccountKind.REVENUE), str(AccountKind.ADJUSTMENT)]
+
+
+def verify_bill_records(conn: Connection, report: VerifyReport) -> None:
+    """Bills hold every movement of a customer's money for services, exactly once.
+
+    For each fee, order, refund and adjustment transaction, the expenditure records written
+    with it (same customer) add up to what it moved into the provider's revenue or out of its
+    adjustment book; no record names another transaction or none while carrying money. A bill
+    is the sum of a month's records, so its total equals the ledger's movements of the
+    customer's money for services in that month."""
+    e, a, t, f = ledger_entry.c, ledger_account.c, ledger_transaction.c, fee_record.c
+    moved = (
+        select(
+            e.transaction_id.label("tx"),
+            t.customer_id,
+            func.sum(e.amount_units).label("counter"),
+        )
+        .join(ledger_account, a.id == e.account_id)
+        .join(ledger_transaction, t.id == e.transaction_id)
+        .where(
+            t.kind.in_(SERVICE_KINDS),
+            t.customer_id.is_not(None),
+            a.customer_id.is_(None),
+            a.kind.in_(COUNTER_KINDS),
+        )
+        .group_by(e.transaction_id, t.customer_id)
+        .subquery()
+    )
+    billed = (
+        select(
+            f.ledger_transaction_id.label("tx"),
+            f.customer_id,
+            func.sum(f.amount_units).label("units"),
+        )
+        .where(f.ledger_transaction_id.is_not(None))
+        .group_by(f.ledger_transaction_id, f.customer_id)
+        .subquery()
+    )
+    same = and_(billed.c.tx == moved.c.tx, billed.c.customer_id == moved.c.customer_id)
+    unbilled = conn.execute(
+        select(moved.c.tx, moved.c.customer_id, moved.c.counter, billed.c.units)
+        .select_from(moved.outerjoin(billed, same))
+        .where(
+            or_(
+                and_(billed.c.units.is_(None), moved.c.counter != 0),
+                billed.c.units != -moved.c.counter,
+            )
+        )
+        .limit(MAX_EXAMPLES)
+    ).all()
+    for tx, customer_id, counter, units in unbilled:
+        report.problems.append(
+            f"transaction {tx} moved {-int(counter)} of customer {customer_id}'s money for "
+            f"services but its fee records add up to {int(units or 0)}"
+        )
+    stray = conn.execute(
+        select(billed.c.tx, billed.c.customer_id, billed.c.units)
+        .select_from(billed.outerjoin(moved, same))
+        .where(moved.c.tx.is_(None), billed.c.units != 0)
+        .limit(MAX_EXAMPLES)
+    ).all()
+    for tx, customer_id, units in stray:
+        report.problems.append(
+            f"fee records of customer {customer_id} add up to {int(units)} in transaction {tx}, "
+            "which moves none of that customer's money for services"
+        )
+    loose = conn.execute(
+        select(f.id, f.amount_units)
+        .where(f.ledger_transaction_id.is_(None), f.amount_units != 0)
+        .limit(MAX_EXAMPLES)
+    ).all()
+    for record_id, units in loose:
+        report.problems.append(f"fee record {record_id} carries {units} without a transaction")

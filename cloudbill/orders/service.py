@@ -25,6 +25,7 @@ from ..config import Settings
 from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..customers.model import Customer
+from ..expenditure import repo as expenditure_repo
 from ..kernel.currency import currency_digits
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
@@ -39,7 +40,7 @@ from ..resources.model import Resource, ResourceInput, ResourceStatus, StatusCha
 from ..subscriptions import repo as sub_repo
 from ..subscriptions import rules as sub_rules
 from ..subscriptions.repo import Subscription
-from . import effects, payment, repo, rules
+from . import effects, payment, records, repo, rules
 from .model import FEE_INCURRING, Order, OrderSource, OrderStatus, OrderType
 from .pricing import DAY_UNIT, period_quote
 
@@ -597,7 +598,9 @@ def create_change(
     repo.update_order(conn, order_id, paid_at=now, closed_at=now)
     order = get(conn, order_id)
     effects.apply(conn, order, customer, now=now)
-    return get(conn, order_id)
+    order = get(conn, order_id)
+    expenditure_repo.insert_expenditures(conn, records.payment_records(order))
+    return order
 
 
 def _computed(official: int, amount: int, currency: str) -> Quote:
@@ -807,7 +810,9 @@ def pay(
         ledger_transaction_id=posted.id,
     )
     effects.apply(conn, get(conn, order.id), customer, now=now)
-    return get(conn, order.id)
+    paid = get(conn, order.id)  # with the spans the lines pay for, set by applying it
+    expenditure_repo.insert_expenditures(conn, records.payment_records(paid))
+    return paid
 
 
 def cancel(
@@ -910,6 +915,10 @@ def unsubscribe(
         conn, order_id, fee_units=sum(x["fee_units"] for x in lines), paid_at=now, closed_at=now
     )
     _give_back(conn, customer, order_id, refunds, now=now)
+    refunded = {r.id: (now, r.expire_at) for r in found}
+    expenditure_repo.insert_expenditures(
+        conn, records.unsubscription_records(get(conn, order_id), refunded)
+    )
     events = []
     for r in found:
         sub_repo.update_subscription(conn, r.id, auto_renew=False, updated_at=now)

@@ -81,7 +81,10 @@ def first_charge_at(conn: Connection, customer_id: str, since: datetime | None) 
 
 def next_fee_hour(conn: Connection, customer_id: str, since: datetime | None) -> datetime | None:
     f = fee_record.c
-    query = select(func.min(f.hour_start)).where(f.customer_id == customer_id, f.credit_units > 0)
+    # Usage fees only: orders and adjustments on credit are found on the unpaid book.
+    query = select(func.min(f.hour_start)).where(
+        f.customer_id == customer_id, f.settlement_id.is_not(None), f.credit_units > 0
+    )
     if since is not None:
         query = query.where(f.hour_start >= since)
     return conn.execute(query).scalar()

@@ -10,6 +10,7 @@ from ..catalog import service as catalog_service
 from ..catalog.model import BillingMode
 from ..customers import rules as customer_rules
 from ..customers import service as customers
+from ..expenditure.model import Attribution
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
 from ..kernel.limits import PAGE_SIZE_DEFAULT
@@ -23,6 +24,43 @@ def get(conn: Connection, resource_id: str, *, customer_id: str | None = None) -
     if found is None or (customer_id is not None and found.customer_id != customer_id):
         raise CloudbillError(ErrorCode.RESOURCE_NOT_FOUND, f"no resource {resource_id!r}")
     return found
+
+
+def attribution(
+    conn: Connection,
+    customer_id: str,
+    *,
+    resource_id: str | None = None,
+    service: str | None = None,
+    billing_mode: str | None = None,
+) -> Attribution:
+    """What an operator's adjustment is for: one of the customer's resources (its service,
+    type, spec, region and billing mode), or a catalog service (with a billing mode if named),
+    or nothing named. A service or mode given with a resource must be the resource's."""
+    customers.get(conn, customer_id)  # an unknown customer is that, whatever else is named
+    mode = None
+    if billing_mode is not None:
+        try:
+            mode = str(BillingMode(billing_mode))
+        except ValueError:
+            raise CloudbillError(
+                ErrorCode.INVALID_ARGUMENT, "billing mode must be pay_per_use or yearly_monthly"
+            ) from None
+    if resource_id is not None:
+        r = get(conn, resource_id, customer_id=customer_id)
+        for name, given, own in (
+            ("service", service, r.service),
+            ("billing mode", mode, str(r.billing_mode)),
+        ):
+            if given is not None and given != own:
+                raise CloudbillError(
+                    ErrorCode.INVALID_ARGUMENT, f"resource {r.id} has {name} {own}, not {given}"
+                )
+        return Attribution(r.id, r.service, r.resource_type, r.spec, r.region, str(r.billing_mode))
+    if service is not None:
+        catalog_service.active(conn).service(service)  # CATALOG_ITEM_NOT_FOUND if unknown
+        return Attribution(service=service, billing_mode=mode or "")
+    return Attribution(billing_mode=mode or "")
 
 
 def register(conn: Connection, data: ResourceInput, *, now: datetime) -> tuple[Resource, bool]:

@@ -226,11 +226,15 @@ settlement_run = Table(
     Column("finished_at", UtcDateTime, nullable=False),
 )
 
+# One expenditure record per movement of billed money: an hourly pay-per-use fee (written by
+# settlement, `bill_type` usage) or an order's payment or refund, or an operator adjustment
+# (written with the ledger transaction they describe; `settlement_id` null, `trade_id` the order
+# id or the adjustment's reference). Bills, trends and exports read nothing else.
 fee_record = Table(
     "fee_record",
     metadata,
     Column("id", SeqInteger, primary_key=True, autoincrement=True),
-    Column("settlement_id", Integer, ForeignKey("settlement_run.id"), nullable=False, index=True),
+    Column("settlement_id", Integer, ForeignKey("settlement_run.id"), nullable=True, index=True),
     Column("customer_id", String(32), nullable=False),
     Column("resource_id", String(128), nullable=False),
     Column("service", String(64), nullable=False),
@@ -239,7 +243,9 @@ fee_record = Table(
     Column("region", String(64), nullable=False),
     Column("billing_mode", String(16), nullable=False),
     Column("usage_type", String(64), nullable=False),
-    Column("hour_start", UtcDateTime, nullable=False),  # the hour the usage happened in
+    # When the expenditure happened, which places it in a bill's month and day: the hour the
+    # usage happened in (pay-per-use), or the instant it was charged (orders, adjustments).
+    Column("hour_start", UtcDateTime, nullable=False),
     Column("is_late", Boolean, nullable=False),  # billed after its hour was settled
     Column("currency", String(3), nullable=False),
     Column("pricing_unit", String(32), nullable=False),
@@ -254,9 +260,17 @@ fee_record = Table(
     Column("credit_units", BigInteger, nullable=False),
     Column("debt_units", BigInteger, nullable=False),
     Column("ledger_transaction_id", Integer, nullable=True),
-    Column("created_at", UtcDateTime, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),  # when it was charged
+    Column("bill_type", String(24), nullable=False, server_default="usage"),  # expenditure.BillType
+    Column("trade_id", String(128), nullable=True),  # order id / adjustment reference
+    Column("line_no", Integer, nullable=True),  # the order line it is for
+    Column("period_start", UtcDateTime, nullable=True),  # what a yearly/monthly record pays for
+    Column("period_end", UtcDateTime, nullable=True),
+    Column("description", String(256), nullable=True),  # an adjustment's reason
     Index("ix_fee_record_customer_hour", "customer_id", "hour_start"),
     Index("ix_fee_record_resource_hour", "resource_id", "hour_start"),
+    # A trade's line is recorded once per bill type, however often its writer is replayed.
+    UniqueConstraint("trade_id", "bill_type", "line_no"),
 )
 
 resource_package = Table(

@@ -10,6 +10,7 @@ from ...bootstrap import Container
 from ...customers import service
 from ...customers.model import CustomerInput, CustomerStatus
 from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from ...resources import service as resources
 from ...views import customer_view, transaction_view
 from ..deps import container, require_operator
 from ..shared import accounts
@@ -112,6 +113,13 @@ def adjust(customer_id: str, body: Adjustment, c: Container = Depends(container)
             direction=body.direction,
             reason=body.reason,
             reference=body.reference,
+            attribution=resources.attribution(
+                conn,
+                customer_id,
+                resource_id=body.resource_id,
+                service=body.service,
+                billing_mode=body.billing_mode,
+            ),
             now=now,
         )
     )

@@ -109,3 +109,10 @@ class Adjustment(_Body):
     direction: str = Field(examples=["charge", "credit"])
     reason: str = Field(min_length=1, max_length=512)
     reference: str = Field(min_length=1, max_length=128, description="idempotency key")
+    resource_id: str | None = Field(
+        None, min_length=1, max_length=128, description="the resource it is for (bills show it)"
+    )
+    service: str | None = Field(
+        None, min_length=1, max_length=64, description="the service it is for, if no resource"
+    )
+    billing_mode: str | None = Field(None, examples=["pay_per_use", "yearly_monthly"])

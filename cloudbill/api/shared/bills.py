@@ -24,6 +24,8 @@ class FeeFilters:
     resource_id: str | None
     service: str | None
     usage_type: str | None
+    billing_mode: str | None
+    bill_type: str | None
     granularity: str
     limit: int
     offset: int
@@ -36,13 +38,30 @@ def fee_filters(
     resource_id: str | None = None,
     service_code: str | None = Query(None, alias="service"),
     usage_type: str | None = None,
+    billing_mode: str | None = Query(None, description="pay_per_use or yearly_monthly"),
+    bill_type: str | None = Query(
+        None,
+        description="a bill type (usage, new_purchase, renewal, auto_renewal, conversion, "
+        "upgrade, downgrade_refund, unsubscription_refund, unsubscription_fee, compensation, "
+        "deduction) or a category (consumption, refund, adjustment)",
+    ),
     granularity: str = Query(Granularity.HOUR.value, description="hour, day or resource"),
     limit: int = Limit,
     offset: int = Offset,
 ) -> FeeFilters:
     """The fee-record query parameters, as a dependency both APIs declare."""
     return FeeFilters(
-        month, start, end, resource_id, service_code, usage_type, granularity, limit, offset
+        month,
+        start,
+        end,
+        resource_id,
+        service_code,
+        usage_type,
+        billing_mode,
+        bill_type,
+        granularity,
+        limit,
+        offset,
     )
 
 
