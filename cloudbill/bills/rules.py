@@ -25,7 +25,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, time, timedelta
 
-from ..kernel.money import Money, Rounding
+from ..kernel.currency import currency_digits
+from ..kernel.money import SCALE_DIGITS, Money, Rounding
 from ..kernel.periods import Period, add_months, month_of, month_period, zone
 from .model import FIGURES, BillLine, Breakdown, Figures
 
@@ -102,3 +103,29 @@ def recent_months(now: datetime, tz_name: str, count: int) -> list[tuple[str, Pe
             (month_text(first.year, first.month), month_period(first.year, first.month, tz_name))
         )
     return months
+
+
+def allocate_rounded(
+    lines: Sequence[Figures], total: dict[str, int], currency: str, rounding: Rounding
+) -> list[dict[str, int]]:
+    """Each line's figures at the currency's digits, so that per figure the lines add up to
+    the rounded `total` exactly (for documents, such as Huawei's monthly sum, that carry no
+    rounding line). Every line starts from its own rounding; the steps the rounded lines miss
+    of the total go one each to the lines nearest to rounding the other way (largest
+    remainder, then the earlier line), so no line moves by more than it has to."""
+    step = 10 ** (SCALE_DIGITS - currency_digits(currency))  # one minor unit, in units
+    out = [round_figures(line, currency, rounding) for line in lines]
+    for name in FIGURES:
+        missing = (total[name] - sum(line[name] for line in out)) // step
+        if not missing or not out:
+            continue
+        exact = [line.units()[name] for line in lines]
+        # Lines rounded down the most come first when steps are missing, up the most when over.
+        order = sorted(
+            range(len(out)),
+            key=lambda i: (-(exact[i] - out[i][name]) * (1 if missing > 0 else -1), i),
+        )
+        sign = 1 if missing > 0 else -1
+        for k in range(abs(missing)):
+            out[order[k % len(order)]][name] += sign * step
+    return out

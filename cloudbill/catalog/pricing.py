@@ -110,6 +110,7 @@ class Quote:
     discount: Money
     amount: Money
     discount_id: str | None
+    discount_name: str | None = None  # the catalog's name of that discount
 
     def as_dict(self) -> dict[str, str | None]:
         return {
@@ -118,6 +119,7 @@ class Quote:
             "discount_amount": self.discount.to_text(),
             "amount": self.amount.to_text(),
             "discount_id": self.discount_id,
+            "discount_name": self.discount_name,
         }
 
 
@@ -155,4 +157,6 @@ def quote(
         else discount_of(official.units, discount.percent, rounding=rounding, places=places)
     )
     off = Money(off_units, currency)
-    return Quote(official, off, official - off, discount.id if discount else None)
+    if discount is None:
+        return Quote(official, off, official - off, None)
+    return Quote(official, off, official - off, discount.id, discount.name)

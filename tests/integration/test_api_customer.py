@@ -80,18 +80,26 @@ def test_account_and_bills_answer_the_engines_figures(
     )
     assert alice.get("/expenditure-trend?months=3") == trend_view(me, trend)
 
+    # The hourly fees and the paid order (8.60 cash, coupon 2.00 unused: the order took none).
     fees = alice.get("/fee-records?month=2026-03")
-    assert fees["total"] == 2
-    assert [(f["resource_id"], f["package_usage"], f["cash"]) for f in fees["items"]] == [
+    assert fees["total"] == 3
+    hourly = [f for f in fees["items"] if f["bill_type"] == "usage"]
+    assert [(f["resource_id"], f["package_usage"], f["cash"]) for f in hourly] == [
         ("alice-vm", "3", "0.00"),
         ("alice-vm", "1", "0.1562"),
     ]
+    (purchase,) = [f for f in fees["items"] if f["bill_type"] == "new_purchase"]
+    assert purchase["order_id"] == world["alice"].paid_order
+    assert purchase["resource_id"] == world["alice"].subscribed_resource
+    assert (purchase["cash"], purchase["billing_mode"]) == ("8.60", "yearly_monthly")
+    only_orders = alice.get("/fee-records?month=2026-03&billing_mode=yearly_monthly")
+    assert [f["id"] for f in only_orders["items"]] == [purchase["id"]]
     by_resource = alice.get("/fee-records?granularity=resource&resource_id=alice-vm")
     assert by_resource["total"] == 1 and by_resource["items"][0]["amount"] == "0.1562"
     export = alice.client.get(f"{PREFIX}/bills/2026-03/export.csv", auth=alice.auth)
     assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(export.text)))
-    assert [r["resource_id"] for r in rows] == ["alice-vm", "alice-vm"]
+    assert sorted(r["resource_id"] for r in rows) == sorted(f["resource_id"] for f in fees["items"])
 
     usage = alice.get("/package-usage")
     assert [(u["package_id"], u["quantity"]) for u in usage["items"]] == [

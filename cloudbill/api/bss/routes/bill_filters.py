@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
+from sqlalchemy import and_, or_
 from sqlalchemy.sql import ColumnElement
 
 from ....bills import repo as bills_repo
@@ -15,7 +16,7 @@ from ....customers.model import Customer
 from ....kernel.periods import Period, zone
 from ....store.schema import fee_record
 from ..errors import bad_parameter
-from .common import CHARGE_MODE, USAGE_BILL_TYPE, service_of_type_code
+from .common import CHARGE_MODE, bill_types_of_code, service_of_type_code
 
 METHODS = ("oneself", "sub_customer", "all")
 DEFAULT_PROJECT = "0"
@@ -35,6 +36,7 @@ class BillQuery:
     date_end: str | None = None
     trade_id: str | None = None
     enterprise_project_id: str | None = None
+    include_zero_record: bool | None = None
 
 
 def _local_day(text: str, name: str) -> date:
@@ -62,8 +64,9 @@ def _day_range(customer: Customer, q: BillQuery, month: Period) -> Period | None
 def where(
     customer: Customer, q: BillQuery, index: CatalogIndex
 ) -> list[ColumnElement[bool]] | None:
-    """The WHERE of the query, or None when it can match nothing cloudbill keeps (another bill
-    type, another charging mode, an enterprise sub-customer, an unknown service)."""
+    """The WHERE of the query, or None when it can match nothing cloudbill keeps (a bill type
+    cloudbill does not bill, another charging mode, an enterprise sub-customer, an unknown
+    service)."""
     if q.method is not None and q.method not in METHODS:
         raise bad_parameter(f"method must be one of {', '.join(METHODS)}")
     cycle, month = bills.month_bounds(customer, q.cycle)
@@ -71,11 +74,14 @@ def where(
     days = _day_range(customer, q, month)
     if q.method == "sub_customer":
         return None  # cloudbill has no enterprise sub-customers
-    if q.bill_type is not None and q.bill_type != USAGE_BILL_TYPE:
-        return None  # hourly settlement writes usage consumption only
+    bill_types = None
+    if q.bill_type is not None:
+        bill_types = bill_types_of_code(q.bill_type)
+        if not bill_types:
+            return None  # e.g. taxes or savings plans: cloudbill bills none
     if q.enterprise_project_id not in (None, DEFAULT_PROJECT):
         return None  # cloudbill keeps every record in Huawei's "default" project
-    clauses = bills_repo.scope(customer.id, days or month)
+    clauses = bills_repo.scope(customer.id, days or month, bill_types=bill_types)
     if q.charge_mode is not None:
         modes = [m for m, code in CHARGE_MODE.items() if str(code) == str(q.charge_mode)]
         if not modes:
@@ -94,11 +100,21 @@ def where(
         if value is not None:
             clauses.append(fee_record.c[column] == value)
     if q.trade_id is not None:
-        # A fee record's trade id is its settlement run (the deduction it was paid by).
-        if not q.trade_id.isdigit() or len(q.trade_id) > 18:
-            return None
-        clauses.append(fee_record.c.settlement_id == int(q.trade_id))
+        clauses.append(trade_clause(q.trade_id))
+    if q.include_zero_record is False:
+        clauses.append(fee_record.c.amount_units != 0)
     return clauses
+
+
+def trade_clause(trade_id: str) -> ColumnElement[bool]:
+    """Records of a trade: an order or an adjustment by its id, an hourly fee by its settlement
+    run (the deduction that paid it)."""
+    f = fee_record.c
+    if trade_id.isdigit() and len(trade_id) <= 18:
+        return or_(
+            f.trade_id == trade_id, and_(f.trade_id.is_(None), f.settlement_id == int(trade_id))
+        )
+    return f.trade_id == trade_id
 
 
 def _fields(q: BillQuery) -> dict[str, object]:

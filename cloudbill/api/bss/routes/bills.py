@@ -1,9 +1,11 @@
-"""Resource fee records and resource records detail (group 1 of the map)."""
+"""Resource fee records and resource records detail (group 1 of the map): every expenditure
+record (hourly fees, order payments and refunds, adjustments) one by one, per day or per cycle."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
@@ -14,18 +16,21 @@ from ....bills import service as bills
 from ....bills.model import FeeGroup, FeeRecord, Figures, Item
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
+from ....expenditure.model import BillType
 from ....kernel.limits import OFFSET_MAX
-from ....resources import repo as resources_repo
+from ....kernel.periods import zone
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
 from . import bill_filters
 from .bill_filters import BillQuery
 from .common import (
+    BILL_TYPE_CODE,
     CHARGE_MODE,
     HOUR_PERIOD_TYPE,
     MONEY_MEASURE_ID,
+    ONE_OFF_PERIOD_TYPE,
     PAGE_LIMIT_MAX,
-    USAGE_BILL_TYPE,
+    PERIOD_TYPE,
     Caller,
     Limit,
     Offset,
@@ -60,15 +65,42 @@ def _money_fields(f: Figures, cur: str) -> dict[str, Any]:
     }
 
 
+def spec_description(index: CatalogIndex, item: Item) -> str | None:
+    """The catalog's name of the spec ('s6.large.2 | 2 vCPUs | 4 GiB'), else its code."""
+    ref = index.specs.get((item.resource_type, item.spec))
+    return ref.spec.name if ref is not None else (item.spec or None)
+
+
 def _item_fields(index: CatalogIndex, item: Item) -> dict[str, Any]:
     return {
-        "region": item.region,
-        "cloud_service_type": service_type_code(index, item.service),
+        "region": item.region or None,
+        "cloud_service_type": service_type_code(index, item.service) if item.service else None,
         "cloud_service_type_name": service_name(index, item.service),
         "resource_type_name": resource_type_name(index, item.resource_type),
-        "sku_code": item.spec,
-        "product_spec_desc": item.spec,
-        "usage_type": item.usage_type,
+        "resource_name": item.resource_name or None,
+        "sku_code": item.spec or None,
+        "product_spec_desc": spec_description(index, item),
+        "usage_type": item.usage_type or None,
+        "bill_type": BILL_TYPE_CODE[BillType(item.bill_type)],
+    }
+
+
+def _usage_fields(index: CatalogIndex, item: Item, usage_e10: int, package_e10: int):  # type: ignore[no-untyped-def]
+    """Usage in the pricing unit (hourly fees), or the periods bought (yearly/monthly)."""
+    if item.bill_type == BillType.USAGE:
+        measure = unit_measure_id(index, item.pricing_unit)
+        return {
+            "usage": quantity(usage_e10),
+            "usage_measure_id": measure,
+            "free_resource_usage": quantity(package_e10),
+            "free_resource_measure_id": measure,
+            "period_type": HOUR_PERIOD_TYPE,
+        }
+    return {
+        "usage": quantity(usage_e10),
+        "free_resource_usage": Decimal(0),
+        "period_type": PERIOD_TYPE.get(item.pricing_unit, ONE_OFF_PERIOD_TYPE),
+        "period_num": quantity(usage_e10) if item.pricing_unit else None,
     }
 
 
@@ -77,7 +109,6 @@ class RecordsPage:
     index: CatalogIndex
     rows: list[FeeRecord] | list[FeeGroup]
     total: int
-    resource_names: dict[str, str]  # of the page's resources, by id
 
 
 def _records_page(
@@ -90,7 +121,7 @@ def _records_page(
         index = catalog(conn)
         clauses = bill_filters.where(customer, q, index)
         if clauses is None:
-            return RecordsPage(index, [], 0, {})
+            return RecordsPage(index, [], 0)
         if statistic == BY_DETAIL:
             rows, total = bills_repo.fee_records_page(conn, clauses, limit=limit, offset=offset)
         else:
@@ -101,43 +132,53 @@ def _records_page(
             rows, total = bills_repo.fee_groups_page(
                 conn, clauses, days, limit=limit, offset=offset
             )
-        names = resources_repo.names(conn, customer.id, {r.item.resource_id for r in rows})
-        return RecordsPage(index, rows, total, names)
+        return RecordsPage(index, rows, total)
 
     return read(request, work)
+
+
+def _local_day(instant: datetime, customer: Customer) -> str:
+    return instant.astimezone(zone(customer.timezone)).date().isoformat()
 
 
 def _record_view(
     page: RecordsPage, customer: Customer, row: FeeRecord | FeeGroup, cycle: str
 ) -> dict[str, Any]:
-    """The common part of ResFeeRecordV2 and MonthlyBillRes for a fee record or a group."""
+    """The common part of ResFeeRecordV2 and MonthlyBillRes for a record or a group of them.
+
+    A record's bill date is the local day it is billed on; a group's is its day (by day) or the
+    day of its first record (by cycle)."""
+    order_id = None
     if isinstance(row, FeeRecord):
-        start, end = row.hour_start, row.hour_start + timedelta(hours=1)
-        ident, trade, day = str(row.id), str(row.settlement_id), None
-        usage_e10, package_e10 = row.usage_e10, row.package_usage_e10
+        ident = str(row.id)
+        trade = row.trade_id or str(row.settlement_id)
+        order_id = row.order_id
+        day = _local_day(row.hour_start, customer)
+        if row.item.bill_type == BillType.USAGE:
+            start, end = row.hour_start, row.hour_start + timedelta(hours=1)
+        else:
+            start, end = row.period_start, row.period_end
+        consumed = row.hour_start
     else:
-        start, end = row.first_hour, row.last_hour + timedelta(hours=1)
         ident = trade = None
-        day = row.day.isoformat() if row.day else None
-        usage_e10, package_e10 = row.usage_e10, row.package_usage_e10
+        day = row.day.isoformat() if row.day else _local_day(row.first_hour, customer)
+        start, end = row.first_hour, row.last_hour
+        if row.item.bill_type == BillType.USAGE:
+            end = row.last_hour + timedelta(hours=1)
+        consumed = row.first_hour
     index = page.index
-    measure = unit_measure_id(index, row.item.pricing_unit)
     return {
         "cycle": cycle,
         "bill_date": day,
-        "bill_type": USAGE_BILL_TYPE,
         **owner(customer),
         **_item_fields(index, row.item),
-        "resource_name": page.resource_names.get(row.item.resource_id),
         "effective_time": utc_text(start),
         "expire_time": utc_text(end),
-        "consume_time": utc_text(start),
+        "consume_time": utc_text(consumed),
         "trade_id": trade,
+        "order_id": order_id,
         "id": ident,
-        "usage": quantity(usage_e10),
-        "usage_measure_id": measure,
-        "free_resource_usage": quantity(package_e10),
-        "free_resource_measure_id": measure,
+        **_usage_fields(index, row.item, row.usage_e10, row.package_usage_e10),
         **_money_fields(row.figures, row.currency),
     }
 
@@ -158,7 +199,7 @@ def list_customerself_resource_records(
     include_zero_record: bool | None = Query(None),
     method: str | None = Query(None),
     sub_customer_id: str | None = Query(None, max_length=64),
-    trade_id: str | None = Query(None, max_length=64),
+    trade_id: str | None = Query(None, max_length=128),
     bill_date_begin: str | None = Query(None),
     bill_date_end: str | None = Query(None),
     statistic_type: int = Query(BY_DETAIL),
@@ -175,23 +216,30 @@ def list_customerself_resource_records(
         date_end=bill_date_end,
         trade_id=trade_id,
         enterprise_project_id=enterprise_project_id,
+        include_zero_record=include_zero_record,
     )
     page = _records_page(request, customer, q, statistic_type, offset, limit)
     records = []
     for row in page.rows:
         view = _record_view(page, customer, row, q.cycle)
         view.pop("cycle")
+        period_type = view.pop("period_type")
         if isinstance(row, FeeRecord):
-            view["unit_price"] = row.unit_price
-            view["trade_time"] = view["consume_time"]
+            view["unit_price"] = Decimal(row.unit_price) if row.unit_price else None
+            view["trade_time"] = utc_text(row.charged_at)
         view.update(
-            resource_id=row.item.resource_id,
-            resource_type=row.item.resource_type,
-            charge_mode=str(CHARGE_MODE.get(row.item.billing_mode)),
-            period_type=str(HOUR_PERIOD_TYPE),
+            resource_id=row.item.resource_id or None,
+            resource_type=row.item.resource_type or None,
+            charge_mode=_charge_mode_text(row.item.billing_mode),
+            period_type=str(period_type),
         )
         records.append(view)
     return {"fee_records": records, "total_count": page.total, "currency": customer.currency}
+
+
+def _charge_mode_text(mode: str) -> str | None:
+    code = CHARGE_MODE.get(mode)
+    return None if code is None else str(code)
 
 
 class ResRecordsQuery(BaseModel):
@@ -239,17 +287,18 @@ def list_customerself_resource_record_details(
         date_begin=body.bill_cycle_begin if daily else None,
         date_end=body.bill_cycle_end if daily else None,
         enterprise_project_id=body.enterprise_project_id,
+        include_zero_record=body.include_zero_record,
     )
     page = _records_page(request, customer, q, body.statistic_type, body.offset, body.limit)
     records = []
     for row in page.rows:
         view = _record_view(page, customer, row, q.cycle)
         view["consume_amount"] = view.pop("amount")
+        view.pop("order_id")
         view.update(
-            res_instance_id=row.item.resource_id,
-            resource_Type_code=row.item.resource_type,  # sic: the SDK's wire name
+            res_instance_id=row.item.resource_id or None,
+            resource_Type_code=row.item.resource_type or None,  # sic: the SDK's wire name
             charge_mode=CHARGE_MODE.get(row.item.billing_mode),
-            period_type=HOUR_PERIOD_TYPE,
             payer_account_id=customer.id,
         )
         records.append(view)

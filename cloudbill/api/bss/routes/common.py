@@ -14,6 +14,7 @@ from ....bootstrap import Container
 from ....catalog import service as catalog_service
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
+from ....expenditure.model import BillCategory, BillType
 from ....kernel.limits import OFFSET_MAX
 from ....kernel.money import Money
 from ....kernel.quantity import from_e10
@@ -26,8 +27,30 @@ T = TypeVar("T")
 MONEY_MEASURE_ID = 1  # Huawei's measure id of the major currency unit (dollar, yuan)
 PAGE_LIMIT_MAX = 1000
 CHARGE_MODE = {"yearly_monthly": 1, "pay_per_use": 3}
-HOUR_PERIOD_TYPE = 25  # Huawei period types: 19 year, 20 month, 24 day, 25 hour
-USAGE_BILL_TYPE = 5  # Huawei bill type "consumption - usage": what hourly settlement bills
+HOUR_PERIOD_TYPE = 25  # Huawei period types: 19 year, 20 month, 24 day, 25 hour, 5 one-off
+PERIOD_TYPE = {"year": 19, "month": 20, "day": 24}  # of what a yearly/monthly record bought
+ONE_OFF_PERIOD_TYPE = 5  # a change, refund or adjustment: no period bought
+# Huawei's record bill types (ListCustomerselfResourceRecords and the record details).
+BILL_TYPE_CODE: dict[str, int] = {
+    BillType.NEW_PURCHASE: 1,
+    BillType.CONVERSION: 1,  # a pay-per-use resource bought for a period: a new purchase
+    BillType.RENEWAL: 2,
+    BillType.UPGRADE: 3,
+    BillType.UNSUBSCRIPTION_REFUND: 4,
+    BillType.UNSUBSCRIPTION_FEE: 4,  # kept from the refund: Huawei shows it with the refund
+    BillType.USAGE: 5,
+    BillType.AUTO_RENEWAL: 8,
+    BillType.COMPENSATION: 9,
+    BillType.DEDUCTION: 16,
+    BillType.DOWNGRADE_REFUND: 20,
+}
+# Huawei's monthly-sum bill types: 1 consumption, 2 refund, 3 adjustment.
+CATEGORY_CODE = {BillCategory.CONSUMPTION: 1, BillCategory.REFUND: 2, BillCategory.ADJUSTMENT: 3}
+
+
+def bill_types_of_code(code: int) -> list[str]:
+    """cloudbill's bill types a Huawei record bill type code stands for (none if unknown)."""
+    return sorted(name for name, value in BILL_TYPE_CODE.items() if value == code)
 
 
 def read(request: Request, work: Callable[[Connection, datetime], T]) -> T:

@@ -1,5 +1,11 @@
-"""The monthly sum of a billing cycle (ShowCustomerMonthlySum, group 1 of the map): totals and one
-line per service and billing mode, each figure rounded once to the currency."""
+"""The monthly sum of a billing cycle (ShowCustomerMonthlySum, group 1 of the map): one line per
+service, resource type, charging mode and bill type (consumption, refund, adjustment), and totals.
+
+Huawei's answer carries no rounding line: its lines add up to its totals, and each line says what
+rounding took off it (`truncated_amount`, so official - discount - truncated = consume). The
+totals are the bill's (each figure rounded once, as `cloudbill bill summary` prints them); the
+lines are rounded so that they add up to them (bills/rules.allocate_rounded).
+"""
 
 from __future__ import annotations
 
@@ -8,18 +14,18 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from ....bills import repo as bills_repo
-from ....bills import service as bills
+from ....bills import rules as bill_rules
 from ....bills.model import BREAKDOWN_LINES_MAX, Figures
 from ....customers.model import Customer
+from ....expenditure.model import CATEGORY, BillType
 from ....kernel.errors import CloudbillError, ErrorCode
-from ....kernel.money import Money
 from ..jsonnum import ExactRoute
 from . import bill_filters
 from .bill_filters import BillQuery
 from .common import (
+    CATEGORY_CODE,
     CHARGE_MODE,
     MONEY_MEASURE_ID,
-    USAGE_BILL_TYPE,
     Caller,
     Limit,
     Offset,
@@ -36,25 +42,34 @@ from .common import (
 from .common import service_type_code as huawei_service_code
 
 router = APIRouter(route_class=ExactRoute)
+LINE_DIMENSIONS = ("service", "resource_type", "billing_mode", "bill_type")
+ROWS_MAX = BREAKDOWN_LINES_MAX * len(BillType)  # before bill types fold into Huawei's three
 
 
-def _rounded_line(f: Figures, cur: str, rounding: Any) -> dict[str, Any]:
-    """A monthly-sum line: each figure rounded once; truncated = official - discount - consume,
-    so Huawei's identity holds exactly on the printed figures."""
-    r = {k: Money(v, cur).round_to_currency(rounding) for k, v in f.units().items()}
-    truncated = r["official"] - r["discount"] - r["amount"]
+def _line_money(r: dict[str, int], cur: str) -> dict[str, Any]:
     return {
-        "official_amount": r["official"].to_decimal(),
-        "official_discount_amount": r["discount"].to_decimal(),
-        "truncated_amount": truncated.to_decimal(),
-        "consume_amount": r["amount"].to_decimal(),
-        "coupon_amount": r["coupon"].to_decimal(),
-        "cash_amount": r["cash"].to_decimal(),
-        "credit_amount": r["credit"].to_decimal(),
-        "debt_amount": r["debt"].to_decimal(),
+        "official_amount": amount(r["official"], cur),
+        "official_discount_amount": amount(r["discount"], cur),
+        "truncated_amount": amount(r["official"] - r["discount"] - r["amount"], cur),
+        "consume_amount": amount(r["amount"], cur),
+        "coupon_amount": amount(r["coupon"], cur),
+        "cash_amount": amount(r["cash"], cur),
+        "credit_amount": amount(r["credit"], cur),
+        "debt_amount": amount(r["debt"], cur),
         "writeoff_amount": amount(0, cur),
         "measure_id": MONEY_MEASURE_ID,
     }
+
+
+def _by_category(
+    rows: list[tuple[tuple[str, ...], Figures]],
+) -> list[tuple[tuple[str, str, str, int], Figures]]:
+    """Lines per service, resource type, mode and Huawei bill type (bill types folded)."""
+    folded: dict[tuple[str, str, str, int], list[Figures]] = {}
+    for (service, rtype, mode, bill_type), figures in rows:
+        code = CATEGORY_CODE[CATEGORY[BillType(bill_type)]]
+        folded.setdefault((service, rtype, mode, code), []).append(figures)
+    return [(key, bill_rules.add_figures(parts)) for key, parts in sorted(folded.items())]
 
 
 @router.get("/v2/bills/customer-bills/monthly-sum")
@@ -72,6 +87,7 @@ def show_customer_monthly_sum(
     rounding = request.app.state.container.settings.bill_rounding
     query = BillQuery(
         cycle=month(bill_cycle, "bill_cycle"),
+        service_type=service_type_code,
         method=method,
         enterprise_project_id=enterprise_project_id,
     )
@@ -79,47 +95,43 @@ def show_customer_monthly_sum(
 
     def work(conn, _now):  # type: ignore[no-untyped-def]
         index = catalog(conn)
-        q = BillQuery(**{**bill_filters._fields(query), "service_type": service_type_code})
-        clauses = bill_filters.where(customer, q, index)
-        summary = bills.monthly_summary(conn, customer.id, query.cycle, rounding=rounding)
-        dims = ("service", "resource_type", "billing_mode") if service_type_code else None
-        rows = []
-        if clauses is not None:
-            rows = bills_repo.grouped_rows(
-                conn, clauses, dims or ("service", "billing_mode"), limit=BREAKDOWN_LINES_MAX + 1
-            )
-        if len(rows) > BREAKDOWN_LINES_MAX:
+        clauses = bill_filters.where(customer, query, index)
+        if clauses is None:
+            return index, [], Figures()
+        rows = bills_repo.grouped_rows(conn, clauses, LINE_DIMENSIONS, limit=ROWS_MAX + 1)
+        if len(rows) > ROWS_MAX:
             raise CloudbillError(ErrorCode.LIMIT_EXCEEDED, "too many lines in one monthly sum")
-        return index, summary, rows
+        exact, _count, _currencies = bills_repo.totals(conn, clauses)
+        return index, _by_category(rows), exact
 
-    index, summary, rows = read(request, work)
-    lines = []
-    for key, figures in rows[offset : offset + limit]:
-        service, mode = key[0], key[-1]
-        rtype = key[1] if len(key) == 3 else None
-        lines.append(
+    index, lines, exact = read(request, work)
+    if len(lines) > BREAKDOWN_LINES_MAX:
+        raise CloudbillError(ErrorCode.LIMIT_EXCEEDED, "too many lines in one monthly sum")
+    total = bill_rules.round_figures(exact, cur, rounding)
+    rounded = bill_rules.allocate_rounded([f for _k, f in lines], total, cur, rounding)
+    views = []
+    for ((service, rtype, mode, code), _figures), money in zip(lines, rounded, strict=True):
+        views.append(
             {
-                "bill_cycle": summary.month,
-                "service_type_code": huawei_service_code(index, service),
+                "bill_cycle": query.cycle,
+                "service_type_code": huawei_service_code(index, service) if service else None,
                 "service_type_name": service_name(index, service),
-                "resource_type_code": rtype,
+                "resource_type_code": rtype or None,
                 "resource_type_name": resource_type_name(index, rtype) if rtype else None,
                 "charging_mode": CHARGE_MODE.get(mode),
-                "bill_type": USAGE_BILL_TYPE,
+                "bill_type": code,
                 **owner(customer),
-                **_rounded_line(figures, cur, rounding),
+                **_line_money(money, cur),
             }
         )
-    total = summary.total
-    own = method != "sub_customer"
     return {
-        "total_count": len(rows),
-        "bill_sums": lines,
-        "consume_amount": amount(total["amount"] if own else 0, cur),
-        "debt_amount": amount(total["debt"] if own else 0, cur),
-        "coupon_amount": amount(total["coupon"] if own else 0, cur),
-        "cash_amount": amount(total["cash"] if own else 0, cur),
-        "credit_amount": amount(total["credit"] if own else 0, cur),
+        "total_count": len(views),
+        "bill_sums": views[offset : offset + limit],
+        "consume_amount": amount(total["amount"], cur),
+        "debt_amount": amount(total["debt"], cur),
+        "coupon_amount": amount(total["coupon"], cur),
+        "cash_amount": amount(total["cash"], cur),
+        "credit_amount": amount(total["credit"], cur),
         "writeoff_amount": amount(0, cur),
         "measure_id": MONEY_MEASURE_ID,
         "currency": cur,

@@ -161,7 +161,7 @@ def _discounts(q: Quote) -> list[dict[str, Any]]:
             "discount_id": q.discount_id,
             "amount": q.discount.to_decimal(),
             "measure_id": MONEY_MEASURE_ID,
-            "discount_name": q.discount_id,
+            "discount_name": q.discount_name or q.discount_id,
         }
     ]
 
@@ -240,7 +240,7 @@ def discount_offer(discount_id: str, quotes: list[Quote]) -> dict[str, Any]:
     return {
         "discount_id": discount_id,
         **total_amounts(quotes),
-        "discount_name": discount_id,
+        "discount_name": quotes[0].discount_name or discount_id,
         "best_offer": 1,
     }
 
