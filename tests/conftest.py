@@ -17,6 +17,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -69,9 +70,10 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def postgres_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this test session, migrated once, dropped at the end."""
+@contextmanager
+def empty_postgres_database() -> Iterator[str]:
+    """A new, empty PostgreSQL database (dropped afterwards), or the test is skipped (failed
+    under CI) when there is no server."""
     if not PG_URL:
         if IN_CI:
             pytest.fail("CI=true but CLOUDBILL_TEST_POSTGRES_URL is not set")
@@ -86,14 +88,22 @@ def postgres_database() -> Iterator[str]:
         if IN_CI:
             pytest.fail(f"PostgreSQL at {_redact(PG_URL)} is unreachable: {exc}")
         pytest.skip(f"PostgreSQL at {_redact(PG_URL)} is unreachable: {exc}")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    db = Database(url)
-    migrate(db)
-    db.dispose()
-    yield url
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    try:
+        yield admin_url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated once, dropped at the end."""
+    with empty_postgres_database() as url:
+        db = Database(url)
+        migrate(db)
+        db.dispose()
+        yield url
 
 
 def _truncate_postgres(url: str) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from sqlalchemy import func, select
 
 from cloudbill.bootstrap import Container
 from cloudbill.customers import service as customers
 from cloudbill.customers.model import CustomerInput
+from cloudbill.kernel.periods import zone
 from cloudbill.ledger.verify import verify
-from cloudbill.store.schema import metadata
+from cloudbill.store.schema import ledger_account, ledger_entry, ledger_transaction, metadata
 
 
 def snapshot(container: Container) -> dict[str, object]:
@@ -39,3 +42,26 @@ def assert_books_balance(container: Container) -> None:
     with container.db.read() as conn:
         report = verify(conn)
     assert report.ok, report.problems
+
+
+def ledger_by_month(container: Container, customer_id: str, tz: str) -> dict[str, int]:
+    """What the journal moved of a customer's money for services (fees, orders, refunds,
+    adjustments) per local month of the transaction: the provider side of each, negated. Read
+    from the ledger alone, to check bills against."""
+    e, a, t = ledger_entry.c, ledger_account.c, ledger_transaction.c
+    with container.db.read() as conn:
+        rows = conn.execute(
+            select(t.created_at, e.amount_units)
+            .join(ledger_transaction, t.id == e.transaction_id)
+            .join(ledger_account, a.id == e.account_id)
+            .where(
+                t.customer_id == customer_id,
+                t.kind.in_(["fee", "order", "refund", "adjustment"]),
+                a.customer_id.is_(None),
+                a.kind.in_(["revenue", "adjustment"]),
+            )
+        ).all()
+    out: dict[str, int] = defaultdict(int)
+    for created_at, amount_units in rows:
+        out[created_at.astimezone(zone(tz)).strftime("%Y-%m")] -= amount_units
+    return dict(out)
