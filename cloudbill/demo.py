@@ -79,6 +79,7 @@ def seed(conn: Connection, *, now: datetime) -> list[str]:
         direction="charge",
         reference="demo-corvid-usage",
         reason="pay-per-use charges migrated from the previous billing system",
+        attribution=resources.attribution(conn, arrears.id, resource_id="demo-corvid-css-1"),
         now=now,
     )
 
@@ -95,6 +96,7 @@ def seed(conn: Connection, *, now: datetime) -> list[str]:
         direction="charge",
         reference="demo-delta-usage",
         reason="post-paid usage carried over",
+        attribution=resources.attribution(conn, post.id, resource_id="demo-delta-ges-1"),
         now=now,
     )
 

@@ -63,8 +63,10 @@ def _breakdown_rows(key: str, view: dict[str, Any]) -> list[dict[str, Any]]:
     """Lines, then the rounding adjustment and the total: the printed columns add up."""
     dimension = key.removeprefix("by_")
     part = view[key]
+    # A record that names no resource type (an adjustment for a service) prints as "(none)".
+    lines = [{**line, dimension: line[dimension] or "(none)"} for line in part["lines"]]
     return [
-        *part["lines"],
+        *lines,
         {dimension: "rounding adjustment", **part["rounding_adjustment"]},
         {dimension: "total", **view["total"]},
     ]

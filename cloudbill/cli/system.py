@@ -94,7 +94,8 @@ def token() -> None:
 
 
 def verify(as_json: bool = JsonOption) -> None:
-    """Prove the books: transactions balance, balances equal their entries. Exit 1 if not."""
+    """Prove the books: transactions balance, balances equal their entries, and the bills hold
+    every movement of money for services exactly. Exit 1 if not."""
     with errors_as_lines():
         report = container().read(lambda conn, _now: verify_books(conn))
     if as_json:
@@ -102,13 +103,14 @@ def verify(as_json: bool = JsonOption) -> None:
     else:
         console.print(
             f"{report.accounts} accounts, {report.transactions} transactions, "
-            f"{report.entries} entries"
+            f"{report.entries} entries, {report.fee_records} fee records"
         )
         for problem in report.problems:
             console.print(f"[red]MISMATCH[/red] {escape(problem)}", highlight=False)
         if report.ok:
-            console.print("[green]ok[/green]: every transaction balances and every balance "
-                          "equals the fold of its entries")  # fmt: skip
+            console.print("[green]ok[/green]: every transaction balances, every balance "
+                          "equals the fold of its entries, and every movement of money for "
+                          "services is in the bills exactly once")  # fmt: skip
     if not report.ok:
         raise typer.Exit(1)
 

@@ -40,7 +40,8 @@ from ..integration.customer_world import CustomerApi, unthrottled_client
 from ..scenarios.test_orders import LARGE, buy, pay, set_clock, terms
 from ..scenarios.test_settlement import advance, hour, meter, register, topup, units
 from ..scenarios.test_settlement_benefits import coupon
-from .conftest import issue_key, sdk_client
+from .conftest import issue_key, sdk_client, sign
+from .sdk_types import assert_conforms, parse
 
 MONTHS = ("2026-03", "2026-04")
 TZ = "Asia/Shanghai"
@@ -123,6 +124,9 @@ def history(container: Container, bss: str) -> dict[str, Any]:
         "refund": refund,
         "renewal": container.read(lambda conn, _now: orders.get(conn, renewed[0])),
         "sdk": sdk_client(bss, key.key.id, key.secret, acme.id),
+        "signed": lambda method, path, query=None, body=None: sign(
+            bss, key.key.id, key.secret, method, path, query, body
+        ).send(),
         "api": CustomerApi(unthrottled_client(container), (key.key.id, key.secret)),
     }
 
@@ -254,6 +258,18 @@ def test_march_holds_each_kind_of_money(container: Container, history: dict[str,
             ),
         )
 
+    # with a service named, the monthly sum has a line per resource type of that service
+    ecs = sdk.show_customer_monthly_sum(
+        ShowCustomerMonthlySumRequest(
+            bill_cycle="2026-03", service_type_code="hws.service.type.ec2"
+        )
+    )
+    assert {line.resource_type_code for line in ecs.bill_sums} == {"hws.resource.type.vm", None}
+    assert sum(line.consume_amount for line in ecs.bill_sums) == ecs.consume_amount
+    whole = sdk.show_customer_monthly_sum(ShowCustomerMonthlySumRequest(bill_cycle="2026-03"))
+    assert {line.resource_type_code for line in whole.bill_sums} == {None}
+    assert ecs.consume_amount == whole.consume_amount  # everything this month was ECS
+
     assert sorted({r.bill_type for r in records()}) == [1, 3, 4, 5, 9, 16]
     refunds = records(bill_type=4)
     assert len(refunds) == 2 and sum(r.amount for r in refunds) == money(refund.amount_units)
@@ -299,3 +315,37 @@ def test_april_holds_the_automatic_renewal(container: Container, history: dict[s
     )
     assert [m.amount_rounded_units for m in trend][-1] == units("11.68")  # 11.60 + 0.0781
     assert timedelta(0) < line.period_end - line.period_start
+
+
+@pytest.mark.parametrize("statistic", [1, 2, 3])
+def test_answers_are_typed_as_the_sdk_declares(history: dict[str, Any], statistic: int) -> None:
+    """Numbers where the SDK declares numbers, in plain notation; text where it declares text;
+    and the fields cloudbill knows filled in."""
+    signed = history["signed"]
+    for month in MONTHS:
+        answers = {
+            "ShowCustomerMonthlySumResponse": signed(
+                "GET", "/v2/bills/customer-bills/monthly-sum", {"bill_cycle": month}
+            ),
+            "ListCustomerselfResourceRecordsResponse": signed(
+                "GET",
+                "/v2/bills/customer-bills/res-fee-records",
+                {"cycle": month, "statistic_type": statistic, "limit": 1000},
+            ),
+            "ListCustomerselfResourceRecordDetailsResponse": signed(
+                "POST",
+                "/v2/bills/customer-bills/res-records/query",
+                body={"cycle": month, "statistic_type": statistic, "limit": 1000},
+            ),
+        }
+        for model, response in answers.items():
+            assert response.status_code == 200, response.text
+            body = parse(response.text)
+            assert_conforms(body, model)
+        for record in parse(answers["ListCustomerselfResourceRecordsResponse"].text)["fee_records"]:
+            for field in ("bill_date", "bill_type", "charge_mode", "sku_code", "product_spec_desc"):
+                if record["bill_type"] not in (9, 16):  # adjustments name no spec
+                    assert record[field] is not None, (field, record)
+            if record["bill_type"] == 5:
+                assert record["usage_measure_id"] is not None
+                assert record["resource_type_name"] is not None

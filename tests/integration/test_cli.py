@@ -277,6 +277,37 @@ def test_withdraw_adjust_history(customer: str) -> None:
     assert "withdrawal" in run("customer", "history", customer).stdout
 
 
+def test_adjustments_and_orders_are_in_the_bill(customer: str) -> None:
+    run(
+        "resource", "register", "--customer", customer, "--type", VM, "--spec", "s6.large.2",
+        "--region", REGION, "--name", "web-1", "--id", "web-1",
+    )  # fmt: skip
+    run("customer", "adjust", customer, "2.50", "--reference", "a1", "--reason", "SLA miss",
+        "--credit", "--resource", "web-1")  # fmt: skip
+    run("customer", "adjust", customer, "4.00", "--reference", "a2", "--reason", "support",
+        "--service", "ecs")  # fmt: skip
+    order = run_json("order", "buy", customer, "--type", VM, "--spec", "s6.small.1", "--region",
+                     REGION, "--name", "db", "--period", "month", "--count", "1")  # fmt: skip
+    run_json("order", "pay", order["id"])
+    month = run_json("clock", "show")["now"][:7]
+    summary = run_json("bill", "summary", customer, month)
+    by_type = {line["bill_type"]: line["amount"] for line in summary["by_bill_type"]["lines"]}
+    assert by_type == {"compensation": "-2.50", "deduction": "4.00", "new_purchase": "11.60"}
+    assert summary["total"]["amount"] == "13.10"
+    refunds = run_json("bill", "fees", customer, "--month", month, "--bill-type", "adjustment")
+    assert [(f["trade_id"], f["resource_id"], f["service"]) for f in refunds["items"]] == [
+        ("a1", "web-1", "ecs"),
+        ("a2", "", "ecs"),
+    ]
+    printed = run("bill", "summary", customer, month).stdout
+    assert "new_purchase" in printed and "compensation" in printed
+    before = state()
+    run_error("customer", "adjust", customer, "1.00", "--reference", "a3", "--reason", "x",
+              "--resource", "no-such-vm", code="RESOURCE_NOT_FOUND")  # fmt: skip
+    run_error("bill", "fees", customer, "--bill-type", "gift", code="INVALID_ARGUMENT")
+    assert state() == before
+
+
 def test_freeze_and_unfreeze(customer: str) -> None:
     assert run_json("customer", "freeze", customer, "--reason", "fraud check")["status"] == "frozen"
     before = state()

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import select
 
+from cloudbill.bills import service as bill_service
 from cloudbill.customers import service as customers
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.kernel.money import SCALE
@@ -25,6 +26,7 @@ from cloudbill.worker.jobs import run_due
 
 from ..conftest import T0
 from ..helpers import assert_books_balance, new_customer, snapshot
+from .test_orders import buy, pay
 from .test_settlement import VM, meter, register, topup
 
 HOURLY = Decimal("0.0781")
@@ -196,3 +198,27 @@ def test_a_prepaid_customer_gets_no_postpaid_bills(container) -> None:  # type: 
     go_to(container, datetime(2026, 4, 5, tzinfo=UTC))
     run_due(container)
     assert bills(container, customer.id) == []
+
+
+def test_an_order_paid_on_credit_is_on_the_postpaid_bill(container, beta) -> None:  # type: ignore[no-untyped-def]
+    """Yearly/monthly money is post-paid money too: an order paid from the credit limit is on
+    the month's post-paid bill and in the month's bill as credit, beside the usage fees."""
+    go_to(container, T0 + timedelta(days=1))
+    meter(container, *hourly_records("mar", T0, 24))
+    order = pay(container, beta.id, buy(container, beta.id).id)
+    assert order.credit_units == units("11.60")
+    go_to(container, MARCH_BILL_AT - timedelta(days=1))
+    run_due(container)  # the usage is settled before the billing day
+    go_to(container, MARCH_BILL_AT)
+    run_due(container)
+    (bill,) = bills(container, beta.id)
+    assert bill.amount_units == units(24 * HOURLY) + units("11.60")
+    summary = container.read(
+        lambda conn, _now: bill_service.monthly_summary(
+            conn, beta.id, "2026-03", rounding="half_up"
+        )
+    )
+    assert summary.exact.credit_units == bill.amount_units
+    modes = {line.key: line.exact.credit_units for line in summary.breakdowns[2].lines}
+    assert modes == {"pay_per_use": units(24 * HOURLY), "yearly_monthly": units("11.60")}
+    assert_books_balance(container)

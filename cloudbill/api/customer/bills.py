@@ -23,8 +23,9 @@ router = APIRouter(tags=["bills"])
 def monthly_summary(
     month: str, me: KeyCaller = Depends(caller), c: Container = Depends(container)
 ) -> Any:
-    """The month's bill (YYYY-MM in your time zone): totals and lines by service, resource
-    type and billing mode, with the rounding that makes the lines add up."""
+    """The month's bill (YYYY-MM in your time zone): every fee, order, refund and adjustment;
+    totals and lines by service, resource type, billing mode and bill type, with the rounding
+    that makes the lines add up."""
     return shared.monthly_summary(c, me.customer.id, month)
 
 

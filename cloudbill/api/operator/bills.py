@@ -18,8 +18,9 @@ router = APIRouter(tags=["bills"], dependencies=[Depends(require_operator)])
 
 @router.get("/customers/{customer_id}/bills/{month}")
 def monthly_summary(customer_id: str, month: str, c: Container = Depends(container)) -> Any:
-    """The month's bill: totals (each rounded once), and lines by service, resource type and
-    billing mode, each breakdown with the rounding adjustment that makes its lines add up."""
+    """The month's bill (usage fees, orders, refunds, adjustments): totals (each rounded once),
+    and lines by service, resource type, billing mode and bill type, each breakdown with the
+    rounding adjustment that makes its lines add up."""
     return shared.monthly_summary(c, customer_id, month)
 
 

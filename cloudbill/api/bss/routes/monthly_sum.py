@@ -1,5 +1,6 @@
 """The monthly sum of a billing cycle (ShowCustomerMonthlySum, group 1 of the map): one line per
-service, resource type, charging mode and bill type (consumption, refund, adjustment), and totals.
+service (per resource type when a service is named), charging mode and bill type (consumption,
+refund, adjustment), and totals.
 
 Huawei's answer carries no rounding line: its lines add up to its totals, and each line says what
 rounding took off it (`truncated_amount`, so official - discount - truncated = consume). The
@@ -43,6 +44,7 @@ from .common import service_type_code as huawei_service_code
 
 router = APIRouter(route_class=ExactRoute)
 LINE_DIMENSIONS = ("service", "resource_type", "billing_mode", "bill_type")
+SERVICE_DIMENSIONS = ("service", "billing_mode", "bill_type")
 ROWS_MAX = BREAKDOWN_LINES_MAX * len(BillType)  # before bill types fold into Huawei's three
 
 
@@ -64,9 +66,11 @@ def _line_money(r: dict[str, int], cur: str) -> dict[str, Any]:
 def _by_category(
     rows: list[tuple[tuple[str, ...], Figures]],
 ) -> list[tuple[tuple[str, str, str, int], Figures]]:
-    """Lines per service, resource type, mode and Huawei bill type (bill types folded)."""
+    """Lines per service, resource type ('' when grouped per service), mode and Huawei bill
+    type (cloudbill's bill types folded into Huawei's three)."""
     folded: dict[tuple[str, str, str, int], list[Figures]] = {}
-    for (service, rtype, mode, bill_type), figures in rows:
+    for key, figures in rows:
+        service, rtype, mode, bill_type = key if len(key) == 4 else (key[0], "", *key[1:])
         code = CATEGORY_CODE[CATEGORY[BillType(bill_type)]]
         folded.setdefault((service, rtype, mode, code), []).append(figures)
     return [(key, bill_rules.add_figures(parts)) for key, parts in sorted(folded.items())]
@@ -98,7 +102,9 @@ def show_customer_monthly_sum(
         clauses = bill_filters.where(customer, query, index)
         if clauses is None:
             return index, [], Figures()
-        rows = bills_repo.grouped_rows(conn, clauses, LINE_DIMENSIONS, limit=ROWS_MAX + 1)
+        # Huawei: per service; with a service named, per resource type of that service.
+        dims = LINE_DIMENSIONS if service_type_code else SERVICE_DIMENSIONS
+        rows = bills_repo.grouped_rows(conn, clauses, dims, limit=ROWS_MAX + 1)
         if len(rows) > ROWS_MAX:
             raise CloudbillError(ErrorCode.LIMIT_EXCEEDED, "too many lines in one monthly sum")
         exact, _count, _currencies = bills_repo.totals(conn, clauses)
