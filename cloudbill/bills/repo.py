@@ -28,7 +28,13 @@ RECORD_COLUMNS = (
     "trade_id", "line_no", "period_start", "period_end", "description",
 )  # fmt: skip
 # Records with the name of their resource ('' when they name none, e.g. some adjustments).
-NAMED = fee_record.outerjoin(resource, resource.c.id == fee_record.c.resource_id)
+NAMED = fee_record.outerjoin(
+    resource,
+    and_(
+        resource.c.id == fee_record.c.resource_id,
+        resource.c.customer_id == fee_record.c.customer_id,
+    ),
+)
 RESOURCE_NAME = func.coalesce(resource.c.name, "").label("resource_name")
 # Hour order, then resource: the printed order of fee records; `id` makes it total.
 ORDER = ("hour_start", "resource_id", "usage_type", "id")

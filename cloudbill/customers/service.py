@@ -415,7 +415,7 @@ def adjust(
         "customer": customer.id, "amount": money.units, "direction": direction, "reason": reason
     }  # fmt: skip
     if attribution != Attribution():  # keeps the digest of adjustments made before attribution
-        request["for"] = asdict(attribution)
+        request["for"] = attribution.as_requested()
     digest = payload_hash(request)
     previous = ledger.replay(conn, key, digest)
     if previous is not None:
@@ -466,9 +466,10 @@ def adjust(
         ),
         now=now,
     )
-    expenditure_repo.insert_expenditures(
-        conn, [_adjustment_record(customer, posted, attribution, reason=reason, now=now)]
-    )
+    if not posted.replayed:
+        expenditure_repo.insert_expenditures(
+            conn, [_adjustment_record(customer, posted, attribution, reason=reason, now=now)]
+        )
     if direction == "credit" and clears:
         _clear_arrears_unless_overdue(conn, customer, now)
     return posted

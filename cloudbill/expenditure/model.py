@@ -66,6 +66,13 @@ class Attribution:
     region: str = ""
     billing_mode: str = ""
 
+    def as_requested(self) -> dict[str, str]:
+        """What names it (a request's identity): the resource, else the service and mode. The
+        rest is read from the resource, whose spec may change before a request is retried."""
+        if self.resource_id:
+            return {"resource_id": self.resource_id}
+        return {"service": self.service, "billing_mode": self.billing_mode}
+
 
 @dataclass(frozen=True, slots=True)
 class Expenditure:

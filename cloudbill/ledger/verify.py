@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import Connection, and_, case, func, or_, select
 
 from ..store.schema import (
     cash_coupon,
@@ -148,6 +148,24 @@ SERVICE_KINDS = [
     )
 ]
 COUNTER_KINDS = [str(AccountKind.REVENUE), str(AccountKind.ADJUSTMENT)]
+# A record's payment columns and the books they are moved on. A refund's share for a coupon
+# past its validity goes to the provider's promotion book, not back to the customer's coupons.
+SOURCE_BOOKS = {
+    "coupon": ([AccountKind.COUPON], [AccountKind.PROMOTION]),
+    "cash": ([AccountKind.CASH], []),
+    "credit": ([AccountKind.UNPAID], []),
+    "debt": ([AccountKind.DEBT], []),
+}
+FIGURES = ("amount", *SOURCE_BOOKS)
+
+
+def _moved_on(kinds_customer: list[AccountKind], kinds_provider: list[AccountKind]):  # type: ignore[no-untyped-def]
+    a, e = ledger_account.c, ledger_entry.c
+    on = or_(
+        and_(a.customer_id.is_not(None), a.kind.in_([str(k) for k in kinds_customer])),
+        and_(a.customer_id.is_(None), a.kind.in_([str(k) for k in kinds_provider])),
+    )
+    return func.sum(case((on, e.amount_units), else_=0))
 
 
 def verify_bill_records(conn: Connection, report: VerifyReport) -> None:
@@ -155,24 +173,22 @@ def verify_bill_records(conn: Connection, report: VerifyReport) -> None:
 
     For each fee, order, refund and adjustment transaction, the expenditure records written
     with it (same customer) add up to what it moved into the provider's revenue or out of its
-    adjustment book; no record names another transaction or none while carrying money. A bill
-    is the sum of a month's records, so its total equals the ledger's movements of the
-    customer's money for services in that month."""
+    adjustment book, and each payment column (coupon, cash, credit, debt) to what it moved on
+    that book of the customer; no record names another transaction or none while carrying
+    money. A bill is the sum of a month's records, so its total equals the ledger's movements
+    of the customer's money for services in that month."""
     e, a, t, f = ledger_entry.c, ledger_account.c, ledger_transaction.c, fee_record.c
+    counter = and_(a.customer_id.is_(None), a.kind.in_(COUNTER_KINDS))
     moved = (
         select(
             e.transaction_id.label("tx"),
             t.customer_id,
-            func.sum(e.amount_units).label("counter"),
+            (-func.sum(case((counter, e.amount_units), else_=0))).label("amount"),
+            *(_moved_on(*books).label(name) for name, books in SOURCE_BOOKS.items()),
         )
         .join(ledger_account, a.id == e.account_id)
         .join(ledger_transaction, t.id == e.transaction_id)
-        .where(
-            t.kind.in_(SERVICE_KINDS),
-            t.customer_id.is_not(None),
-            a.customer_id.is_(None),
-            a.kind.in_(COUNTER_KINDS),
-        )
+        .where(t.kind.in_(SERVICE_KINDS), t.customer_id.is_not(None))
         .group_by(e.transaction_id, t.customer_id)
         .subquery()
     )
@@ -180,33 +196,34 @@ def verify_bill_records(conn: Connection, report: VerifyReport) -> None:
         select(
             f.ledger_transaction_id.label("tx"),
             f.customer_id,
-            func.sum(f.amount_units).label("units"),
+            *(func.sum(f[f"{name}_units"]).label(name) for name in FIGURES),
         )
         .where(f.ledger_transaction_id.is_not(None))
         .group_by(f.ledger_transaction_id, f.customer_id)
         .subquery()
     )
     same = and_(billed.c.tx == moved.c.tx, billed.c.customer_id == moved.c.customer_id)
+    differs = [
+        func.coalesce(billed.c[name], 0) != func.coalesce(moved.c[name], 0) for name in FIGURES
+    ]
     unbilled = conn.execute(
-        select(moved.c.tx, moved.c.customer_id, moved.c.counter, billed.c.units)
+        select(moved, *(billed.c[name].label(f"billed_{name}") for name in FIGURES))
         .select_from(moved.outerjoin(billed, same))
-        .where(
-            or_(
-                and_(billed.c.units.is_(None), moved.c.counter != 0),
-                billed.c.units != -moved.c.counter,
-            )
-        )
+        .where(or_(*differs))
         .limit(MAX_EXAMPLES)
     ).all()
-    for tx, customer_id, counter, units in unbilled:
+    for row in unbilled:
+        m = row._mapping
+        ledger_side = ", ".join(f"{n} {int(m[n] or 0)}" for n in FIGURES)
+        bill_side = ", ".join(f"{n} {int(m['billed_' + n] or 0)}" for n in FIGURES)
         report.problems.append(
-            f"transaction {tx} moved {-int(counter)} of customer {customer_id}'s money for "
-            f"services but its fee records add up to {int(units or 0)}"
+            f"transaction {m['tx']} moved customer {m['customer_id']}'s money for services "
+            f"({ledger_side}) but its fee records say {bill_side}"
         )
     stray = conn.execute(
-        select(billed.c.tx, billed.c.customer_id, billed.c.units)
+        select(billed.c.tx, billed.c.customer_id, billed.c.amount)
         .select_from(billed.outerjoin(moved, same))
-        .where(moved.c.tx.is_(None), billed.c.units != 0)
+        .where(moved.c.tx.is_(None), billed.c.amount != 0)
         .limit(MAX_EXAMPLES)
     ).all()
     for tx, customer_id, units in stray:

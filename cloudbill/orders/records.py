@@ -72,7 +72,7 @@ def _record(
 
 def payment_records(order: Order) -> list[Expenditure]:
     """A paid order (new, renewal, conversion, upgrade): each line as priced and paid, for the
-    span it pays for. Also a downgrade, whose lines are the (negative) difference given back."""
+    span it pays for."""
     if order.ledger_transaction_id is None or order.paid_at is None:
         return []  # nothing was charged (a change of no difference)
     bill_type = bill_type_of(order)
@@ -94,8 +94,54 @@ def payment_records(order: Order) -> list[Expenditure]:
     ]
 
 
+def _given_back(order: Order, credit_to_cash: int) -> dict[int, dict[str, int]]:
+    """Per line, what went back to each source (positive). A line's credit part goes back off
+    the unpaid book, but the part of it the customer had repaid since comes back as cash
+    (`credit_to_cash`, the refund's whole; spread over the lines by their credit parts)."""
+    back = {
+        line.line_no: {
+            "coupon": -line.coupon_units,
+            "cash": -line.cash_units,
+            "credit": -line.credit_units,
+        }
+        for line in order.lines
+    }
+    moved = split_exact(credit_to_cash, {n: b["credit"] for n, b in back.items()}, step=1)
+    for n, part in moved.items():
+        back[n]["cash"] += part
+        back[n]["credit"] -= part
+    return back
+
+
+def refund_records(order: Order, *, credit_to_cash: int) -> list[Expenditure]:
+    """A downgrade: each line's pro-rata difference given back (negative), by where it went."""
+    if order.ledger_transaction_id is None or order.paid_at is None:
+        return []  # nothing was given back
+    back = _given_back(order, credit_to_cash)
+    bill_type = bill_type_of(order)
+    return [
+        _record(
+            order,
+            line,
+            bill_type,
+            at=order.paid_at,
+            period=(line.period_start, line.period_end),
+            official=line.official_units,
+            amount=line.amount_units,
+            coupon=-back[line.line_no]["coupon"],
+            cash=-back[line.line_no]["cash"],
+            credit=-back[line.line_no]["credit"],
+        )
+        for line in order.lines
+        if line.amount_units
+    ]
+
+
 def unsubscription_records(
-    order: Order, refunded_spans: dict[str, tuple[datetime, datetime | None]]
+    order: Order,
+    refunded_spans: dict[str, tuple[datetime, datetime | None]],
+    *,
+    credit_to_cash: int,
 ) -> list[Expenditure]:
     """Per resource: the refund of the unused time (negative, before the fee) and the handling
     fee kept from it (positive); together they are what was given back. The fee was kept from
@@ -103,13 +149,10 @@ def unsubscription_records(
     if order.ledger_transaction_id is None or order.paid_at is None:
         return []  # nothing was given back
     step = step_units(currency_digits(order.currency))
+    given = _given_back(order, credit_to_cash)
     out: list[Expenditure] = []
     for line in order.lines:
-        back = {
-            "coupon": -line.coupon_units,
-            "cash": -line.cash_units,
-            "credit": -line.credit_units,
-        }
+        back = given[line.line_no]
         if not any(back.values()):
             continue  # nothing of this resource came back (its time was used up)
         fee = line.fee_units or 0

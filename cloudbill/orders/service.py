@@ -594,12 +594,12 @@ def create_change(
         now=now,
         status=OrderStatus.REFUNDED if amount < 0 else OrderStatus.PAID,
     )
-    _give_back(conn, customer, order_id, {r.id: -amount}, now=now)
+    moved = _give_back(conn, customer, order_id, {r.id: -amount}, now=now)
     repo.update_order(conn, order_id, paid_at=now, closed_at=now)
     order = get(conn, order_id)
     effects.apply(conn, order, customer, now=now)
     order = get(conn, order_id)
-    expenditure_repo.insert_expenditures(conn, records.payment_records(order))
+    expenditure_repo.insert_expenditures(conn, records.refund_records(order, credit_to_cash=moved))
     return order
 
 
@@ -627,9 +627,10 @@ def _give_back(
     refunds: dict[str, int],
     *,
     now: datetime,
-) -> None:
+) -> int:
     """Refund each resource's amount in proportion to where its money came from; write the
-    parts (negative) on the order's lines and the order, and post the refund."""
+    parts (negative) on the order's lines and the order, and post the refund. Returns how much
+    of the credit part came back as cash (the customer had repaid it since)."""
     step = rules.step_units(currency_digits(customer.currency))
     cash = credit = 0
     coupon_back: dict[str, int] = {}
@@ -657,7 +658,7 @@ def _give_back(
         cash, credit = cash + c_cash, credit + c_credit
     repo.add_coupon_uses(conn, order_id, uses)
     if not (cash or credit or any(coupon_back.values())):
-        return  # nothing to give back (e.g. unsubscribing an expired resource): no posting
+        return 0  # nothing to give back (e.g. unsubscribing an expired resource): no posting
     posted = payment.post_refund(
         conn,
         customer_id=customer.id,
@@ -676,6 +677,7 @@ def _give_back(
         credit_units=-credit,
         ledger_transaction_id=posted.id,
     )
+    return credit - int(posted.result["unpaid_units"])
 
 
 # -- paying, cancelling, expiring ----------------------------------------------------------------
@@ -914,10 +916,10 @@ def unsubscribe(
     repo.update_order(
         conn, order_id, fee_units=sum(x["fee_units"] for x in lines), paid_at=now, closed_at=now
     )
-    _give_back(conn, customer, order_id, refunds, now=now)
+    moved = _give_back(conn, customer, order_id, refunds, now=now)
     refunded = {r.id: (now, r.expire_at) for r in found}
     expenditure_repo.insert_expenditures(
-        conn, records.unsubscription_records(get(conn, order_id), refunded)
+        conn, records.unsubscription_records(get(conn, order_id), refunded, credit_to_cash=moved)
     )
     events = []
     for r in found:

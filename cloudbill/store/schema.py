@@ -18,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 
 from .types import UtcDateTime
@@ -269,8 +270,17 @@ fee_record = Table(
     Column("description", String(256), nullable=True),  # an adjustment's reason
     Index("ix_fee_record_customer_hour", "customer_id", "hour_start"),
     Index("ix_fee_record_resource_hour", "resource_id", "hour_start"),
-    # A trade's line is recorded once per bill type, however often its writer is replayed.
-    UniqueConstraint("trade_id", "bill_type", "line_no"),
+    # A trade's line is recorded once per bill type, however often its writer is replayed;
+    # hourly fees (no trade) stay out of this index, so settlement does not maintain it.
+    Index(
+        "uq_fee_record_trade_line",
+        "trade_id",
+        "bill_type",
+        "line_no",
+        unique=True,
+        sqlite_where=text("trade_id IS NOT NULL"),
+        postgresql_where=text("trade_id IS NOT NULL"),
+    ),
 )
 
 resource_package = Table(

@@ -28,15 +28,14 @@ from cloudbill.bills import export
 from cloudbill.bills import service as bills
 from cloudbill.bills.views import summary_view, trend_view
 from cloudbill.bootstrap import Container
-from cloudbill.customers import service as customers
 from cloudbill.kernel.money import Money
 from cloudbill.kernel.periods import utc
 from cloudbill.orders import service as orders
-from cloudbill.resources import service as resources
 from cloudbill.worker.jobs import run_due, settle_due
 
 from ..helpers import assert_books_balance, ledger_by_month, new_customer
 from ..integration.customer_world import CustomerApi, unthrottled_client
+from ..integration.test_bill_records import adjust
 from ..scenarios.test_orders import LARGE, buy, pay, set_clock, terms
 from ..scenarios.test_settlement import advance, hour, meter, register, topup, units
 from ..scenarios.test_settlement_benefits import coupon
@@ -49,21 +48,6 @@ TZ = "Asia/Shanghai"
 
 def money(units_: int) -> Decimal:
     return Money(units_, "USD").to_decimal()
-
-
-def adjust(container, customer_id, amount, direction, reference, **attribution):  # type: ignore[no-untyped-def]
-    return container.write(
-        lambda conn, now: customers.adjust(
-            conn,
-            customer_id,
-            amount,
-            direction=direction,
-            reason=f"{direction} by hand",
-            reference=reference,
-            attribution=resources.attribution(conn, customer_id, **attribution),
-            now=now,
-        )
-    )
 
 
 @pytest.fixture
@@ -104,8 +88,8 @@ def history(container: Container, bss: str) -> dict[str, Any]:
             conn, acme.id, [dropped.lines[0].resource_id], terms=terms(container), now=now
         )
     )
-    adjust(container, acme.id, "3.00", "charge", "adj-charge", service="ecs")
-    adjust(container, acme.id, "1.25", "credit", "adj-credit", resource_id="vm-ppu")
+    adjust(container, acme.id, "adj-charge", service="ecs")
+    adjust(container, acme.id, "adj-credit", "credit", "1.25", resource_id="vm-ppu")
 
     # April: an hour of usage, then the auto-renewal (9 April 03:00 Shanghai)
     set_clock(container, utc(2026, 4, 8, 12, 0, 0))

@@ -14,10 +14,12 @@ from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.ledger import service as ledger
 from cloudbill.ledger.model import AccountKind, Leg, Posting, TransactionKind
 from cloudbill.ledger.verify import verify
+from cloudbill.orders import service as orders
 from cloudbill.resources import service as resources
 from cloudbill.store.schema import fee_record
 
 from ..helpers import assert_books_balance, new_customer, snapshot
+from ..scenarios.test_orders import LARGE, SMALL, buy, pay, terms
 from ..scenarios.test_settlement import register, topup, units
 
 TOKEN = {"Authorization": "Bearer test-token"}
@@ -34,6 +36,14 @@ def adjust(container, customer_id, reference, direction="charge", amount="3.00",
             reference=reference,
             attribution=resources.attribution(conn, customer_id, **attribution),
             now=now,
+        )
+    )
+
+
+def change(container, customer_id, resource_id, spec):  # type: ignore[no-untyped-def]
+    return container.write(
+        lambda conn, now: orders.create_change(
+            conn, customer_id, resource_id, new_spec=spec, terms=terms(container), now=now
         )
     )
 
@@ -139,7 +149,9 @@ def test_verify_finds_money_for_services_the_bills_do_not_hold(container: Contai
     posted = container.write(post_unbilled)
     with container.db.read() as conn:
         problems = verify(conn).problems
-    assert any(f"transaction {posted.id} moved 100" in p for p in problems), problems
+    (problem,) = [p for p in problems if p.startswith(f"transaction {posted.id} moved")]
+    assert "(amount 100, coupon 0, cash 100, credit 0, debt 0)" in problem
+    assert "fee records say amount 0, coupon 0, cash 0" in problem
 
 
 def test_verify_finds_a_record_without_its_money(container: Container) -> None:
@@ -156,5 +168,35 @@ def test_verify_finds_a_record_without_its_money(container: Container) -> None:
         )
     with container.db.read() as conn:
         problems = verify(conn).problems
-    assert any("fee records add up to 200000000" in p for p in problems), problems
+    assert any("fee records say amount 200000000" in p for p in problems), problems
     assert any("without a transaction" in p for p in problems), problems
+
+
+def test_a_refund_of_credit_already_repaid_is_billed_as_cash(container: Container) -> None:
+    """A post-paid customer buys on credit, repays, then downgrades: the difference cannot go
+    back off the unpaid book (nothing is owed) and comes back as cash; the bill says so."""
+    beta = new_customer(container, "beta", payment_mode="postpaid", credit_limit="100")
+    order = pay(container, beta.id, buy(container, beta.id, spec=LARGE).id)
+    assert order.credit_units == units("39.10")
+    topup(container, beta.id, "50.00", "repay")
+    rid = order.lines[0].resource_id
+    down = change(container, beta.id, rid, SMALL)
+    (record,) = records(container, trade_id=down.id)
+    assert record.bill_type == "downgrade_refund"
+    assert record.amount_units == down.amount_units < 0
+    assert (record.cash_units, record.credit_units) == (down.amount_units, 0)
+    assert_books_balance(container)  # verify compares each payment column with its book
+
+
+def test_an_adjustment_retried_after_its_resource_changed_answers_the_first(
+    container: Container,
+) -> None:
+    acme = new_customer(container, "acme")
+    topup(container, acme.id, "100.00", "seed")
+    order = pay(container, acme.id, buy(container, acme.id, spec=LARGE).id)
+    rid = order.lines[0].resource_id
+    first = adjust(container, acme.id, "a1", resource_id=rid)
+    change(container, acme.id, rid, SMALL)  # the resource's spec is not what it was
+    again = adjust(container, acme.id, "a1", resource_id=rid)
+    assert again.id == first.id and again.replayed
+    assert len(records(container, trade_id="a1")) == 1

@@ -27,6 +27,7 @@ from cloudbill.store.schema import customer, customer_order, fee_record
 from ..conftest import empty_postgres_database
 from ..helpers import ledger_by_month
 from ..scenarios.test_orders import buy, pay
+from ..scenarios.test_settlement import units
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "release_0009_db.json"
 
@@ -132,19 +133,16 @@ def test_old_orders_refunds_and_adjustments_are_in_the_bills(upgraded: Container
     assert {b.dimension: {x.key for x in b.lines} for b in april.breakdowns}["bill_type"] == {
         "auto_renewal"
     }
-    delta = _customer(upgraded, "delta")  # post-paid: its order was paid on credit
-    (line,) = (
-        upgraded.read(
-            lambda conn, _now: bills.monthly_summary(conn, delta.id, "2026-03", rounding="half_up")
-        )
-        .breakdowns[3]
-        .lines
-    )
-    assert (line.key, line.exact.credit_units, line.exact.cash_units) == (
-        "new_purchase",
-        1_160_000_000,
-        0,
-    )
+    # post-paid: orders paid on credit; the downgrade after repaying came back as cash
+    delta = _customer(upgraded, "delta")
+    by_type = upgraded.read(
+        lambda conn, _now: bills.monthly_summary(conn, delta.id, "2026-03", rounding="half_up")
+    ).breakdowns[3]
+    lines = {line.key: (line.exact.credit_units, line.exact.cash_units) for line in by_type.lines}
+    assert lines == {
+        "new_purchase": (units("50.70"), 0),  # 11.60 + 39.10
+        "downgrade_refund": (0, -units("27.50")),
+    }
 
 
 def test_the_upgraded_database_bills_on(upgraded: Container) -> None:

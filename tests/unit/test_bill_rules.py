@@ -80,7 +80,7 @@ def _unsubscription(refund: int, fee: int, coupon: int, cash: int, credit: int):
 def test_an_unsubscription_bills_the_refund_before_the_fee_and_the_fee() -> None:
     # 6.77 came back (4.00 cash, 2.77 coupon); the 1.16 fee was kept in the same proportion
     order = _unsubscription(677 * STEP, 116 * STEP, 277 * STEP, 400 * STEP, 0)
-    refund, fee = unsubscription_records(order, {})
+    refund, fee = unsubscription_records(order, {}, credit_to_cash=0)
     assert (refund.bill_type, fee.bill_type) == ("unsubscription_refund", "unsubscription_fee")
     assert fee.amount_units == 116 * STEP and refund.amount_units == -(677 + 116) * STEP
     assert (fee.coupon_units, fee.cash_units) == (47 * STEP, 69 * STEP)
@@ -89,4 +89,15 @@ def test_an_unsubscription_bills_the_refund_before_the_fee_and_the_fee() -> None
 
 
 def test_nothing_given_back_bills_nothing() -> None:
-    assert unsubscription_records(_unsubscription(0, 0, 0, 0, 0), {}) == []
+    assert unsubscription_records(_unsubscription(0, 0, 0, 0, 0), {}, credit_to_cash=0) == []
+
+
+def test_credit_the_customer_had_repaid_comes_back_as_cash() -> None:
+    # 6.77 back: 2.77 to the coupon, 4.00 off the unpaid book, but 1.50 of it was repaid since
+    order = _unsubscription(677 * STEP, 0, 277 * STEP, 0, 400 * STEP)
+    (refund,) = unsubscription_records(order, {}, credit_to_cash=150 * STEP)
+    assert (refund.coupon_units, refund.cash_units, refund.credit_units) == (
+        -277 * STEP,
+        -150 * STEP,
+        -250 * STEP,
+    )

@@ -12,7 +12,11 @@ The upgrade also writes the records of what a database already holds, from its o
 ledger: every paid order line, every refund (an unsubscription as the refund of the unused time
 and the handling fee kept from it), every adjustment. The rules are frozen here, as the release
 that introduced them wrote them, so a later change of the application cannot change what this
-migration does.
+migration does. It reads and writes a page of orders at a time.
+
+A downgrade deletes every record that is not an hourly fee: upgrading again writes them anew
+from the orders and the ledger, but what adjustments made since were for (their resource or
+service) is not in the ledger and is lost.
 """
 
 from __future__ import annotations
@@ -56,25 +60,35 @@ def _alter_fee_record() -> None:
             sa.Column("period_end", cloudbill.store.types.UtcDateTime(), nullable=True)
         )
         batch_op.add_column(sa.Column("description", sa.String(length=256), nullable=True))
-        batch_op.create_unique_constraint(
-            batch_op.f("uq_fee_record_trade_id"), ["trade_id", "bill_type", "line_no"]
-        )
+    # Unique among the records of trades only: hourly fees (no trade id) stay out of the index.
+    op.create_index(
+        "uq_fee_record_trade_line",
+        "fee_record",
+        ["trade_id", "bill_type", "line_no"],
+        unique=True,
+        sqlite_where=sa.text("trade_id IS NOT NULL"),
+        postgresql_where=sa.text("trade_id IS NOT NULL"),
+    )
 
 
 def upgrade() -> None:
     _alter_fee_record()
     conn = op.get_bind()
-    rows = _order_records(conn) + _adjustment_records(conn)
-    if rows:
-        conn.execute(sa.insert(_fee_record()), rows)
+    table = _fee_record()
+    for orders in _order_pages(conn):
+        rows = [row for lines in orders for row in _order_records(lines)]
+        if rows:
+            conn.execute(sa.insert(table), rows)
+    for rows in _adjustment_pages(conn):
+        conn.execute(sa.insert(table), rows)
     create_append_only_triggers(("fee_record",))
 
 
 def downgrade() -> None:
     drop_append_only_triggers(("fee_record",))
     op.execute("DELETE FROM fee_record WHERE settlement_id IS NULL")
+    op.drop_index("uq_fee_record_trade_line", table_name="fee_record")
     with op.batch_alter_table("fee_record", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("uq_fee_record_trade_id"), type_="unique")
         for name in ("description", "period_end", "period_start", "line_no", "trade_id"):
             batch_op.drop_column(name)
         batch_op.drop_column("bill_type")
@@ -153,16 +167,16 @@ def _record(**values: object) -> dict[str, object]:
     return row
 
 
-def _split(total: int, weights: dict[str, int], step: int) -> dict[str, int]:
+def _split(total: int, weights: dict, step: int) -> dict:  # type: ignore[type-arg]
     """`total` over the keys in proportion to non-negative weights, in whole steps, largest
-    remainder first (ties by key): the parts add up to `total`."""
+    remainder first (ties by the key's text): the parts add up to `total`."""
     positive = {k: w for k, w in weights.items() if w > 0}
     whole = sum(positive.values())
     if total == 0 or whole == 0:
         return {k: 0 for k in weights}
     steps = total // step
     parts = {k: steps * w // whole for k, w in positive.items()}
-    rest = sorted(positive, key=lambda k: (-(steps * positive[k] % whole), k))
+    rest = sorted(positive, key=lambda k: (-(steps * positive[k] % whole), str(k)))
     for key in rest[: steps - sum(parts.values())]:
         parts[key] += 1
     return {k: parts.get(k, 0) * step for k in weights}
@@ -173,30 +187,66 @@ ORDER_BILL_TYPES = {
     "conversion": "conversion",
     "renewal": "renewal",
 }
+ORDERS_PER_PAGE = 500
+
+ORDER_LINES = sa.text(
+    "SELECT o.id AS order_id, o.customer_id, o.order_type, o.source, o.currency,"
+    " o.amount_units AS order_amount, o.ledger_transaction_id, o.paid_at, t.result,"
+    " l.line_no, l.resource_id, l.service, l.resource_type, l.spec, l.region,"
+    " l.period_unit, l.period_count, l.official_units, l.amount_units,"
+    " l.coupon_units, l.cash_units, l.credit_units, l.period_start, l.period_end,"
+    " l.fee_units, r.expire_at"
+    " FROM customer_order o JOIN order_line l ON l.order_id = o.id"
+    " JOIN ledger_transaction t ON t.id = o.ledger_transaction_id"
+    " LEFT JOIN resource r ON r.id = l.resource_id"
+    " WHERE o.status IN ('paid', 'refunded') AND o.paid_at IS NOT NULL"
+    " AND o.id IN (SELECT id FROM customer_order WHERE id > :after AND"
+    " ledger_transaction_id IS NOT NULL ORDER BY id LIMIT :n)"
+    " ORDER BY o.id, l.line_no"
+).columns(
+    paid_at=UtcDateTime(),
+    period_start=UtcDateTime(),
+    period_end=UtcDateTime(),
+    expire_at=UtcDateTime(),
+)
 
 
-def _order_records(conn: sa.Connection) -> list[dict[str, object]]:
-    rows = conn.execute(
-        sa.text(
-            "SELECT o.id AS order_id, o.customer_id, o.order_type, o.source, o.currency,"
-            " o.amount_units AS order_amount, o.ledger_transaction_id, o.paid_at,"
-            " l.line_no, l.resource_id, l.service, l.resource_type, l.spec, l.region,"
-            " l.period_unit, l.period_count, l.official_units, l.amount_units,"
-            " l.coupon_units, l.cash_units, l.credit_units, l.period_start, l.period_end,"
-            " l.fee_units, r.expire_at"
-            " FROM customer_order o JOIN order_line l ON l.order_id = o.id"
-            " LEFT JOIN resource r ON r.id = l.resource_id"
-            " WHERE o.status IN ('paid', 'refunded') AND o.ledger_transaction_id IS NOT NULL"
-            " AND o.paid_at IS NOT NULL ORDER BY o.paid_at, o.id, l.line_no"
-        ).columns(
-            paid_at=UtcDateTime(),
-            period_start=UtcDateTime(),
-            period_end=UtcDateTime(),
-            expire_at=UtcDateTime(),
-        )
-    ).all()
+def _order_pages(conn: sa.Connection):  # type: ignore[no-untyped-def]
+    """The order lines of paid and refunded orders, a page of orders at a time (bounded
+    memory), each order's lines together."""
+    after = ""
+    while True:
+        rows = conn.execute(ORDER_LINES, {"after": after, "n": ORDERS_PER_PAGE}).all()
+        if not rows:
+            return
+        by_order: dict[str, list] = {}  # type: ignore[type-arg]
+        for r in rows:
+            by_order.setdefault(r.order_id, []).append(r)
+        yield list(by_order.values())
+        after = rows[-1].order_id
+
+
+def _order_records(lines) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """An order's records, as the release that introduced them writes them."""
+    first = lines[0]
+    refund = first.order_type == "unsubscription" or (
+        first.order_type == "change" and first.order_amount < 0
+    )
+    back = {}
+    if refund:
+        # What the refund gave back per line; the credit part the customer had repaid since
+        # came back as cash (the refund transaction's result says how much went to the book).
+        back = {
+            r.line_no: {"coupon": -r.coupon_units, "cash": -r.cash_units, "credit": -r.credit_units}
+            for r in lines
+        }
+        credit = sum(b["credit"] for b in back.values())
+        moved = credit - int(json.loads(first.result or "{}").get("unpaid_units", credit))
+        for n, part in _split(moved, {n: b["credit"] for n, b in back.items()}, 1).items():
+            back[n]["cash"] += part
+            back[n]["credit"] -= part
     out: list[dict[str, object]] = []
-    for r in rows:
+    for r in lines:
         common = {
             "customer_id": r.customer_id,
             "currency": r.currency,
@@ -210,14 +260,19 @@ def _order_records(conn: sa.Connection) -> list[dict[str, object]]:
             "billing_mode": "yearly_monthly",
             "ledger_transaction_id": r.ledger_transaction_id,
             "created_at": r.paid_at,
+            "pricing_unit": r.period_unit or "",
+            "usage_e10": (r.period_count or 0) * QUANTITY_SCALE,
         }
         if r.order_type == "unsubscription":
-            out += _unsubscription(r, common)
+            out += _unsubscription(r, common, back[r.line_no])
             continue
         if not r.amount_units:
             continue
+        paid = {"coupon": r.coupon_units, "cash": r.cash_units, "credit": r.credit_units}
         if r.order_type == "change":
             bill_type = "upgrade" if r.order_amount > 0 else "downgrade_refund"
+            if refund:
+                paid = {k: -v for k, v in back[r.line_no].items()}
         elif r.order_type == "renewal" and r.source == "auto_renew":
             bill_type = "auto_renewal"
         else:
@@ -228,11 +283,9 @@ def _order_records(conn: sa.Connection) -> list[dict[str, object]]:
                 bill_type=bill_type,
                 official_units=r.official_units,
                 amount_units=r.amount_units,
-                coupon_units=r.coupon_units,
-                cash_units=r.cash_units,
-                credit_units=r.credit_units,
-                pricing_unit=r.period_unit or "",
-                usage_e10=(r.period_count or 0) * QUANTITY_SCALE,
+                coupon_units=paid["coupon"],
+                cash_units=paid["cash"],
+                credit_units=paid["credit"],
                 period_start=r.period_start,
                 period_end=r.period_end,
             )
@@ -240,8 +293,7 @@ def _order_records(conn: sa.Connection) -> list[dict[str, object]]:
     return out
 
 
-def _unsubscription(r, common: dict[str, object]) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
-    back = {"coupon": -r.coupon_units, "cash": -r.cash_units, "credit": -r.credit_units}
+def _unsubscription(r, common: dict[str, object], back: dict[str, int]) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
     if not any(back.values()):
         return []
     step = 10 ** (SCALE_DIGITS - currency_digits(r.currency))
@@ -278,42 +330,49 @@ def _unsubscription(r, common: dict[str, object]) -> list[dict[str, object]]:  #
     return out
 
 
-def _adjustment_records(conn: sa.Connection) -> list[dict[str, object]]:
-    rows = conn.execute(
-        sa.text(
-            "SELECT t.id, t.customer_id, t.reference, t.description, t.result, t.created_at"
-            " FROM ledger_transaction t WHERE t.kind = 'adjustment' ORDER BY t.id"
-        ).columns(created_at=UtcDateTime())
-    ).all()
-    out: list[dict[str, object]] = []
-    for t in rows:
-        result = json.loads(t.result or "{}")
-        if result.get("direction") == "charge":
-            bill_type, sign = "deduction", 1
-            parts = (result["from_cash_units"], result["to_unpaid_units"], result["to_debt_units"])
-        else:
-            bill_type, sign = "compensation", -1
-            parts = (
-                result["cash_credited_units"],
-                result["unpaid_repaid_units"],
-                result["debt_written_off_units"],
-            )
-        amount = sign * result["amount_units"]
-        out.append(
-            _record(
-                customer_id=t.customer_id,
-                currency=result["currency"],
-                trade_id=t.reference,
-                line_no=1,
-                ledger_transaction_id=t.id,
-                created_at=t.created_at,
-                bill_type=bill_type,
-                official_units=amount,
-                amount_units=amount,
-                cash_units=sign * parts[0],
-                credit_units=sign * parts[1],
-                debt_units=sign * parts[2],
-                description=(t.description or "")[:256] or None,
-            )
+def _adjustment_pages(conn: sa.Connection):  # type: ignore[no-untyped-def]
+    """The records of adjustment transactions, a page at a time."""
+    after = 0
+    while True:
+        rows = conn.execute(
+            sa.text(
+                "SELECT t.id, t.customer_id, t.reference, t.description, t.result, t.created_at"
+                " FROM ledger_transaction t WHERE t.kind = 'adjustment' AND t.id > :after"
+                " ORDER BY t.id LIMIT :n"
+            ).columns(created_at=UtcDateTime()),
+            {"after": after, "n": ORDERS_PER_PAGE},
+        ).all()
+        if not rows:
+            return
+        yield [_adjustment_record(t) for t in rows]
+        after = rows[-1].id
+
+
+def _adjustment_record(t) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    result = json.loads(t.result or "{}")
+    if result.get("direction") == "charge":
+        bill_type, sign = "deduction", 1
+        parts = (result["from_cash_units"], result["to_unpaid_units"], result["to_debt_units"])
+    else:
+        bill_type, sign = "compensation", -1
+        parts = (
+            result["cash_credited_units"],
+            result["unpaid_repaid_units"],
+            result["debt_written_off_units"],
         )
-    return out
+    amount = sign * result["amount_units"]
+    return _record(
+        customer_id=t.customer_id,
+        currency=result["currency"],
+        trade_id=t.reference,
+        line_no=1,
+        ledger_transaction_id=t.id,
+        created_at=t.created_at,
+        bill_type=bill_type,
+        official_units=amount,
+        amount_units=amount,
+        cash_units=sign * parts[0],
+        credit_units=sign * parts[1],
+        debt_units=sign * parts[2],
+        description=(t.description or "")[:256] or None,
+    )
