@@ -88,7 +88,20 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(12, ge=1, le=100, description="then dead-lettered")
     webhook_backoff_s: int = Field(30, ge=1, le=3600, description="first retry delay; doubles")
     webhook_timeout_s: int = Field(10, ge=1, le=120)
-    log_level: str = "info"
+    log_level: str = Field(
+        "info", pattern="^(debug|info|warning|error)$", description="debug, info, warning, error"
+    )
+    log_format: str = Field(
+        "text",
+        pattern="^(text|json)$",
+        description="text (key=value lines) or json (one object a line)",
+    )
+    ready_max_lag_s: int = Field(
+        3600,
+        ge=0,
+        le=30 * 86400,
+        description="/ready fails when the oldest due hour waits longer than this to be settled",
+    )
     webhook_topics: str = Field(
         "resource.*,customer.arrears_*",
         pattern=r"^\s*[a-z0-9_.*]+(\s*,\s*[a-z0-9_.*]+)*\s*$",

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 
 from .. import __version__
 from ..bootstrap import Container
+from ..kernel.errors import CloudbillError, ErrorCode
+from . import probes
 from .customer.app import PREFIX as CUSTOMER_PREFIX
 from .customer.app import create_customer_app
-from .errors import install_error_handlers
+from .errors import error_response, install_error_handlers
+from .observability import observe
 from .operator import (
     access_keys,
     benefits,
@@ -27,8 +32,23 @@ from .operator import (
 OPERATOR_PREFIX = "/operator/v1"
 
 
+def _api_of(path: str) -> str:
+    for prefix, name in ((OPERATOR_PREFIX, "operator"), (CUSTOMER_PREFIX, "customer")):
+        if path == prefix or path.startswith(prefix + "/"):
+            return name
+    return "server"  # probes, metrics, docs
+
+
+def _internal_error(request_id: str) -> JSONResponse:
+    error = CloudbillError(
+        ErrorCode.INTERNAL, f"internal error; the server log has it under request id {request_id}"
+    )
+    return error_response(error)
+
+
 def create_app(container: Container) -> FastAPI:
-    app = FastAPI(
+    # FastAPIOffline serves Swagger UI and ReDoc from files in its wheel: /docs works offline.
+    app = FastAPIOffline(
         title="cloudbill",
         version=__version__,
         description=(
@@ -41,10 +61,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.operator_token = container.operator_token()
     install_error_handlers(app)
-
-    @app.get("/health", tags=["health"])
-    def health() -> dict[str, str]:
-        return {"status": "ok", "version": __version__}
+    observe(app, _api_of, _internal_error)
+    app.include_router(probes.router)
 
     modules = (
         customers,

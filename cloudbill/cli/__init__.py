@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import typer
 
+from .. import __version__
+from ..observe import logs
 from . import (
     access_keys,
     benefits,
@@ -27,6 +30,26 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"cloudbill {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _every_command(
+    version: bool = typer.Option(
+        False, "--version", is_eager=True, callback=_print_version, help="print the version"
+    ),
+) -> None:
+    """cloudbill: an open-source cloud billing center."""
+    # A command's answer is its output; its log (stderr) carries warnings and errors only.
+    # `serve` and `worker run` log at CLOUDBILL_LOG_LEVEL (they configure again).
+    logs.configure("warning", _log_format())
+
+
 app.command("serve")(system.serve)
 app.command("migrate")(system.migrate)
 app.command("token")(system.token)
@@ -57,3 +80,8 @@ def main() -> None:
     except Exception as exc:
         sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n")
         sys.exit(1)
+
+
+def _log_format() -> str:
+    value = os.environ.get("CLOUDBILL_LOG_FORMAT", "text")
+    return value if value in logs.FORMATS else "text"

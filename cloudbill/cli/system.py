@@ -11,6 +11,7 @@ from rich.markup import escape
 from ..config import Settings
 from ..kernel.periods import parse_instant
 from ..ledger.verify import verify as verify_books
+from ..observe import logs
 from ..store import clock_repo
 from ..views import instant
 from ..worker.background import BackgroundWorker
@@ -43,6 +44,7 @@ def serve(
     from ..demo import seed
 
     settings = Settings()
+    logs.configure(settings.log_level, settings.log_format)
     with errors_as_lines():
         c = container()
         if demo and c.read(lambda conn, _now: customers.list_customers(conn, limit=1))[1] == 0:
@@ -73,7 +75,7 @@ def serve(
         background.start()
         console.print(f"  worker:          settling due hours every {settings.worker_interval_s} s")
     try:
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level)
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level, log_config=None)
     finally:
         bss.stop()
         if background:

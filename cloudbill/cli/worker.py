@@ -8,12 +8,14 @@ from dataclasses import asdict
 import typer
 
 from ..api.operator.settlement import result_view as settled_view
+from ..observe import logs, metrics
 from ..settle.service import SettleResult
 from ..views import instant
 from ..worker import jobs
 from .context import container
 from .output import JsonOption, console, emit_json, errors_as_lines
 
+log = logs.get("cloudbill.worker")
 app = typer.Typer(help="Run scheduled jobs: hourly settlement (catches up hour by hour).",
                   no_args_is_help=True)  # fmt: skip
 
@@ -97,11 +99,22 @@ def run(
     ),
     iterations: int = typer.Option(0, help="stop after this many looks (0: run until stopped)"),
 ) -> None:
-    """Run due jobs forever (or N times), sleeping between looks."""
-    pause = interval or container().settings.worker_interval_s
-    done = 0
+    """Run due jobs forever (or N times), sleeping between looks. A failed pass is logged and
+    tried again after a back-off (doubling up to 10 x the interval); it never stops the worker."""
+    settings = container().settings
+    logs.configure(settings.log_level, settings.log_format)
+    pause = interval or settings.worker_interval_s
+    done = failures = 0
     while iterations == 0 or done < iterations:
-        _run_once(False)
+        try:
+            _run_once(False)
+            failures = 0
+        except (typer.Exit, SystemExit):  # a refusal already printed as one line
+            failures += 1
+        except Exception:
+            failures += 1
+            metrics.WORKER_PASSES.labels("failed").inc()
+            log.exception("worker pass failed; trying again", failures=failures)
         done += 1
         if iterations == 0 or done < iterations:
-            time.sleep(pause)
+            time.sleep(min(pause * 2 ** min(failures, 10), pause * 10) if failures else pause)

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 from ..catalog import service as catalog_service
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import REJECTIONS_REPORTED_MAX, USAGE_BATCH_MAX
+from ..observe import metrics
 from . import repo
 from .model import IngestResult, Rejection, UsageInput, ValidRecord
 from .rules import PricingUnits, Reject, validate
@@ -53,11 +54,15 @@ def ingest_stream(
             repo.insert_records(conn, valid, now)
         offset += len(batch)
     if result.rejected_count:
+        # Refused records are counted now: the refusal does not wait for a commit.
+        metrics.USAGE_RECORDS.labels("refused").inc(result.rejected_count)
         raise CloudbillError(
             ErrorCode.USAGE_REJECTED,
             f"{result.rejected_count} of {offset} usage records were rejected; none was stored",
             **result.as_dict(),
         )
+    metrics.after_commit(conn, metrics.USAGE_RECORDS, ("accepted",), result.accepted)
+    metrics.after_commit(conn, metrics.USAGE_RECORDS, ("duplicate",), result.duplicates)
     return result
 
 

@@ -54,9 +54,12 @@ class ErrorCode(StrEnum):
     # access keys
     ACCESS_KEY_NOT_FOUND = "ACCESS_KEY_NOT_FOUND"
     ACCESS_KEY_LIMIT_REACHED = "ACCESS_KEY_LIMIT_REACHED"
+    # a fault of cloudbill's, logged with the request id (never a refusal of the input)
+    INTERNAL = "INTERNAL"
 
 
 _HTTP_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INTERNAL: 500,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CUSTOMER_NOT_FOUND: 404,
     ErrorCode.RESOURCE_NOT_FOUND: 404,

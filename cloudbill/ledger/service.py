@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..observe import metrics
 from . import repo
 from .model import (
     CUSTOMER_KINDS,
@@ -75,6 +76,7 @@ def post(conn: Connection, posting: Posting, *, now: datetime) -> PostedTransact
     transaction_id = repo.insert_transaction(conn, posting, now)
     repo.insert_entries(conn, transaction_id, posting.legs)
     repo.set_balances(conn, balances)
+    metrics.after_commit(conn, metrics.LEDGER_TRANSACTIONS, (str(posting.kind),))
     _notify(conn, [posting], now)
     row = repo.find_transaction(conn, posting.idempotency_key)
     return repo.to_posted(row)
@@ -149,5 +151,8 @@ def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> li
         ),
     )
     repo.set_balances_bulk(conn, balances)
+    for kind in {str(p.kind) for p in postings}:
+        n = sum(1 for p in postings if str(p.kind) == kind)
+        metrics.after_commit(conn, metrics.LEDGER_TRANSACTIONS, (kind,), n)
     _notify(conn, postings, now)
     return ids

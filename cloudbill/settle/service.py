@@ -37,6 +37,16 @@ def due_hour(conn: Connection, *, now: datetime, lateness: timedelta, watermark:
     return hour, previous
 
 
+def lag(conn: Connection, *, now: datetime, lateness: timedelta) -> tuple[datetime | None, float]:
+    """The oldest hour not yet settled whose time has come (None if none), and how many
+    seconds past its due time (hour end + lateness) it is: 0 when settlement keeps up."""
+    previous = repo.last_run(conn)
+    hour = previous.hour_start + HOUR if previous else repo.first_hour(conn, repo.max_seq(conn))
+    if hour is None or hour + HOUR + lateness > now:
+        return None, 0.0
+    return hour, (now - (hour + HOUR + lateness)).total_seconds()
+
+
 def settle_hour(
     conn: Connection, *, now: datetime, lateness: timedelta, watermark: int | None = None
 ) -> SettleResult | None:

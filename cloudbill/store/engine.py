@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..observe import metrics
 
 T = TypeVar("T")
 
@@ -91,6 +92,7 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
+        metrics.watch_commits(self.engine)
 
     @property
     def dialect(self) -> str:

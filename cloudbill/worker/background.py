@@ -4,13 +4,13 @@ both are safe together, since every job is keyed by its period."""
 
 from __future__ import annotations
 
-import logging
 import threading
 
 from ..bootstrap import Container
+from ..observe import logs, metrics
 from .jobs import run_due
 
-log = logging.getLogger("cloudbill.worker")
+log = logs.get("cloudbill.worker")
 
 
 class BackgroundWorker:
@@ -30,11 +30,8 @@ class BackgroundWorker:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                report = run_due(self._container)
-                for result in report.settled:
-                    log.info("settled %s: %s fees", result.hour.isoformat(), result.fees)
-                for step in report.transitions:
-                    log.info("%s %s -> %s", step.resource_id, step.from_status, step.to_status)
+                run_due(self._container)  # it logs what each job did
             except Exception:
-                log.exception("settlement failed; retrying at the next look")
+                metrics.WORKER_PASSES.labels("failed").inc()
+                log.exception("worker pass failed; trying again at the next look")
             self._stop.wait(self._interval_s)

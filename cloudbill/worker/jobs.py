@@ -5,8 +5,9 @@ processes at once, changes nothing the second time."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -18,6 +19,7 @@ from ..notify import alerts, customer_notices
 from ..notify.customer_notices import NoticeReport
 from ..notify.notices.rules import parse_days
 from ..notify.webhooks import DeliveryReport, deliver_due
+from ..observe import logs, metrics
 from ..orders.service import Terms as OrderTerms
 from ..postpaid import service as postpaid
 from ..settle.service import SettleResult, settle_hour
@@ -25,6 +27,8 @@ from ..store import gates
 from ..store.schema import usage_record
 from ..subscriptions import service as subscriptions
 from ..subscriptions.service import SubscriptionReport
+
+log = logs.get("cloudbill.worker")
 
 # One call settles at most this many hours; the next call goes on (bounded work per call).
 MAX_HOURS_PER_CALL = 24 * 31
@@ -102,13 +106,20 @@ def run_due(
     """Settlement first (it may put customers into arrears), then post-paid bills (an overdue
     bill does too), then yearly/monthly orders and subscriptions, then the lifecycle and alert
     reminders, then the customers' notices and the provider webhooks of what changed."""
-    settled = settle_due(container, on_settled=on_settled)
+    started = time.perf_counter()
+
+    def settled_and_told(result: SettleResult) -> None:
+        _settled(result)
+        if on_settled is not None:
+            on_settled(result)
+
+    settled = settle_due(container, on_settled=settled_and_told)
     bills_issued, overdue = postpaid_due(container)
     subscription_report = subscriptions_due(container)
     transitions = lifecycle_due(container)
     container.write(lambda conn, now: alerts.remind_due(conn, now=now))
     notices = customer_notices.run_due(container)
-    return RunReport(
+    report = RunReport(
         settled=settled,
         transitions=transitions,
         bills_issued=bills_issued,
@@ -117,3 +128,70 @@ def run_due(
         notices=notices,
         subscriptions=subscription_report,
     )
+    _told(report, time.perf_counter() - started)
+    return report
+
+
+def _settled(r: SettleResult) -> None:
+    """Each settled hour, once committed: logged with its figures and counted."""
+    metrics.HOURS_SETTLED.inc()
+    metrics.FEE_RECORDS.inc(r.fees)
+    log.info(
+        "hour settled",
+        hour=r.hour.isoformat(),
+        settlement_id=r.settlement_id,
+        records=r.records,
+        late_records=r.late_records,
+        fees=r.fees,
+        customers=r.customers,
+        new_arrears=r.new_arrears,
+    )
+
+
+def _told(report: RunReport, elapsed_s: float) -> None:
+    """What a pass did, once all of it is committed: one log event per job and the counters."""
+    for t in report.transitions:
+        metrics.LIFECYCLE_TRANSITIONS.labels(str(t.to_status)).inc()
+        log.info(
+            "resource status changed",
+            resource_id=t.resource_id,
+            from_status=str(t.from_status),
+            to_status=str(t.to_status),
+            at=t.at.isoformat(),
+            reason=t.reason,
+        )
+    subs = report.subscriptions
+    if report.bills_issued or report.overdue_customers:
+        log.info(
+            "post-paid bills",
+            issued=len(report.bills_issued),
+            overdue_customers=len(report.overdue_customers),
+        )
+    if subs.orders_expired or subs.renewed or subs.renew_failed or subs.expiry_steps:
+        log.info(
+            "subscriptions",
+            orders_expired=len(subs.orders_expired),
+            auto_renewed=len(subs.renewed),
+            auto_renew_failed=len(subs.renew_failed),
+            reminders=subs.reminders,
+            expiry_steps=len(subs.expiry_steps),
+        )
+    for outcome, count in (
+        ("delivered", report.webhooks.delivered),
+        ("retry", report.webhooks.failed),
+        ("dead", report.webhooks.dead),
+    ):
+        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc(count)
+    delivery = report.notices.delivery
+    for outcome, count in (
+        ("sent", delivery.sent),
+        ("retry", delivery.failed),
+        ("dead", delivery.dead),
+    ):
+        metrics.NOTICE_DELIVERIES.labels(outcome).inc(count)
+    if report.webhooks.delivered or report.webhooks.failed or report.webhooks.dead:
+        log.info("webhooks", **asdict(report.webhooks))
+    if report.notices.enqueued or delivery.sent or delivery.failed or delivery.dead:
+        log.info("customer notices", enqueued=report.notices.enqueued, **asdict(delivery))
+    metrics.WORKER_PASSES.labels("ok").inc()
+    log.debug("worker pass", hours_settled=len(report.settled), duration_s=round(elapsed_s, 3))

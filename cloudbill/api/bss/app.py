@@ -3,15 +3,13 @@ of an endpoint), every route behind the AK/SK signature, every answer with an X-
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Awaitable, Callable
-
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, FastAPI
 from starlette.responses import Response
 
 from ... import __version__
 from ...bootstrap import Container
 from ...credentials.sealing import SecretBox
+from ..observability import observe
 from .auth import authenticate
 from .errors import INTERNAL, BssError, error_response, install_error_handlers
 from .ratelimit import RateLimiter
@@ -29,6 +27,10 @@ from .routes import (
 )
 
 
+def _internal_error(request_id: str) -> Response:
+    return error_response(BssError(500, INTERNAL, f"internal error (request id {request_id})"))
+
+
 def create_bss_app(container: Container) -> FastAPI:
     app = FastAPI(
         title="cloudbill BSS",
@@ -43,17 +45,7 @@ def create_bss_app(container: Container) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
     install_error_handlers(app)
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        rid = uuid.uuid4().hex
-        try:
-            response = await call_next(request)
-        except Exception:
-            response = error_response(BssError(500, INTERNAL, "internal error"))
-        response.headers["X-Request-Id"] = rid
-        return response
+    observe(app, lambda _path: "bss", _internal_error)
 
     modules = (
         accounts,

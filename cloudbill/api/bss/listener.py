@@ -16,7 +16,10 @@ START_TIMEOUT_S = 15
 
 class ThreadedServer:
     def __init__(self, app: Any, *, host: str, port: int, log_level: str = "info") -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="off")
+        # log_config=None: uvicorn's loggers keep cloudbill's format (observe/logs.py)
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level=log_level, lifespan="off", log_config=None
+        )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(target=self._server.run, name="bss-listener", daemon=True)
         self.host, self.port = host, port

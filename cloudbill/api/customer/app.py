@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from pydantic import BaseModel
 
 from ... import __version__
@@ -13,6 +14,7 @@ from ...bootstrap import Container
 from ...credentials.sealing import SecretBox
 from ..bss.ratelimit import RateLimiter
 from ..errors import install_error_handlers
+from ..observability import record_route
 from . import (
     access_keys,
     account,
@@ -62,13 +64,16 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
 
 
 def create_customer_app(container: Container) -> FastAPI:
-    app = FastAPI(title="cloudbill customer API", version=__version__, description=DESCRIPTION)
+    app = FastAPIOffline(
+        title="cloudbill customer API", version=__version__, description=DESCRIPTION
+    )
     app.state.container = container
     app.state.secret_box = SecretBox(container.secret_key())
     settings = container.settings
     # The BSS listener's per-key rate and burst, with a budget of its own (per process).
     app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
     install_error_handlers(app)
+    record_route(app, PREFIX)
     modules = (
         account,
         bills,

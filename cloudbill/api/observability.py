@@ -1,0 +1,94 @@
+"""Every HTTP answer: a request id (the caller's `X-Request-Id` when it is a sane token, else a
+new one) in the `X-Request-Id` header and on every log line of the request, one log event per
+request with its route, status and duration, and the request counted in the metrics.
+
+`observe` goes on the outermost application of a listener; `record_route` on an application
+mounted inside it, so the metrics name the mounted route's template, not the mount."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+
+from ..observe import logs
+from ..observe.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+Next = Callable[[Request], Awaitable[Response]]
+SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+QUIET_PATHS = ("/health", "/ready", "/metrics")  # probes: logged at debug only
+log = logs.get("cloudbill.http")
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    """`/a/{id}/b` matches `/a/<one segment>/b`."""
+    parts = re.split(r"\{[^/]+?\}", template)
+    return re.compile("[^/]+".join(re.escape(part) for part in parts) + "$")
+
+
+class RouteNames:
+    """The route template a path answers to (`/operator/v1/customers/{customer_id}`), read from
+    the application's own OpenAPI document: the label of a request in the metrics, never the
+    raw path (ids would make a series per customer)."""
+
+    def __init__(self, app: FastAPI, prefix: str = "") -> None:
+        self._app, self._prefix = app, prefix
+        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+
+    def name(self, path: str) -> str:
+        if self._patterns is None:
+            self._patterns = [(_pattern(t), t) for t in self._app.openapi().get("paths", {})]
+        inner = path[len(self._prefix) :] if path.startswith(self._prefix) else path
+        for pattern, template in self._patterns:
+            if pattern.match(inner):
+                return self._prefix + template
+        return "other"  # docs, static files, unknown paths
+
+
+def record_route(app: FastAPI, prefix: str = "") -> None:
+    """Tell the outer application which route of this (mounted) one answered."""
+    names = RouteNames(app, prefix)
+
+    @app.middleware("http")
+    async def _record(request: Request, call_next: Next) -> Response:
+        request.state.route_template = names.name(request.url.path)
+        return await call_next(request)
+
+
+def observe(
+    app: FastAPI, api_of: Callable[[str], str], on_error: Callable[[str], Response]
+) -> None:
+    """`api_of(path)` names the API a path belongs to (a metrics label); `on_error(request id)`
+    answers a fault that escaped every handler (it is logged with its traceback)."""
+    names = RouteNames(app)
+
+    @app.middleware("http")
+    async def _observe(request: Request, call_next: Next) -> Response:
+        given = request.headers.get("x-request-id", "")
+        request_id = given if SANE_ID.fullmatch(given) else uuid.uuid4().hex
+        logs.bind_request(request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        except Exception:
+            log.exception("request failed", method=request.method, path=request.url.path)
+            response = on_error(request_id)
+        elapsed = time.perf_counter() - started
+        route = getattr(request.state, "route_template", None) or names.name(request.url.path)
+        api = api_of(request.url.path)
+        HTTP_REQUESTS.labels(api, route, request.method, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(api, route, request.method).observe(elapsed)
+        response.headers["X-Request-Id"] = request_id
+        quiet = request.url.path in QUIET_PATHS
+        (log.debug if quiet else log.info)(
+            "request",
+            method=request.method,
+            route=route,
+            status=response.status_code,
+            duration_ms=round(elapsed * 1000, 1),
+        )
+        logs.unbind_request()
+        return response

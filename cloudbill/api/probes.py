@@ -1,0 +1,81 @@
+"""Probes and metrics of a running server: `/health` (the process answers), `/ready` (the
+database answers and settlement keeps up), `/metrics` (Prometheus text: the process's counters
+and the database's figures at this moment). None of them needs a token or shows a customer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import REGISTRY, CollectorRegistry, Gauge, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+
+from .. import __version__
+from ..bootstrap import Container
+from ..observe import logs
+from ..worker import health
+
+router = APIRouter(tags=["health"])
+log = logs.get("cloudbill.probes")
+
+
+def _container(request: Request) -> Container:
+    return request.app.state.container
+
+
+@router.get("/health")
+def alive() -> dict[str, str]:
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/ready", responses={503: {"description": "not ready: see `checks`"}})
+def ready(request: Request) -> Any:
+    """Ready when the database answers and the oldest due hour is settled within
+    CLOUDBILL_READY_MAX_LAG_S of its due time (the worker keeps up)."""
+    c = _container(request)
+    checks: dict[str, Any] = {}
+    try:
+        figures = c.read(lambda conn, now: _probe(conn, c, now))
+        checks["database"] = "ok"
+        lag_ok = figures.settlement_lag_s <= c.settings.ready_max_lag_s
+        checks["settlement_lag_s"] = figures.settlement_lag_s
+        checks["settlement"] = "ok" if lag_ok else "behind"
+    except Exception as exc:  # the probe reports the fault rather than raising it
+        log.warning("readiness check failed", error=str(exc))
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+    ok = all(checks.get(k) == "ok" for k in ("database", "settlement"))
+    body = {"status": "ready" if ok else "not ready", "checks": checks}
+    return body if ok else JSONResponse(status_code=503, content=body)
+
+
+def _probe(conn, c: Container, now):  # type: ignore[no-untyped-def]
+    conn.execute(text("SELECT 1"))
+    return health.figures(conn, c.settings, now=now)
+
+
+@router.get("/metrics", response_class=Response)
+def metrics(request: Request) -> Response:
+    """Prometheus exposition: counters of this process, gauges read from the database."""
+    c = _container(request)
+    now_figures = c.read(lambda conn, now: health.figures(conn, c.settings, now=now))
+    gauges = CollectorRegistry()
+    for name, doc, value in (
+        ("cloudbill_settlement_lag_seconds", "How long the oldest due hour waits to be settled",
+         now_figures.settlement_lag_s),
+        ("cloudbill_oldest_unsettled_hour_timestamp_seconds",
+         "Start of the oldest due hour not settled yet (0: none)",
+         now_figures.oldest_unsettled_hour.timestamp() if now_figures.oldest_unsettled_hour else 0),
+        ("cloudbill_webhook_backlog", "Provider events not delivered yet",
+         now_figures.webhook_backlog),
+        ("cloudbill_webhooks_dead", "Provider events given up on", now_figures.webhooks_dead),
+        ("cloudbill_notices_pending", "Customer notices waiting to be sent",
+         now_figures.notices_pending),
+        ("cloudbill_notices_dead", "Customer notices given up on", now_figures.notices_dead),
+        ("cloudbill_customers_in_arrears", "Customers in arrears",
+         now_figures.customers_in_arrears),
+    ):  # fmt: skip
+        Gauge(name, doc, registry=gauges).set(value)
+    body = generate_latest(REGISTRY) + generate_latest(gauges)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
