@@ -12,6 +12,7 @@ from ..kernel.errors import CloudbillError, ErrorCode
 from . import probes
 from .customer.app import PREFIX as CUSTOMER_PREFIX
 from .customer.app import create_customer_app
+from .docs import keep_docs_local
 from .errors import error_response, install_error_handlers
 from .observability import observe
 from .operator import (
@@ -61,6 +62,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.operator_token = container.operator_token()
     install_error_handlers(app)
+    keep_docs_local(app)
     observe(app, _api_of, _internal_error)
     app.include_router(probes.router)
 

@@ -13,6 +13,7 @@ from ... import __version__
 from ...bootstrap import Container
 from ...credentials.sealing import SecretBox
 from ..bss.ratelimit import RateLimiter
+from ..docs import keep_docs_local
 from ..errors import install_error_handlers
 from ..observability import record_route
 from . import (
@@ -73,6 +74,7 @@ def create_customer_app(container: Container) -> FastAPI:
     # The BSS listener's per-key rate and burst, with a budget of its own (per process).
     app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
     install_error_handlers(app)
+    keep_docs_local(app, PREFIX)
     record_route(app, PREFIX)
     modules = (
         account,
