@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
@@ -15,7 +15,7 @@ from .catalog import loader as catalog_loader
 from .catalog import service as catalog_service
 from .config import Settings
 from .customers import service as customers_service
-from .kernel.clock import SystemClock
+from .kernel.clock import Clock, SystemClock
 from .kernel.errors import CloudbillError, ErrorCode
 from .ledger import service as ledger_service
 from .lifecycle import service as lifecycle_service
@@ -36,7 +36,10 @@ WRITE_RETRIES = 3
 class Container:
     settings: Settings
     db: Database
-    clock: clock_repo.DatabaseClock
+    clock: clock_repo.DatabaseClock  # billing time: simulated in demos and scenario tests
+    # The outside world's time, whatever the billing clock says: webhook signatures and
+    # delivery timestamps, retry back-off of webhooks and notices.
+    wall: Clock = field(default_factory=SystemClock)
 
     def now(self) -> datetime:
         return self.clock.now()

@@ -27,6 +27,7 @@ from sqlalchemy.engine import make_url
 
 from cloudbill.bootstrap import Container, build
 from cloudbill.config import Settings
+from cloudbill.kernel.clock import ManualClock, SystemClock
 from cloudbill.kernel.periods import utc
 from cloudbill.store import clock_repo
 from cloudbill.store.engine import Database, normalize_url
@@ -141,9 +142,12 @@ def sqlite_url(tmp_path: Path, sqlite_template: Path) -> str:
 
 
 def make_container(url: str, start: datetime = T0) -> Container:
+    """A container on a simulated billing clock at `start`, and a manual wall clock at the
+    real time (webhooks and notices time their attempts on it; tests move it when they wait)."""
     container = build(Settings(database_url=url, clock="system", operator_token="test-token"))
     with container.db.write() as conn:
         clock_repo.set_simulated(conn, start)
+    container.wall = ManualClock(SystemClock().now())
     return container
 
 

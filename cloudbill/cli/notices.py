@@ -62,7 +62,8 @@ def show(notice_id: int, as_json: bool = JsonOption) -> None:
 
 @app.command("retry")
 def retry(notice_id: int) -> None:
-    """Send a dead notice again from its first attempt (re-rendered if its template failed)."""
+    """Send a dead notice again from its first attempt (re-rendered if its template failed), or
+    a skipped one once its channel is configured and the customer has an address for it."""
     c = container()
     with errors_as_lines():
         c.write(lambda conn, now: operator.retry(conn, notice_id, c.settings, now=now))

@@ -65,7 +65,8 @@ def dead(as_json: bool = JsonOption) -> None:
 def retry(event_id: int) -> None:
     """Try a dead-lettered event again from the start."""
     with errors_as_lines():
-        done = container().write(lambda conn, now: webhooks.retry_dead(conn, event_id, now=now))
+        c = container()
+        done = c.write(lambda conn, _now: webhooks.retry_dead(conn, event_id, now=c.wall.now()))
     if not done:
         fail(f"NOT_FOUND: no dead-lettered event {event_id}")
     typer.echo(f"event {event_id} will be delivered again")
@@ -82,6 +83,27 @@ def reconcile(as_json: bool = JsonOption) -> None:
         as_json=as_json,
         title="resources out of step with the provider",
     )
+
+
+@app.command("test")
+def test(as_json: bool = JsonOption) -> None:
+    """Send a signed `webhook.test` event to CLOUDBILL_WEBHOOK_URL and show the answer.
+    Exits 1 when the endpoint does not answer 2xx."""
+    with errors_as_lines():
+        result = webhooks.send_test(container())
+    show_record(
+        {
+            "message_id": result.message_id,
+            "status_code": result.status_code,
+            "error": result.error,
+            "elapsed_ms": result.elapsed_ms,
+            "ok": result.ok,
+        },
+        as_json=as_json,
+        title="webhook test",
+    )
+    if not result.ok:
+        raise typer.Exit(1)
 
 
 @app.command("new-secret")

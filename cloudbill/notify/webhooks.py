@@ -4,7 +4,9 @@ In order per subject: an event waits while an earlier event of the same resource
 is still pending. Retried with exponential backoff until a 2xx answer; dead-lettered after
 `webhook_max_attempts` (then later events of that subject go on, and `reconcile` shows the
 resources whose last delivered state differs from their state here). No HTTP call is made
-inside a database transaction.
+inside a database transaction. Signatures, attempt times and back-off are on the wall clock
+(`container.wall`), in every clock mode: a receiver checks the signature's timestamp against
+its own clock; the event's billing time travels in the body's `timestamp`.
 
 Only topics matching `webhook_topics` go to the provider (by default the resource lifecycle
 and arrears); the others (balance alerts, top-ups, bills) are for the customer, by email and
@@ -16,6 +18,8 @@ from __future__ import annotations
 
 import json
 import re
+import time
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -25,6 +29,7 @@ from sqlalchemy import ColumnElement, Connection, and_, false, func, insert, or_
 from sqlalchemy.orm import aliased
 
 from ..bootstrap import Container
+from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_MAX
 from ..store.schema import outbox_event, resource, webhook_attempt, webhook_delivery
 from .signing import headers
@@ -151,7 +156,9 @@ def deliver_due(container: Container, *, client: httpx.Client | None = None) -> 
     try:
         for _ in range(MAX_BATCHES_PER_CALL):
             batch = container.read(
-                lambda conn, now: due_events(conn, now=now, limit=BATCH, topics=topics)
+                lambda conn, _now: due_events(
+                    conn, now=container.wall.now(), limit=BATCH, topics=topics
+                )
             )
             if not batch:
                 break
@@ -165,7 +172,7 @@ def deliver_due(container: Container, *, client: httpx.Client | None = None) -> 
 def _send(container: Container, client: httpx.Client, event) -> str:  # type: ignore[no-untyped-def]
     settings = container.settings
     body = body_of(event)
-    now = container.now()
+    now = container.wall.now()  # the receiver checks the signature's timestamp against its clock
     code, error = None, None
     try:
         answer = client.post(
@@ -187,11 +194,65 @@ def _send(container: Container, client: httpx.Client, event) -> str:  # type: ig
         delay = min(timedelta(seconds=settings.webhook_backoff_s * 2 ** (attempt - 1)), MAX_BACKOFF)
         status, next_at = PENDING, now + delay
     container.write(
-        lambda conn, now: _record(
+        lambda conn, _now: _record(
             conn, event.id, attempt, now=now, status=status, code=code, error=error, next_at=next_at
         )
     )
     return status
+
+
+@dataclass(frozen=True, slots=True)
+class TestDelivery:
+    message_id: str
+    status_code: int | None
+    error: str | None
+    elapsed_ms: float
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def send_test(container: Container, *, client: httpx.Client | None = None) -> TestDelivery:
+    """Send one signed `webhook.test` event to the provider's endpoint, as deliveries are sent
+    (wall-clock timestamp), and say what came back. Nothing is stored or retried."""
+    settings = container.settings
+    if not settings.webhook_url or not settings.webhook_secret:
+        raise CloudbillError(
+            ErrorCode.INVALID_STATE, "set CLOUDBILL_WEBHOOK_URL and CLOUDBILL_WEBHOOK_SECRET first"
+        )
+    wall, billing = container.wall.now(), container.now()
+    message_id = f"test_{uuid.uuid4().hex}"
+    body = json.dumps(
+        {
+            "type": "webhook.test",
+            "timestamp": billing.isoformat().replace("+00:00", "Z"),
+            "subject": "cloudbill",
+            "sequence": 0,
+            "data": {"message": "a test event from cloudbill webhooks test"},
+        },
+        sort_keys=True,
+        separators=(",", ":"),
+    ).encode()
+    own = client is None
+    client = client or httpx.Client(timeout=settings.webhook_timeout_s)
+    started = time.perf_counter()
+    code, error = None, None
+    try:
+        answer = client.post(
+            settings.webhook_url,
+            content=body,
+            headers=headers(settings.webhook_secret, message_id, int(wall.timestamp()), body),
+        )
+        code = answer.status_code
+        if not 200 <= code < 300:
+            error = f"HTTP {code}: {answer.text[:200]}"
+    except httpx.HTTPError as exc:
+        error = f"{type(exc).__name__}: {exc}"[:512]
+    finally:
+        if own:
+            client.close()
+    return TestDelivery(message_id, code, error, round((time.perf_counter() - started) * 1000, 1))
 
 
 def retry_dead(conn: Connection, event_id: int, *, now: datetime) -> bool:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from cloudbill.api.app import create_app
 from cloudbill.customers import service as customers
+from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.notify import customer_notices
 from cloudbill.notify.notices import delivery, operator
 from cloudbill.store import clock_repo
@@ -27,7 +28,9 @@ __all__ = ["sms", "smtp"]  # the fixtures, used by name
 
 
 def advance(container, **delta):  # type: ignore[no-untyped-def]
+    """Time passes for billing and for the outside world (retries wait on the wall clock)."""
     container.write(lambda conn, _now: clock_repo.advance(conn, timedelta(**delta)))
+    container.wall.advance(timedelta(**delta))
 
 
 def topup(container, cid: str, amount: str = "25.50", ref: str = "r1") -> None:  # type: ignore[no-untyped-def]
@@ -60,7 +63,7 @@ def test_smtp_down_is_retried_then_dead_then_revived(container, smtp, sms) -> No
     mail = by_channel(container, "email")
     assert (mail.status, mail.attempts) == ("pending", 1)
     assert "ConnectionRefusedError" in mail.last_error
-    assert mail.next_attempt_at == container.now() + timedelta(seconds=60)
+    assert mail.next_attempt_at == container.wall.now() + timedelta(seconds=60)  # wall clock
     assert customer_notices.run_due(container).delivery == delivery.DeliveryReport()  # backoff
     advance(container, seconds=60)
     assert customer_notices.run_due(container).delivery.failed == 1
@@ -152,6 +155,35 @@ def test_no_address_or_no_channel_is_skipped_with_the_reason(container, smtp) ->
     }
     assert len(smtp.messages) == 1
     assert customer_notices.run_due(container).enqueued == 0  # nothing made twice
+
+
+def test_a_skipped_notice_is_sent_once_its_channel_and_address_exist(container, smtp, sms) -> None:  # type: ignore[no-untyped-def]
+    configure(container, smtp, None)  # no SMS gateway yet
+    cid = new_customer(container, "late", email="ops@late.example").id  # no mobile yet
+    topup(container, cid)
+    customer_notices.run_due(container)
+    text = by_channel(container, "sms")
+    assert (text.status, text.last_error) == ("skipped", "no mobile number")
+
+    def retry() -> object:
+        return container.write(
+            lambda conn, now: operator.retry(conn, text.id, container.settings, now=now)
+        )
+
+    before = snapshot(container)
+    with pytest.raises(CloudbillError) as err:  # still no number: refused, nothing changed
+        retry()
+    assert err.value.code is ErrorCode.INVALID_STATE and "no mobile number" in err.value.message
+    assert snapshot(container) == before
+    container.write(lambda conn, now: customers.update(conn, cid, {"mobile": "+15550123"}, now=now))
+    with pytest.raises(CloudbillError) as err:
+        retry()
+    assert "SMS gateway not configured" in err.value.message
+    configure(container, smtp, sms)
+    assert retry().status == "pending"
+    assert customer_notices.run_due(container).delivery.sent == 1
+    assert [r["to"] for r in sms.received] == ["+15550123"]
+    assert by_channel(container, "sms").status == "sent"
 
 
 def test_a_claimed_notice_is_sent_by_one_worker_only(container, smtp, sms) -> None:  # type: ignore[no-untyped-def]

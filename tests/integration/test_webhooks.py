@@ -89,7 +89,9 @@ def emit(container, *events: tuple[str, str, str]) -> None:
 
 
 def advance(container, **delta):  # type: ignore[no-untyped-def]
+    """Time passes for billing and for the outside world (retries wait on the wall clock)."""
     container.write(lambda conn, _now: clock_repo.advance(conn, timedelta(**delta)))
+    container.wall.advance(timedelta(**delta))
 
 
 def verify_signature(request: dict) -> None:
@@ -167,7 +169,9 @@ def test_dead_letter_retry_and_reconcile(hooked, receiver, container) -> None:  
     event_id = hooked.read(
         lambda conn, now: conn.execute(webhooks.select(webhooks.outbox_event.c.id)).scalar_one()
     )
-    assert hooked.write(lambda conn, now: webhooks.retry_dead(conn, event_id, now=now))
+    assert hooked.write(
+        lambda conn, _now: webhooks.retry_dead(conn, event_id, now=hooked.wall.now())
+    )
     assert webhooks.deliver_due(hooked).delivered == 1
     assert hooked.read(lambda conn, _now: webhooks.reconcile(conn)) == []
 
@@ -206,3 +210,43 @@ def test_topic_patterns_treat_underscore_literally(container) -> None:  # type: 
     rows = container.read(lambda conn, now: webhooks.due_events(conn, now=now, topics=patterns))
     assert [r.topic for r in rows] == ["customer.arrears_started"]
     assert container.read(lambda conn, now: webhooks.due_events(conn, now=now, topics=())) == []
+
+
+def test_the_official_verifier_accepts_events_sent_while_billing_time_is_a_year_ago(
+    hooked, receiver
+) -> None:  # type: ignore[no-untyped-def]
+    """Signatures carry the wall clock's time, whatever the billing clock says; the event's
+    billing time travels in the body."""
+    from standardwebhooks import Webhook
+
+    from cloudbill.kernel.clock import SystemClock
+
+    hooked.wall = SystemClock()  # the receiver's verifier checks against the real time
+    year_ago = SystemClock().now() - timedelta(days=365)
+    hooked.write(lambda conn, _now: clock_repo.set_system(conn))
+    hooked.write(lambda conn, _now: clock_repo.set_simulated(conn, year_ago))
+    emit(hooked, ("resource.frozen", "r1", "frozen"))
+    assert webhooks.deliver_due(hooked).delivered == 1
+    (request,) = receiver.received
+    verified = Webhook(SECRET).verify(request["body"], request["headers"])
+    assert verified["type"] == "resource.frozen"
+    assert verified["timestamp"].startswith(year_ago.date().isoformat())  # billing time
+
+
+def test_webhooks_test_sends_a_signed_event_and_reports_the_answer(hooked, receiver) -> None:  # type: ignore[no-untyped-def]
+    from standardwebhooks import Webhook
+
+    from cloudbill.kernel.clock import SystemClock
+
+    hooked.wall = SystemClock()
+    result = webhooks.send_test(hooked)
+    assert result.ok and result.status_code == 204
+    (request,) = receiver.received
+    assert Webhook(SECRET).verify(request["body"], request["headers"])["type"] == "webhook.test"
+    receiver.script = [500]
+    failed = webhooks.send_test(hooked)
+    assert (failed.ok, failed.status_code) == (False, 500)
+    hooked.settings = hooked.settings.model_copy(update={"webhook_url": None})
+    with pytest.raises(webhooks.CloudbillError) as err:
+        webhooks.send_test(hooked)
+    assert err.value.code == "INVALID_STATE"

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import httpx
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, insert, or_, select, update
 
 from ...bootstrap import Container
 from ...config import Settings
@@ -37,8 +37,8 @@ def due(conn: Connection, *, now: datetime, limit: int = BATCH):  # type: ignore
     n = customer_notice.c
     return conn.execute(
         select(customer_notice)
-        .where(n.status == PENDING, n.next_attempt_at <= now)
-        .order_by(n.next_attempt_at, n.id)
+        .where(n.status == PENDING, or_(n.next_attempt_at.is_(None), n.next_attempt_at <= now))
+        .order_by(n.id)
         .limit(limit)
     ).all()
 
@@ -111,7 +111,10 @@ def record(
 
 def _send_one(container: Container, client: httpx.Client, notice) -> str | None:  # type: ignore[no-untyped-def]
     settings = container.settings
-    attempt = container.write(lambda conn, now: claim(conn, notice, settings, now=now))
+    # Attempts, leases and back-off are on the wall clock: a mail server's time, not billing time.
+    attempt = container.write(
+        lambda conn, _now: claim(conn, notice, settings, now=container.wall.now())
+    )
     if attempt is None:
         return None
     if notice.channel == EMAIL:
@@ -127,7 +130,9 @@ def _send_one(container: Container, client: httpx.Client, notice) -> str | None:
             settings, client, notice_id=notice.id, to=notice.recipient, message=notice.body
         )
     return container.write(
-        lambda conn, now: record(conn, notice.id, attempt, error, settings, now=now)
+        lambda conn, _now: record(
+            conn, notice.id, attempt, error, settings, now=container.wall.now()
+        )
     )
 
 
@@ -138,7 +143,7 @@ def deliver_due(container: Container, *, client: httpx.Client | None = None) -> 
     outcomes: list[str | None] = []
     try:
         for _ in range(MAX_BATCHES_PER_CALL):
-            batch = container.read(lambda conn, now: due(conn, now=now))
+            batch = container.read(lambda conn, _now: due(conn, now=container.wall.now()))
             if not batch:
                 break
             outcomes += [_send_one(container, client, notice) for notice in batch]

@@ -1,4 +1,5 @@
-"""What the operator sees and does: list notices, show one with its attempts, retry a dead one.
+"""What the operator sees and does: list notices, show one with its attempts, retry a dead or
+skipped one.
 Shared by the API and the CLI; bad input raises a CloudbillError and changes nothing."""
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from sqlalchemy import Connection, func, select, update
 from ...config import Settings
 from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import FILTER_TEXT_MAX_CHARS, OFFSET_MAX, PAGE_SIZE_MAX
-from ...store.schema import customer_notice, customer_notice_attempt
+from ...store.schema import customer, customer_notice, customer_notice_attempt
 from ...views import instant
-from .rules import CHANNELS, DEAD, PENDING, STATUSES
+from .rules import CHANNELS, DEAD, PENDING, SKIPPED, STATUSES, routes
 from .templates import TemplateFailure, render
 
 
@@ -79,15 +80,20 @@ def attempts(conn: Connection, notice_id: int) -> list[Any]:
 
 
 def retry(conn: Connection, notice_id: int, settings: Settings, *, now: datetime):  # type: ignore[no-untyped-def]
-    """A dead notice starts again from its first attempt. One that died of its template is
-    rendered again first (after the operator fixed the template); if it still fails, nothing
-    changes and the error says why."""
+    """A dead notice starts again from its first attempt; a skipped one is sent after all,
+    once its channel is configured and the customer has an address for it (the address is
+    the customer's now). One whose text was never made, or died of its template, is rendered
+    first (after the operator fixed the template); if anything still stands in the way,
+    nothing changes and the error says why."""
     notice = get(conn, notice_id)
-    if notice.status != DEAD:
+    if notice.status not in (DEAD, SKIPPED):
         raise CloudbillError(
-            ErrorCode.INVALID_STATE, f"notice {notice_id} is {notice.status}, not dead"
+            ErrorCode.INVALID_STATE,
+            f"notice {notice_id} is {notice.status}: only a dead or skipped notice is retried",
         )
     values: dict[str, Any] = {}
+    if notice.status == SKIPPED:
+        values["recipient"] = _recipient(conn, notice, settings)
     if notice.body is None:
         try:
             text = render(
@@ -98,13 +104,38 @@ def retry(conn: Connection, notice_id: int, settings: Settings, *, now: datetime
             )
         except TemplateFailure as exc:
             raise CloudbillError(ErrorCode.TEMPLATE_INVALID, str(exc)) from None
-        values = {"subject": text.subject, "body": text.body}
+        values |= {"subject": text.subject, "body": text.body}
     conn.execute(
         update(customer_notice)
-        .where(customer_notice.c.id == notice_id, customer_notice.c.status == DEAD)
-        .values(status=PENDING, attempts=0, next_attempt_at=now, updated_at=now, **values)
-    )
+        .where(customer_notice.c.id == notice_id, customer_notice.c.status == notice.status)
+        .values(
+            status=PENDING, attempts=0, next_attempt_at=None, last_error=None, updated_at=now,
+            **values,
+        )
+    )  # fmt: skip
     return get(conn, notice_id)
+
+
+def _recipient(conn: Connection, notice, settings: Settings) -> str:  # type: ignore[no-untyped-def]
+    """Where a skipped notice can go now, or why it still cannot."""
+    who = conn.execute(
+        select(customer.c.email, customer.c.mobile).where(customer.c.id == notice.customer_id)
+    ).one()
+    (route,) = [
+        r
+        for r in routes(
+            email=who.email,
+            mobile=who.mobile,
+            smtp=bool(settings.smtp_host and settings.smtp_from),
+            sms=bool(settings.sms_gateway_url),
+        )
+        if r.channel == notice.channel
+    ]
+    if route.skip_reason:
+        raise CloudbillError(
+            ErrorCode.INVALID_STATE, f"notice {notice.id} still cannot be sent: {route.skip_reason}"
+        )
+    return str(route.recipient)
 
 
 def view(row, attempt_rows: list[Any] | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]

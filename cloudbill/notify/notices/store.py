@@ -52,7 +52,7 @@ def _row(draft: Draft, route, settings: Settings, now: datetime) -> dict[str, An
         "body": None,
         "status": PENDING,
         "attempts": 0,
-        "next_attempt_at": now,
+        "next_attempt_at": None,  # due at once (attempts are timed on the wall clock)
         "last_error": None,
         "sent_at": None,
         "created_at": now,
