@@ -7,7 +7,7 @@ import typer
 from ..credentials import service
 from ..credentials.sealing import SecretBox
 from ..credentials.views import access_key_view, issued_key_view
-from .context import container
+from .context import CustomerArg, container
 from .output import JsonOption, errors_as_lines, show_record, show_rows
 
 app = typer.Typer(
@@ -20,7 +20,7 @@ COLUMNS = ("access_key", "status", "description", "created_at", "updated_at")
 
 @app.command("create")
 def create(
-    customer_id: str = typer.Argument(...),
+    customer_id: CustomerArg,
     description: str | None = typer.Option(None, help="what the key is for"),
     as_json: bool = JsonOption,
 ) -> None:
@@ -37,7 +37,7 @@ def create(
 
 
 @app.command("list")
-def list_keys(customer_id: str = typer.Argument(...), as_json: bool = JsonOption) -> None:
+def list_keys(customer_id: CustomerArg, as_json: bool = JsonOption) -> None:
     """A customer's access keys (never their secrets)."""
     with errors_as_lines():
         keys = container().read(lambda conn, _now: service.list_keys(conn, customer_id))

@@ -15,7 +15,7 @@ from ..benefits.views import (
 )
 from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ..kernel.periods import parse_instant
-from .context import container
+from .context import CustomerArg, container
 from .output import JsonOption, console, emit_json, errors_as_lines, show_record, show_rows
 
 package_app = typer.Typer(help="Grant and list resource packages.", no_args_is_help=True)
@@ -38,7 +38,7 @@ def _readable(view: dict[str, Any]) -> dict[str, Any]:
 
 @package_app.command("grant")
 def grant(
-    customer_id: str = typer.Argument(...),
+    customer_id: CustomerArg,
     usage_type: str = typer.Option(..., help="e.g. duration, capacity, upflow, requests"),
     quantity: str = typer.Option(..., help="exact decimal, e.g. 744"),
     unit: str = typer.Option(..., help="a unit of the usage type, e.g. h, GB, GBh"),
@@ -73,7 +73,7 @@ def grant(
 
 @package_app.command("list")
 def list_packages(
-    customer_id: str,
+    customer_id: CustomerArg,
     include_expired: bool = typer.Option(False, "--all", help="include expired packages"),
     at: str | None = typer.Option(None, help="ISO 8601: figures for the period containing it"),
     limit: int = typer.Option(PAGE_SIZE_DEFAULT),
@@ -117,7 +117,7 @@ def show_package(
 
 @coupon_app.command("issue")
 def issue(
-    customer_id: str = typer.Argument(...),
+    customer_id: CustomerArg,
     value: str = typer.Argument(..., help="in the customer's currency, e.g. 20.00"),
     valid_to: str = typer.Option(..., help="ISO 8601 (naive = UTC)"),
     reference: str = typer.Option(..., help="unique id of this coupon (idempotency key)"),
@@ -148,7 +148,7 @@ def issue(
 
 @coupon_app.command("list")
 def list_coupons(
-    customer_id: str,
+    customer_id: CustomerArg,
     status: str | None = typer.Option(None, help="active, used_up, expired or revoked"),
     limit: int = typer.Option(PAGE_SIZE_DEFAULT),
     offset: int = typer.Option(0),

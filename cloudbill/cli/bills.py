@@ -18,7 +18,7 @@ from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_DEFAULT
 from ..postpaid import service as postpaid
 from ..views import postpaid_bill_view
-from .context import container
+from .context import CustomerArg, container
 from .output import JsonOption, console, emit_json, errors_as_lines, show_record, show_rows
 
 app = typer.Typer(help="Monthly bills, fee records, trends and CSV exports.", no_args_is_help=True)
@@ -34,7 +34,7 @@ FEE_COLUMNS = {
 
 @app.command("summary")
 def summary(
-    customer_id: str,
+    customer_id: CustomerArg,
     month: str = typer.Argument(..., help="YYYY-MM in the customer's time zone"),
     as_json: bool = JsonOption,
 ) -> None:
@@ -74,7 +74,7 @@ def _breakdown_rows(key: str, view: dict[str, Any]) -> list[dict[str, Any]]:
 
 @app.command("fees")
 def fees(
-    customer_id: str,
+    customer_id: CustomerArg,
     month: str | None = typer.Option(None, help="YYYY-MM in the customer's time zone"),
     start: str | None = typer.Option(
         None, help="ISO 8601 instant (with --end, instead of --month)"
@@ -113,7 +113,7 @@ def fees(
 
 @app.command("packages")
 def packages(
-    customer_id: str,
+    customer_id: CustomerArg,
     package_id: str | None = typer.Option(None, "--package"),
     month: str | None = typer.Option(None, help="YYYY-MM in the customer's time zone"),
     limit: int = typer.Option(PAGE_SIZE_DEFAULT),
@@ -141,7 +141,7 @@ def packages(
 
 @app.command("trend")
 def trend(
-    customer_id: str,
+    customer_id: CustomerArg,
     months: int = typer.Option(6, help="how many months, ending with the current one"),
     as_json: bool = JsonOption,
 ) -> None:
@@ -162,7 +162,7 @@ def trend(
 
 
 @app.command("postpaid")
-def postpaid_bills(customer_id: str, as_json: bool = JsonOption) -> None:
+def postpaid_bills(customer_id: CustomerArg, as_json: bool = JsonOption) -> None:
     """Post-paid monthly bills: amount, due date, outstanding (oldest repaid first), status."""
     with errors_as_lines():
 
@@ -180,7 +180,7 @@ def postpaid_bills(customer_id: str, as_json: bool = JsonOption) -> None:
 
 @app.command("export")
 def export_csv(
-    customer_id: str,
+    customer_id: CustomerArg,
     month: str = typer.Argument(..., help="YYYY-MM in the customer's time zone"),
     out: Path | None = typer.Option(None, "--out", help="file to write (default: stdout)"),
 ) -> None:

@@ -13,7 +13,7 @@ from ..catalog.model import PeriodUnit
 from ..customers import inquiry
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..views import instant
-from .context import container
+from .context import container, customer_ref
 from .output import JsonOption, emit_json, errors_as_lines, show_record, show_rows
 
 app = typer.Typer(help="Load, browse and price the catalog.", no_args_is_help=True)
@@ -125,7 +125,9 @@ def price(
     ),
     subscriptions: int = typer.Option(1, help="yearly/monthly: how many"),
     currency: str = typer.Option("USD"),
-    customer_id: str | None = typer.Option(None, "--customer", help="apply their discounts"),
+    customer_id: str | None = typer.Option(
+        None, "--customer", help="apply their discounts (id or name)", callback=customer_ref
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Price inquiry: official price, discount and amount."""

@@ -12,7 +12,7 @@ from ..kernel.limits import PAGE_SIZE_DEFAULT
 from ..notify import alerts
 from ..resources import service as resources
 from ..views import alert_view, customer_view, history_view, overview_view, transaction_view
-from .context import container
+from .context import CustomerArg, container
 from .output import JsonOption, errors_as_lines, show_record, show_rows
 
 app = typer.Typer(
@@ -20,8 +20,8 @@ app = typer.Typer(
 )
 
 LIST_COLUMNS = (
-    "id", "name", "currency", "payment_mode", "status",
-    "overview.cash_balance", "overview.debt", "overview.expenditure_quota",
+    "id", "name", "currency=cur", "payment_mode=mode", "status",
+    "overview.cash_balance=cash", "overview.debt=debt", "overview.expenditure_quota=quota",
 )  # fmt: skip
 
 
@@ -76,7 +76,7 @@ def list_(
 
 
 @app.command("show")
-def show(customer_id: str, as_json: bool = JsonOption) -> None:
+def show(customer_id: CustomerArg, as_json: bool = JsonOption) -> None:
     """A customer with the overview figures (balance, debt, credit, expenditure quota)."""
 
     def work(conn, _now):  # type: ignore[no-untyped-def]
@@ -89,7 +89,7 @@ def show(customer_id: str, as_json: bool = JsonOption) -> None:
 
 
 @app.command("overview")
-def overview(customer_id: str, as_json: bool = JsonOption) -> None:
+def overview(customer_id: CustomerArg, as_json: bool = JsonOption) -> None:
     """Just the overview figures of a customer."""
     with errors_as_lines():
         figures = container().read(
@@ -100,7 +100,7 @@ def overview(customer_id: str, as_json: bool = JsonOption) -> None:
 
 @app.command("update")
 def update(
-    customer_id: str,
+    customer_id: CustomerArg,
     name: str | None = typer.Option(None),
     email: str | None = typer.Option(None),
     mobile: str | None = typer.Option(None),
@@ -133,7 +133,7 @@ def _set_status(customer_id: str, status: CustomerStatus, reason: str, as_json: 
 
 @app.command("freeze")
 def freeze(
-    customer_id: str,
+    customer_id: CustomerArg,
     reason: str = typer.Option("operator action"),
     as_json: bool = JsonOption,
 ) -> None:
@@ -143,7 +143,7 @@ def freeze(
 
 @app.command("unfreeze")
 def unfreeze(
-    customer_id: str,
+    customer_id: CustomerArg,
     reason: str = typer.Option("operator action"),
     as_json: bool = JsonOption,
 ) -> None:
@@ -153,7 +153,7 @@ def unfreeze(
 
 @app.command("history")
 def history(
-    customer_id: str,
+    customer_id: CustomerArg,
     limit: int = typer.Option(PAGE_SIZE_DEFAULT),
     offset: int = typer.Option(0),
     as_json: bool = JsonOption,
@@ -170,7 +170,7 @@ def history(
 
 @app.command("adjust")
 def adjust(
-    customer_id: str,
+    customer_id: CustomerArg,
     amount: str,
     reference: str = typer.Option(..., help="unique id of this adjustment (idempotency key)"),
     reason: str = typer.Option(..., help="why: shown in the customer's history"),
@@ -210,7 +210,7 @@ def adjust(
 
 
 def topup(
-    customer_id: str = typer.Argument(...),
+    customer_id: CustomerArg,
     amount: str = typer.Argument(..., help="e.g. 100.00 in the customer's currency"),
     reference: str = typer.Option(..., help="payment id at your gateway (idempotency key)"),
     description: str | None = typer.Option(None),
@@ -227,7 +227,7 @@ def topup(
 
 
 def withdraw(
-    customer_id: str = typer.Argument(...),
+    customer_id: CustomerArg,
     amount: str = typer.Argument(...),
     reference: str = typer.Option(..., help="withdrawal request id (idempotency key)"),
     as_json: bool = JsonOption,
@@ -244,7 +244,7 @@ def withdraw(
 
 @app.command("alert")
 def alert(
-    customer_id: str,
+    customer_id: CustomerArg,
     on: bool | None = typer.Option(None, "--on/--off", help="switch the balance alert"),
     threshold: str | None = typer.Option(None, help="alert below this expenditure quota"),
     as_json: bool = JsonOption,

@@ -8,7 +8,7 @@ from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_DEFAULT
 from ..notify import customer_notices
 from ..notify.notices import operator, templates
-from .context import container
+from .context import container, customer_ref
 from .output import JsonOption, emit_json, errors_as_lines, fail, show_record, show_rows
 
 app = typer.Typer(
@@ -21,7 +21,9 @@ COLUMNS = ("id", "customer_id", "kind", "channel", "recipient", "status", "attem
 
 @app.command("list")
 def list_notices(
-    customer: str | None = typer.Option(None, "--customer", help="a customer id"),
+    customer: str | None = typer.Option(
+        None, "--customer", help="a customer id or name", callback=customer_ref
+    ),
     status: str | None = typer.Option(None, help="pending, sent, dead or skipped"),
     channel: str | None = typer.Option(None, help="email or sms"),
     limit: int = typer.Option(PAGE_SIZE_DEFAULT, help="rows per page"),

@@ -11,7 +11,7 @@ from ..orders.model import OrderSource
 from ..orders.service import NewItem, Terms
 from ..orders.views import order_view, subscription_view
 from ..subscriptions import service as subscriptions
-from .context import container
+from .context import CustomerArg, container
 from .output import JsonOption, errors_as_lines, show_record, show_rows
 
 order_app = typer.Typer(
@@ -55,7 +55,7 @@ def _show(order, as_json: bool, title: str) -> None:  # type: ignore[no-untyped-
 
 @order_app.command("buy")
 def buy(
-    customer_id: str,
+    customer_id: CustomerArg,
     resource_type: str = typer.Option(..., "--type", help="e.g. hws.resource.type.vm"),
     spec: str = typer.Option(..., help="e.g. s6.small.1"),
     region: str = typer.Option(..., help="e.g. ap-southeast-1"),
@@ -91,7 +91,7 @@ def buy(
 
 @order_app.command("renew")
 def renew(
-    customer_id: str,
+    customer_id: CustomerArg,
     resource_ids: list[str] = typer.Argument(..., help="one or more resource ids"),
     period_unit: str | None = typer.Option(None, "--period", help="month or year"),
     period_count: int | None = typer.Option(None, "--count"),
@@ -124,7 +124,7 @@ def renew(
 
 @order_app.command("change")
 def change(
-    customer_id: str,
+    customer_id: CustomerArg,
     resource_id: str,
     new_spec: str = typer.Option(..., "--spec"),
     reference: str | None = ReferenceOption,
@@ -149,7 +149,7 @@ def change(
 
 @order_app.command("convert")
 def convert(
-    customer_id: str,
+    customer_id: CustomerArg,
     resource_id: str,
     period_unit: str = typer.Option("month", "--period"),
     period_count: int = typer.Option(1, "--count"),
@@ -176,7 +176,7 @@ def convert(
 
 @order_app.command("unsubscribe")
 def unsubscribe(
-    customer_id: str,
+    customer_id: CustomerArg,
     resource_ids: list[str] = typer.Argument(...),
     reference: str | None = ReferenceOption,
     as_json: bool = JsonOption,
@@ -199,7 +199,7 @@ def unsubscribe(
 
 @order_app.command("list")
 def list_(
-    customer_id: str,
+    customer_id: CustomerArg,
     status: str | None = typer.Option(None, help="pending_payment, paid, cancelled, ..."),
     order_type: str | None = typer.Option(None, "--type"),
     limit: int = typer.Option(PAGE_SIZE_DEFAULT),
@@ -273,7 +273,7 @@ def cancel(
 
 @subscription_app.command("renewals")
 def renewals(
-    customer_id: str,
+    customer_id: CustomerArg,
     view: str = typer.Option("expiring", help="expiring, expired, frozen or all"),
     within_days: int = typer.Option(30, help="expiring: within this many days"),
     limit: int = typer.Option(PAGE_SIZE_DEFAULT),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -11,15 +13,27 @@ from typing import Any, NoReturn
 import typer
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from ..kernel.errors import CloudbillError
 
-# Piped output has no terminal width to go by: use a wide one rather than Rich's 80 columns,
-# so tables of 32-character ids stay readable (scripts should use --json anyway).
-console = Console(width=None if sys.stdout.isatty() else 160)
-err_console = Console(stderr=True, width=None if sys.stderr.isatty() else 1000)
+
+def _width(stream_is_tty: bool, piped: int) -> int | None:
+    """The terminal's width; piped output has none to go by: COLUMNS if set, else a wide one
+    (scripts should use --json anyway)."""
+    if stream_is_tty:
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) >= 40 else piped
+
+
+console = Console(width=_width(sys.stdout.isatty(), 160))
+err_console = Console(stderr=True, width=_width(sys.stderr.isatty(), 1000))
+NARROW = 120  # below this many columns, tables shorten ids (full ids: `show` or --json)
+ID_SHORT = 10
+NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 JsonOption = typer.Option(False, "--json", help="print JSON instead of a table")
 
@@ -69,20 +83,38 @@ def show_rows(
     total: int | None = None,
     title: str | None = None,
     payload: Callable[[], Any] | None = None,
+    stderr: bool = False,
 ) -> None:
     if as_json:
         emit_json(payload() if payload else {"total": total, "items": list(rows)})
         return
+    out = err_console if stderr else console
     table = Table(title=_text(title))
-    for column in columns:
-        name = column.rsplit(".", 1)[-1]
-        # ids are copied and pasted: never wrap them.
-        table.add_column(name, overflow="fold", no_wrap=name == "id" or name.endswith("_id"))
+    narrow = out.width < NARROW
+    paths = [column.split("=", 1)[0] for column in columns]
+    for column, path in zip(columns, paths, strict=True):
+        # `path=label`: a short header for a long field name
+        name = column.split("=", 1)[1] if "=" in column else path.rsplit(".", 1)[-1]
+        values = [_dig(row, path) for row in rows]
+        is_id = name == "id" or name.endswith("_id")
+        numeric = bool(values) and all(
+            v is None or (isinstance(v, str) and NUMBER.fullmatch(v)) for v in values
+        )
+        table.add_column(
+            name.replace("_", " ") if narrow else name,  # a narrow header wraps at words
+            justify="right" if numeric else "left",
+            # ids are copied and pasted: never wrapped; on a narrow terminal shortened
+            overflow="ellipsis" if is_id else "fold",
+            no_wrap=is_id,
+            max_width=ID_SHORT + 1 if is_id and narrow else None,
+            # an amount is never broken over lines (its header may be)
+            min_width=max((len(v) for v in values if v), default=1) if numeric else None,
+        )
     for row in rows:
-        table.add_row(*(_cell(_dig(row, column)) for column in columns))
-    console.print(table)
+        table.add_row(*(_cell(_dig(row, path)) for path in paths))
+    out.print(table)
     if total is not None and total > len(rows):
-        console.print(f"{len(rows)} of {total} shown; use --limit/--offset for more")
+        out.print(f"{len(rows)} of {total} shown; use --limit/--offset for more")
 
 
 def _dig(row: dict[str, Any], path: str) -> Any:
@@ -103,3 +135,16 @@ def _cell(value: Any) -> Text:
     if isinstance(value, bool):
         return Text("yes" if value else "no")
     return Text(str(value))
+
+
+def progress_bar() -> Progress:
+    """A progress bar on stderr, shown on a terminal only (pipes and logs stay clean)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=not err_console.is_terminal,
+    )

@@ -11,7 +11,7 @@ from ..kernel.periods import parse_instant
 from ..resources import service
 from ..resources.model import ResourceInput
 from ..views import resource_view, status_change_view
-from .context import container
+from .context import container, customer_ref
 from .output import JsonOption, errors_as_lines, show_record, show_rows
 
 app = typer.Typer(help="Register, list, show and release resources.", no_args_is_help=True)
@@ -21,7 +21,7 @@ COLUMNS = ("id", "customer_id", "service", "spec", "billing_mode", "status", "na
 
 @app.command("register")
 def register(
-    customer_id: str = typer.Option(..., "--customer"),
+    customer_id: str = typer.Option(..., "--customer", callback=customer_ref),
     resource_type: str = typer.Option(..., "--type", help="e.g. hws.resource.type.vm"),
     spec: str = typer.Option(..., help="e.g. s6.large.2"),
     region: str = typer.Option(..., help="e.g. ap-southeast-1"),
@@ -49,7 +49,7 @@ def register(
 
 @app.command("list")
 def list_(
-    customer_id: str | None = typer.Option(None, "--customer"),
+    customer_id: str | None = typer.Option(None, "--customer", callback=customer_ref),
     status: str | None = typer.Option(None, help="normal, grace, frozen or released"),
     billing_mode: str | None = typer.Option(None),
     service_code: str | None = typer.Option(None, "--service"),

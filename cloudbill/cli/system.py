@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict
 from datetime import timedelta
 
 import typer
+from dotenv import dotenv_values
 from rich.markup import escape
+from sqlalchemy.engine import make_url
 
 from ..config import Settings
 from ..kernel.periods import parse_instant
@@ -16,7 +19,7 @@ from ..store import clock_repo
 from ..views import instant
 from ..worker.background import BackgroundWorker
 from .context import container
-from .output import JsonOption, console, emit_json, errors_as_lines, fail, show_record
+from .output import JsonOption, console, emit_json, errors_as_lines, fail, show_record, show_rows
 
 clock_app = typer.Typer(help="Show or move the shared clock.", no_args_is_help=True)
 
@@ -164,3 +167,43 @@ def clock_system() -> None:
     with errors_as_lines():
         container().write(lambda conn, _now: clock_repo.set_system(conn))
     typer.echo("the clock follows system time")
+
+
+config_app = typer.Typer(help="The settings cloudbill runs with.", no_args_is_help=True)
+SECRETS = ("operator_token", "secret_key", "webhook_secret", "smtp_password", "sms_gateway_token")
+
+
+def _masked(name: str, value: object) -> object:
+    if value is None and name in ("operator_token", "secret_key"):
+        return "(generated, kept in the database)"
+    if value is None:
+        return None
+    if name in SECRETS:
+        return "*** (set)"
+    if name == "database_url":
+        return make_url(str(value)).render_as_string(hide_password=True)
+    return str(value) if not isinstance(value, bool | int) else value
+
+
+@config_app.command("show")
+def config_show(as_json: bool = JsonOption) -> None:
+    """Every setting with its effective value (secrets masked) and where it came from: the
+    environment (CLOUDBILL_…), the .env file of the working directory, or the default."""
+    settings = Settings()
+    dotenv = dotenv_values(".env") if os.path.exists(".env") else {}
+    rows = []
+    for name in Settings.model_fields:
+        variable = f"CLOUDBILL_{name.upper()}"
+        source = "environment" if variable in os.environ else (
+            ".env" if variable in dotenv else "default"
+        )  # fmt: skip
+        rows.append(
+            {"variable": variable, "value": _masked(name, getattr(settings, name)), "from": source}
+        )
+    show_rows(
+        rows,
+        ("variable", "value", "from"),
+        as_json=as_json,
+        title="settings",
+        payload=lambda: {r["variable"]: {"value": r["value"], "from": r["from"]} for r in rows},
+    )

@@ -2,15 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
+import pyarrow.parquet as pq
 import typer
+from rich.progress import Progress
 
 from ..ingest import files, service
+from ..kernel.errors import CloudbillError, ErrorCode
 from .context import container
-from .output import JsonOption, errors_as_lines, show_record
+from .output import JsonOption, emit_json, errors_as_lines, progress_bar, show_record, show_rows
 
 app = typer.Typer(help="Ingest usage records from CSV or Parquet files.", no_args_is_help=True)
+T = TypeVar("T", bound=Sequence[Any])
+
+
+def _rows_in(path: Path, file_format: str | None) -> int | None:
+    """The number of rows when the file says it (Parquet metadata); None for CSV."""
+    kind = (file_format or path.suffix.lstrip(".")).lower()
+    if kind not in ("parquet", "pq"):
+        return None
+    try:
+        return pq.ParquetFile(path).metadata.num_rows
+    except Exception:  # an unreadable file: ingestion itself says so
+        return None
+
+
+def counted(batches: Iterable[T], progress: Progress, task: Any) -> Iterator[T]:
+    for batch in batches:
+        yield batch
+        progress.advance(task, len(batch))
 
 
 @app.command("ingest")
@@ -19,15 +42,38 @@ def ingest(
     file_format: str | None = typer.Option(None, "--format", help="csv or parquet"),
     as_json: bool = JsonOption,
 ) -> None:
-    """Store every record of the file, or none if any is rejected (the reasons are listed)."""
-    with errors_as_lines():
-        result = container().write(
-            lambda conn, now: service.ingest_stream(
-                conn, files.read_batches(path, file_format=file_format), now=now
+    """Store every record of the file, or none if any is rejected: then each rejected record
+    is listed (its row index from 0, record id, code and reason; the first 100) and the command
+    exits 2."""
+    with progress_bar() as progress, errors_as_lines():
+        task = progress.add_task(f"ingesting {path.name}", total=_rows_in(path, file_format))
+        batches = counted(files.read_batches(path, file_format=file_format), progress, task)
+        try:
+            result = container().write(
+                lambda conn, now: service.ingest_stream(conn, batches, now=now)
             )
-        )
+        except CloudbillError as exc:
+            if exc.code is ErrorCode.USAGE_REJECTED:
+                _show_rejections(exc, as_json)
+            raise
     show_record(
         {"accepted": result.accepted, "duplicates": result.duplicates},
         as_json=as_json,
         title=f"usage records from {path.name}",
+    )
+
+
+def _show_rejections(exc: CloudbillError, as_json: bool) -> None:
+    """The refused records, before the one error line: on stdout as JSON (`--json`), else as a
+    table on stderr, where the error line goes."""
+    if as_json:
+        emit_json({"error": exc.to_dict()})
+        return
+    show_rows(
+        exc.details.get("rejected", []),
+        ("index", "record_id", "code", "reason"),
+        as_json=False,
+        total=exc.details.get("rejected_count"),
+        title="rejected usage records",
+        stderr=True,
     )

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
+from datetime import timedelta
 
 import typer
 
 from ..api.operator.settlement import result_view as settled_view
+from ..bootstrap import Container
 from ..observe import logs, metrics
+from ..settle import service as settle
 from ..settle.service import SettleResult
 from ..views import instant
 from ..worker import jobs
 from .context import container
-from .output import JsonOption, console, emit_json, errors_as_lines
+from .output import JsonOption, console, emit_json, err_console, errors_as_lines, progress_bar
+
+CATCH_UP_BAR_HOURS = 24  # more hours due than this: a progress bar instead of a line an hour
 
 log = logs.get("cloudbill.worker")
 app = typer.Typer(help="Run scheduled jobs: hourly settlement (catches up hour by hour).",
@@ -28,10 +33,29 @@ def _print_settled(r: SettleResult) -> None:
     )
 
 
+def _due_hours(c: Container) -> int:
+    """How many hours wait to be settled now."""
+    lateness = timedelta(seconds=c.settings.settlement_lateness_s)
+    hour, lag_s = c.read(lambda conn, now: settle.lag(conn, now=now, lateness=lateness))
+    return 0 if hour is None else int(lag_s // 3600) + 1
+
+
 def _run_once(as_json: bool) -> int:
-    """Run due jobs; people see each settled hour as soon as it is committed."""
+    """Run due jobs; people see each settled hour as soon as it is committed, or a progress
+    bar on a terminal when a long catch-up is due."""
+    c = container()
     with errors_as_lines():
-        report = jobs.run_due(container(), on_settled=None if as_json else _print_settled)
+        due = 0 if as_json or not err_console.is_terminal else _due_hours(c)
+        if due > CATCH_UP_BAR_HOURS:
+            with progress_bar() as progress:
+                task = progress.add_task("settling hours", total=due)
+                report = jobs.run_due(c, on_settled=lambda _r: progress.advance(task))
+            if report.settled:
+                first, last = report.settled[0].hour, report.settled[-1].hour
+                console.print(f"settled {len(report.settled)} hours, {instant(first)} to "
+                              f"{instant(last)}", highlight=False)  # fmt: skip
+        else:
+            report = jobs.run_due(c, on_settled=None if as_json else _print_settled)
     subs = report.subscriptions
     if as_json:
         emit_json(

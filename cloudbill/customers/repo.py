@@ -44,6 +44,10 @@ def get(conn: Connection, customer_id: str, *, lock: bool = False) -> Customer |
     return _customer(row) if row else None
 
 
+def id_of_name(conn: Connection, name: str) -> str | None:
+    return conn.execute(select(customer.c.id).where(customer.c.name == name)).scalar()
+
+
 def name_taken(conn: Connection, name: str, *, except_id: str | None = None) -> bool:
     query = select(customer.c.id).where(customer.c.name == name)
     if except_id:

@@ -13,7 +13,13 @@ from ..expenditure import repo as expenditure_repo
 from ..expenditure.model import Attribution, BillType, Expenditure
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
-from ..kernel.limits import OFFSET_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, REFERENCE_MAX_CHARS
+from ..kernel.limits import (
+    NAME_MAX_CHARS,
+    OFFSET_MAX,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    REFERENCE_MAX_CHARS,
+)
 from ..kernel.money import Money
 from ..ledger import repo as ledger_repo
 from ..ledger import service as ledger
@@ -43,6 +49,16 @@ def get(conn: Connection, customer_id: str, *, lock: bool = False) -> Customer:
             ErrorCode.CUSTOMER_NOT_FOUND, f"no customer {customer_id!r}", customer_id=customer_id
         )
     return found
+
+
+def resolve(conn: Connection, ref: str) -> str:
+    """A customer named by id or by name (people type names): its id; `ref` itself when it
+    names nobody, so the use case answers CUSTOMER_NOT_FOUND as for any unknown id."""
+    if is_valid_id(ref) and repo.get(conn, ref) is not None:
+        return ref
+    if isinstance(ref, str) and 0 < len(ref) <= NAME_MAX_CHARS and "\x00" not in ref:
+        return repo.id_of_name(conn, ref.strip()) or ref
+    return ref
 
 
 def create(conn: Connection, data: CustomerInput, *, now: datetime) -> Customer:

@@ -559,3 +559,64 @@ def test_errors_are_one_line_and_change_nothing(
     assert state() == before
     assert overview(customer)["cash_balance"] == "100.00"
     assert run_json("catalog", "show")["version"] == DEFAULT_VERSION
+
+
+def test_a_refused_usage_file_lists_every_refused_record(customer: str, tmp_path: Path) -> None:
+    run(
+        "resource", "register", "--customer", customer, "--type", VM, "--spec", "s6.large.2",
+        "--region", REGION, "--name", "web-1", "--id", "web-1",
+    )  # fmt: skip
+    rows = [
+        "record_id,resource_id,usage_type,quantity,unit,start,end",
+        "ok-1,web-1,duration,3600,s,2026-03-16T06:00:00Z,2026-03-16T07:00:00Z",
+        "bad-1,nope,duration,3600,s,2026-03-16T06:00:00Z,2026-03-16T07:00:00Z",
+        "bad-2,web-1,duration,-5,s,2026-03-16T06:00:00Z,2026-03-16T07:00:00Z",
+    ]
+    path = tmp_path / "usage.csv"
+    path.write_text("\n".join(rows) + "\n")
+    before = state()
+    result = runner.invoke(app, ["usage", "ingest", str(path)])
+    assert result.exit_code == 2
+    err = ANSI.sub("", result.stderr)
+    assert "bad-1" in err and "RESOURCE_NOT_FOUND" in err and "no resource 'nope'" in err
+    assert "bad-2" in err and "ok-1" not in err
+    assert err.strip().splitlines()[-1].startswith("error: USAGE_REJECTED: 2 of 3 usage records")
+    as_json = runner.invoke(app, ["usage", "ingest", str(path), "--json"])
+    assert as_json.exit_code == 2
+    refused = json.loads(as_json.stdout)["error"]["details"]["rejected"]
+    assert [(r["index"], r["record_id"], r["code"]) for r in refused] == [
+        (1, "bad-1", "RESOURCE_NOT_FOUND"),
+        (2, "bad-2", refused[1]["code"]),
+    ]
+    assert state() == before  # all or nothing
+
+
+def test_customers_are_named_by_name_too(cli_db: Path) -> None:
+    cid = new_customer("acme corp")
+    run("topup", "acme corp", "10.00", "--reference", "r1")
+    assert run_json("customer", "show", "acme corp")["id"] == cid
+    assert run_json("customer", "show", cid)["overview"]["cash_balance"] == "10.00"
+    run_error("customer", "show", "nobody", code="CUSTOMER_NOT_FOUND")
+
+
+def test_version_and_settings(cli_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudbill import __version__
+
+    assert run("--version").stdout.strip() == f"cloudbill {__version__}"
+    monkeypatch.setenv("CLOUDBILL_SMTP_PASSWORD", "hunter2")
+    monkeypatch.setenv("CLOUDBILL_WEBHOOK_SECRET", "whsec_c2VjcmV0")
+    shown = run_json("config", "show")
+    assert shown["CLOUDBILL_SMTP_PASSWORD"] == {"value": "*** (set)", "from": "environment"}
+    assert shown["CLOUDBILL_PORT"] == {"value": 8080, "from": "default"}
+    assert "hunter2" not in run("config", "show").stdout
+
+
+def test_lists_stay_readable_at_80_columns(cli_db: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cloudbill.cli import output
+
+    for name in ("a-customer-with-a-rather-long-name", "b"):
+        run_json("customer", "create", name, "--currency", "USD")
+    monkeypatch.setattr(output.console, "_width", 80)
+    text = run("customer", "list").stdout
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "…" in text  # ids shortened (full ids: customer show, --json)
