@@ -165,10 +165,12 @@ def post_all(base: str, batches: Sequence[bytes], seconds: float) -> dict[str, A
 
 
 def _cloudbill_command() -> list[str]:
+    # A free port for the BSS listener too: a `make run` on the defaults may be up meanwhile.
     script = Path(sys.executable).with_name("cloudbill")
+    serve = ["serve", "--bss-port", str(free_port())]
     if script.exists():
-        return [str(script), "serve"]
-    return [sys.executable, "-c", "from cloudbill.cli import main; main()", "serve"]
+        return [str(script), *serve]
+    return [sys.executable, "-c", "from cloudbill.cli import main; main()", *serve]
 
 
 def run(

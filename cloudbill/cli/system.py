@@ -16,6 +16,8 @@ from ..kernel.periods import parse_instant
 from ..ledger.verify import verify as verify_books
 from ..observe import logs
 from ..store import clock_repo
+from ..store.engine import Database
+from ..store.migrate import pending
 from ..views import instant
 from ..worker.background import BackgroundWorker
 from .context import container
@@ -85,11 +87,28 @@ def serve(
             background.stop()
 
 
-def migrate() -> None:
+def migrate(
+    check: bool = typer.Option(
+        False, "--check", help="only say whether migrations are pending (exit 1 if so)"
+    ),
+) -> None:
     """Create or upgrade the database schema (serve and every command do it too)."""
+    if check:
+        with errors_as_lines():
+            db = Database(Settings().database_url)
+            try:
+                current, head, todo = pending(db)
+            finally:
+                db.dispose()
+        url = make_url(db.url).render_as_string(hide_password=True)
+        if todo:
+            typer.echo(f"{url}: at {current or 'no schema'}; to apply: {', '.join(todo)}")
+            raise typer.Exit(1)
+        typer.echo(f"{url}: up to date (revision {head})")
+        return
     with errors_as_lines():
         c = container()
-    typer.echo(f"database is up to date: {c.db.url}")
+    typer.echo(f"database is up to date: {make_url(c.db.url).render_as_string(hide_password=True)}")
 
 
 def token() -> None:

@@ -6,6 +6,8 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 
 from .engine import Database
@@ -19,6 +21,18 @@ def alembic_config(db: Database) -> Config:
     config.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
     config.attributes["engine"] = db.engine
     return config
+
+
+def pending(db: Database) -> tuple[str | None, str, list[str]]:
+    """(the database's revision, the code's head, the revisions an upgrade would apply)."""
+    config = alembic_config(db)
+    scripts = ScriptDirectory.from_config(config)
+    with db.engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    head = scripts.get_current_head()
+    assert head is not None
+    todo = [r.revision for r in scripts.iterate_revisions(head, current)]
+    return current, head, list(reversed(todo))
 
 
 def migrate(db: Database, revision: str = "head") -> None:
