@@ -49,7 +49,7 @@ lock: | $(BIN)/python
 	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
 		-o requirements/run.txt pyproject.toml
 	$(BIN)/pip-compile --quiet --strip-extras --no-emit-index-url --no-emit-find-links \
-		--extra test --extra bench -o requirements/test.txt pyproject.toml
+		--extra test --extra bench -c requirements/run.txt -o requirements/test.txt pyproject.toml
 
 clean:
 	rm -rf $(VENV) .pytest_cache build *.egg-info

@@ -100,7 +100,14 @@ class Settings(BaseSettings):
         3600,
         ge=0,
         le=30 * 86400,
-        description="/ready fails when the oldest due hour waits longer than this to be settled",
+        description="/ready fails when the oldest due hour waits longer than this to be "
+        "settled (0: settlement is not checked, e.g. on API processes beside a separate worker)",
+    )
+    worker_metrics_port: int | None = Field(
+        None,
+        ge=1,
+        le=65535,
+        description="`worker run` serves its counters (Prometheus) on this port (unset: none)",
     )
     webhook_topics: str = Field(
         "resource.*,customer.arrears_*",

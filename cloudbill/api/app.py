@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from fastapi import FastAPI
-from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 
 from .. import __version__
 from ..bootstrap import Container
-from ..kernel.errors import CloudbillError, ErrorCode
 from . import probes
 from .customer.app import PREFIX as CUSTOMER_PREFIX
 from .customer.app import create_customer_app
 from .docs import keep_docs_local
-from .errors import error_response, install_error_handlers
+from .errors import install_error_handlers, internal_error
 from .observability import observe
 from .operator import (
     access_keys,
@@ -40,13 +38,6 @@ def _api_of(path: str) -> str:
     return "server"  # probes, metrics, docs
 
 
-def _internal_error(request_id: str) -> JSONResponse:
-    error = CloudbillError(
-        ErrorCode.INTERNAL, f"internal error; the server log has it under request id {request_id}"
-    )
-    return error_response(error)
-
-
 def create_app(container: Container) -> FastAPI:
     # FastAPIOffline serves Swagger UI and ReDoc from files in its wheel: /docs works offline.
     app = FastAPIOffline(
@@ -63,7 +54,7 @@ def create_app(container: Container) -> FastAPI:
     app.state.operator_token = container.operator_token()
     install_error_handlers(app)
     keep_docs_local(app)
-    observe(app, _api_of, _internal_error)
+    observe(app, _api_of, internal_error)
     app.include_router(probes.router)
 
     modules = (

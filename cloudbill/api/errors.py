@@ -14,6 +14,16 @@ def error_response(error: CloudbillError) -> JSONResponse:
     return JSONResponse(status_code=error.http_status, content={"error": error.to_dict()})
 
 
+def internal_error(request_id: str) -> JSONResponse:
+    """A fault of cloudbill's that escaped every handler (it is logged under the request id)."""
+    return error_response(
+        CloudbillError(
+            ErrorCode.INTERNAL,
+            f"internal error; the server log has it under request id {request_id}",
+        )
+    )
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CloudbillError)
     async def _cloudbill(_request: Request, exc: CloudbillError) -> JSONResponse:

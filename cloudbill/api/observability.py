@@ -12,6 +12,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 
+import structlog
 from fastapi import FastAPI, Request, Response
 
 from ..observe import logs
@@ -23,6 +24,14 @@ QUIET_PATHS = ("/health", "/ready", "/metrics")  # probes: logged at debug only
 log = logs.get("cloudbill.http")
 
 
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def _method(request: Request) -> str:
+    """A metrics label: any other method token a client makes up counts as "other"."""
+    return request.method if request.method in METHODS else "other"
+
+
 def _pattern(template: str) -> re.Pattern[str]:
     """`/a/{id}/b` matches `/a/<one segment>/b`."""
     parts = re.split(r"\{[^/]+?\}", template)
@@ -30,32 +39,51 @@ def _pattern(template: str) -> re.Pattern[str]:
 
 
 class RouteNames:
-    """The route template a path answers to (`/operator/v1/customers/{customer_id}`), read from
-    the application's own OpenAPI document: the label of a request in the metrics, never the
-    raw path (ids would make a series per customer)."""
+    """The route template a request answers to (`/operator/v1/customers/{customer_id}`), read
+    from the application's own OpenAPI document: the label of a request in the metrics, never
+    the raw path (ids would make a series per customer). A template of the request's method
+    wins, literal segments before parameters (`/coupons/expire` before `/coupons/{id}`)."""
 
     def __init__(self, app: FastAPI, prefix: str = "") -> None:
         self._app, self._prefix = app, prefix
-        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+        self._patterns: list[tuple[re.Pattern[str], str, frozenset[str]]] | None = None
 
-    def name(self, path: str) -> str:
+    def _compile(self) -> list[tuple[re.Pattern[str], str, frozenset[str]]]:
+        paths = self._app.openapi().get("paths", {})
+        found = [
+            (_pattern(t), t, frozenset(m.upper() for m in operations))
+            for t, operations in paths.items()
+        ]
+        return sorted(found, key=lambda p: (p[1].count("{"), -len(p[1])))
+
+    def name(self, method: str, path: str) -> str:
         if self._patterns is None:
-            self._patterns = [(_pattern(t), t) for t in self._app.openapi().get("paths", {})]
+            self._patterns = self._compile()
         inner = path[len(self._prefix) :] if path.startswith(self._prefix) else path
-        for pattern, template in self._patterns:
-            if pattern.match(inner):
+        matches = [(t, methods) for pattern, t, methods in self._patterns if pattern.match(inner)]
+        for template, methods in matches:
+            if method in methods:
                 return self._prefix + template
+        if matches:
+            return self._prefix + matches[0][0]  # a method the route does not take (405)
         return "other"  # docs, static files, unknown paths
 
 
-def record_route(app: FastAPI, prefix: str = "") -> None:
-    """Tell the outer application which route of this (mounted) one answered."""
+def record_route(app: FastAPI, prefix: str, on_error: Callable[[str], Response]) -> None:
+    """For an application mounted inside an observed one: tell the outer application which
+    route answered, and answer a fault here (a mounted application's own error middleware
+    would otherwise answer it in plain text, before the outer one sees it)."""
     names = RouteNames(app, prefix)
 
     @app.middleware("http")
     async def _record(request: Request, call_next: Next) -> Response:
-        request.state.route_template = names.name(request.url.path)
-        return await call_next(request)
+        request.state.route_template = names.name(_method(request), request.url.path)
+        try:
+            return await call_next(request)
+        except Exception:
+            request_id = structlog.contextvars.get_contextvars().get("request_id", "")
+            log.exception("request failed", method=request.method, path=request.url.path)
+            return on_error(request_id)
 
 
 def observe(
@@ -77,10 +105,13 @@ def observe(
             log.exception("request failed", method=request.method, path=request.url.path)
             response = on_error(request_id)
         elapsed = time.perf_counter() - started
-        route = getattr(request.state, "route_template", None) or names.name(request.url.path)
+        method = _method(request)
+        route = getattr(request.state, "route_template", None) or names.name(
+            method, request.url.path
+        )
         api = api_of(request.url.path)
-        HTTP_REQUESTS.labels(api, route, request.method, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(api, route, request.method).observe(elapsed)
+        HTTP_REQUESTS.labels(api, route, method, str(response.status_code)).inc()
+        HTTP_LATENCY.labels(api, route, method).observe(elapsed)
         response.headers["X-Request-Id"] = request_id
         quiet = request.url.path in QUIET_PATHS
         (log.debug if quiet else log.info)(

@@ -32,50 +32,58 @@ def alive() -> dict[str, str]:
 
 @router.get("/ready", responses={503: {"description": "not ready: see `checks`"}})
 def ready(request: Request) -> Any:
-    """Ready when the database answers and the oldest due hour is settled within
-    CLOUDBILL_READY_MAX_LAG_S of its due time (the worker keeps up)."""
+    """Ready when the database answers and, unless CLOUDBILL_READY_MAX_LAG_S is 0, the oldest
+    due hour is settled within that many seconds of its due time (a worker keeps up)."""
     c = _container(request)
+    limit = c.settings.ready_max_lag_s
     checks: dict[str, Any] = {}
     try:
-        figures = c.read(lambda conn, now: _probe(conn, c, now))
+        lag = c.read(lambda conn, now: _probe(conn, c, now))
         checks["database"] = "ok"
-        lag_ok = figures.settlement_lag_s <= c.settings.ready_max_lag_s
-        checks["settlement_lag_s"] = figures.settlement_lag_s
-        checks["settlement"] = "ok" if lag_ok else "behind"
+        checks["settlement_lag_s"] = lag.settlement_lag_s
+        checks["settlement"] = "ok" if not limit or lag.settlement_lag_s <= limit else "behind"
     except Exception as exc:  # the probe reports the fault rather than raising it
         log.warning("readiness check failed", error=str(exc))
         checks["database"] = f"unreachable: {type(exc).__name__}"
-    ok = all(checks.get(k) == "ok" for k in ("database", "settlement"))
+    ok = checks.get("database") == "ok" and checks.get("settlement") == "ok"
     body = {"status": "ready" if ok else "not ready", "checks": checks}
     return body if ok else JSONResponse(status_code=503, content=body)
 
 
 def _probe(conn, c: Container, now):  # type: ignore[no-untyped-def]
     conn.execute(text("SELECT 1"))
-    return health.figures(conn, c.settings, now=now)
+    return health.lag(conn, c.settings, now=now)
+
+
+def _database_gauges(c: Container) -> CollectorRegistry:
+    gauges = CollectorRegistry()
+    up = Gauge("cloudbill_database_up", "1 when the database answered this scrape", registry=gauges)
+    try:
+        f = c.read(lambda conn, now: health.figures(conn, c.settings, now=now))
+    except Exception as exc:  # the process's counters are still worth a scrape
+        log.warning("metrics: the database did not answer", error=str(exc))
+        up.set(0)
+        return gauges
+    up.set(1)
+    hour = f.lag.oldest_unsettled_hour
+    for name, doc, value in (
+        ("cloudbill_settlement_lag_seconds", "How long the oldest due hour waits to be settled",
+         f.lag.settlement_lag_s),
+        ("cloudbill_oldest_unsettled_hour_timestamp_seconds",
+         "Start of the oldest due hour not settled yet (0: none)",
+         hour.timestamp() if hour else 0),
+        ("cloudbill_webhook_backlog", "Provider events not delivered yet", f.webhook_backlog),
+        ("cloudbill_webhooks_dead", "Provider events given up on", f.webhooks_dead),
+        ("cloudbill_notices_pending", "Customer notices waiting to be sent", f.notices_pending),
+        ("cloudbill_notices_dead", "Customer notices given up on", f.notices_dead),
+        ("cloudbill_customers_in_arrears", "Customers in arrears", f.customers_in_arrears),
+    ):  # fmt: skip
+        Gauge(name, doc, registry=gauges).set(value)
+    return gauges
 
 
 @router.get("/metrics", response_class=Response)
 def metrics(request: Request) -> Response:
     """Prometheus exposition: counters of this process, gauges read from the database."""
-    c = _container(request)
-    now_figures = c.read(lambda conn, now: health.figures(conn, c.settings, now=now))
-    gauges = CollectorRegistry()
-    for name, doc, value in (
-        ("cloudbill_settlement_lag_seconds", "How long the oldest due hour waits to be settled",
-         now_figures.settlement_lag_s),
-        ("cloudbill_oldest_unsettled_hour_timestamp_seconds",
-         "Start of the oldest due hour not settled yet (0: none)",
-         now_figures.oldest_unsettled_hour.timestamp() if now_figures.oldest_unsettled_hour else 0),
-        ("cloudbill_webhook_backlog", "Provider events not delivered yet",
-         now_figures.webhook_backlog),
-        ("cloudbill_webhooks_dead", "Provider events given up on", now_figures.webhooks_dead),
-        ("cloudbill_notices_pending", "Customer notices waiting to be sent",
-         now_figures.notices_pending),
-        ("cloudbill_notices_dead", "Customer notices given up on", now_figures.notices_dead),
-        ("cloudbill_customers_in_arrears", "Customers in arrears",
-         now_figures.customers_in_arrears),
-    ):  # fmt: skip
-        Gauge(name, doc, registry=gauges).set(value)
-    body = generate_latest(REGISTRY) + generate_latest(gauges)
+    body = generate_latest(REGISTRY) + generate_latest(_database_gauges(_container(request)))
     return Response(body, media_type=CONTENT_TYPE_LATEST)

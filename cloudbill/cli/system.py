@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import asdict
 from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from dotenv import dotenv_values
@@ -16,7 +17,7 @@ from ..kernel.periods import parse_instant
 from ..ledger.verify import verify as verify_books
 from ..observe import logs
 from ..store import clock_repo
-from ..store.engine import Database
+from ..store.engine import Database, is_sqlite, normalize_url, sqlite_file
 from ..store.migrate import pending
 from ..views import instant
 from ..worker.background import BackgroundWorker
@@ -95,7 +96,12 @@ def migrate(
     """Create or upgrade the database schema (serve and every command do it too)."""
     if check:
         with errors_as_lines():
-            db = Database(Settings().database_url)
+            url = Settings().database_url
+            path = sqlite_file(normalize_url(url)) if is_sqlite(url) else None
+            if path is not None and not path.exists():  # looking must not create it
+                typer.echo(f"{path}: no database yet; `cloudbill migrate` creates it")
+                raise typer.Exit(1)
+            db = Database(url)
             try:
                 current, head, todo = pending(db)
             finally:
@@ -201,6 +207,11 @@ def _masked(name: str, value: object) -> object:
         return "*** (set)"
     if name == "database_url":
         return make_url(str(value)).render_as_string(hide_password=True)
+    if name in ("webhook_url", "sms_gateway_url"):  # credentials may ride in the URL
+        parts = urlsplit(str(value))
+        host = parts.hostname or ""
+        netloc = f"***@{host}" if parts.username or parts.password else parts.netloc
+        return urlunsplit((parts.scheme, netloc, parts.path, "***" if parts.query else "", ""))
     return str(value) if not isinstance(value, bool | int) else value
 
 
@@ -209,11 +220,12 @@ def config_show(as_json: bool = JsonOption) -> None:
     """Every setting with its effective value (secrets masked) and where it came from: the
     environment (CLOUDBILL_…), the .env file of the working directory, or the default."""
     settings = Settings()
-    dotenv = dotenv_values(".env") if os.path.exists(".env") else {}
+    dotenv = {k.upper() for k in (dotenv_values(".env") if os.path.exists(".env") else {})}
+    environment = {k.upper() for k in os.environ}  # settings are read case-insensitively
     rows = []
     for name in Settings.model_fields:
         variable = f"CLOUDBILL_{name.upper()}"
-        source = "environment" if variable in os.environ else (
+        source = "environment" if variable in environment else (
             ".env" if variable in dotenv else "default"
         )  # fmt: skip
         rows.append(

@@ -47,11 +47,16 @@ def ingest(
     exits 2."""
     with progress_bar() as progress, errors_as_lines():
         task = progress.add_task(f"ingesting {path.name}", total=_rows_in(path, file_format))
-        batches = counted(files.read_batches(path, file_format=file_format), progress, task)
+
+        def work(conn, now):  # type: ignore[no-untyped-def]
+            # The file is read afresh by each attempt: a write that is retried (a lost race on
+            # a record id) must see every record again.
+            progress.reset(task)
+            batches = counted(files.read_batches(path, file_format=file_format), progress, task)
+            return service.ingest_stream(conn, batches, now=now)
+
         try:
-            result = container().write(
-                lambda conn, now: service.ingest_stream(conn, batches, now=now)
-            )
+            result = container().write(work)
         except CloudbillError as exc:
             if exc.code is ErrorCode.USAGE_REJECTED:
                 _show_rejections(exc, as_json)

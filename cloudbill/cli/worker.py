@@ -7,6 +7,7 @@ from dataclasses import asdict
 from datetime import timedelta
 
 import typer
+from prometheus_client import start_http_server
 
 from ..api.operator.settlement import result_view as settled_view
 from ..bootstrap import Container
@@ -43,8 +44,8 @@ def _due_hours(c: Container) -> int:
 def _run_once(as_json: bool) -> int:
     """Run due jobs; people see each settled hour as soon as it is committed, or a progress
     bar on a terminal when a long catch-up is due."""
-    c = container()
     with errors_as_lines():
+        c = container()
         due = 0 if as_json or not err_console.is_terminal else _due_hours(c)
         if due > CATCH_UP_BAR_HOURS:
             with progress_bar() as progress:
@@ -122,11 +123,21 @@ def run(
         None, help="seconds between looks (CLOUDBILL_WORKER_INTERVAL_S)"
     ),
     iterations: int = typer.Option(0, help="stop after this many looks (0: run until stopped)"),
+    metrics_port: int | None = typer.Option(
+        None, help="serve this worker's counters on this port (CLOUDBILL_WORKER_METRICS_PORT)"
+    ),
 ) -> None:
     """Run due jobs forever (or N times), sleeping between looks. A failed pass is logged and
     tried again after a back-off (doubling up to 10 x the interval); it never stops the worker."""
-    settings = container().settings
+    with errors_as_lines():
+        settings = container().settings
     logs.configure(settings.log_level, settings.log_format)
+    port = metrics_port or settings.worker_metrics_port
+    if port:
+        # The worker's own counters (hours settled, transitions, deliveries); the database's
+        # figures are on every API process's /metrics.
+        start_http_server(port, addr=settings.host)
+        log.info("worker metrics", url=f"http://{settings.host}:{port}/metrics")
     pause = interval or settings.worker_interval_s
     done = failures = 0
     while iterations == 0 or done < iterations:

@@ -59,6 +59,8 @@ def configure(level: str = "info", fmt: str = "text", stream: Any = None) -> Non
         logging.getLogger(name).handlers[:] = []  # to the root handler: one format
         logging.getLogger(name).propagate = True
     logging.getLogger("uvicorn.access").disabled = True  # cloudbill logs each request itself
+    for name in ("httpx", "httpcore"):  # one line per webhook or SMS, with its URL: too much
+        logging.getLogger(name).setLevel(max(logging.WARNING, root.level))
 
 
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]

@@ -1,19 +1,19 @@
 """Prometheus metrics: what happened, counted once it is committed.
 
 A stage counts inside its transaction with `after_commit(conn, counter, labels, n)`: the count
-is held on the connection and added when the transaction commits, dropped if it rolls back, so
-a retried or refused write is never counted as done. Gauges read from the database at scrape
-time (settlement lag, backlogs) are in `api/metrics.py`, which knows the database.
+is held for the transaction and added only after the database confirmed the commit
+(`store.engine.Database.write` calls `committed`), so a refused, failed or retried write is
+never counted as done. Figures read from the database at scrape time (settlement lag, backlogs)
+are in `api/probes.py`.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from prometheus_client import Counter, Histogram
-from sqlalchemy import Connection, Engine, event
-
-_PENDING = "cloudbill_pending_metrics"
+from sqlalchemy import Connection
 
 HTTP_REQUESTS = Counter(
     "cloudbill_http_requests", "HTTP requests answered", ["api", "route", "method", "status"]
@@ -31,7 +31,9 @@ USAGE_RECORDS = Counter(
 )  # accepted | duplicate | refused
 LEDGER_TRANSACTIONS = Counter("cloudbill_ledger_transactions", "Ledger transactions", ["kind"])
 LIFECYCLE_TRANSITIONS = Counter(
-    "cloudbill_lifecycle_transitions", "Resource status changes by the lifecycle", ["to"]
+    "cloudbill_lifecycle_transitions",
+    "Resource status changes (arrears lifecycle, expiry, renewal, unsubscription, top-up)",
+    ["to"],
 )
 WORKER_PASSES = Counter("cloudbill_worker_passes", "Worker passes", ["outcome"])  # ok | failed
 WEBHOOK_DELIVERIES = Counter(
@@ -42,24 +44,29 @@ NOTICE_DELIVERIES = Counter(
 )  # sent | retry | dead
 
 
+# The counts of each open write transaction, by its connection (gone with the connection).
+_pending: weakref.WeakKeyDictionary[Connection, list[tuple[Any, tuple[str, ...], float]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def after_commit(
     conn: Connection, counter: Any, labels: tuple[str, ...] = (), n: float = 1
 ) -> None:
-    """Add `n` to `counter` (with `labels`) when the caller's transaction commits."""
-    if n:
-        conn.info.setdefault(_PENDING, []).append((counter, labels, n))
+    """Add `n` to `counter` (with `labels`) once the caller's transaction has committed. Outside
+    a transaction that `Database.write` opened, nothing is counted."""
+    if n and conn in _pending:
+        _pending[conn].append((counter, labels, n))
 
 
-def _flush(conn: Connection) -> None:
-    for counter, labels, n in conn.info.pop(_PENDING, ()):
+def opened(conn: Connection) -> None:
+    _pending[conn] = []
+
+
+def committed(conn: Connection) -> None:
+    for counter, labels, n in _pending.pop(conn, ()):
         (counter.labels(*labels) if labels else counter).inc(n)
 
 
-def _drop(conn: Connection) -> None:
-    conn.info.pop(_PENDING, None)
-
-
-def watch_commits(engine: Engine) -> None:
-    """Make `after_commit` counts of this engine's connections land on commit only."""
-    event.listen(engine, "commit", _flush)
-    event.listen(engine, "rollback", _drop)
+def abandoned(conn: Connection) -> None:
+    _pending.pop(conn, None)

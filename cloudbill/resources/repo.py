@@ -8,6 +8,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ..catalog.model import BillingMode
 from ..kernel.limits import PAGE_SIZE_MAX
+from ..observe import metrics
 from ..store.schema import resource, resource_status_history
 from .model import Resource, ResourceStatus, StatusChange
 
@@ -49,6 +50,7 @@ def set_status(conn: Connection, change: StatusChange) -> None:
         .values(status=str(change.to_status), status_since=change.at)
     )
     add_history(conn, change)
+    metrics.after_commit(conn, metrics.LIFECYCLE_TRANSITIONS, (str(change.to_status),))
 
 
 def add_history(conn: Connection, change: StatusChange) -> None:

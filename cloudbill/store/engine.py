@@ -37,7 +37,7 @@ def is_sqlite(url: str) -> bool:
     return normalize_url(url).startswith("sqlite")
 
 
-def _sqlite_file(url: str) -> Path | None:
+def sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.database in (None, "", ":memory:"):
         return None
@@ -53,7 +53,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             ErrorCode.INVALID_ARGUMENT, f"CLOUDBILL_DATABASE_URL is not a database URL: {url!r}"
         ) from None
     if parsed.get_backend_name() == "sqlite":
-        path = _sqlite_file(url)
+        path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
@@ -92,7 +92,6 @@ class Database:
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = normalize_url(url)
         self.engine = make_engine(self.url, echo=echo)
-        metrics.watch_commits(self.engine)
 
     @property
     def dialect(self) -> str:
@@ -100,8 +99,15 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        with self.engine.begin() as conn:
-            yield conn
+        conn = None
+        try:
+            with self.engine.begin() as conn:
+                metrics.opened(conn)
+                yield conn
+            metrics.committed(conn)  # the database has confirmed the commit
+        finally:
+            if conn is not None:
+                metrics.abandoned(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -8,8 +8,11 @@ from alembic import command
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import inspect
 
+from ..kernel.errors import CloudbillError, ErrorCode
 from .engine import Database
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -31,7 +34,14 @@ def pending(db: Database) -> tuple[str | None, str, list[str]]:
         current = MigrationContext.configure(conn).get_current_revision()
     head = scripts.get_current_head()
     assert head is not None
-    todo = [r.revision for r in scripts.iterate_revisions(head, current)]
+    try:
+        todo = [r.revision for r in scripts.iterate_revisions(head, current)]
+    except (ResolutionError, CommandError):
+        raise CloudbillError(
+            ErrorCode.INVALID_STATE,
+            f"the database is at revision {current}, which this release does not know "
+            "(made by a newer release?)",
+        ) from None
     return current, head, list(reversed(todo))
 
 

@@ -105,7 +105,9 @@ def run_due(
 ) -> RunReport:
     """Settlement first (it may put customers into arrears), then post-paid bills (an overdue
     bill does too), then yearly/monthly orders and subscriptions, then the lifecycle and alert
-    reminders, then the customers' notices and the provider webhooks of what changed."""
+    reminders, then the customers' notices and the provider webhooks of what changed. Each job
+    is logged with its figures as soon as it has committed, so a later job's failure hides
+    nothing that was done."""
     started = time.perf_counter()
 
     def settled_and_told(result: SettleResult) -> None:
@@ -113,22 +115,24 @@ def run_due(
         if on_settled is not None:
             on_settled(result)
 
-    settled = settle_due(container, on_settled=settled_and_told)
-    bills_issued, overdue = postpaid_due(container)
-    subscription_report = subscriptions_due(container)
-    transitions = lifecycle_due(container)
+    report = RunReport(settled=settle_due(container, on_settled=settled_and_told))
+    report.bills_issued, report.overdue_customers = postpaid_due(container)
+    _log_bills(report)
+    report.subscriptions = subscriptions_due(container)
+    _log_subscriptions(report.subscriptions)
+    report.transitions = lifecycle_due(container)
+    _log_transitions(report.transitions)
     container.write(lambda conn, now: alerts.remind_due(conn, now=now))
-    notices = customer_notices.run_due(container)
-    report = RunReport(
-        settled=settled,
-        transitions=transitions,
-        bills_issued=bills_issued,
-        overdue_customers=overdue,
-        webhooks=deliver_due(container),
-        notices=notices,
-        subscriptions=subscription_report,
+    report.notices = customer_notices.run_due(container)
+    _log_notices(report.notices)
+    report.webhooks = deliver_due(container)
+    _log_webhooks(report.webhooks)
+    metrics.WORKER_PASSES.labels("ok").inc()
+    log.debug(
+        "worker pass",
+        hours_settled=len(report.settled),
+        duration_s=round(time.perf_counter() - started, 3),
     )
-    _told(report, time.perf_counter() - started)
     return report
 
 
@@ -148,25 +152,16 @@ def _settled(r: SettleResult) -> None:
     )
 
 
-def _told(report: RunReport, elapsed_s: float) -> None:
-    """What a pass did, once all of it is committed: one log event per job and the counters."""
-    for t in report.transitions:
-        metrics.LIFECYCLE_TRANSITIONS.labels(str(t.to_status)).inc()
-        log.info(
-            "resource status changed",
-            resource_id=t.resource_id,
-            from_status=str(t.from_status),
-            to_status=str(t.to_status),
-            at=t.at.isoformat(),
-            reason=t.reason,
-        )
-    subs = report.subscriptions
+def _log_bills(report: RunReport) -> None:
     if report.bills_issued or report.overdue_customers:
         log.info(
             "post-paid bills",
             issued=len(report.bills_issued),
             overdue_customers=len(report.overdue_customers),
         )
+
+
+def _log_subscriptions(subs: SubscriptionReport) -> None:
     if subs.orders_expired or subs.renewed or subs.renew_failed or subs.expiry_steps:
         log.info(
             "subscriptions",
@@ -176,22 +171,30 @@ def _told(report: RunReport, elapsed_s: float) -> None:
             reminders=subs.reminders,
             expiry_steps=len(subs.expiry_steps),
         )
-    for outcome, count in (
-        ("delivered", report.webhooks.delivered),
-        ("retry", report.webhooks.failed),
-        ("dead", report.webhooks.dead),
-    ):
-        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc(count)
-    delivery = report.notices.delivery
-    for outcome, count in (
-        ("sent", delivery.sent),
-        ("retry", delivery.failed),
-        ("dead", delivery.dead),
-    ):
+
+
+def _log_transitions(transitions: list[Transition]) -> None:
+    for t in transitions:  # counted where the status is written (resources.repo)
+        log.info(
+            "resource status changed",
+            resource_id=t.resource_id,
+            from_status=str(t.from_status),
+            to_status=str(t.to_status),
+            at=t.at.isoformat(),
+            reason=t.reason,
+        )
+
+
+def _log_notices(notices: NoticeReport) -> None:
+    d = notices.delivery
+    for outcome, count in (("sent", d.sent), ("retry", d.failed), ("dead", d.dead)):
         metrics.NOTICE_DELIVERIES.labels(outcome).inc(count)
-    if report.webhooks.delivered or report.webhooks.failed or report.webhooks.dead:
-        log.info("webhooks", **asdict(report.webhooks))
-    if report.notices.enqueued or delivery.sent or delivery.failed or delivery.dead:
-        log.info("customer notices", enqueued=report.notices.enqueued, **asdict(delivery))
-    metrics.WORKER_PASSES.labels("ok").inc()
-    log.debug("worker pass", hours_settled=len(report.settled), duration_s=round(elapsed_s, 3))
+    if notices.enqueued or d.sent or d.failed or d.dead:
+        log.info("customer notices", enqueued=notices.enqueued, **asdict(d))
+
+
+def _log_webhooks(w: DeliveryReport) -> None:
+    for outcome, count in (("delivered", w.delivered), ("retry", w.failed), ("dead", w.dead)):
+        metrics.WEBHOOK_DELIVERIES.labels(outcome).inc(count)
+    if w.delivered or w.failed or w.dead:
+        log.info("webhooks", **asdict(w))

@@ -13,6 +13,7 @@ import pytest
 
 CHROMIUM = os.environ.get("CLOUDBILL_TEST_CHROMIUM", "/usr/bin/chromium")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+LOCAL = ("http://127.0.0.1:", "http://localhost:", "data:", "blob:")
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -49,7 +50,7 @@ def offline_page(browser: Any) -> Iterator[tuple[Any, list[str]]]:
 
     def guard(route: Any) -> None:
         url = route.request.url
-        if url.startswith(("http://127.0.0.1:", "http://localhost:", "data:", "blob:")):
+        if url.startswith(LOCAL):
             route.continue_()
         else:
             outside.append(url)
@@ -57,5 +58,14 @@ def offline_page(browser: Any) -> Iterator[tuple[Any, list[str]]]:
 
     context.route("**/*", guard)
     page = context.new_page()
+
+    # An asset of cloudbill's own that fails to load is a broken page too. (A request to
+    # another host that the docs' Content-Security-Policy blocks never leaves the browser:
+    # that is the policy working, for ReDoc's footer logo.)
+    def failed(request: Any) -> None:
+        if request.url.startswith(LOCAL):
+            outside.append(f"failed: {request.url}")
+
+    page.on("requestfailed", failed)
     yield page, outside
     context.close()

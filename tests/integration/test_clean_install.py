@@ -1,11 +1,16 @@
 """A clean install, as an operator does it: build the wheel, install it with no extras into a
 new virtual environment (dependencies pinned by requirements/run.txt, from the registry), and
 start `cloudbill serve`, which must answer /health, /ready and its offline docs. Nothing of the
-test environment is visible to it: a missing runtime dependency fails here."""
+test environment is visible to it: a missing runtime dependency fails here.
+
+It needs the package registry (as `make run` does). Without it the test is skipped, loudly;
+under CI (CI=true) it fails instead. The wheel is built from a copy of the sources, so the
+checkout gains no build/ or *.egg-info."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -28,10 +33,33 @@ def run(*args: str | Path, cwd: Path) -> str:
     return done.stdout
 
 
+def _registry_reachable(work: Path) -> bool:
+    probe = subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "-d", str(work / "probe"),
+         "setuptools"],
+        capture_output=True, timeout=120,
+    )  # fmt: skip
+    return probe.returncode == 0
+
+
 @pytest.fixture(scope="module")
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("clean-install")
-    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", work / "dist", ROOT,
+    if not _registry_reachable(work):
+        message = "clean-install test SKIPPED: the package registry is not reachable"
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(message)
+        pytest.skip(message)
+    source = work / "source"
+    for name in ("cloudbill", "pyproject.toml", "README.md", "LICENSE"):
+        if (ROOT / name).is_dir():
+            shutil.copytree(
+                ROOT / name, source / name, ignore=shutil.ignore_patterns("__pycache__")
+            )
+        else:
+            source.mkdir(exist_ok=True)
+            shutil.copy(ROOT / name, source / name)
+    run(sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", work / "dist", source,
         cwd=work)  # fmt: skip
     (wheel,) = (work / "dist").glob("cloudbill-*.whl")
     env_dir = work / "venv"

@@ -117,12 +117,20 @@ def test_ready_checks_the_database_and_the_lag(container: Container, client: Tes
 
 
 def test_a_request_id_on_the_answer_and_every_log_line(
-    container: Container, client: TestClient
+    container: Container, client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from cloudbill.worker import health
+
+    def unreachable(*_args: object, **_kwargs: object) -> None:
+        raise ConnectionError("database gone")
+
     stream = io.StringIO()
     logs.configure("info", "json", stream=stream)
     try:
         answer = client.get("/operator/v1/customers", headers=AUTH)
+        monkeypatch.setattr(health, "lag", unreachable)
+        not_ready = client.get("/ready")  # its handler logs a warning of its own
+        monkeypatch.undo()
         given = client.get("/operator/v1/customers/nope", headers={**AUTH, "X-Request-Id": "abc-1"})
         bad = client.get("/health", headers={"X-Request-Id": "no spaces allowed!"})
     finally:
@@ -141,6 +149,11 @@ def test_a_request_id_on_the_answer_and_every_log_line(
     )
     assert {"timestamp", "level", "logger", "duration_ms"} <= set(mine[-1])
     assert any(line.get("request_id") == "abc-1" and line["status"] == 404 for line in lines)
+    assert not_ready.status_code == 503
+    inside = [line for line in lines if line.get("request_id") == not_ready.headers["X-Request-Id"]]
+    # (probes log their own request line at debug only)
+    assert [line["event"] for line in inside] == ["readiness check failed"]
+    assert inside[0]["level"] == "warning" and "database gone" in inside[0]["error"]
 
 
 def test_the_customer_api_is_measured_by_its_own_routes(

@@ -14,7 +14,7 @@ from ...bootstrap import Container
 from ...credentials.sealing import SecretBox
 from ..bss.ratelimit import RateLimiter
 from ..docs import keep_docs_local
-from ..errors import install_error_handlers
+from ..errors import install_error_handlers, internal_error
 from ..observability import record_route
 from . import (
     access_keys,
@@ -75,7 +75,7 @@ def create_customer_app(container: Container) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
     install_error_handlers(app)
     keep_docs_local(app, PREFIX)
-    record_route(app, PREFIX)
+    record_route(app, PREFIX, internal_error)
     modules = (
         account,
         bills,
