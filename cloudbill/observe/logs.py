@@ -22,6 +22,12 @@ _shared: list[Any] = [
 ]
 
 
+def _drop_color(_logger: Any, _name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn adds a terminal-coloured copy of its message: noise in a log line."""
+    event.pop("color_message", None)
+    return event
+
+
 def configure(level: str = "info", fmt: str = "text", stream: Any = None) -> None:
     """Set up structlog and the standard library's root logger (idempotent: the last call
     wins, so the CLI and `serve` can configure from the settings they read)."""
@@ -49,7 +55,7 @@ def configure(level: str = "info", fmt: str = "text", stream: Any = None) -> Non
                 structlog.processors.format_exc_info,
                 renderer,
             ],
-            foreign_pre_chain=[*_shared, structlog.stdlib.ExtraAdder()],
+            foreign_pre_chain=[*_shared, structlog.stdlib.ExtraAdder(), _drop_color],
         )
     )
     root = logging.getLogger()
