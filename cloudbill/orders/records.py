@@ -70,11 +70,25 @@ def _record(
     )
 
 
-def payment_records(order: Order) -> list[Expenditure]:
+def payment_records(order: Order, *, credit_to_cash: int = 0) -> list[Expenditure]:
     """A paid order (new, renewal, conversion, upgrade): each line as priced and paid, for the
-    span it pays for."""
+    span it pays for; or a downgrade: each line's pro-rata difference given back (negative), by
+    where it went (`credit_to_cash`: see `_given_back`)."""
     if order.ledger_transaction_id is None or order.paid_at is None:
-        return []  # nothing was charged (a change of no difference)
+        return []  # nothing was charged or given back (a change of no difference)
+    if order.amount_units < 0:
+        parts = {
+            n: {k: -v for k, v in b.items()} for n, b in _given_back(order, credit_to_cash).items()
+        }
+    else:
+        parts = {
+            line.line_no: {
+                "coupon": line.coupon_units,
+                "cash": line.cash_units,
+                "credit": line.credit_units,
+            }
+            for line in order.lines
+        }
     bill_type = bill_type_of(order)
     return [
         _record(
@@ -85,9 +99,7 @@ def payment_records(order: Order) -> list[Expenditure]:
             period=(line.period_start, line.period_end),
             official=line.official_units,
             amount=line.amount_units,
-            coupon=line.coupon_units,
-            cash=line.cash_units,
-            credit=line.credit_units,
+            **parts[line.line_no],
         )
         for line in order.lines
         if line.amount_units
@@ -111,30 +123,6 @@ def _given_back(order: Order, credit_to_cash: int) -> dict[int, dict[str, int]]:
         back[n]["cash"] += part
         back[n]["credit"] -= part
     return back
-
-
-def refund_records(order: Order, *, credit_to_cash: int) -> list[Expenditure]:
-    """A downgrade: each line's pro-rata difference given back (negative), by where it went."""
-    if order.ledger_transaction_id is None or order.paid_at is None:
-        return []  # nothing was given back
-    back = _given_back(order, credit_to_cash)
-    bill_type = bill_type_of(order)
-    return [
-        _record(
-            order,
-            line,
-            bill_type,
-            at=order.paid_at,
-            period=(line.period_start, line.period_end),
-            official=line.official_units,
-            amount=line.amount_units,
-            coupon=-back[line.line_no]["coupon"],
-            cash=-back[line.line_no]["cash"],
-            credit=-back[line.line_no]["credit"],
-        )
-        for line in order.lines
-        if line.amount_units
-    ]
 
 
 def unsubscription_records(

@@ -599,7 +599,7 @@ def create_change(
     order = get(conn, order_id)
     effects.apply(conn, order, customer, now=now)
     order = get(conn, order_id)
-    expenditure_repo.insert_expenditures(conn, records.refund_records(order, credit_to_cash=moved))
+    expenditure_repo.insert_expenditures(conn, records.payment_records(order, credit_to_cash=moved))
     return order
 
 
