@@ -7,6 +7,7 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from .kernel.limits import REQUEST_BODY_MAX_BYTES
 from .kernel.money import Rounding
 
 DEFAULT_DATABASE_URL = "sqlite:///var/cloudbill.sqlite"
@@ -102,6 +103,13 @@ class Settings(BaseSettings):
         le=30 * 86400,
         description="/ready fails when the oldest due hour waits longer than this to be "
         "settled (0: settlement is not checked, e.g. on API processes beside a separate worker)",
+    )
+    request_body_max_bytes: int = Field(
+        REQUEST_BODY_MAX_BYTES,
+        ge=1024,
+        le=1 << 30,
+        description="request bodies past this size are refused (413) while they are read, "
+        "before authentication, on every listener",
     )
     worker_metrics_port: int | None = Field(
         None,

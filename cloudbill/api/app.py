@@ -8,10 +8,11 @@ from fastapi_offline import FastAPIOffline
 from .. import __version__
 from ..bootstrap import Container
 from . import probes
+from .body_limit import BodyLimit, too_large
 from .customer.app import PREFIX as CUSTOMER_PREFIX
 from .customer.app import create_customer_app
 from .docs import keep_docs_local
-from .errors import install_error_handlers, internal_error
+from .errors import error_response, install_error_handlers, internal_error
 from .observability import observe
 from .operator import (
     access_keys,
@@ -54,6 +55,8 @@ def create_app(container: Container) -> FastAPI:
     app.state.operator_token = container.operator_token()
     install_error_handlers(app)
     keep_docs_local(app)
+    limit = container.settings.request_body_max_bytes
+    app.add_middleware(BodyLimit, max_bytes=limit, refuse=lambda: error_response(too_large(limit)))
     observe(app, _api_of, internal_error)
     app.include_router(probes.router)
 

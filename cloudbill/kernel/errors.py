@@ -54,12 +54,14 @@ class ErrorCode(StrEnum):
     # access keys
     ACCESS_KEY_NOT_FOUND = "ACCESS_KEY_NOT_FOUND"
     ACCESS_KEY_LIMIT_REACHED = "ACCESS_KEY_LIMIT_REACHED"
+    PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     # a fault of cloudbill's, logged with the request id (never a refusal of the input)
     INTERNAL = "INTERNAL"
 
 
 _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500,
+    ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CUSTOMER_NOT_FOUND: 404,
     ErrorCode.RESOURCE_NOT_FOUND: 404,

@@ -42,6 +42,7 @@ def bad_parameter(message: str) -> BssError:
 # The engine's stable codes as Huawei's (HTTP status, CBC code), one table for every BSS route.
 # A code not listed is about the request's parameters: 400 CBC.0100.
 ENGINE_CODES: dict[ErrorCode, tuple[int, str]] = {
+    ErrorCode.PAYLOAD_TOO_LARGE: (413, BAD_PARAMETER),
     ErrorCode.UNAUTHENTICATED: (401, AUTH_FAILED),
     ErrorCode.FORBIDDEN: (403, ACCESS_DENIED),
     ErrorCode.CUSTOMER_FROZEN: (403, ACCESS_DENIED),
