@@ -8,7 +8,6 @@ from fastapi_offline import FastAPIOffline
 from .. import __version__
 from ..bootstrap import Container
 from . import probes
-from .body_limit import BodyLimit, too_large
 from .customer.app import PREFIX as CUSTOMER_PREFIX
 from .customer.app import create_customer_app
 from .docs import keep_docs_local
@@ -28,6 +27,7 @@ from .operator import (
     settlement,
     usage,
 )
+from .request_guard import RequestGuard
 
 OPERATOR_PREFIX = "/operator/v1"
 
@@ -55,8 +55,11 @@ def create_app(container: Container) -> FastAPI:
     app.state.operator_token = container.operator_token()
     install_error_handlers(app)
     keep_docs_local(app)
-    limit = container.settings.request_body_max_bytes
-    app.add_middleware(BodyLimit, max_bytes=limit, refuse=lambda: error_response(too_large(limit)))
+    app.add_middleware(
+        RequestGuard,
+        max_bytes=container.settings.request_body_max_bytes,
+        refuse=error_response,
+    )
     observe(app, _api_of, internal_error)
     app.include_router(probes.router)
 

@@ -9,8 +9,8 @@ from starlette.responses import Response
 from ... import __version__
 from ...bootstrap import Container
 from ...credentials.sealing import SecretBox
-from ..body_limit import BodyLimit, too_large
 from ..observability import observe
+from ..request_guard import RequestGuard
 from .auth import authenticate
 from .errors import BAD_PARAMETER, INTERNAL, BssError, error_response, install_error_handlers
 from .ratelimit import RateLimiter
@@ -46,11 +46,10 @@ def create_bss_app(container: Container) -> FastAPI:
     app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
     install_error_handlers(app)
 
-    limit = settings.request_body_max_bytes
     app.add_middleware(
-        BodyLimit,
-        max_bytes=limit,
-        refuse=lambda: error_response(BssError(413, BAD_PARAMETER, too_large(limit).message)),
+        RequestGuard,
+        max_bytes=settings.request_body_max_bytes,
+        refuse=lambda e: error_response(BssError(e.http_status, BAD_PARAMETER, e.message)),
     )
     observe(app, lambda _path: "bss", _internal_error)
 

@@ -35,7 +35,7 @@ def list_customers(
     payment_mode: str | None = None,
     in_arrears: bool | None = None,
     limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     pairs, total = c.read(

@@ -10,6 +10,7 @@ from ...bootstrap import Container
 from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ...notify.notices import operator
 from ..deps import container, require_operator
+from ..shared.params import Offset, RowId
 
 router = APIRouter(tags=["notices"], dependencies=[Depends(require_operator)])
 
@@ -20,7 +21,7 @@ def list_notices(
     status: str | None = Query(None, description="pending, sent, dead or skipped"),
     channel: str | None = Query(None, description="email or sms"),
     limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     """Notices to customers, newest first; `last_error` says why one failed or was skipped."""
@@ -38,7 +39,7 @@ def list_notices(
 
 
 @router.get("/notices/{notice_id}")
-def show_notice(notice_id: int, c: Container = Depends(container)) -> dict[str, Any]:
+def show_notice(notice_id: int = RowId, c: Container = Depends(container)) -> dict[str, Any]:
     """One notice: what was sent (subject and text) and every delivery attempt."""
 
     def work(conn, _now):  # type: ignore[no-untyped-def]
@@ -49,7 +50,7 @@ def show_notice(notice_id: int, c: Container = Depends(container)) -> dict[str, 
 
 
 @router.post("/notices/{notice_id}/retry")
-def retry_notice(notice_id: int, c: Container = Depends(container)) -> dict[str, Any]:
+def retry_notice(notice_id: int = RowId, c: Container = Depends(container)) -> dict[str, Any]:
     """Send a dead notice again from its first attempt (re-rendered if its template failed)."""
     row = c.write(lambda conn, now: operator.retry(conn, notice_id, c.settings, now=now))
     return operator.view(row)

@@ -22,6 +22,7 @@ from ..shared.orders import (
     RenewalOrder,
     Unsubscription,
 )
+from ..shared.params import Offset
 
 router = APIRouter(tags=["orders"], dependencies=[Depends(require_operator)])
 OPERATOR = OrderSource.OPERATOR
@@ -61,7 +62,7 @@ def list_orders(
     status: str | None = None,
     order_type: str | None = None,
     limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     return shared.list_orders(
@@ -90,7 +91,7 @@ def renewals(
     view: str = "expiring",
     within_days: int = Query(30, ge=1, le=366),
     limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     return shared.renewals(

@@ -1,6 +1,7 @@
-"""Request bodies are bounded while they are read, before authentication: a declared length past
-the bound is refused at once, a chunked body as soon as it passes it, and a server sent a 1 GB
-body keeps its memory within the bound (plus a margin) whoever sends it."""
+"""What every request must be before authentication: its body bounded while it is read (a
+declared length past the bound refused at once, a chunked body as soon as it passes it, a server
+sent a 1 GB body keeping its memory within a stated bound), and its text free of control
+characters (NUL, which PostgreSQL cannot store, and the like), refused with a stable code."""
 
 from __future__ import annotations
 
@@ -118,3 +119,38 @@ def test_a_one_gigabyte_body_leaves_the_server_memory_bounded(tmp_path: Path) ->
     finally:
         server.terminate()
         server.wait(timeout=15)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/operator/v1/customers", '{"name": "a\\u0000b", "currency": "USD"}'),
+        ("POST", "/operator/v1/customers", '{"name": "tab\\u0007", "currency": "USD"}'),
+        ("GET", "/operator/v1/customers/x%00y", None),
+        ("GET", "/operator/v1/notices?customer_id=a%00b", None),
+        ("GET", "/operator/v1/resources?customer_id=%01", None),
+    ],
+)
+def test_control_characters_are_refused_with_a_stable_code(
+    container: Container, method: str, path: str, body: str | None
+) -> None:
+    client = TestClient(create_app(container))
+    before = snapshot(container)
+    answer = client.request(
+        method, path, content=body, headers={**AUTH, "content-type": "application/json"}
+    )
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["error"]["code"] == "INVALID_ARGUMENT"
+    assert "control character" in answer.json()["error"]["message"]
+    assert snapshot(container) == before
+
+
+def test_escaped_backslashes_and_line_breaks_are_text(container: Container) -> None:
+    client = TestClient(create_app(container))
+    made = client.post(
+        "/operator/v1/customers",
+        content='{"name": "back\\\\u0000slash", "currency": "USD"}',
+        headers={**AUTH, "content-type": "application/json"},
+    )
+    assert made.status_code == 201, made.text
+    assert made.json()["name"] == "back\\u0000slash"  # an escaped backslash, then text
