@@ -12,7 +12,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from ..benefits import coupons
 from ..bootstrap import Container
+from ..kernel.limits import PAGE_SIZE_MAX
 from ..lifecycle import service as lifecycle
 from ..lifecycle.rules import Transition
 from ..notify import alerts, customer_notices
@@ -32,6 +34,7 @@ log = logs.get("cloudbill.worker")
 
 # One call settles at most this many hours; the next call goes on (bounded work per call).
 MAX_HOURS_PER_CALL = 24 * 31
+MAX_COUPON_PAGES = 100  # 100,000 coupons expired a call at most; the next call goes on
 
 
 @dataclass
@@ -43,6 +46,7 @@ class RunReport:
     webhooks: DeliveryReport = field(default_factory=DeliveryReport)
     notices: NoticeReport = field(default_factory=NoticeReport)
     subscriptions: SubscriptionReport = field(default_factory=SubscriptionReport)
+    coupons_expired: int = 0
 
 
 def read_watermark(container: Container) -> int | None:
@@ -96,6 +100,19 @@ def subscriptions_due(container: Container) -> SubscriptionReport:
     )
 
 
+def coupons_due(container: Container) -> int:
+    """Cash coupons whose validity is over give their unused value back (a page a call)."""
+    expired = 0
+    for _ in range(MAX_COUPON_PAGES):
+        done = container.write(
+            lambda conn, now: coupons.expire_coupons(conn, now=now, limit=PAGE_SIZE_MAX)
+        )
+        expired += done
+        if done < PAGE_SIZE_MAX:
+            break
+    return expired
+
+
 def lifecycle_due(container: Container) -> list[Transition]:
     return container.write(lambda conn, now: lifecycle.apply_due(conn, now=now))
 
@@ -120,6 +137,9 @@ def run_due(
     _log_bills(report)
     report.subscriptions = subscriptions_due(container)
     _log_subscriptions(report.subscriptions)
+    report.coupons_expired = coupons_due(container)
+    if report.coupons_expired:
+        log.info("cash coupons expired", count=report.coupons_expired)
     report.transitions = lifecycle_due(container)
     _log_transitions(report.transitions)
     container.write(lambda conn, now: alerts.remind_due(conn, now=now))

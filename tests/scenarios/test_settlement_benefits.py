@@ -164,3 +164,21 @@ def test_postpaid_credit_after_coupons_and_cash(container) -> None:  # type: ign
         units("0.06"),
     )
     assert_books_balance(container)
+
+
+def test_the_worker_expires_coupons_by_themselves(container) -> None:  # type: ignore[no-untyped-def]
+    from cloudbill.worker.jobs import run_due
+
+    customer = new_customer(container)
+    coupon(container, customer.id, "short", "5.00", days=2)
+    coupon(container, customer.id, "long", "7.00", days=30)
+    assert figures(container, customer.id).coupon_units == units("12.00")
+    advance(container, days=3)
+    report = run_due(container)
+    assert report.coupons_expired == 1
+    assert figures(container, customer.id).coupon_units == units("7.00")
+    with container.db.read() as conn:
+        statuses = dict(conn.execute(select(cash_coupon.c.name, cash_coupon.c.status)).all())
+    assert statuses == {"short": "expired", "long": "active"}
+    assert run_due(container).coupons_expired == 0  # once
+    assert_books_balance(container)
