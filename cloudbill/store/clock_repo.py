@@ -14,7 +14,7 @@ from ..kernel.clock import SystemClock, ensure_utc
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import CLOCK_ADVANCE_MAX_DAYS
 from .engine import Database
-from .schema import clock_state
+from .schema import clock_state, customer
 
 SYSTEM = "system"
 SIMULATED = "simulated"
@@ -46,19 +46,38 @@ def read_clock(conn: Connection) -> tuple[str, datetime]:
     return SIMULATED, row.simulated_now
 
 
+def _billing_started(conn: Connection) -> bool:
+    """Whether anything was billed at a time of this clock yet (a customer exists). Before
+    that, the clock may be set anywhere (tests and demos start in the past)."""
+    return conn.execute(select(customer.c.id).limit(1)).first() is not None
+
+
 def set_simulated(conn: Connection, instant: datetime | None) -> datetime:
-    """Switch to simulated time at `instant` (default: now); time may not move backwards."""
-    mode, current = read_clock(conn)
+    """Switch to simulated time at `instant` (default: now). Billing time never moves
+    backwards, from either mode: once anything was billed, `instant` may not be earlier than
+    the clock's present reading (the system time, when it follows the system clock)."""
+    _mode, current = read_clock(conn)
     target = ensure_utc(instant) if instant else current
-    if mode == SIMULATED and target < current:
+    if target < current and _billing_started(conn):
         raise CloudbillError(
-            ErrorCode.INVALID_ARGUMENT, "the simulated clock cannot move backwards"
+            ErrorCode.INVALID_ARGUMENT,
+            f"the clock cannot move backwards: it reads {current.isoformat()}",
         )
     _write(conn, SIMULATED, target)
     return target
 
 
 def set_system(conn: Connection) -> None:
+    """Follow the system clock again, unless the simulated clock is ahead of it: billing time
+    would then move backwards (keep simulating, or wait until the system time has caught up)."""
+    mode, current = read_clock(conn)
+    real_now = SystemClock().now()
+    if mode == SIMULATED and current > real_now and _billing_started(conn):
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"the simulated clock reads {current.isoformat()}, ahead of the system clock: "
+            "following it now would move billing time backwards",
+        )
     _write(conn, SYSTEM, None)
 
 

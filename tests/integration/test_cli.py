@@ -620,3 +620,18 @@ def test_lists_stay_readable_at_80_columns(cli_db: Path, monkeypatch: pytest.Mon
     text = run("customer", "list").stdout
     assert max(len(line) for line in text.splitlines()) <= 80
     assert "…" in text  # ids shortened (full ids: customer show, --json)
+
+
+def test_the_clock_never_moves_backwards_once_billing_started(cli_db: Path) -> None:
+    from cloudbill.kernel.clock import SystemClock
+
+    real_now = SystemClock().now()
+    past = (real_now - timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    future = (real_now + timedelta(days=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    new_customer("acme")  # billing has started at the system time
+    before = state()
+    run_error("clock", "simulate", "--at", past, code="INVALID_ARGUMENT")  # from system mode
+    assert state() == before
+    run_json("clock", "simulate", "--at", future)
+    run_error("clock", "system", code="INVALID_ARGUMENT")  # simulated time is ahead
+    assert run_json("clock", "show")["mode"] == "simulated"
