@@ -118,7 +118,7 @@ class Settings(BaseSettings):
         description="`worker run` serves its counters (Prometheus) on this port (unset: none)",
     )
     webhook_topics: str = Field(
-        "resource.*,customer.arrears_*",
+        "resource.*,customer.arrears_*,settlement.*",
         pattern=r"^\s*[a-z0-9_.*]+(\s*,\s*[a-z0-9_.*]+)*\s*$",
         description="comma-separated topic patterns (`*` any text) pushed to the provider "
         "webhook; customer-facing events (alerts, top-ups, bills) go to customers instead",

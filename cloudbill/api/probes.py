@@ -77,6 +77,9 @@ def _database_gauges(c: Container) -> CollectorRegistry:
         ("cloudbill_notices_pending", "Customer notices waiting to be sent", f.notices_pending),
         ("cloudbill_notices_dead", "Customer notices given up on", f.notices_dead),
         ("cloudbill_customers_in_arrears", "Customers in arrears", f.customers_in_arrears),
+        ("cloudbill_settlement_held_customers",
+         "Customers settlement set aside: their hours wait until the cause is mended",
+         f.customers_held),
     ):  # fmt: skip
         Gauge(name, doc, registry=gauges).set(value)
     return gauges

@@ -10,12 +10,17 @@ import pyarrow.parquet as pq
 import typer
 from rich.progress import Progress
 
+from ..api.operator.settlement import void_view
 from ..ingest import files, service
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..settle import holds
 from .context import container
 from .output import JsonOption, emit_json, errors_as_lines, progress_bar, show_record, show_rows
 
-app = typer.Typer(help="Ingest usage records from CSV or Parquet files.", no_args_is_help=True)
+app = typer.Typer(
+    help="Ingest usage records from CSV or Parquet files; void a wrong one of a held customer.",
+    no_args_is_help=True,
+)
 T = TypeVar("T", bound=Sequence[Any])
 
 
@@ -82,3 +87,20 @@ def _show_rejections(exc: CloudbillError, as_json: bool) -> None:
         title="rejected usage records",
         stderr=True,
     )
+
+
+@app.command("void")
+def void(
+    record_id: str = typer.Argument(..., help="the usage record's record_id"),
+    reason: str = typer.Option(..., help="why it is wrong (kept with it)"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Set a wrong usage record aside for good, so settlement leaves it out: only a record of
+    a customer whose settlement is held (`cloudbill worker holds`) and that nothing was billed
+    from. Billed usage is corrected with an adjustment instead."""
+    with errors_as_lines():
+        record, voided, _new = container().write(
+            lambda conn, now: holds.void_usage(conn, record_id, reason=reason, now=now)
+        )
+    title = f"usage record {record_id} voided"
+    show_record(void_view(record, voided), as_json=as_json, title=title)

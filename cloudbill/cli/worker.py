@@ -9,15 +9,26 @@ from datetime import timedelta
 import typer
 from prometheus_client import start_http_server
 
+from ..api.operator.settlement import hold_view
 from ..api.operator.settlement import result_view as settled_view
 from ..bootstrap import Container
+from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ..observe import logs, metrics
+from ..settle import holds
 from ..settle import service as settle
 from ..settle.service import SettleResult
 from ..views import instant
 from ..worker import jobs
 from .context import container
-from .output import JsonOption, console, emit_json, err_console, errors_as_lines, progress_bar
+from .output import (
+    JsonOption,
+    console,
+    emit_json,
+    err_console,
+    errors_as_lines,
+    progress_bar,
+    show_rows,
+)
 
 CATCH_UP_BAR_HOURS = 24  # more hours due than this: a progress bar instead of a line an hour
 
@@ -153,3 +164,27 @@ def run(
         done += 1
         if iterations == 0 or done < iterations:
             time.sleep(min(pause * 2 ** min(failures, 10), pause * 10) if failures else pause)
+
+
+@app.command("holds")
+def list_holds(
+    include_released: bool = typer.Option(False, "--all", help="also the holds released since"),
+    limit: int = typer.Option(PAGE_SIZE_DEFAULT, min=1, max=PAGE_SIZE_MAX),
+    as_json: bool = JsonOption,
+) -> None:
+    """Customers settlement set aside, and why: their hours wait while every other customer
+    is billed; each run tries them again and settles the held hours once the cause is mended
+    (load a catalog with the missing price, or `cloudbill usage void` a wrong record)."""
+    with errors_as_lines():
+        total, rows = container().read(
+            lambda conn, _now: holds.list_holds(
+                conn, include_released=include_released, limit=limit, offset=0
+            )
+        )
+    show_rows(
+        [hold_view(r) for r in rows],
+        ("customer_id", "since_hour=held since", "code", "reason", "attempts", "released_at"),
+        as_json=as_json,
+        total=total,
+        title="settlement holds",
+    )

@@ -33,9 +33,11 @@ def build_lines(
     hour: datetime,
     previous_hour: datetime | None,
     previous_watermark: int,
+    voided_seqs: frozenset[int] | set[int] = frozenset(),
 ) -> dict[LineKey, Line]:
     """Only pieces up to `hour`, and never a piece an earlier run billed: that is a piece in an
-    hour <= previous_hour of a record with seq <= previous_watermark."""
+    hour <= previous_hour of a record with seq <= previous_watermark. Voided usage is left out:
+    multi-hour records by `voided_seqs`, single-hour ones come as negative sums to take off."""
     lines: dict[LineKey, Line] = {}
 
     def add(key: LineKey, quantity: int, count: int) -> None:
@@ -50,6 +52,8 @@ def build_lines(
     for cid, rid, usage, unit, piece_hour, total, count in single_hour_sums:
         add((cid, rid, usage, unit, piece_hour), int(total), int(count))
     for seq, cid, rid, usage, unit, quantity, start, end, first, last in multi_hour_records:
+        if seq in voided_seqs:
+            continue
         for piece_hour, part in split_record(start, end, first, last, quantity):
             if piece_hour > hour:
                 break
@@ -60,4 +64,4 @@ def build_lines(
             )
             if not billed_before:
                 add((cid, rid, usage, unit, piece_hour), part, 1)
-    return lines
+    return {key: line for key, line in lines.items() if line.records > 0}

@@ -10,17 +10,20 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..catalog.index import CatalogIndex
 from ..catalog.model import BillingMode, Discount
 from ..catalog.pricing import best_discount
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.money import check_int64
 from ..kernel.periods import HOUR, month_of, month_period
 from ..ledger import repo as ledger_repo
 from ..ledger.model import Account, AccountKind
 from ..rate.rules import Rated, rate
 from . import repo
 from .deduction import Charge, CouponState, Payment, Wallet, deduct
+from .holds import Failure, describe
 from .lines import Line
 from .packages import PackageState, PackageUse, consume
 
@@ -48,26 +51,40 @@ class PricedSettlement:
     customers: dict[str, CustomerSettlement]
     packages: dict[str, PackageState]
     coupons: dict[str, CouponState]
+    # Customers whose hour could not be priced: left out of this settlement, held (holds.py).
+    failures: dict[str, Failure] = field(default_factory=dict)
 
 
 def price_lines(
     conn: Connection, catalog: CatalogIndex, lines: list[Line], *, now: datetime
 ) -> PricedSettlement:
+    """Price every customer's lines; a customer whose lines cannot be priced (a price the
+    catalog lost, amounts past what the books hold, broken data) is left out with the reason,
+    and the others are priced as if it were not there: nothing one customer holds is shared."""
     customer_ids = {line.customer_id for line in lines}
     rows = repo.lock_customers(conn, customer_ids)
     accounts = ledger_repo.customer_accounts_bulk(conn, customer_ids)
     facts = repo.resources(conn, {line.resource_id for line in lines})
-    packages = _packages(conn, catalog, rows, lines)
+    failures: dict[str, Failure] = {}
+    packages = _packages(conn, catalog, rows, lines, failures)
     coupons = _coupons(conn, customer_ids)
     tier_totals = _tier_totals(conn, catalog, rows, facts, lines)
     coupons_of: dict[str, list[CouponState]] = defaultdict(list)
     for coupon in coupons.values():
         coupons_of[coupon.customer_id].append(coupon)
+    by_customer_packages: dict[str, list[PackageState]] = defaultdict(list)
+    for package in packages.values():
+        by_customer_packages[package.customer_id].append(package)
+    lines_of: dict[str, list[Line]] = defaultdict(list)
+    for line in sorted(lines, key=lambda x: (x.customer_id, x.hour, x.resource_id, x.usage_type)):
+        lines_of[line.customer_id].append(line)
+    discounts: dict[tuple[str, str], Discount | None] = {}
     settled: dict[str, CustomerSettlement] = {}
     for cid in sorted(customer_ids):
-        row = rows[cid]
-        books = accounts[cid]
-        settled[cid] = CustomerSettlement(
+        if cid in failures:
+            continue
+        row, books = rows[cid], accounts[cid]
+        entry = CustomerSettlement(
             customer=row,
             accounts=books,
             wallet=Wallet(
@@ -78,24 +95,44 @@ def price_lines(
                 coupons=coupons_of[cid],
             ),
         )
-    by_customer_packages: dict[str, list[PackageState]] = defaultdict(list)
-    for package in packages.values():
-        by_customer_packages[package.customer_id].append(package)
-    discounts: dict[tuple[str, str], Discount | None] = {}
-    for line in sorted(lines, key=lambda x: (x.customer_id, x.hour, x.resource_id, x.usage_type)):
-        entry = settled[line.customer_id]
-        priced = _price_line(
-            catalog, entry, line, facts, by_customer_packages, tier_totals, discounts
+        try:
+            _price_customer(
+                catalog, entry, lines_of[cid], facts, by_customer_packages, tier_totals,
+                discounts, now=now,
+            )  # fmt: skip
+        except SQLAlchemyError:
+            raise  # the database, not this customer's data: the whole run retries
+        except Exception as exc:  # whatever this customer's data breaks
+            failures[cid] = describe(exc)
+            continue
+        settled[cid] = entry
+    return PricedSettlement(settled, packages, coupons, failures)
+
+
+def _price_customer(catalog, entry, lines, facts, packages, tier_totals, discounts, *, now) -> None:  # type: ignore[no-untyped-def]
+    for line in lines:
+        entry.lines.append(
+            _price_line(catalog, entry, line, facts, packages, tier_totals, discounts)
         )
-        entry.lines.append(priced)
-    for entry in settled.values():
-        charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
-                   for p in entry.lines]  # fmt: skip
-        for priced, payment in zip(
-            entry.lines, deduct(entry.wallet, charges, now=now), strict=True
-        ):
-            priced.payment = payment
-    return PricedSettlement(settled, packages, coupons)
+    charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
+               for p in entry.lines]  # fmt: skip
+    for priced, payment in zip(entry.lines, deduct(entry.wallet, charges, now=now), strict=True):
+        priced.payment = payment
+    _check_storable(entry)
+
+
+def _check_storable(entry: CustomerSettlement) -> None:
+    """Everything this customer's settlement writes fits the books' columns: found here, it
+    holds this customer back; found by the database, it would fail the whole run."""
+    for p in entry.lines:
+        check_int64(p.line.usage_e10, "usage in an hour")
+        for value in (p.rated.official_units, p.rated.discount_units, p.rated.amount_units):
+            check_int64(value, "an hour's fee")
+    total = sum(p.rated.amount_units for p in entry.lines)
+    check_int64(total, "the hour's fees")
+    wallet = entry.wallet
+    for value in (wallet.cash_units, wallet.unpaid_units, wallet.debt_units):
+        check_int64(value, "a balance after the hour's fees")
 
 
 def _price_line(catalog, entry, line, facts, packages, tier_totals, discounts) -> PricedLine:  # type: ignore[no-untyped-def]
@@ -165,7 +202,12 @@ def _tier_totals(conn, catalog, rows, facts, lines):  # type: ignore[no-untyped-
         row = rows[line.customer_id]
         item = (fact.resource_type, fact.spec, row.currency, line.usage_type)
         if item not in tiered:
-            prices = catalog.spec(fact.resource_type, fact.spec).spec.prices.get(row.currency)
+            try:
+                ref = catalog.spec(fact.resource_type, fact.spec)
+            except CloudbillError:  # pricing the line says so, for this customer only
+                tiered[item] = False
+                continue
+            prices = ref.spec.prices.get(row.currency)
             price = prices.pay_per_use.get(line.usage_type) if prices else None
             tiered[item] = price is not None and price.tiers is not None
         if tiered[item]:
@@ -176,7 +218,7 @@ def _tier_totals(conn, catalog, rows, facts, lines):  # type: ignore[no-untyped-
     return repo.billed_this_month(conn, keys)
 
 
-def _packages(conn, catalog, rows, lines) -> dict[str, PackageState]:  # type: ignore[no-untyped-def]
+def _packages(conn, catalog, rows, lines, failures) -> dict[str, PackageState]:  # type: ignore[no-untyped-def]
     if not lines:
         return {}
     since = min(line.hour for line in lines)
@@ -185,9 +227,14 @@ def _packages(conn, catalog, rows, lines) -> dict[str, PackageState]:  # type: i
     used = repo.package_periods(conn, [p.id for p in found])
     states = {}
     for p in found:
+        try:
+            factor = Decimal(catalog.unit(p.pricing_unit).factor)
+        except CloudbillError as exc:  # the catalog lost the package's unit: this customer only
+            failures[p.customer_id] = describe(exc)
+            continue
         states[p.id] = PackageState(
             id=p.id, customer_id=p.customer_id, usage_type=p.usage_type,
-            unit_factor=Decimal(catalog.unit(p.pricing_unit).factor), quantity_e10=p.quantity_e10,
+            unit_factor=factor, quantity_e10=p.quantity_e10,
             service=p.service, resource_type=p.resource_type, spec=p.spec, region=p.region,
             resets_monthly=p.resets_monthly, valid_from=p.valid_from, valid_to=p.valid_to,
             timezone=rows[p.customer_id].timezone,

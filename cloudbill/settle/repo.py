@@ -20,6 +20,7 @@ from ..store.schema import (
     resource_package,
     settlement_run,
     usage_record,
+    usage_void,
 )
 
 
@@ -51,57 +52,116 @@ def max_seq(conn: Connection) -> int:
     return conn.execute(select(func.coalesce(func.max(usage_record.c.seq), 0))).scalar_one()
 
 
+def received_at(conn: Connection, seq: int) -> datetime | None:
+    return conn.execute(
+        select(usage_record.c.received_at).where(usage_record.c.seq == seq)
+    ).scalar()
+
+
 def first_hour(conn: Connection, watermark: int) -> datetime | None:
     return conn.execute(
         select(func.min(usage_record.c.first_hour)).where(usage_record.c.seq <= watermark)
     ).scalar()
 
 
-def _due_clause(wprev: int, wk: int, hour: datetime):  # type: ignore[no-untyped-def]
+def _due_clause(  # type: ignore[no-untyped-def]
+    wprev: int, wk: int, hour: datetime, *, since: datetime | None = None,
+    customer_id: str | None = None,
+):  # fmt: skip
     """Records with something left to bill up to `hour`: new since the last run (any hour up
-    to `hour`), or older ones that reach into `hour` (they were not due before)."""
+    to `hour`), or older ones that reach into `hour` (they were not due before). A held
+    customer's backlog (`customer_id`) reaches back to the hour its hold began (`since`)."""
     u = usage_record.c
-    return and_(
+    clause = and_(
         u.seq <= wk,
         u.first_hour <= hour,
-        (u.seq > wprev) | (u.last_hour >= hour),
+        (u.seq > wprev) | (u.last_hour >= (hour if since is None else since)),
     )
+    return clause if customer_id is None else and_(clause, u.customer_id == customer_id)
 
 
-def single_hour_sums(conn: Connection, wprev: int, wk: int, hour: datetime):  # type: ignore[no-untyped-def]
+# SQLite's sum() of integers fails the whole query on overflow (one customer's enormous
+# records would stop every settlement): it sums the high and low 32 bits apart, exactly, and
+# Python joins them. PostgreSQL sums BIGINT as NUMERIC, which cannot overflow.
+_LOW_BITS = 2**32
+
+
+def _quantity_sum(conn: Connection):  # type: ignore[no-untyped-def]
+    q = usage_record.c.quantity_e10
+    if conn.dialect.name == "sqlite":
+        return [func.sum(q // _LOW_BITS), func.sum(q % _LOW_BITS)]
+    return [func.sum(q)]
+
+
+def _joined_sum(parts: Sequence) -> int:  # type: ignore[type-arg]
+    return int(parts[0]) if len(parts) == 1 else int(parts[0]) * _LOW_BITS + int(parts[1])
+
+
+def single_hour_sums(conn: Connection, wprev: int, wk: int, hour: datetime, **scope):  # type: ignore[no-untyped-def]
     """Records inside one clock hour, summed in the database: the bulk of all usage."""
     u = usage_record.c
-    return conn.execute(
+    rows = conn.execute(
         select(
             u.customer_id,
             u.resource_id,
             u.usage_type,
             u.pricing_unit,
             u.first_hour,
-            func.sum(u.quantity_e10),
             func.count(),
+            *_quantity_sum(conn),
         )
-        .where(_due_clause(wprev, wk, hour), u.first_hour == u.last_hour)
+        .where(_due_clause(wprev, wk, hour, **scope), u.first_hour == u.last_hour)
         .group_by(u.customer_id, u.resource_id, u.usage_type, u.pricing_unit, u.first_hour)
     ).all()
+    return [(*r[:5], _joined_sum(r[6:]), r[5]) for r in rows]
 
 
-def multi_hour_records(conn: Connection, wprev: int, wk: int, hour: datetime):  # type: ignore[no-untyped-def]
+MULTI_HOUR_COLUMNS = (
+    "seq",
+    "customer_id",
+    "resource_id",
+    "usage_type",
+    "pricing_unit",
+    "quantity_e10",
+    "start_at",
+    "end_at",
+    "first_hour",
+    "last_hour",
+)
+
+
+def multi_hour_records(conn: Connection, wprev: int, wk: int, hour: datetime, **scope):  # type: ignore[no-untyped-def]
     u = usage_record.c
     return conn.execute(
-        select(
-            u.seq,
-            u.customer_id,
-            u.resource_id,
-            u.usage_type,
-            u.pricing_unit,
-            u.quantity_e10,
-            u.start_at,
-            u.end_at,
-            u.first_hour,
-            u.last_hour,
-        ).where(_due_clause(wprev, wk, hour), u.first_hour != u.last_hour)
+        select(*(u[name] for name in MULTI_HOUR_COLUMNS)).where(
+            _due_clause(wprev, wk, hour, **scope), u.first_hour != u.last_hour
+        )
     ).all()
+
+
+def voided_due(conn: Connection, wprev: int, wk: int, hour: datetime, **scope):  # type: ignore[no-untyped-def]
+    """The voided records among those due: (single-hour ones to take out of the sums, the
+    seqs of multi-hour ones to skip). Few or none: voids are rare, and only this reads them."""
+    u = usage_record.c
+    rows = conn.execute(
+        select(*(u[name] for name in MULTI_HOUR_COLUMNS))
+        .join(usage_void, usage_void.c.seq == u.seq)
+        .where(_due_clause(wprev, wk, hour, **scope))
+    ).all()
+    single = [
+        (
+            r.customer_id,
+            r.resource_id,
+            r.usage_type,
+            r.pricing_unit,
+            r.first_hour,
+            -r.quantity_e10,
+            -1,
+        )
+        for r in rows
+        if r.first_hour == r.last_hour
+    ]
+    return single, {r.seq for r in rows if r.first_hour != r.last_hour}
 
 
 def lock_customers(conn: Connection, ids: Iterable[str]) -> dict[str, object]:

@@ -11,7 +11,7 @@ from sqlalchemy import Connection
 
 from ..catalog import service as catalog_service
 from ..kernel.periods import HOUR
-from . import repo
+from . import holds, repo
 from .lines import build_lines
 from .pricing import price_lines
 from .writer import write_settlement
@@ -53,7 +53,10 @@ def settle_hour(
     """Settle the next due hour, or return None (nothing due, or another worker is on it).
 
     `watermark`: the highest usage seq known to be committed (PostgreSQL reads it through the
-    ingest gate before this transaction); on SQLite it is read here, writers being serial."""
+    ingest gate before this transaction); on SQLite it is read here, writers being serial.
+
+    A customer whose lines cannot be priced is held (holds.py) and the others are settled; a
+    held customer's backlog is tried again in every run and settled by the first that can."""
     if not repo.try_settlement_lock(conn):
         return None
     last = repo.last_run(conn)
@@ -63,14 +66,73 @@ def settle_hour(
     if hour is None:
         return None
     wprev = previous.watermark_seq if previous else 0
-    lines = build_lines(
-        repo.single_hour_sums(conn, wprev, wk, hour),
-        repo.multi_hour_records(conn, wprev, wk, hour),
-        hour=hour,
-        previous_hour=previous.hour_start if previous else None,
-        previous_watermark=wprev,
-    )
+    held = holds.open_holds(conn)
+    previous_hour = previous.hour_start if previous else None
+    lines = _due_lines(conn, wprev, wk, hour, previous_hour=previous_hour)
+    lines = {key: line for key, line in lines.items() if key[0] not in held}
+    backlog_of = {cid: _backlog(conn, row, wk, hour) for cid, row in held.items()}
+    for backlog in backlog_of.values():
+        lines.update(backlog)
     priced = price_lines(conn, catalog_service.active(conn), list(lines.values()), now=now)
-    return write_settlement(
-        conn, priced, hour=hour, watermark=wk, now=now, result_type=SettleResult
+    result = write_settlement(
+        conn,
+        priced,
+        hour=hour,
+        watermark=wk,
+        now=now,
+        result_type=SettleResult,
+        arrears_at=_arrears_at(conn, hour + HOUR + lateness, wk, now),
     )
+    failed = priced.failures
+    holds.hold(
+        conn,
+        {cid: f for cid, f in failed.items() if cid not in held},
+        hour=hour,
+        watermark=wprev,
+        now=now,
+    )
+    holds.still_failing(conn, held, {cid: f for cid, f in failed.items() if cid in held}, now=now)
+    holds.release(
+        conn,
+        [row for cid, row in held.items() if cid not in failed],
+        settlement_id=result.settlement_id,
+        now=now,
+    )
+    return result
+
+
+def _arrears_at(conn: Connection, due_at: datetime, watermark: int, now: datetime) -> datetime:
+    """When fees this run leaves unpaid fell due: the hour's due time (a worker catching up
+    after downtime stamps arrears, and so grace and freeze, when they would have been), but
+    never before the newest usage it bills arrived, nor after now."""
+    arrived = repo.received_at(conn, watermark)
+    return min(now, max(due_at, arrived) if arrived else due_at)
+
+
+def _due_lines(conn: Connection, wprev: int, wk: int, hour: datetime, *, previous_hour, **scope):  # type: ignore[no-untyped-def]
+    voided_sums, voided_seqs = repo.voided_due(conn, wprev, wk, hour, **scope)
+    return build_lines(
+        [*repo.single_hour_sums(conn, wprev, wk, hour, **scope), *voided_sums],
+        repo.multi_hour_records(conn, wprev, wk, hour, **scope),
+        hour=hour,
+        previous_hour=previous_hour,
+        previous_watermark=wprev,
+        voided_seqs=voided_seqs,
+    )
+
+
+def _backlog(conn: Connection, hold, wk: int, hour: datetime):  # type: ignore[no-untyped-def]
+    """What a held customer has not been billed, up to `hour`: every piece but those billed
+    before the hold began (an hour before `since_hour`, a seq up to `since_watermark`)."""
+    lines = _due_lines(
+        conn,
+        hold.since_watermark,
+        wk,
+        hour,
+        previous_hour=hold.since_hour - HOUR,
+        since=hold.since_hour,
+        customer_id=hold.customer_id,
+    )
+    for line in lines.values():
+        line.is_late = line.is_late or line.hour < hour  # settled after its own hour's run
+    return lines

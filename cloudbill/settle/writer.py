@@ -39,7 +39,10 @@ def write_settlement(
     watermark: int,
     now: datetime,
     result_type,
+    arrears_at: datetime | None = None,
 ):  # type: ignore[no-untyped-def]
+    """`arrears_at`: when a customer this hour leaves unpaid fell into arrears: the hour's
+    due time, even when a worker catching up after downtime settles it much later."""
     entries = list(priced.customers.values())
     lines = [p for e in entries for p in e.lines]
     run_id = repo.insert_run(
@@ -59,7 +62,7 @@ def write_settlement(
     _write_fees(conn, entries, transaction_ids, run_id, now)
     _write_packages(conn, entries, run_id)
     _write_coupons(conn, priced, transaction_ids, run_id, now)
-    new_arrears = _mark_arrears(conn, entries, hour=hour, now=now)
+    new_arrears = _mark_arrears(conn, entries, hour=hour, since=arrears_at or now, now=now)
     return result_type(
         hour=hour,
         settlement_id=run_id,
@@ -274,15 +277,15 @@ def _write_coupons(conn, priced, transaction_ids, run_id, now) -> None:  # type:
     )
 
 
-def _mark_arrears(conn, entries, *, hour, now) -> int:  # type: ignore[no-untyped-def]
-    """A customer whose fees could not all be paid is in arrears from this moment (one event)."""
+def _mark_arrears(conn, entries, *, hour, since, now) -> int:  # type: ignore[no-untyped-def]
+    """A customer whose fees could not all be paid is in arrears from `since` (one event)."""
     started = [e for e in entries if e.customer.arrears_since is None and e.wallet.debt_units > 0]
     repo.execute_many(
         conn,
         update(customer)
         .where(customer.c.id == bindparam("cid"))
-        .values(arrears_since=bindparam("since"), updated_at=bindparam("since")),
-        [{"cid": e.customer.id, "since": now} for e in started],
+        .values(arrears_since=bindparam("since"), updated_at=bindparam("now")),
+        [{"cid": e.customer.id, "since": since, "now": now} for e in started],
     )
     emit_many(
         conn,
@@ -294,7 +297,7 @@ def _mark_arrears(conn, entries, *, hour, now) -> int:  # type: ignore[no-untype
                     "customer_id": e.customer.id,
                     "currency": e.customer.currency,
                     "debt_units": e.wallet.debt_units,
-                    "since": now.isoformat(),
+                    "since": since.isoformat(),
                     "hour": hour.isoformat(),
                 },
                 dedupe_key=f"customer.arrears_started:{e.customer.id}:{hour.isoformat()}",

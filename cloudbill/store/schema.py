@@ -227,6 +227,46 @@ settlement_run = Table(
     Column("finished_at", UtcDateTime, nullable=False),
 )
 
+# A customer whose hours cannot be settled (a price missing from the active catalog, usage
+# too large to bill, broken data) is set aside, so that every other customer is billed on time.
+# Every run tries the held customer's backlog again; once it can be priced, the held hours are
+# settled in that run, exactly once: a piece of usage was billed before the hold when its hour
+# is before `since_hour` and its seq at most `since_watermark` (the last run before the hold).
+settlement_hold = Table(
+    "settlement_hold",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("since_hour", UtcDateTime, nullable=False),
+    Column("since_watermark", BigInteger, nullable=False),
+    Column("code", String(64), nullable=False),
+    Column("reason", String(512), nullable=False),
+    Column("held_at", UtcDateTime, nullable=False),
+    Column("last_tried_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("released_at", UtcDateTime, nullable=True),
+    Column("released_settlement_id", Integer, nullable=True),
+    # At most one open hold a customer.
+    Index(
+        "uq_settlement_hold_open",
+        "customer_id",
+        unique=True,
+        sqlite_where=text("released_at IS NULL"),
+        postgresql_where=text("released_at IS NULL"),
+    ),
+)
+
+# Usage an operator set aside as wrong (a duplicated or corrupt record of a held customer,
+# never billed): settlement leaves it out. Append-only, like the usage it names.
+usage_void = Table(
+    "usage_void",
+    metadata,
+    Column("seq", BigInteger, ForeignKey("usage_record.seq"), primary_key=True),
+    Column("customer_id", String(32), nullable=False),
+    Column("reason", String(512), nullable=False),
+    Column("voided_at", UtcDateTime, nullable=False),
+)
+
 # One expenditure record per movement of billed money: an hourly pay-per-use fee (written by
 # settlement, `bill_type` usage) or an order's payment or refund, or an operator adjustment
 # (written with the ledger transaction they describe; `settlement_id` null, `trade_id` the order

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from ..config import Settings
 from ..notify.webhooks import DEAD, PENDING, topic_matches, topic_patterns
+from ..settle import holds
 from ..settle import service as settle
 from ..store.schema import customer, customer_notice, outbox_event, webhook_delivery
 
@@ -29,6 +30,7 @@ class Health:
     notices_pending: int
     notices_dead: int
     customers_in_arrears: int
+    customers_held: int  # set aside by settlement (settle/holds.py)
 
 
 def lag(conn: Connection, settings: Settings, *, now: datetime) -> Lag:
@@ -70,4 +72,5 @@ def figures(conn: Connection, settings: Settings, *, now: datetime) -> Health:
         customers_in_arrears=_count(
             conn, select(func.count()).where(customer.c.arrears_since.is_not(None))
         ),
+        customers_held=holds.open_count(conn),
     )

@@ -635,3 +635,40 @@ def test_the_clock_never_moves_backwards_once_billing_started(cli_db: Path) -> N
     run_json("clock", "simulate", "--at", future)
     run_error("clock", "system", code="INVALID_ARGUMENT")  # simulated time is ahead
     assert run_json("clock", "show")["mode"] == "simulated"
+
+
+def test_settlement_holds_are_listed_and_a_wrong_record_voided(customer: str) -> None:
+    from sqlalchemy import insert
+
+    from cloudbill.kernel.clock import SystemClock
+    from cloudbill.kernel.periods import hour_floor
+    from cloudbill.store.schema import usage_record
+
+    run(
+        "resource", "register", "--customer", customer, "--type", VM, "--spec", "s6.large.2",
+        "--region", REGION, "--name", "web-1", "--id", "web-1",
+    )  # fmt: skip
+    start = hour_floor(SystemClock().now()) - timedelta(hours=2)
+    # Records an earlier release let in: each fits, their sum overflows the books.
+    rows = [
+        {"record_id": f"huge-{i}", "payload_hash": "x" * 32, "customer_id": customer,
+         "resource_id": "web-1", "usage_type": "duration", "quantity": "900000000", "unit": "h",
+         "pricing_unit": "h", "quantity_e10": 900_000_000 * 10**10, "start_at": start,
+         "end_at": start + timedelta(minutes=10), "first_hour": start, "last_hour": start,
+         "received_at": start}
+        for i in range(2)
+    ]  # fmt: skip
+    with cli_context.container().db.write() as conn:
+        conn.execute(insert(usage_record), rows)
+    run("worker", "run-due")
+    held = run_json("worker", "holds")
+    assert held["total"] == 1 and held["items"][0]["code"] == "AMOUNT_OUT_OF_RANGE"
+    assert "AMOUNT_OUT_OF_RANGE" in run("worker", "holds").stdout
+    run_error("usage", "void", "nope", "--reason", "x", code="NOT_FOUND")
+    for rid in ("huge-0", "huge-1"):
+        assert run_json("usage", "void", rid, "--reason", "meter fault")["reason"] == "meter fault"
+    run_json("clock", "simulate")  # from now on: the next hourly run releases it
+    run_json("clock", "advance", "--hours", "1")
+    run("worker", "run-due")
+    assert run_json("worker", "holds")["total"] == 0
+    assert run_json("worker", "holds", "--all")["items"][0]["released_at"]

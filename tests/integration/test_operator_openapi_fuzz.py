@@ -41,6 +41,7 @@ def _real_ids(container: Container) -> dict[str, list[str]]:
         "coupon_id": [me.spent_coupon, me.spare_coupon],
         "notice_id": [str(me.notice), str(other.notice)],
         "access_key": [me.key.key.id, other.key.key.id],
+        "record_id": ["fuzzed-u1", "neighbour-u2", "no-such-record"],
         "month": ["2026-03", "2026-02"],
         "code": ["ecs", "evs"],
         "version": ["2026.11-default", "no-such-version"],

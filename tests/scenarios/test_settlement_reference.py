@@ -565,6 +565,7 @@ class RefRecord:
     start: datetime
     end: datetime
     quantity_e10: int
+    received: datetime
 
 
 @dataclass(frozen=True)
@@ -670,7 +671,7 @@ class Reference:
 
     # -- inputs --
 
-    def ingest(self, plan: RecordPlan, base: datetime) -> None:
+    def ingest(self, plan: RecordPlan, base: datetime, now: datetime) -> None:
         if plan.id in self.record_ids:
             return  # a replay: accepted once
         self.record_ids.add(plan.id)
@@ -683,6 +684,7 @@ class Reference:
                 base + timedelta(microseconds=plan.start_us),
                 base + timedelta(microseconds=plan.end_us),
                 to_pricing_e10(plan.quantity, plan.unit, PRICING_UNIT[plan.usage_type]),
+                now,
             )
         )
 
@@ -737,11 +739,18 @@ class Reference:
             own = list(group)
             for fee in own:
                 self.rate(fee)
-            self.pay(self.customers[customer_id], own, now)
+            self.pay(self.customers[customer_id], own, self.arrears_from(hour, now))
         self.fees.extend(fees)
         self.watermark = len(self.records)
         self.last_hour = hour
         self.runs.append(hour)
+
+    def arrears_from(self, hour: datetime, now: datetime) -> datetime:
+        """Debt an hour leaves is arrears from the hour's due time, but never before the newest
+        usage billed arrived (nor after now)."""
+        due = hour + HOUR + LATENESS
+        arrived = self.records[-1].received if self.records else None
+        return min(now, max(due, arrived) if arrived else due)
 
     def rate(self, fee: RefFee) -> None:
         c = self.customers[fee.customer_id]
@@ -809,7 +818,7 @@ class Reference:
                 best = max(best, Fraction(Decimal(d["percent"])))
         return best
 
-    def pay(self, c: RefCustomer, fees: list[RefFee], now: datetime) -> None:
+    def pay(self, c: RefCustomer, fees: list[RefFee], arrears_from: datetime) -> None:
         def in_scope(coupon: RefCoupon, fee: RefFee) -> bool:
             return (coupon.services is None or fee.resource.spec.service in coupon.services) and (
                 coupon.billing_modes is None or "pay_per_use" in coupon.billing_modes
@@ -841,7 +850,7 @@ class Reference:
             fee.debt = left
             c.debt += left
         if c.debt > 0 and debt_before == 0:
-            c.arrears_since = now
+            c.arrears_since = arrears_from
             c.arrears_events += 1
 
 
@@ -1023,7 +1032,7 @@ def ingest_records(run: Run, plans: list[RecordPlan]) -> None:
     ]
     run.container.write(lambda conn, now: ingest.ingest_batch(conn, batch, now=now))
     for p in plans:
-        run.reference.ingest(p, base)
+        run.reference.ingest(p, base, run.container.now())
 
 
 def advance(run: Run, minutes: int) -> None:

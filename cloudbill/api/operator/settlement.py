@@ -6,15 +6,18 @@ from dataclasses import asdict
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from ...bootstrap import Container
-from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from ...kernel.limits import DESCRIPTION_MAX_CHARS
+from ...settle import holds
 from ...settle.service import SettleResult
 from ...store.schema import settlement_run
 from ...views import instant
 from ...worker.jobs import run_due as run_jobs
 from ..deps import container, require_operator
+from ..shared.params import Limit, Offset
 
 router = APIRouter(tags=["settlement"], dependencies=[Depends(require_operator)])
 
@@ -29,8 +32,8 @@ def result_view(r: SettleResult) -> dict[str, Any]:
 
 @router.get("/settlements")
 def list_runs(
-    limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
-    offset: int = Query(0, ge=0),
+    limit: int = Limit,
+    offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     """Settled hours, newest first."""
@@ -76,3 +79,57 @@ def run_due(c: Container = Depends(container)) -> dict[str, Any]:
         "overdue_customers": report.overdue_customers,
         "subscriptions": asdict(report.subscriptions),
     }
+
+
+def hold_view(row) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {
+        "id": row.id, "customer_id": row.customer_id, "since_hour": instant(row.since_hour),
+        "code": row.code, "reason": row.reason, "held_at": instant(row.held_at),
+        "last_tried_at": instant(row.last_tried_at), "attempts": row.attempts,
+        "released_at": instant(row.released_at) if row.released_at else None,
+        "released_settlement_id": row.released_settlement_id,
+    }  # fmt: skip
+
+
+@router.get("/settlement-holds")
+def list_holds(
+    include_released: bool = Query(False, description="also the holds released since"),
+    limit: int = Limit,
+    offset: int = Offset,
+    c: Container = Depends(container),
+) -> dict[str, Any]:
+    """Customers settlement set aside (newest first): their hours wait, with the reason, while
+    every other customer is billed; each run tries them again and settles the held hours once
+    the cause is mended (the catalog, or `POST /usage-records/{record_id}/void`)."""
+    total, rows = c.read(
+        lambda conn, _now: holds.list_holds(
+            conn, include_released=include_released, limit=limit, offset=offset
+        )
+    )
+    return {"total": total, "items": [hold_view(r) for r in rows]}
+
+
+class VoidBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=DESCRIPTION_MAX_CHARS)
+
+
+@router.post("/usage-records/{record_id}/void")
+def void_usage(record_id: str, body: VoidBody, c: Container = Depends(container)) -> dict[str, Any]:
+    """Set a wrong usage record of a held customer aside for good (never billed: settlement
+    leaves it out). Idempotent; a record of a customer not held, or one billed before the hold
+    began, is refused (409 INVALID_STATE): billed usage is corrected with an adjustment."""
+    record, void, _new = c.write(
+        lambda conn, now: holds.void_usage(conn, record_id, reason=body.reason, now=now)
+    )
+    return void_view(record, void)
+
+
+def void_view(record, void) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {
+        "record_id": record.record_id, "customer_id": record.customer_id,
+        "resource_id": record.resource_id, "usage_type": record.usage_type,
+        "quantity": record.quantity, "unit": record.unit, "start": instant(record.start_at),
+        "end": instant(record.end_at), "reason": void.reason, "voided_at": instant(void.voided_at),
+    }  # fmt: skip
