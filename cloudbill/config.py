@@ -7,7 +7,7 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .kernel.limits import REQUEST_BODY_MAX_BYTES
+from .kernel.limits import REQUEST_BODY_MAX_BYTES, USAGE_HORIZON_DAYS
 from .kernel.money import Rounding
 
 DEFAULT_DATABASE_URL = "sqlite:///var/cloudbill.sqlite"
@@ -48,6 +48,10 @@ class Settings(BaseSettings):
     settlement_lateness_s: int = Field(
         900, ge=0, le=86400, description="an hour is settled this long after it ended"
     )
+    usage_horizon_days: int = Field(
+        USAGE_HORIZON_DAYS, ge=1, le=3660,
+        description="usage that started more than this many days ago is refused",
+    )  # fmt: skip
     postpaid_billing_day: int = Field(
         3,
         ge=1,

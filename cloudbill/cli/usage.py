@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -53,12 +54,14 @@ def ingest(
     with progress_bar() as progress, errors_as_lines():
         task = progress.add_task(f"ingesting {path.name}", total=_rows_in(path, file_format))
 
+        horizon = timedelta(days=container().settings.usage_horizon_days)
+
         def work(conn, now):  # type: ignore[no-untyped-def]
             # The file is read afresh by each attempt: a write that is retried (a lost race on
             # a record id) must see every record again.
             progress.reset(task)
             batches = counted(files.read_batches(path, file_format=file_format), progress, task)
-            return service.ingest_stream(conn, batches, now=now)
+            return service.ingest_stream(conn, batches, now=now, horizon=horizon)
 
         try:
             result = container().write(work)

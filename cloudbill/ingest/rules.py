@@ -5,15 +5,22 @@ from __future__ import annotations
 import hashlib
 from dataclasses import replace
 from datetime import datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 from ..catalog.index import CatalogIndex
-from ..catalog.model import MeasureUnit
+from ..catalog.model import Dimension, MeasureUnit
 from ..catalog.pricing import convert_quantity
 from ..kernel.clock import ensure_utc
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id
-from ..kernel.limits import USAGE_FUTURE_SKEW_S, USAGE_INTERVAL_MAX_HOURS
+from ..kernel.limits import (
+    USAGE_CAPACITY_MAX_GB,
+    USAGE_COUNT_MAX_PER_S,
+    USAGE_DATA_MAX_BYTES_PER_S,
+    USAGE_FUTURE_SKEW_S,
+    USAGE_HORIZON_DAYS,
+    USAGE_INTERVAL_MAX_HOURS,
+)
 from ..kernel.money import parse_decimal
 from ..kernel.periods import hour_floor
 from ..kernel.quantity import to_e10
@@ -22,6 +29,35 @@ from .model import ResourceFacts, UsageInput, ValidRecord
 MAX_INTERVAL = timedelta(hours=USAGE_INTERVAL_MAX_HOURS)
 FUTURE_SKEW = timedelta(seconds=USAGE_FUTURE_SKEW_S)
 ONE_MICROSECOND = timedelta(microseconds=1)
+# Base units (byte, GB-second, one) a record may claim per second of its interval, an interval
+# shorter than an hour counting as an hour (meters that report a burst at an instant).
+PER_SECOND_MAX = {
+    Dimension.DATA_TIME: Decimal(USAGE_CAPACITY_MAX_GB),
+    Dimension.DATA: Decimal(USAGE_DATA_MAX_BYTES_PER_S),
+    Dimension.COUNT: Decimal(USAGE_COUNT_MAX_PER_S),
+}
+WHAT_IT_MEANS = {
+    Dimension.DATA_TIME: f"capacity held is at most {USAGE_CAPACITY_MAX_GB} GB",
+    Dimension.DATA: f"data is at most {USAGE_DATA_MAX_BYTES_PER_S} bytes a second",
+    Dimension.COUNT: f"a count is at most {USAGE_COUNT_MAX_PER_S} a second",
+}
+HOUR_S = Decimal(3600)
+
+
+def check_physical(quantity: Decimal, unit: MeasureUnit, start: datetime, end: datetime) -> None:
+    """A record claims no more than its usage type can physically mean in its interval."""
+    bound = PER_SECOND_MAX.get(unit.dimension)
+    if bound is None:
+        return
+    seconds = max(Decimal((end - start) // ONE_MICROSECOND).scaleb(-6), HOUR_S)
+    with localcontext() as ctx:
+        ctx.prec = 80  # exact for any accepted quantity text
+        too_much = quantity * unit.factor > bound * seconds
+    if too_much:
+        raise Reject(
+            ErrorCode.INVALID_ARGUMENT,
+            f"quantity {quantity} {unit.code} over {seconds} s: {WHAT_IT_MEANS[unit.dimension]}",
+        )
 
 
 class Reject(Exception):
@@ -104,15 +140,22 @@ def validate(
     *,
     now: datetime,
     customer_id: str | None = None,
+    horizon: timedelta = timedelta(days=USAGE_HORIZON_DAYS),
+    replay: bool = False,
 ) -> ValidRecord:
-    """The record, checked and converted; raises Reject with the reason otherwise."""
+    """The record, checked and converted; raises Reject with the reason otherwise.
+
+    `replay`: the record id is stored already, so only what the record says is checked (to
+    tell a duplicate from a conflict), not whether it could be accepted now: a replay of a
+    record whose resource was frozen since, or that has grown older than the horizon, is
+    still the duplicate it was."""
     if not isinstance(record.record_id, str) or not is_valid_id(record.record_id):
         raise Reject(ErrorCode.INVALID_ARGUMENT, "record_id: 1-128 letters, digits and _ . : -")
     if facts is None or (customer_id is not None and facts.customer_id != customer_id):
         raise Reject(ErrorCode.RESOURCE_NOT_FOUND, f"no resource {record.resource_id!r}")
-    if facts.status == "released":
+    if facts.status == "released" and not replay:
         raise Reject(ErrorCode.RESOURCE_RELEASED, f"resource {facts.resource_id} is released")
-    if facts.status == "frozen":
+    if facts.status == "frozen" and not replay:
         raise Reject(ErrorCode.RESOURCE_FROZEN, f"resource {facts.resource_id} is frozen")
     if facts.billing_mode != "pay_per_use":
         raise Reject(
@@ -141,8 +184,15 @@ def validate(
             ErrorCode.INVALID_ARGUMENT,
             f"one record covers at most {USAGE_INTERVAL_MAX_HOURS} hours",
         )
-    if end > now + FUTURE_SKEW:
+    if end > now + FUTURE_SKEW and not replay:
         raise Reject(ErrorCode.INVALID_ARGUMENT, "usage cannot end in the future")
+    if start < now - horizon and not replay:
+        raise Reject(
+            ErrorCode.INVALID_ARGUMENT,
+            f"usage older than {horizon.days} days is not accepted (CLOUDBILL_USAGE_HORIZON_DAYS)",
+        )
+    if not replay:
+        check_physical(quantity, unit, start, end)
     valid = ValidRecord(
         record_id=record.record_id,
         payload_hash="",

@@ -8,13 +8,13 @@ rejected, nothing of it is stored and the answer says which records and why.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
 from ..catalog import service as catalog_service
 from ..kernel.errors import CloudbillError, ErrorCode
-from ..kernel.limits import REJECTIONS_REPORTED_MAX, USAGE_BATCH_MAX
+from ..kernel.limits import REJECTIONS_REPORTED_MAX, USAGE_BATCH_MAX, USAGE_HORIZON_DAYS
 from ..observe import metrics
 from . import repo
 from .model import IngestResult, Rejection, UsageInput, ValidRecord
@@ -27,12 +27,13 @@ def ingest_batch(
     *,
     now: datetime,
     customer_id: str | None = None,
+    horizon: timedelta = timedelta(days=USAGE_HORIZON_DAYS),
 ) -> IngestResult:
     if not 1 <= len(records) <= USAGE_BATCH_MAX:
         raise CloudbillError(
             ErrorCode.LIMIT_EXCEEDED, f"send 1 to {USAGE_BATCH_MAX} records per request"
         )
-    return ingest_stream(conn, [records], now=now, customer_id=customer_id)
+    return ingest_stream(conn, [records], now=now, customer_id=customer_id, horizon=horizon)
 
 
 def ingest_stream(
@@ -41,6 +42,7 @@ def ingest_stream(
     *,
     now: datetime,
     customer_id: str | None = None,
+    horizon: timedelta = timedelta(days=USAGE_HORIZON_DAYS),
 ) -> IngestResult:
     """Validate and store every batch inside the caller's one transaction; raise if any record
     is rejected, so that the caller's rollback leaves nothing behind."""
@@ -49,7 +51,9 @@ def ingest_stream(
     result = IngestResult()
     offset = 0
     for batch in batches:
-        valid = _check_batch(conn, batch, offset, units, result, now=now, customer_id=customer_id)
+        valid = _check_batch(
+            conn, batch, offset, units, result, now=now, customer_id=customer_id, horizon=horizon
+        )
         if result.rejected_count == 0:
             repo.insert_records(conn, valid, now)
         offset += len(batch)
@@ -75,19 +79,24 @@ def _check_batch(
     *,
     now: datetime,
     customer_id: str | None,
+    horizon: timedelta,
 ) -> list[ValidRecord]:
     facts = repo.resource_facts(conn, (r.resource_id for r in batch))  # type: ignore[misc]
+    # Ids stored before: such a record is checked as a replay (a duplicate or a conflict),
+    # whatever became of its resource since.
+    stored = repo.existing_hashes(
+        conn, [r.record_id for r in batch if isinstance(r.record_id, str) and r.record_id]
+    )
     checked: list[tuple[int, ValidRecord | Reject]] = []
     for index, record in enumerate(batch, start=offset):
         try:
             checked.append(
                 (index, validate(record, facts.get(record.resource_id),  # type: ignore[arg-type]
-                                 units, now=now, customer_id=customer_id))
+                                 units, now=now, customer_id=customer_id, horizon=horizon,
+                                 replay=record.record_id in stored))
             )  # fmt: skip
         except Reject as exc:
             checked.append((index, exc))
-    ids = [item.record_id for _, item in checked if isinstance(item, ValidRecord)]
-    stored = repo.existing_hashes(conn, ids)
     seen: dict[str, str] = {}
     valid: list[ValidRecord] = []
     for index, item in checked:

@@ -36,6 +36,13 @@ USAGE_BATCH_MAX = 1000  # records per API request
 USAGE_FILE_BATCH_ROWS = 50_000  # rows read from a CSV/Parquet file at a time
 USAGE_INTERVAL_MAX_HOURS = 744  # one record covers at most a month of 31 days
 USAGE_FUTURE_SKEW_S = 300  # a record may end at most this far after `now` (clock skew)
+USAGE_HORIZON_DAYS = 90  # default CLOUDBILL_USAGE_HORIZON_DAYS: older usage is refused
+# What one record may claim per second of its interval, by the usage type's dimension (a
+# duration: at most the interval itself). Far above any real resource, far below what would
+# overflow the books: a meter's fault is refused at the door instead of billed.
+USAGE_CAPACITY_MAX_GB = 1_048_576  # data_time: capacity held, at most 1 PB (GB-s per s)
+USAGE_DATA_MAX_BYTES_PER_S = 2**40  # data: 1 TiB a second (about 8.8 Tbit/s)
+USAGE_COUNT_MAX_PER_S = 10**9  # count: a billion a second
 REJECTIONS_REPORTED_MAX = 100  # rejected records listed in one answer (all are counted)
 SQL_IN_CHUNK = 900  # ids per IN (...) list: under SQLite's 999 bound parameters
 

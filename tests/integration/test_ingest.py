@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -129,6 +130,48 @@ def test_frozen_released_and_yearly_resources_are_refused(container, vm) -> None
         with pytest.raises(CloudbillError) as info:
             _ingest(container, [rec(f"r-{rid}", resource=rid)])
         assert info.value.details["rejected"][0]["code"] == code
+
+
+def test_a_replay_stays_a_duplicate_after_its_resource_was_frozen(container, vm) -> None:  # type: ignore[no-untyped-def]
+    _ingest(container, [rec("r1")])
+    container.write(lambda conn, now: resources.change_status(
+        conn, "vm-1", ResourceStatus.FROZEN, reason="arrears", now=now))  # fmt: skip
+    again = _ingest(container, [rec("r1")])  # the metering pipeline resends it
+    assert (again.accepted, again.duplicates) == (0, 1)
+    with pytest.raises(CloudbillError) as info:  # changed content is still a conflict
+        _ingest(container, [rec("r1", quantity="10")])
+    assert info.value.details["rejected"][0]["code"] == "IDEMPOTENCY_CONFLICT"
+    with pytest.raises(CloudbillError) as info:  # and new usage of it is refused
+        _ingest(container, [rec("r2")])
+    assert info.value.details["rejected"][0]["code"] == "RESOURCE_FROZEN"
+
+
+def test_usage_older_than_the_horizon_is_refused(container, vm) -> None:  # type: ignore[no-untyped-def]
+    old = rec("r-old", start="2025-12-01T07:00:00Z", end="2025-12-01T08:00:00Z")
+    with pytest.raises(CloudbillError) as info:
+        _ingest(container, [old])
+    assert "older than 90 days" in info.value.details["rejected"][0]["reason"]
+    epoch = rec("r-1970", start="1970-01-01T00:00:00Z", end="1970-01-01T01:00:00Z")
+    with pytest.raises(CloudbillError):
+        _ingest(container, [epoch])
+    wider = container.write(lambda conn, now: ingest.ingest_batch(
+        conn, [old], now=now, horizon=timedelta(days=365)))  # fmt: skip
+    assert wider.accepted == 1
+
+
+def test_quantities_no_resource_can_mean_are_refused(container, vm) -> None:  # type: ignore[no-untyped-def]
+    _resource(container, vm.id, "bucket-1", OBS)
+    # 1 PB held for the hour is the bound; a byte-hour more is refused.
+    fine = rec("c1", resource="bucket-1", usage="capacity", quantity="1048576", unit="GBh")
+    assert _ingest(container, [fine]).accepted == 1
+    too_big = rec("c2", resource="bucket-1", usage="capacity", quantity="1048577", unit="GBh")
+    with pytest.raises(CloudbillError) as info:
+        _ingest(container, [too_big])
+    assert "capacity held is at most" in info.value.details["rejected"][0]["reason"]
+    # A short interval counts as an hour: a burst reported at an instant is not refused.
+    burst = rec("c3", resource="bucket-1", usage="capacity", quantity="1", unit="GBh",
+                start="2026-03-16T07:00:00Z", end="2026-03-16T07:00:00.000001Z")  # fmt: skip
+    assert _ingest(container, [burst]).accepted == 1
 
 
 def test_batch_size_is_bounded(container, vm) -> None:  # type: ignore[no-untyped-def]

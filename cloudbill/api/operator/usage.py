@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
@@ -40,5 +40,8 @@ class UsageBatch(BaseModel):
 def ingest(body: UsageBatch, c: Container = Depends(container)) -> dict[str, Any]:
     """Store a batch of usage records, all or nothing; each rejected record is listed with why."""
     records = [UsageInput(**r.model_dump()) for r in body.records]
-    result = c.write(lambda conn, now: service.ingest_batch(conn, records, now=now))
+    horizon = timedelta(days=c.settings.usage_horizon_days)
+    result = c.write(
+        lambda conn, now: service.ingest_batch(conn, records, now=now, horizon=horizon)
+    )
     return result.as_dict()
