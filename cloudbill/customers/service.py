@@ -439,6 +439,7 @@ def adjust(
     accounts = ledger.customer_accounts(conn, customer.id)
     cur = customer.currency
     result: dict[str, Any] = {"customer_id": customer.id, "currency": cur, "direction": direction}
+    starts_arrears = False
     if direction == "charge":
         split = rules.split_charge(money.units, overview(conn, customer))
         counter = ledger.provider_account(conn, cur, AccountKind.REVENUE, now=now)
@@ -449,7 +450,8 @@ def adjust(
         )
         legs = [Leg(counter.id, -money.units, cur)]
         legs += [Leg(accounts[k].id, part, cur) for k, part in parts if part]
-        if split.to_debt_units and customer.arrears_since is None:
+        starts_arrears = bool(split.to_debt_units) and customer.arrears_since is None
+        if starts_arrears:
             repo.update_fields(conn, customer.id, {"arrears_since": now, "updated_at": now})
     else:
         split = rules.split_topup(
@@ -488,6 +490,28 @@ def adjust(
         )
     if direction == "credit" and clears:
         _clear_arrears_unless_overdue(conn, customer, now)
+    if direction == "charge" and starts_arrears:
+        # Every path into arrears tells the provider (its lifecycle starts here too).
+        emit_many(
+            conn,
+            [
+                Event(
+                    "customer.arrears_started",
+                    customer.id,
+                    {
+                        "customer_id": customer.id,
+                        "currency": cur,
+                        "reason": "adjustment",
+                        "reference": reference,
+                        "debt_units": accounts[AccountKind.DEBT].balance_units
+                        + split.to_debt_units,
+                        "since": now.isoformat(),
+                    },
+                    dedupe_key=f"customer.arrears_started:{customer.id}:adjust:{reference}",
+                )
+            ],
+            now=now,
+        )
     return posted
 
 

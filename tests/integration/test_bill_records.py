@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select
@@ -16,7 +18,7 @@ from cloudbill.ledger.model import AccountKind, Leg, Posting, TransactionKind
 from cloudbill.ledger.verify import verify
 from cloudbill.orders import service as orders
 from cloudbill.resources import service as resources
-from cloudbill.store.schema import fee_record
+from cloudbill.store.schema import fee_record, outbox_event
 
 from ..helpers import assert_books_balance, new_customer, snapshot
 from ..scenarios.test_orders import LARGE, SMALL, buy, pay, terms
@@ -200,3 +202,25 @@ def test_an_adjustment_retried_after_its_resource_changed_answers_the_first(
     again = adjust(container, acme.id, "a1", resource_id=rid)
     assert again.id == first.id and again.replayed
     assert len(records(container, trade_id="a1")) == 1
+
+
+def test_a_charge_that_creates_debt_starts_arrears_with_its_event(container: Container) -> None:
+    customer = new_customer(container)
+    topup(container, customer.id, "1.00", "seed")
+    adjust(container, customer.id, "c1", amount="0.50")  # paid from cash: no arrears
+    adjust(container, customer.id, "c2", amount="2.00")  # 0.50 cash, 1.50 debt
+    adjust(container, customer.id, "c2", amount="2.00")  # a retry: nothing new
+    adjust(container, customer.id, "c3", amount="1.00")  # already in arrears: no second event
+    with container.db.read() as conn:
+        events = conn.execute(
+            select(outbox_event.c.topic, outbox_event.c.payload).where(
+                outbox_event.c.topic == "customer.arrears_started"
+            )
+        ).all()
+    assert len(events) == 1
+    payload = json.loads(events[0].payload)
+    assert payload["reason"] == "adjustment" and payload["debt_units"] == units("1.50")
+    figures = container.read(
+        lambda conn, _now: customers.overview(conn, customers.get(conn, customer.id))
+    )
+    assert figures.in_arrears
