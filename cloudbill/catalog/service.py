@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from ..kernel.currency import currency_digits, normalize_currency
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.money import SCALE_DIGITS, Rounding, parse_decimal
-from . import repo
+from . import repo, safety
 from .index import CatalogIndex
 from .loader import canonical_json, checksum, parse_data
 from .model import BillingMode, CatalogDocument, PeriodUnit
@@ -39,9 +39,16 @@ def load(
     source: str,
     now: datetime,
     activate: bool = True,
+    allow_breaking: bool = False,
 ) -> LoadResult:
-    """Store `document` as a new version (idempotent for identical content) and activate it."""
+    """Store `document` as a new version (idempotent for identical content) and activate it.
+
+    Activating a version that drops or unprices what live resources, packages or waiting usage
+    need is refused (`CATALOG_IN_USE`, with the list), unless `allow_breaking`: then those
+    customers are held by settlement (settle/holds.py) until a later version mends it."""
     digest = checksum(document)
+    if activate and not allow_breaking:
+        _refuse_if_breaking(conn, CatalogIndex(document), now=now)
     existing = repo.find_version(conn, document.version)
     if existing is not None:
         if existing.checksum != digest:
@@ -66,11 +73,25 @@ def load(
     return LoadResult(document.version, digest, created=True)
 
 
-def activate_version(conn: Connection, version: str) -> None:
+def activate_version(
+    conn: Connection, version: str, *, now: datetime, allow_breaking: bool = False
+) -> None:
+    """Make an earlier version the active one (refused like `load` when it would break what
+    is live)."""
     row = repo.find_version(conn, version)
     if row is None:
         raise CloudbillError(ErrorCode.NOT_FOUND, f"no catalog version {version!r}")
+    if not allow_breaking:
+        document = parse_data(json.loads(row.document), source=f"version {row.version}")
+        _refuse_if_breaking(conn, CatalogIndex(document), now=now)
     repo.activate(conn, row.id)
+
+
+def _refuse_if_breaking(conn: Connection, candidate: CatalogIndex, *, now: datetime) -> None:
+    current = active(conn) if has_catalog(conn) else None
+    if current is None or current.document.version == candidate.document.version:
+        return
+    safety.refuse_if_breaking(conn, current, candidate, now=now)
 
 
 def active(conn: Connection) -> CatalogIndex:

@@ -7,30 +7,52 @@ from pathlib import Path
 import typer
 
 from ..api.shared.catalog import catalog_summary
-from ..catalog import loader, repo
+from ..catalog import loader, repo, safety
 from ..catalog import service as catalog_service
+from ..catalog.index import CatalogIndex
 from ..catalog.model import PeriodUnit
 from ..customers import inquiry
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..views import instant
 from .context import container, customer_ref
-from .output import JsonOption, emit_json, errors_as_lines, show_record, show_rows
+from .output import JsonOption, emit_json, err_console, errors_as_lines, show_record, show_rows
 
 app = typer.Typer(help="Load, browse and price the catalog.", no_args_is_help=True)
+
+
+AllowBreaking = typer.Option(
+    False, "--allow-breaking",
+    help="activate even if what is in use loses its spec, price or unit: those customers are "
+    "held by settlement (`cloudbill worker holds`) until a later version mends it",
+)  # fmt: skip
+
+
+def _show_breaks(exc: CloudbillError) -> None:
+    if exc.code is ErrorCode.CATALOG_IN_USE:
+        for item in exc.details.get("breaks", []):
+            err_console.print(f"  breaks: {item}", highlight=False, markup=False)
 
 
 @app.command("load")
 def load(
     path: Path = typer.Argument(..., help="catalog YAML/JSON file"),
     activate: bool = typer.Option(True, "--activate/--no-activate"),
+    allow_breaking: bool = AllowBreaking,
     as_json: bool = JsonOption,
 ) -> None:
-    """Load a catalog file as a new version (same version + same content: no change)."""
-    with errors_as_lines():
+    """Load a catalog file as a new version (same version + same content: no change). A
+    version that drops or unprices what live resources, packages or waiting usage need is
+    refused with the list (CATALOG_IN_USE)."""
+    with errors_as_lines(on_error=_show_breaks):
         document = loader.read_file(path)
         result = container().write(
             lambda conn, now: catalog_service.load(
-                conn, document, source=str(path), now=now, activate=activate
+                conn,
+                document,
+                source=str(path),
+                now=now,
+                activate=activate,
+                allow_breaking=allow_breaking,
             )
         )
     show_record(
@@ -42,9 +64,20 @@ def load(
 
 @app.command("check")
 def check(path: Path) -> None:
-    """Validate a catalog file without loading it."""
-    with errors_as_lines():
+    """Validate a catalog file without loading it, and list what it would break if it were
+    activated now (exit 2 then)."""
+    with errors_as_lines(on_error=_show_breaks):
         document = loader.read_file(path)
+        current = container().read(
+            lambda conn, _now: catalog_service.active(conn)
+            if catalog_service.has_catalog(conn) else None
+        )  # fmt: skip
+        if current is not None and current.document.version != document.version:
+            container().read(
+                lambda conn, now: safety.refuse_if_breaking(
+                    conn, current, CatalogIndex(document), now=now
+                )
+            )
     typer.echo(f"ok: {document.version} ({len(document.services)} services)")
 
 
@@ -106,10 +139,15 @@ def versions(as_json: bool = JsonOption) -> None:
 
 
 @app.command("activate")
-def activate(version: str) -> None:
-    """Make an earlier catalog version the active one."""
-    with errors_as_lines():
-        container().write(lambda conn, _now: catalog_service.activate_version(conn, version))
+def activate(version: str, allow_breaking: bool = AllowBreaking) -> None:
+    """Make an earlier catalog version the active one (refused like `load` when it would
+    break what is in use)."""
+    with errors_as_lines(on_error=_show_breaks):
+        container().write(
+            lambda conn, now: catalog_service.activate_version(
+                conn, version, now=now, allow_breaking=allow_breaking
+            )
+        )
     typer.echo(f"catalog {version} is active")
 
 

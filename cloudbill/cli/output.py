@@ -45,11 +45,16 @@ def fail(message: str, code: int = 2) -> NoReturn:
 
 
 @contextmanager
-def errors_as_lines() -> Iterator[None]:
-    """Expected failures become one line and exit status 2; nothing else is printed."""
+def errors_as_lines(
+    on_error: Callable[[CloudbillError], None] | None = None,
+) -> Iterator[None]:
+    """Expected failures become one line and exit status 2; `on_error` may first print the
+    error's details (the items it names) on stderr."""
     try:
         yield
     except CloudbillError as exc:
+        if on_error is not None:
+            on_error(exc)
         fail(f"{exc.code}: {exc.message}")
 
 

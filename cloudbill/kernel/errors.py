@@ -35,6 +35,7 @@ class ErrorCode(StrEnum):
     UNBALANCED_TRANSACTION = "UNBALANCED_TRANSACTION"
     CATALOG_INVALID = "CATALOG_INVALID"
     NO_CATALOG = "NO_CATALOG"
+    CATALOG_IN_USE = "CATALOG_IN_USE"  # a version would drop or unprice what is live
     CLOCK_NOT_SIMULATED = "CLOCK_NOT_SIMULATED"
     # access
     UNAUTHENTICATED = "UNAUTHENTICATED"
@@ -73,6 +74,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CUSTOMER_FROZEN: 409,
     ErrorCode.INVALID_STATE: 409,
     ErrorCode.NO_CATALOG: 409,
+    ErrorCode.CATALOG_IN_USE: 409,
     ErrorCode.CLOCK_NOT_SIMULATED: 409,
     ErrorCode.UNAUTHENTICATED: 401,
     ErrorCode.FORBIDDEN: 403,

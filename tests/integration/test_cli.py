@@ -566,11 +566,16 @@ def test_a_refused_usage_file_lists_every_refused_record(customer: str, tmp_path
         "resource", "register", "--customer", customer, "--type", VM, "--spec", "s6.large.2",
         "--region", REGION, "--name", "web-1", "--id", "web-1",
     )  # fmt: skip
+    from cloudbill.kernel.clock import SystemClock
+    from cloudbill.kernel.periods import hour_floor
+
+    start = hour_floor(SystemClock().now()) - timedelta(hours=2)  # within the usage horizon
+    span = f"{start.isoformat()},{(start + timedelta(hours=1)).isoformat()}"
     rows = [
         "record_id,resource_id,usage_type,quantity,unit,start,end",
-        "ok-1,web-1,duration,3600,s,2026-03-16T06:00:00Z,2026-03-16T07:00:00Z",
-        "bad-1,nope,duration,3600,s,2026-03-16T06:00:00Z,2026-03-16T07:00:00Z",
-        "bad-2,web-1,duration,-5,s,2026-03-16T06:00:00Z,2026-03-16T07:00:00Z",
+        f"ok-1,web-1,duration,3600,s,{span}",
+        f"bad-1,nope,duration,3600,s,{span}",
+        f"bad-2,web-1,duration,-5,s,{span}",
     ]
     path = tmp_path / "usage.csv"
     path.write_text("\n".join(rows) + "\n")
@@ -672,3 +677,21 @@ def test_settlement_holds_are_listed_and_a_wrong_record_voided(customer: str) ->
     run("worker", "run-due")
     assert run_json("worker", "holds")["total"] == 0
     assert run_json("worker", "holds", "--all")["items"][0]["released_at"]
+
+
+def test_catalog_load_lists_what_a_version_would_break(customer: str, tmp_path: Path) -> None:
+    run(
+        "resource", "register", "--customer", customer, "--type", VM, "--spec", "s6.large.2",
+        "--region", REGION, "--name", "web-1", "--id", "web-1",
+    )  # fmt: skip
+    text = DEFAULT_YAML.replace(f'version: "{DEFAULT_VERSION}"', 'version: "v-broken"')
+    text = text.replace(S6_USD_LINE, "")  # s6.large.2 loses its USD prices
+    path = tmp_path / "broken.yaml"
+    path.write_text(text)
+    for command in (("catalog", "check", str(path)), ("catalog", "load", str(path))):
+        result = runner.invoke(app, list(command))
+        assert result.exit_code == 2, result.output
+        lines = ANSI.sub("", result.stderr).strip().splitlines()
+        assert lines[-1].startswith("error: CATALOG_IN_USE: ")
+        assert any("breaks:" in line and "s6.large.2" in line for line in lines[:-1])
+    assert run_json("catalog", "show")["version"] == DEFAULT_VERSION

@@ -44,7 +44,7 @@ def _catalog_without(container, spec_code: str, version: str) -> None:  # type: 
                     spec["prices"]["USD"]["pay_per_use"] = {}
     container.write(
         lambda conn, now: catalog_service.load(
-            conn, loader.parse_data(data), source="test", now=now
+            conn, loader.parse_data(data), source="test", now=now, allow_breaking=True
         )
     )
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from ...catalog import loader, repo
 from ...catalog import service as catalog_service
@@ -41,8 +41,17 @@ def versions(c=Depends(container)) -> dict[str, Any]:  # type: ignore[no-untyped
 
 
 @router.post("/catalog/versions", status_code=201)
-async def load_catalog(request: Request, c=Depends(container)) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    """Load a catalog document (YAML or JSON body) as a new version and activate it."""
+async def load_catalog(
+    request: Request,
+    allow_breaking: bool = Query(
+        False,
+        description="activate even if live resources, packages or waiting usage lose "
+        "what they need (their customers are held by settlement until mended)",
+    ),
+    c=Depends(container),  # type: ignore[no-untyped-def]
+) -> dict[str, Any]:
+    """Load a catalog document (YAML or JSON body) as a new version and activate it. A version
+    that drops or unprices what is in use is refused (409 CATALOG_IN_USE, `details.breaks`)."""
     raw = await request.body()
     if len(raw) > CATALOG_FILE_MAX_BYTES:
         raise CloudbillError(ErrorCode.CATALOG_INVALID, "catalog document is too large")
@@ -51,13 +60,26 @@ async def load_catalog(request: Request, c=Depends(container)) -> dict[str, Any]
     except UnicodeDecodeError:
         raise CloudbillError(ErrorCode.CATALOG_INVALID, "catalog must be UTF-8 text") from None
     document = loader.parse_text(text, source="request")  # JSON is valid YAML
-    result = c.write(lambda conn, now: catalog_service.load(conn, document, source="api", now=now))
+    result = c.write(
+        lambda conn, now: catalog_service.load(
+            conn, document, source="api", now=now, allow_breaking=allow_breaking
+        )
+    )
     return {"version": result.version, "checksum": result.checksum, "created": result.created}
 
 
 @router.post("/catalog/versions/{version}/activate")
-def activate(version: str, c=Depends(container)) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    c.write(lambda conn, _now: catalog_service.activate_version(conn, version))
+def activate(
+    version: str,
+    allow_breaking: bool = Query(False, description="as for loading a version"),
+    c=Depends(container),  # type: ignore[no-untyped-def]
+) -> dict[str, Any]:
+    """Make an earlier version active (refused like a load when it breaks what is in use)."""
+    c.write(
+        lambda conn, now: catalog_service.activate_version(
+            conn, version, now=now, allow_breaking=allow_breaking
+        )
+    )
     return {"version": version, "active": True}
 
 
