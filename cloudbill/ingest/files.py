@@ -37,7 +37,8 @@ def read_batches(
 def _csv_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
     # Every column is read as text, so quantities and instants stay exactly as written.
     try:
-        header = path.open(encoding="utf-8").readline().strip().split(",")
+        with path.open(encoding="utf-8") as file:
+            header = file.readline().strip().split(",")
         reader = pa_csv.open_csv(
             path,
             read_options=pa_csv.ReadOptions(block_size=max(1 << 20, batch_rows * 128)),
@@ -73,6 +74,12 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
 def _batches(source: Iterator[pa.RecordBatch]) -> Iterator[list[UsageInput]]:
     for batch in source:
         names = batch.schema.names
+        twice = sorted({n for n in names if names.count(n) > 1 and n in (*REQUIRED, *OPTIONAL)})
+        if twice:
+            raise CloudbillError(
+                ErrorCode.INVALID_ARGUMENT,
+                f"usage file has column(s) more than once: {', '.join(twice)}",
+            )
         missing = [c for c in REQUIRED if c not in names]
         if missing:
             raise CloudbillError(

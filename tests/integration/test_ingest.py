@@ -246,6 +246,19 @@ def test_one_bad_row_in_a_file_stores_nothing(container, vm, tmp_path) -> None: 
     assert snapshot(container) == before
 
 
+def test_a_csv_with_a_column_twice_is_refused(container, vm, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "twice.csv"
+    header = ",".join(ROWS[0]) + ",quantity"
+    lines = [header] + [",".join(r.values()) + ",9" for r in ROWS[:3]]
+    path.write_text("\n".join(lines) + "\n")
+    before = snapshot(container)
+    with pytest.raises(CloudbillError) as info:
+        _ingest_file(container, path)
+    assert info.value.code == ErrorCode.INVALID_ARGUMENT
+    assert "more than once: quantity" in info.value.message
+    assert snapshot(container) == before
+
+
 def test_missing_columns_and_unknown_format(container, vm, tmp_path) -> None:  # type: ignore[no-untyped-def]
     rows = [{k: v for k, v in r.items() if k != "end"} for r in ROWS]
     with pytest.raises(CloudbillError, match="lacks column"):
