@@ -4,6 +4,7 @@ malformed parameters, the rate limit; and another customer's ids answer as if th
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -22,8 +23,11 @@ from huaweicloudsdkbssintl.v2 import (
     ShowCustomerAccountBalancesRequest,
     ShowCustomerMonthlySumRequest,
 )
+from huaweicloudsdkcore.auth.credentials import GlobalCredentials
 from huaweicloudsdkcore.exceptions.exceptions import ClientRequestException
+from huaweicloudsdkcore.sdk_request import SdkRequest
 from huaweicloudsdkcore.signer import signer as sdk_signer
+from huaweicloudsdkcore.signer.signer import Signer
 
 from cloudbill.api.bss import signing
 from cloudbill.bootstrap import Container
@@ -194,3 +198,32 @@ def test_another_customers_ids_answer_as_missing(
         ListSubCustomerCouponsRequest(coupon_id=acme_coupon.id)
     )
     assert coupons.count == 0
+
+
+def test_the_signed_query_is_the_query_the_route_reads(
+    container: Container, bss: str, world: dict[str, Any]
+) -> None:
+    """A signature covers one reading of the query: a duplicated key in another order, or a
+    `%2B` (plus) swapped for `+` (space), is refused instead of read differently."""
+    from .conftest import sign
+
+    key = issue_key(container, world["customer"].id)
+    path = "/v2/bills/customer-bills/res-fee-records"
+    good = sign(bss, key.key.id, key.secret, "GET", path, {"cycle": MONTH, "region": "a+b"})
+    assert "region=a%2Bb" in good.url
+    assert good.send().status_code == 200
+    swapped = dataclasses.replace(good, url=good.url.replace("a%2Bb", "a+b"))
+    assert swapped.send().status_code == 401
+    # The SDK's signer over `offset=0&offset=1`; sent as `offset=1&offset=0`, which the
+    # route would read as another offset under the same signature: both are refused.
+    request = SdkRequest(
+        method="GET", schema="http", host=bss.removeprefix("http://"), resource_path=path,
+        query_params=[("cycle", MONTH), ("offset", "0"), ("offset", "1")], header_params={},
+        body=b"",
+    )  # fmt: skip
+    Signer(GlobalCredentials(key.key.id, key.secret)).sign(request)
+    url = bss + request.uri
+    assert "offset=0&offset=1" in url
+    for sent in (url, url.replace("offset=0&offset=1", "offset=1&offset=0")):
+        response = httpx.get(sent, headers=dict(request.header_params))
+        assert response.status_code == 401 and response.json()["error_code"] == "CBC.0154"

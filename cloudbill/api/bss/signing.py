@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from urllib.parse import quote, unquote
+from urllib.parse import quote, unquote, unquote_plus
 
 ALGORITHM = "SDK-HMAC-SHA256"
 DATE_FORMAT = "%Y%m%dT%H%M%SZ"
@@ -72,10 +72,18 @@ def canonical_uri(raw_path: str) -> str:
 
 
 def canonical_query(raw_query: str) -> str:
+    """The query as signed: decoded as the server reads it (`+` is a space, `%2B` a plus: a
+    signature over one never covers the other), sorted by key. A key given twice with other
+    values is refused: sorting would sign `a=1&a=2` and `a=2&a=1` alike, while the route reads
+    only one of them."""
     pairs = []
     for part in raw_query.split("&") if raw_query else ():
         key, _, value = part.partition("=")
-        pairs.append((unquote(key), unquote(value)))
+        pairs.append((unquote_plus(key), unquote_plus(value)))
+    values: dict[str, str] = {}
+    for key, value in pairs:
+        if values.setdefault(key, value) != value:
+            raise SignatureError(f"query parameter {key!r} is given more than once")
     return "&".join(f"{_encode(k)}={_encode(v)}" for k, v in sorted(pairs))
 
 
