@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..store.schema import customer, resource, resource_package, settlement_run, usage_record
@@ -84,9 +84,15 @@ def _units_in_use(conn: Connection, now: datetime) -> set[str]:
             .distinct()
         ).scalars()
     )
-    last = conn.execute(select(func.max(settlement_run.c.hour_start))).scalar()
+    last = conn.execute(
+        select(settlement_run.c.hour_start, settlement_run.c.watermark_seq)
+        .order_by(settlement_run.c.hour_start.desc())
+        .limit(1)
+    ).first()
     waiting = select(usage_record.c.pricing_unit).distinct()
-    if last is not None:
-        waiting = waiting.where(usage_record.c.last_hour > last)
+    if last is not None:  # reaching past the last settled hour, or arrived after it (late)
+        waiting = waiting.where(
+            (usage_record.c.last_hour > last.hour_start) | (usage_record.c.seq > last.watermark_seq)
+        )
     units.update(conn.execute(waiting).scalars())
     return units

@@ -32,14 +32,18 @@ class Failure:
 def describe(exc: BaseException) -> Failure:
     """A stable code and a readable reason for what stopped a customer's settlement."""
     if isinstance(exc, CloudbillError):
-        return Failure(str(exc.code), exc.message[:DESCRIPTION_MAX_CHARS])
+        return Failure(str(exc.code), _printable(exc.message))
     if isinstance(exc, (OverflowError, ArithmeticError)):
         return Failure(
             str(ErrorCode.AMOUNT_OUT_OF_RANGE),
-            f"usage or amounts too large to bill: {exc}"[:DESCRIPTION_MAX_CHARS],
+            _printable(f"usage or amounts too large to bill: {exc}"),
         )
-    text = f"{type(exc).__name__}: {exc}"
-    return Failure(str(ErrorCode.INVALID_STATE), text[:DESCRIPTION_MAX_CHARS])
+    return Failure(str(ErrorCode.INVALID_STATE), _printable(f"{type(exc).__name__}: {exc}"))
+
+
+def _printable(text: str) -> str:
+    """A reason fit to store (PostgreSQL refuses NUL) and to show, whatever the data held."""
+    return _CONTROL.sub("?", text)[:DESCRIPTION_MAX_CHARS]
 
 
 def open_holds(conn: Connection) -> dict[str, object]:

@@ -86,11 +86,15 @@ def _due_clause(  # type: ignore[no-untyped-def]
 _LOW_BITS = 2**32
 
 
-def _quantity_sum(conn: Connection):  # type: ignore[no-untyped-def]
-    q = usage_record.c.quantity_e10
+def _split_sum(conn: Connection, q):  # type: ignore[no-untyped-def]
+    """sum(q) of a non-negative integer column, as one or two columns (see _joined_sum)."""
     if conn.dialect.name == "sqlite":
         return [func.sum(q // _LOW_BITS), func.sum(q % _LOW_BITS)]
     return [func.sum(q)]
+
+
+def _quantity_sum(conn: Connection):  # type: ignore[no-untyped-def]
+    return _split_sum(conn, usage_record.c.quantity_e10)
 
 
 def _joined_sum(parts: Sequence) -> int:  # type: ignore[type-arg]
@@ -251,15 +255,15 @@ def billed_this_month(
                     f.resource_type,
                     f.spec,
                     f.usage_type,
-                    func.sum(f.usage_e10 - f.package_usage_e10),
+                    *_split_sum(conn, f.usage_e10 - f.package_usage_e10),
                 )
                 .where(f.customer_id.in_(part), f.hour_start >= start, f.hour_start < end)
                 .group_by(f.customer_id, f.resource_type, f.spec, f.usage_type)
             )
-            for cid, rtype, spec, usage, total in rows:
+            for cid, rtype, spec, usage, *total in rows:
                 key = (cid, rtype, spec, usage, start)
                 if key in totals:
-                    totals[key] = int(total)
+                    totals[key] = _joined_sum(total)
     return totals
 
 
