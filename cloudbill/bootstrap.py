@@ -20,7 +20,7 @@ from .kernel.errors import CloudbillError, ErrorCode
 from .ledger import service as ledger_service
 from .lifecycle import service as lifecycle_service
 from .notify import alerts
-from .store import clock_repo
+from .store import clock_repo, operator_token
 from .store.engine import Database
 from .store.migrate import migrate
 from .store.schema import app_setting
@@ -66,8 +66,20 @@ class Container:
             now = clock_repo.read_clock(conn)[1]
             return work(conn, now)
 
-    def operator_token(self) -> str:
-        return self.settings.operator_token or self._stored_setting("operator_token")
+    # A token made by this process's start (a new database): shown once, then only its digest
+    # is anywhere (store/operator_token.py).
+    new_operator_token: str | None = None
+
+    def operator_token_ok(self, presented: str) -> bool:
+        """Whether `presented` is the operator token: the configured one, or the one whose
+        digest is stored (read each time, so `cloudbill token rotate` holds at once)."""
+        if self.settings.operator_token:
+            return secrets.compare_digest(presented.encode(), self.settings.operator_token.encode())
+        with self.db.read() as conn:
+            expected = operator_token.stored_digest(conn)
+        if expected is None:
+            raise CloudbillError(ErrorCode.INVALID_STATE, "run `cloudbill migrate` first")
+        return operator_token.matches(presented, expected)
 
     def secret_key(self) -> str:
         """The key that seals customers' secret access keys (see credentials/sealing.py)."""
@@ -91,13 +103,13 @@ def _ensure_generated(conn: Connection, key: str, make: Callable[[], str]) -> No
         )
 
 
-def prepare(db: Database, settings: Settings) -> None:
+def prepare(db: Database, settings: Settings) -> str | None:
     """Migrate, and on a new database create the clock, the operator token, the secret key
-    and the catalog."""
+    and the catalog. Returns the operator token when this call made it (to be shown once)."""
     migrate(db)
     with db.write() as conn:
         clock_repo.ensure_clock(conn, settings.clock)
-        _ensure_generated(conn, "operator_token", lambda: secrets.token_urlsafe(24))
+        new_token = operator_token.ensure(conn, now=SystemClock().now())
         _ensure_generated(conn, "secret_key", lambda: secrets.token_urlsafe(32))
         if not catalog_service.has_catalog(conn):
             document = catalog_loader.read_file(catalog_loader.DEFAULT_CATALOG_PATH)
@@ -105,6 +117,7 @@ def prepare(db: Database, settings: Settings) -> None:
             catalog_service.load(
                 conn, document, source=str(catalog_loader.DEFAULT_CATALOG_PATH), now=now
             )
+    return new_token
 
 
 def wire() -> None:
@@ -117,6 +130,7 @@ def build(settings: Settings | None = None, *, prepare_db: bool = True) -> Conta
     wire()
     settings = settings or Settings()
     db = Database(settings.database_url)
-    if prepare_db:
-        prepare(db, settings)
-    return Container(settings=settings, db=db, clock=clock_repo.DatabaseClock(db))
+    new_token = prepare(db, settings) if prepare_db else None
+    container = Container(settings=settings, db=db, clock=clock_repo.DatabaseClock(db))
+    container.new_operator_token = None if settings.operator_token else new_token
+    return container

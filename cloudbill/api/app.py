@@ -52,7 +52,6 @@ def create_app(container: Container) -> FastAPI:
         ),
     )
     app.state.container = container
-    app.state.operator_token = container.operator_token()
     install_error_handlers(app)
     keep_docs_local(app)
     app.add_middleware(

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import secrets
-
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
@@ -21,10 +19,8 @@ def require_operator(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
 ) -> None:
-    expected = request.app.state.operator_token
-    if credentials is None or not secrets.compare_digest(
-        credentials.credentials.encode(), expected.encode()
-    ):
+    c: Container = request.app.state.container
+    if credentials is None or not c.operator_token_ok(credentials.credentials):
         raise CloudbillError(
             ErrorCode.UNAUTHENTICATED, "send the operator token as `Authorization: Bearer TOKEN`"
         )

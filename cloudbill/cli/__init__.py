@@ -52,7 +52,7 @@ def _every_command(
 
 app.command("serve")(system.serve)
 app.command("migrate")(system.migrate)
-app.command("token")(system.token)
+app.add_typer(system.token_app, name="token")
 app.command("verify")(system.verify)
 app.command("topup")(customers.topup)
 app.command("withdraw")(customers.withdraw)

@@ -13,10 +13,12 @@ from rich.markup import escape
 from sqlalchemy.engine import make_url
 
 from ..config import Settings
+from ..kernel.clock import SystemClock
+from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.periods import parse_instant
 from ..ledger.verify import verify as verify_books
 from ..observe import logs
-from ..store import clock_repo
+from ..store import clock_repo, operator_token
 from ..store.engine import Database, is_sqlite, normalize_url, sqlite_file
 from ..store.migrate import pending
 from ..views import instant
@@ -67,7 +69,14 @@ def serve(
     console.print(
         f"  customer API:    {base}/customer/v1/docs   (HTTP Basic with a customer's AK:SK)"
     )
-    console.print(f"  operator token:  {c.operator_token()}")
+    if c.new_operator_token:
+        console.print(f"  operator token:  {c.new_operator_token}   (shown this once: keep it)")
+    elif c.settings.operator_token:
+        console.print("  operator token:  CLOUDBILL_OPERATOR_TOKEN")
+    else:
+        console.print(
+            "  operator token:  kept only as a digest (`cloudbill token rotate`: a new one)"
+        )
     console.print(
         f"  try:             curl -H 'Authorization: Bearer <token>' {base}/operator/v1/customers"
     )
@@ -117,10 +126,25 @@ def migrate(
     typer.echo(f"database is up to date: {make_url(c.db.url).render_as_string(hide_password=True)}")
 
 
-def token() -> None:
-    """Print the operator API token."""
+token_app = typer.Typer(
+    help="The operator API token (kept only as a digest: shown once, when it is made).",
+    no_args_is_help=True,
+)
+
+
+@token_app.command("rotate")
+def token_rotate() -> None:
+    """Make a new operator token and print it (this once): the old one stops working at once,
+    in every API process. With CLOUDBILL_OPERATOR_TOKEN set, that setting is the token."""
     with errors_as_lines():
-        typer.echo(container().operator_token())
+        c = container()
+        if c.settings.operator_token:
+            raise CloudbillError(
+                ErrorCode.INVALID_STATE,
+                "CLOUDBILL_OPERATOR_TOKEN is set: change that setting to rotate the token",
+            )
+        new = c.write(lambda conn, _now: operator_token.rotate(conn, now=SystemClock().now()))
+    typer.echo(new)
 
 
 def verify(as_json: bool = JsonOption) -> None:
@@ -199,7 +223,9 @@ SECRETS = ("operator_token", "secret_key", "webhook_secret", "smtp_password", "s
 
 
 def _masked(name: str, value: object) -> object:
-    if value is None and name in ("operator_token", "secret_key"):
+    if value is None and name == "operator_token":
+        return "(generated; only its digest is kept: `cloudbill token rotate`)"
+    if value is None and name == "secret_key":
         return "(generated, kept in the database)"
     if value is None:
         return None

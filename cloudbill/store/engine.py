@@ -7,8 +7,9 @@ PostgreSQL (production): psycopg 3, READ COMMITTED plus explicit row locks in a 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import TypeVar
 
@@ -37,6 +38,13 @@ def is_sqlite(url: str) -> bool:
     return normalize_url(url).startswith("sqlite")
 
 
+def _create_private(path: Path) -> None:
+    """A new database file readable by its owner only (0600; SQLite gives its -wal and -shm
+    files the same mode): it holds the books and the customers' sealed keys."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+
+
 def sqlite_file(url: str) -> Path | None:
     parsed = make_url(url)
     if parsed.database in (None, "", ":memory:"):
@@ -56,6 +64,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         path = sqlite_file(url)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
         engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
         _configure_sqlite(engine)
         return engine

@@ -151,12 +151,23 @@ def test_migrate_creates_the_database(cli_db: Path) -> None:
     assert run("migrate").stdout == result.stdout
 
 
-def test_token_prints_the_stored_operator_token(cli_db: Path) -> None:
-    token = run("token").stdout.strip()
-    assert re.fullmatch(r"[A-Za-z0-9_\-]{20,}", token), token
-    assert run("token").stdout.strip() == token
-    stored = sql(cli_db, "SELECT value FROM app_setting WHERE key = 'operator_token'")
-    assert stored == [(token,)]
+def test_the_operator_token_is_kept_only_as_a_digest_and_rotates(cli_db: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from cloudbill.api.app import create_app
+
+    first = run("token", "rotate").stdout.strip()
+    assert re.fullmatch(r"[A-Za-z0-9_\-]{40,}", first), first
+    second = run("token", "rotate").stdout.strip()
+    assert second != first
+    keys = {r[0] for r in sql(cli_db, "SELECT key FROM app_setting")}
+    assert "operator_token" not in keys and "operator_token_sha256" in keys
+    assert first.encode() not in cli_db.read_bytes() and second.encode() not in cli_db.read_bytes()
+    client = TestClient(create_app(cli_context.container()))
+    url = "/operator/v1/customers"
+    assert client.get(url, headers={"Authorization": f"Bearer {second}"}).status_code == 200
+    assert client.get(url, headers={"Authorization": f"Bearer {first}"}).status_code == 401
+    assert "digest" in run("config", "show").stdout
 
 
 def test_verify_ok(customer: str) -> None:

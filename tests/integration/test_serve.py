@@ -82,7 +82,7 @@ def server(tmp_path: Path) -> Iterator[Server]:
         )
     try:
         _wait_until_healthy(process, base, log)
-        token = cli(env, tmp_path, "token")
+        token = cli(env, tmp_path, "token", "rotate")  # the running server takes it at once
         assert token.returncode == 0, token.stderr
         yield Server(base, env, tmp_path, token.stdout.strip(), f"http://127.0.0.1:{bss_port}")
     finally:

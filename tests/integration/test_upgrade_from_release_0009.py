@@ -156,3 +156,23 @@ def test_the_upgraded_database_bills_on(upgraded: Container) -> None:
     assert [r.trade_id for r in fees] == [order.id]
     with upgraded.db.read() as conn:
         assert verify(conn).ok
+
+
+def test_the_old_plaintext_operator_token_becomes_a_digest_and_still_works(
+    empty_url: str,
+) -> None:
+    from cloudbill.store import operator_token
+    from cloudbill.store.schema import app_setting
+
+    old = "Cquu5cUyiNbMPg5Zy71yZZMJw2yXL-o3"  # the token the earlier release printed
+    load_release(empty_url)
+    container = build(Settings(database_url=empty_url, clock="system"))
+    try:
+        assert container.new_operator_token is None  # nothing new to show: the old one holds
+        assert container.operator_token_ok(old) and not container.operator_token_ok(old + "x")
+        with container.db.read() as conn:
+            keys = dict(conn.execute(select(app_setting.c.key, app_setting.c.value)).all())
+        assert "operator_token" not in keys and old not in keys.values()
+        assert keys[operator_token.DIGEST_KEY] == operator_token.digest(old)
+    finally:
+        container.db.dispose()
