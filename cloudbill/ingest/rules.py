@@ -157,14 +157,22 @@ def validate(
         raise Reject(ErrorCode.RESOURCE_RELEASED, f"resource {facts.resource_id} is released")
     if facts.status == "frozen" and not replay:
         raise Reject(ErrorCode.RESOURCE_FROZEN, f"resource {facts.resource_id} is frozen")
-    if facts.billing_mode != "pay_per_use":
+    if facts.billing_mode != "pay_per_use" and not replay:
         raise Reject(
             ErrorCode.INVALID_STATE,
             f"resource {facts.resource_id} is yearly/monthly: its usage is prepaid, not metered",
         )
     if not isinstance(record.usage_type, str):
         raise Reject(ErrorCode.INVALID_ARGUMENT, "usage_type is required")
-    pricing_unit = units.lookup(facts, record.usage_type)
+    try:
+        pricing_unit = units.lookup(facts, record.usage_type)
+    except Reject:
+        given = units.catalog.units.get(record.unit) if isinstance(record.unit, str) else None
+        if not (replay and given):
+            raise
+        # A replay whose spec or price changed since: what it says can still be compared
+        # with what was stored (it is never stored again), in the unit it was sent in.
+        pricing_unit = given
     unit = units.catalog.units.get(record.unit) if record.unit else pricing_unit
     if unit is None:
         raise Reject(ErrorCode.CATALOG_ITEM_NOT_FOUND, f"unknown measure unit {record.unit!r}")

@@ -146,6 +146,21 @@ def test_a_replay_stays_a_duplicate_after_its_resource_was_frozen(container, vm)
     assert info.value.details["rejected"][0]["code"] == "RESOURCE_FROZEN"
 
 
+def test_a_replay_stays_a_duplicate_after_its_resource_became_yearly_monthly(container, vm) -> None:  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from cloudbill.store.schema import resource
+
+    _ingest(container, [rec("r1")])
+    with container.db.write() as conn:  # converted to yearly/monthly since (as an order does)
+        conn.execute(update(resource).where(resource.c.id == "vm-1").values(
+            billing_mode="yearly_monthly"))  # fmt: skip
+    assert _ingest(container, [rec("r1")]).duplicates == 1
+    with pytest.raises(CloudbillError) as info:
+        _ingest(container, [rec("r2")])
+    assert info.value.details["rejected"][0]["code"] == "INVALID_STATE"
+
+
 def test_usage_older_than_the_horizon_is_refused(container, vm) -> None:  # type: ignore[no-untyped-def]
     old = rec("r-old", start="2025-12-01T07:00:00Z", end="2025-12-01T08:00:00Z")
     with pytest.raises(CloudbillError) as info:
