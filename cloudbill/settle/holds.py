@@ -11,11 +11,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, text, update
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import DESCRIPTION_MAX_CHARS
 from ..notify.outbox import Event, emit_many
+from ..store import gates
 from ..store.schema import settlement_hold, usage_record, usage_void
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -109,8 +110,9 @@ def hold(
     )
 
 
-def still_failing(conn: Connection, holds: dict[str, object], failures: dict[str, Failure], *,
-                  now: datetime) -> None:  # fmt: skip
+def still_failing(
+    conn: Connection, holds: dict[str, object], failures: dict[str, Failure], *, now: datetime
+) -> None:
     for cid, failure in sorted(failures.items()):
         row = holds[cid]
         conn.execute(
@@ -165,6 +167,15 @@ def list_holds(conn: Connection, *, include_released: bool, limit: int, offset: 
 def void_usage(conn: Connection, record_id: str, *, reason: str, now: datetime):  # type: ignore[no-untyped-def]
     """Set a usage record aside for good. Only a record of a held customer that nothing was
     billed from: its customer's hold began before any of its pieces could be settled."""
+    reason = reason.strip() if isinstance(reason, str) else ""
+    if not reason or _CONTROL.search(reason) or _CONTROL.search(record_id):
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, "a reason is required, and text holds no control characters"
+        )
+    if conn.dialect.name == "postgresql":
+        # Wait for a settlement in progress: it may be billing this very record from the
+        # backlog, and a void committed beside it would leave the record half billed.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": gates.SETTLEMENT_LOCK_KEY})
     record = conn.execute(select(usage_record).where(usage_record.c.record_id == record_id)).first()
     if record is None:
         raise CloudbillError(ErrorCode.NOT_FOUND, f"no usage record {record_id!r}")

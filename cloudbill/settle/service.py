@@ -70,9 +70,8 @@ def settle_hour(
     previous_hour = previous.hour_start if previous else None
     lines = _due_lines(conn, wprev, wk, hour, previous_hour=previous_hour)
     lines = {key: line for key, line in lines.items() if key[0] not in held}
-    backlog_of = {cid: _backlog(conn, row, wk, hour) for cid, row in held.items()}
-    for backlog in backlog_of.values():
-        lines.update(backlog)
+    for row in held.values():
+        lines.update(_backlog(conn, row, wk, hour))
     priced = price_lines(conn, catalog_service.active(conn), list(lines.values()), now=now)
     result = write_settlement(
         conn,

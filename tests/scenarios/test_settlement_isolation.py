@@ -195,6 +195,8 @@ def test_holds_are_visible_to_the_operator_and_records_voided_through_cli_and_ap
     missing = client.post(url.format("nope"), json={"reason": "dup"}, headers=AUTH)
     assert missing.status_code == 404
     assert client.post(url.format("poison-0"), json={}, headers=AUTH).status_code == 400
+    blank = client.post(url.format("poison-0"), json={"reason": "  "}, headers=AUTH)
+    assert blank.status_code == 400 and blank.json()["error"]["code"] == "INVALID_ARGUMENT"
     for rid in ("poison-0", "poison-1", "poison-2"):
         done = client.post(url.format(rid), json={"reason": "meter fault"}, headers=AUTH)
         assert done.status_code == 200 and done.json()["reason"] == "meter fault"
