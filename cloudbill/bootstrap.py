@@ -20,12 +20,14 @@ from .kernel.errors import CloudbillError, ErrorCode
 from .ledger import service as ledger_service
 from .lifecycle import service as lifecycle_service
 from .notify import alerts
+from .observe import logs
 from .store import clock_repo, operator_token
 from .store.engine import Database
 from .store.migrate import migrate
 from .store.schema import app_setting
 
 T = TypeVar("T")
+log = logs.get("cloudbill.store")
 
 # A write that loses a race on a unique key (two requests with one idempotency key) is retried:
 # the retry then finds the winner's row and answers as a replay.
@@ -51,7 +53,9 @@ class Container:
                 with self.db.write() as conn:
                     now = clock_repo.read_clock(conn)[1]
                     return work(conn, now)
-            except IntegrityError:
+            except IntegrityError as exc:
+                log.warning("write lost a race on a unique key; trying again",
+                            attempt=attempt + 1, detail=str(exc.orig).splitlines()[0])  # fmt: skip
                 if attempt == WRITE_RETRIES - 1:
                     raise CloudbillError(
                         ErrorCode.ALREADY_EXISTS, "a concurrent request wrote the same record"
@@ -59,6 +63,7 @@ class Container:
             except OperationalError as exc:
                 if "deadlock" not in str(exc).lower() or attempt == WRITE_RETRIES - 1:
                     raise
+                log.warning("write deadlocked; trying again", attempt=attempt + 1)
         raise AssertionError("unreachable")
 
     def read(self, work: Callable[[Connection, datetime], T]) -> T:

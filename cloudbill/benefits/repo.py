@@ -171,7 +171,7 @@ def get_coupon(
     if customer_id is not None:
         query = query.where(cash_coupon.c.customer_id == customer_id)
     if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     row = conn.execute(query).first()
     return _coupon(row) if row else None
 
@@ -203,7 +203,7 @@ def due_for_expiry(conn: Connection, now: datetime, *, limit: int) -> list[CashC
     )
     if conn.dialect.name == "postgresql":
         # A coupon being revoked right now is skipped; the next run picks it up if still due.
-        query = query.with_for_update(skip_locked=True)
+        query = query.with_for_update(skip_locked=True, key_share=True)
     return [_coupon(r) for r in conn.execute(query)]
 
 

@@ -39,7 +39,7 @@ def insert_customer(conn: Connection, values: dict[str, Any]) -> None:
 def get(conn: Connection, customer_id: str, *, lock: bool = False) -> Customer | None:
     query = select(customer).where(customer.c.id == customer_id)
     if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     row = conn.execute(query).first()
     return _customer(row) if row else None
 

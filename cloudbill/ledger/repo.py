@@ -62,7 +62,7 @@ def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, Acc
     ids = sorted(set(account_ids))
     query = select(ledger_account).where(ledger_account.c.id.in_(ids)).order_by(ledger_account.c.id)
     if conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     return {row.id: _account(row) for row in conn.execute(query)}
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from ..bootstrap import Container
+from ..store import gates
 from .notices.delivery import DeliveryReport, deliver_due
 from .notices.enqueue import EVENT_BATCH, enqueue_events
 from .notices.reminders import enqueue_reminders
@@ -27,12 +28,25 @@ def enqueue_due(container: Container) -> tuple[int, int]:
     """(outbox events read, notices written) for the events and reminders due now."""
     settings = container.settings
     read = written = 0
+
+    # One worker at a time turns events into notices; another one finding it busy moves on
+    # (it would only race it to the same rows).
+    def events_batch(conn, now):  # type: ignore[no-untyped-def]
+        if not gates.try_job(conn, "notice_enqueue"):
+            return 0, 0
+        return enqueue_events(conn, settings, now=now)
+
+    def reminders(conn, now):  # type: ignore[no-untyped-def]
+        if not gates.try_job(conn, "notice_enqueue"):
+            return 0
+        return enqueue_reminders(conn, settings, now=now)
+
     for _ in range(MAX_EVENT_BATCHES_PER_CALL):
-        events, notices = container.write(lambda conn, now: enqueue_events(conn, settings, now=now))
+        events, notices = container.write(events_batch)
         read, written = read + events, written + notices
         if events < EVENT_BATCH:
             break
-    written += container.write(lambda conn, now: enqueue_reminders(conn, settings, now=now))
+    written += container.write(reminders)
     return read, written
 
 

@@ -48,7 +48,7 @@ def _order(row, lines, coupons) -> Order:  # type: ignore[no-untyped-def]
 
 def get(conn: Connection, order_id: str, *, lock: bool = False) -> Order | None:
     query = select(customer_order).where(customer_order.c.id == order_id)
-    row = conn.execute(query.with_for_update() if lock else query).first()
+    row = conn.execute(query.with_for_update(key_share=True) if lock else query).first()
     if row is None:
         return None
     return with_lines(conn, [row])[0]

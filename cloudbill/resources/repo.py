@@ -34,7 +34,7 @@ def to_resource(row) -> Resource:  # type: ignore[no-untyped-def]
 def get(conn: Connection, resource_id: str, *, lock: bool = False) -> Resource | None:
     query = select(resource).where(resource.c.id == resource_id)
     if lock and conn.dialect.name == "postgresql":
-        query = query.with_for_update()
+        query = query.with_for_update(key_share=True)
     row = conn.execute(query).first()
     return to_resource(row) if row else None
 

@@ -173,7 +173,7 @@ def lock_customers(conn: Connection, ids: Iterable[str]) -> dict[str, object]:
     for part in chunked(ids):
         query = select(customer).where(customer.c.id.in_(part)).order_by(customer.c.id)
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         rows.update({r.id: r for r in conn.execute(query)})
     return rows
 
@@ -229,7 +229,7 @@ def coupons(conn: Connection, customer_ids: Iterable[str]):  # type: ignore[no-u
             .order_by(cash_coupon.c.id)
         )
         if conn.dialect.name == "postgresql":
-            query = query.with_for_update()
+            query = query.with_for_update(key_share=True)
         found += conn.execute(query).all()
     return found
 

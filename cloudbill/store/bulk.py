@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import Connection, Table
+from sqlalchemy.dialects import postgresql, sqlite
 
 Processor = Callable[[Any], Any] | None
 
@@ -48,3 +49,13 @@ def insert_tuples(
     if prepared:
         conn.exec_driver_sql(sql, prepared)
     return len(prepared)
+
+
+def insert_or_skip(conn: Connection, table: Table, key: str):  # type: ignore[no-untyped-def]
+    """INSERT … ON CONFLICT (key) DO NOTHING RETURNING the key: rows another transaction wrote
+    first are skipped, not an error (derived rows: notices, marks). The rows returned are the
+    ones written."""
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return (
+        dialect.insert(table).on_conflict_do_nothing(index_elements=[key]).returning(table.c[key])
+    )

@@ -38,7 +38,7 @@ def to_subscription(row) -> Subscription:  # type: ignore[no-untyped-def]
 
 def get(conn: Connection, resource_id: str, *, lock: bool = False) -> Subscription | None:
     query = select(subscription).where(subscription.c.resource_id == resource_id)
-    row = conn.execute(query.with_for_update() if lock else query).first()
+    row = conn.execute(query.with_for_update(key_share=True) if lock else query).first()
     return None if row is None else to_subscription(row)
 
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from ..benefits import coupons
 from ..bootstrap import Container
@@ -31,6 +32,7 @@ from ..subscriptions import service as subscriptions
 from ..subscriptions.service import SubscriptionReport
 
 log = logs.get("cloudbill.worker")
+T = TypeVar("T")
 
 # One call settles at most this many hours; the next call goes on (bounded work per call).
 MAX_HOURS_PER_CALL = 24 * 31
@@ -47,6 +49,16 @@ class RunReport:
     notices: NoticeReport = field(default_factory=NoticeReport)
     subscriptions: SubscriptionReport = field(default_factory=SubscriptionReport)
     coupons_expired: int = 0
+
+
+def _exclusive(job: str, skipped: T, work: Callable[[Connection, datetime], T]):  # type: ignore[no-untyped-def]
+    """`work` as a transaction that runs only while no other worker runs `job` (answers
+    `skipped` when one does: that worker does the job for both)."""
+
+    def run(conn: Connection, now: datetime) -> T:
+        return work(conn, now) if gates.try_job(conn, job) else skipped
+
+    return run
 
 
 def read_watermark(container: Container) -> int | None:
@@ -88,7 +100,11 @@ def postpaid_due(container: Container) -> tuple[list[int], list[str]]:
     """Issue the post-paid bills whose billing day has come; overdue ones start arrears."""
     settings = container.settings
     terms = postpaid.Terms(settings.postpaid_billing_day, settings.postpaid_repayment_days)
-    return container.write(lambda conn, now: postpaid.run_due(conn, terms, now=now))
+    return container.write(
+        _exclusive(
+            "postpaid_bills", ([], []), lambda conn, now: postpaid.run_due(conn, terms, now=now)
+        )
+    )
 
 
 def subscriptions_due(container: Container) -> SubscriptionReport:
@@ -96,7 +112,11 @@ def subscriptions_due(container: Container) -> SubscriptionReport:
     terms = OrderTerms.from_settings(container.settings)
     days = parse_days(container.settings.subscription_reminder_days)
     return container.write(
-        lambda conn, now: subscriptions.run_due(conn, terms=terms, reminder_days=days, now=now)
+        _exclusive(
+            "subscriptions",
+            SubscriptionReport(),
+            lambda conn, now: subscriptions.run_due(conn, terms=terms, reminder_days=days, now=now),
+        )
     )
 
 
@@ -105,7 +125,11 @@ def coupons_due(container: Container) -> int:
     expired = 0
     for _ in range(MAX_COUPON_PAGES):
         done = container.write(
-            lambda conn, now: coupons.expire_coupons(conn, now=now, limit=PAGE_SIZE_MAX)
+            _exclusive(
+                "coupon_expiry",
+                0,
+                lambda conn, now: coupons.expire_coupons(conn, now=now, limit=PAGE_SIZE_MAX),
+            )
         )
         expired += done
         if done < PAGE_SIZE_MAX:
@@ -114,7 +138,9 @@ def coupons_due(container: Container) -> int:
 
 
 def lifecycle_due(container: Container) -> list[Transition]:
-    return container.write(lambda conn, now: lifecycle.apply_due(conn, now=now))
+    return container.write(
+        _exclusive("lifecycle", [], lambda conn, now: lifecycle.apply_due(conn, now=now))
+    )
 
 
 def run_due(
@@ -142,7 +168,9 @@ def run_due(
         log.info("cash coupons expired", count=report.coupons_expired)
     report.transitions = lifecycle_due(container)
     _log_transitions(report.transitions)
-    container.write(lambda conn, now: alerts.remind_due(conn, now=now))
+    container.write(
+        _exclusive("alert_reminders", None, lambda conn, now: alerts.remind_due(conn, now=now))
+    )
     report.notices = customer_notices.run_due(container)
     _log_notices(report.notices)
     report.webhooks = deliver_due(container)

@@ -22,6 +22,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from ...config import Settings
 from ...kernel.clock import SystemClock
+from ...store.bulk import insert_or_skip
 from ...store.schema import app_setting, customer, customer_notice_event, outbox_event, resource
 from . import contexts
 from .rules import TOPIC_KINDS, resource_kind
@@ -104,9 +105,8 @@ def enqueue_events(conn: Connection, settings: Settings, *, now: datetime) -> tu
     events = _unmarked(conn, state["floor"])
     written = add(conn, drafts_for(conn, events), settings, now=now)
     if events:
-        conn.execute(
-            insert(customer_notice_event), [{"event_id": e.id, "processed_at": now} for e in events]
-        )
+        marks = [{"event_id": e.id, "processed_at": now} for e in events]
+        conn.execute(insert_or_skip(conn, customer_notice_event, "event_id"), marks).all()
     if len(events) < EVENT_BATCH:
         _move_floor(conn, state, now=now)
     return len(events), written

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 
 from ...config import Settings
 from ...kernel.limits import SQL_IN_CHUNK
+from ...store.bulk import insert_or_skip
 from ...store.schema import customer_notice
 from .rules import DEAD, PENDING, SKIPPED, routes
 from .templates import TemplateFailure, render
@@ -87,9 +88,10 @@ def add(conn: Connection, drafts: Sequence[Draft], settings: Settings, *, now: d
         if key not in keys:
             keys.add(key)
             rows.append(_row(draft, route, settings, now))
-    if rows:
-        conn.execute(insert(customer_notice), rows)
-    return len(rows)
+    if not rows:
+        return 0
+    # Insert-or-skip: a notice another transaction wrote since the lookup is not written twice.
+    return len(conn.execute(insert_or_skip(conn, customer_notice, "dedupe_key"), rows).all())
 
 
 def rows_by_id(conn: Connection, table, ids: set[str]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
