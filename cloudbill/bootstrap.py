@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from .catalog import loader as catalog_loader
@@ -21,10 +21,9 @@ from .ledger import service as ledger_service
 from .lifecycle import service as lifecycle_service
 from .notify import alerts
 from .observe import logs
-from .store import clock_repo, operator_token
+from .store import clock_repo, operator_token, sealing_key
 from .store.engine import Database
 from .store.migrate import migrate
-from .store.schema import app_setting
 
 T = TypeVar("T")
 log = logs.get("cloudbill.store")
@@ -86,43 +85,43 @@ class Container:
             raise CloudbillError(ErrorCode.INVALID_STATE, "run `cloudbill migrate` first")
         return operator_token.matches(presented, expected)
 
+    # The sealing key as this process's start found or made it (None: read when first needed).
+    sealing_key: str | None = None
+
     def secret_key(self) -> str:
-        """The key that seals customers' secret access keys (see credentials/sealing.py)."""
-        return self.settings.secret_key or self._stored_setting("secret_key")
-
-    def _stored_setting(self, key: str) -> str:
-        with self.db.read() as conn:
-            value = conn.execute(
-                select(app_setting.c.value).where(app_setting.c.key == key)
-            ).scalar()
-        if value is None:
-            raise CloudbillError(ErrorCode.INVALID_STATE, "run `cloudbill migrate` first")
-        return value
+        """The key that seals customers' secret access keys (see credentials/sealing.py); kept
+        outside the database (store/sealing_key.py)."""
+        if self.sealing_key is None:
+            src = sealing_key.source(
+                self.settings.database_url, self.settings.secret_key, self.settings.secret_key_file
+            )
+            with self.db.read() as conn:
+                self.sealing_key = sealing_key.load(conn, src)
+        return self.sealing_key
 
 
-def _ensure_generated(conn: Connection, key: str, make: Callable[[], str]) -> None:
-    exists = conn.execute(select(app_setting.c.key).where(app_setting.c.key == key)).first()
-    if exists is None:
-        conn.execute(
-            insert(app_setting).values(key=key, value=make(), updated_at=SystemClock().now())
-        )
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    new_operator_token: str | None  # made by this call, to be shown once
+    sealing_key: str | None  # None: this database's key is not where this process looks
 
 
-def prepare(db: Database, settings: Settings) -> str | None:
-    """Migrate, and on a new database create the clock, the operator token, the secret key
-    and the catalog. Returns the operator token when this call made it (to be shown once)."""
+def prepare(db: Database, settings: Settings) -> Prepared:
+    """Migrate, and on a new database create the clock, the operator token, the sealing key
+    (in its file) and the catalog; an upgraded database's secrets move out of it."""
     migrate(db)
+    src = sealing_key.source(settings.database_url, settings.secret_key, settings.secret_key_file)
     with db.write() as conn:
         clock_repo.ensure_clock(conn, settings.clock)
         new_token = operator_token.ensure(conn, now=SystemClock().now())
-        _ensure_generated(conn, "secret_key", lambda: secrets.token_urlsafe(32))
+        key = sealing_key.ensure(conn, src, now=SystemClock().now())
         if not catalog_service.has_catalog(conn):
             document = catalog_loader.read_file(catalog_loader.DEFAULT_CATALOG_PATH)
             now = clock_repo.read_clock(conn)[1]
             catalog_service.load(
                 conn, document, source=str(catalog_loader.DEFAULT_CATALOG_PATH), now=now
             )
-    return new_token
+    return Prepared(new_token, key)
 
 
 def wire() -> None:
@@ -135,7 +134,8 @@ def build(settings: Settings | None = None, *, prepare_db: bool = True) -> Conta
     wire()
     settings = settings or Settings()
     db = Database(settings.database_url)
-    new_token = prepare(db, settings) if prepare_db else None
+    prepared = prepare(db, settings) if prepare_db else Prepared(None, None)
     container = Container(settings=settings, db=db, clock=clock_repo.DatabaseClock(db))
-    container.new_operator_token = None if settings.operator_token else new_token
+    container.new_operator_token = None if settings.operator_token else prepared.new_operator_token
+    container.sealing_key = prepared.sealing_key
     return container

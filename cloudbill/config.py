@@ -29,8 +29,12 @@ class Settings(BaseSettings):
     secret_key: str | None = Field(
         None,
         min_length=32,
-        description="seals customers' secret access keys at rest; generated and stored in the "
-        "database when unset (set it in production, so the key lives apart from the data)",
+        description="seals customers' secret access keys at rest (unset: the key file)",
+    )
+    secret_key_file: str | None = Field(
+        None,
+        description="the file that holds the sealing key, made 0600 on a new database (unset: "
+        "beside an SQLite database, or ~/.local/share/cloudbill/keys/ for PostgreSQL)",
     )
     bss_port: int = Field(8081, ge=1, le=65535, description="where `serve` answers the BSS API")
     bss_rate_per_s: float = Field(

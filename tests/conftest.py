@@ -59,6 +59,13 @@ def _redact(url: str) -> str:
     return make_url(normalize_url(url)).render_as_string(hide_password=True)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _key_files_in_tmp(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """PostgreSQL databases keep their sealing key under the user's data directory
+    (store/sealing_key.py): the tests' keys go to a temporary one, not the home directory."""
+    os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite file that each test copies (migrating per test would be slow)."""

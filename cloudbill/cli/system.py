@@ -226,7 +226,7 @@ def _masked(name: str, value: object) -> object:
     if value is None and name == "operator_token":
         return "(generated; only its digest is kept: `cloudbill token rotate`)"
     if value is None and name == "secret_key":
-        return "(generated, kept in the database)"
+        return "(unset: the key file, secret_key_file)"
     if value is None:
         return None
     if name in SECRETS:
