@@ -38,9 +38,20 @@ class Settings(BaseSettings):
     )
     bss_port: int = Field(8081, ge=1, le=65535, description="where `serve` answers the BSS API")
     bss_rate_per_s: float = Field(
-        10, gt=0, le=100_000, description="BSS requests per second per access key (Huawei: 10)"
+        10, gt=0, le=100_000, description="API requests per second per customer (Huawei: 10)"
     )
-    bss_burst: int = Field(20, ge=1, le=100_000, description="BSS requests an access key may burst")
+    bss_burst: int = Field(20, ge=1, le=100_000, description="requests a customer may burst")
+    rate_limit_redis_url: str | None = Field(
+        None,
+        description="keep request budgets in this Redis (redis://host:6379/0) instead of the "
+        "database (needs `pip install 'cloudbill[redis]'`)",
+    )
+    auth_failures_max: int = Field(
+        10, ge=1, le=100_000, description="failed authentications a source or key may burst"
+    )
+    auth_failures_window_s: int = Field(
+        60, ge=1, le=86_400, description="seconds in which the failure budget refills"
+    )
     clock: str = Field(
         "system",
         pattern="^(system|simulated)$",

@@ -7,6 +7,7 @@ from fastapi_offline import FastAPIOffline
 
 from .. import __version__
 from ..bootstrap import Container
+from ..ratelimit import limits as ratelimit
 from . import probes
 from .customer.app import PREFIX as CUSTOMER_PREFIX
 from .customer.app import create_customer_app
@@ -52,6 +53,8 @@ def create_app(container: Container) -> FastAPI:
         ),
     )
     app.state.container = container
+    app.state.limits = ratelimit.build(container.settings, container.db)
+    app.state.listener = "operator"
     install_error_handlers(app)
     keep_docs_local(app)
     app.add_middleware(

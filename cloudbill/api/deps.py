@@ -19,8 +19,16 @@ def require_operator(
     request: Request,
     credentials: HTTPAuthorizationCredentials | None = Depends(_bearer),
 ) -> None:
-    c: Container = request.app.state.container
+    state = request.app.state
+    c: Container = state.container
+    source = request.client.host if request.client else "unknown"
+    if state.limits.auth_blocked(state.listener, source, None):
+        raise CloudbillError(
+            ErrorCode.RATE_LIMITED,
+            "too many failed authentications from this address; try again later",
+        )
     if credentials is None or not c.operator_token_ok(credentials.credentials):
+        state.limits.auth_failed(state.listener, source, None)
         raise CloudbillError(
             ErrorCode.UNAUTHENTICATED, "send the operator token as `Authorization: Bearer TOKEN`"
         )

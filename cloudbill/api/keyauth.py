@@ -2,7 +2,12 @@
 
 Both answer a refusal in their own error shape, so the checks here raise `KeyRefused` with a
 reason and a message, and each API translates it. The app using them keeps the container, the
-`SecretBox` and its `RateLimiter` in `app.state`.
+`SecretBox`, its `RequestLimits` (ratelimit/) and its listener's name in `app.state`.
+
+Budgets: every authenticated request takes one from its customer's budget; every failed
+authentication takes one from the failure budgets of its source address and of the key it
+named, and a source or key whose failure budget is spent is refused before any check (so
+guessing secrets is slow from one address, and slow for one key from many).
 """
 
 from __future__ import annotations
@@ -63,9 +68,33 @@ def _check_active(key: AccessKey) -> None:
         raise KeyRefused(Refusal.KEY_DISABLED, "the access key is disabled")
 
 
-def _check_rate(request: Request, key: AccessKey) -> None:
-    if not request.app.state.rate_limiter.allow(key.id):
-        raise KeyRefused(Refusal.RATE_LIMITED, "too many requests for this access key; slow down")
+def _source(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+async def _check_not_blocked(request: Request, access_key: str | None) -> None:
+    state = request.app.state
+    if await run_in_threadpool(
+        state.limits.auth_blocked, state.listener, _source(request), access_key
+    ):
+        raise KeyRefused(
+            Refusal.RATE_LIMITED,
+            "too many failed authentications from this address or for this access key; "
+            "try again later",
+        )
+
+
+async def _bad_credentials(request: Request, access_key: str | None, message: str) -> KeyRefused:
+    """A failed authentication: counted against its source and key, then refused."""
+    state = request.app.state
+    await run_in_threadpool(state.limits.auth_failed, state.listener, _source(request), access_key)
+    return KeyRefused(Refusal.BAD_CREDENTIALS, message)
+
+
+async def _check_rate(request: Request, customer: Customer) -> None:
+    state = request.app.state
+    if not await run_in_threadpool(state.limits.customer_request, state.listener, customer.id):
+        raise KeyRefused(Refusal.RATE_LIMITED, "too many requests for this customer; slow down")
 
 
 async def verify_signed(request: Request) -> KeyCaller:
@@ -79,10 +108,12 @@ async def verify_signed(request: Request) -> KeyCaller:
         # business clock: the client signs with its own real time.
         signing.parse_sdk_date(headers.get("x-sdk-date"), now=SystemClock().now())
     except signing.SignatureError as exc:
-        raise KeyRefused(Refusal.BAD_CREDENTIALS, str(exc)) from None
+        await _check_not_blocked(request, None)
+        raise await _bad_credentials(request, None, str(exc)) from None
+    await _check_not_blocked(request, auth.access_key)
     found = await run_in_threadpool(_lookup, request, auth.access_key)
     if found is None:
-        raise KeyRefused(Refusal.BAD_CREDENTIALS, "unknown access key")
+        raise await _bad_credentials(request, auth.access_key, "unknown access key")
     key, secret, customer = found
     body = await request.body()
     try:
@@ -96,24 +127,25 @@ async def verify_signed(request: Request) -> KeyCaller:
         )
         signing.check_signature(auth, secret, headers["x-sdk-date"], canonical)
     except signing.SignatureError as exc:
-        raise KeyRefused(Refusal.BAD_CREDENTIALS, str(exc)) from None
+        raise await _bad_credentials(request, auth.access_key, str(exc)) from None
     # Writes without a trans_id use it as their idempotency key (see bss.routes.common).
     request.state.signature = auth.signature
     _check_active(key)
     domain = headers.get("x-domain-id")
     if domain is not None and domain != customer.id:
         raise KeyRefused(Refusal.WRONG_DOMAIN, "X-Domain-Id is not the domain of the access key")
-    _check_rate(request, key)
+    await _check_rate(request, customer)
     return KeyCaller(key, customer)
 
 
 async def verify_basic(request: Request, access_key: str, secret: str) -> KeyCaller:
     """HTTP Basic: the AK as user name, the SK as password, compared in constant time."""
+    await _check_not_blocked(request, access_key)
     found = await run_in_threadpool(_lookup, request, access_key)
     # One message for an unknown key and a wrong secret: which AKs exist is nobody's business.
     if found is None or not secrets.compare_digest(found[1].encode(), secret.encode()):
-        raise KeyRefused(Refusal.BAD_CREDENTIALS, "unknown access key or wrong secret key")
+        raise await _bad_credentials(request, access_key, "unknown access key or wrong secret key")
     key, _secret, customer = found
     _check_active(key)
-    _check_rate(request, key)
+    await _check_rate(request, customer)
     return KeyCaller(key, customer)

@@ -52,6 +52,15 @@ app_setting = Table(
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
+# Request budgets shared by every API process (ratelimit/): one row per budget key, holding
+# the "theoretical arrival time" of the generic cell rate algorithm, in wall-clock microseconds.
+rate_limit = Table(
+    "rate_limit",
+    metadata,
+    Column("key", String(200), primary_key=True),
+    Column("tat_us", BigInteger, nullable=False),
+)
+
 catalog_version = Table(
     "catalog_version",
     metadata,

@@ -9,11 +9,11 @@ from starlette.responses import Response
 from ... import __version__
 from ...bootstrap import Container
 from ...credentials.sealing import SecretBox
+from ...ratelimit import limits as ratelimit
 from ..observability import observe
 from ..request_guard import RequestGuard
 from .auth import authenticate
 from .errors import BAD_PARAMETER, INTERNAL, BssError, error_response, install_error_handlers
-from .ratelimit import RateLimiter
 from .routes import (
     accounts,
     bills,
@@ -43,7 +43,8 @@ def create_bss_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.secret_box = SecretBox(container.secret_key())
     settings = container.settings
-    app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
+    app.state.limits = ratelimit.build(settings, container.db)  # shared by every process
+    app.state.listener = "bss"
     install_error_handlers(app)
 
     app.add_middleware(

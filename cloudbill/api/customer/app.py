@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from ... import __version__
 from ...bootstrap import Container
 from ...credentials.sealing import SecretBox
-from ..bss.ratelimit import RateLimiter
+from ...ratelimit import limits as ratelimit
 from ..docs import keep_docs_local
 from ..errors import install_error_handlers, internal_error
 from ..observability import record_route
@@ -38,7 +38,8 @@ no customer id in any path, and another customer's ids answer like ids that do n
 Authenticate with an access key: HTTP Basic with the AK as user name and the SK as password
 (`curl -u AK:SK`), or an `SDK-HMAC-SHA256` signature exactly as the Huawei SDKs sign requests.
 Amounts are decimal strings. Refusals answer `{"error": {"code": ..., "message": ...}}` with a 4xx
-status and change nothing; too many requests for one key answer 429 `RATE_LIMITED`.
+status and change nothing; too many requests for one customer (whichever of its keys), or too
+many failed authentications from one address or for one key, answer 429 `RATE_LIMITED`.
 """
 
 
@@ -71,8 +72,9 @@ def create_customer_app(container: Container) -> FastAPI:
     app.state.container = container
     app.state.secret_box = SecretBox(container.secret_key())
     settings = container.settings
-    # The BSS listener's per-key rate and burst, with a budget of its own (per process).
-    app.state.rate_limiter = RateLimiter(settings.bss_rate_per_s, settings.bss_burst)
+    # The BSS listener's per-customer rate and burst, with a budget of its own.
+    app.state.limits = ratelimit.build(settings, container.db)  # shared by every process
+    app.state.listener = "customer"
     install_error_handlers(app)
     keep_docs_local(app, PREFIX)
     record_route(app, PREFIX, internal_error)
