@@ -67,12 +67,16 @@ def test_a_customer_budget_is_shared_by_processes_and_keys(container: Container)
         other.db.dispose()
 
 
-def test_failed_authentications_are_limited_per_source(container: Container) -> None:
-    cid = new_customer(container).id
-    key = issue_key(container, cid)
+def _three_failures_allowed(container: Container):  # type: ignore[no-untyped-def]
+    """A customer's key, and an app that allows three failed authentications a day."""
+    key = issue_key(container, new_customer(container).id)
     settings = {"auth_failures_max": 3, "auth_failures_window_s": 86_400}
-    app = create_app(dataclasses.replace(
-        container, settings=container.settings.model_copy(update=settings)))  # fmt: skip
+    tuned = dataclasses.replace(container, settings=container.settings.model_copy(update=settings))
+    return key, create_app(tuned)
+
+
+def test_failed_authentications_are_limited_per_source(container: Container) -> None:
+    key, app = _three_failures_allowed(container)
     attacker = TestClient(app, client=("203.0.113.7", 40000))
     for n in range(3):
         wrong = attacker.get(PREFIX + "/account", auth=(f"AKNOTAKEY{n:011d}", "x" * 40))
@@ -85,11 +89,7 @@ def test_failed_authentications_are_limited_per_source(container: Container) -> 
 
 
 def test_failed_authentications_are_limited_per_key(container: Container) -> None:
-    cid = new_customer(container).id
-    key = issue_key(container, cid)
-    settings = {"auth_failures_max": 3, "auth_failures_window_s": 86_400}
-    app = create_app(dataclasses.replace(
-        container, settings=container.settings.model_copy(update=settings)))  # fmt: skip
+    key, app = _three_failures_allowed(container)
     for n in range(3):  # a guess at the secret from each of many addresses
         guesser = TestClient(app, client=(f"192.0.2.{n + 1}", 40000))
         assert guesser.get(PREFIX + "/account", auth=(key.key.id, "y" * 40)).status_code == 401
