@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     rate_limit_redis_url: str | None = Field(
         None,
         description="keep request budgets in this Redis (redis://host:6379/0) instead of the "
-        "database (needs `pip install 'cloudbill[redis]'`)",
+        "database",
     )
     auth_failures_max: int = Field(
         10, ge=1, le=100_000, description="failed authentications a source or key may burst"

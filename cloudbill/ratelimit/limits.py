@@ -13,6 +13,7 @@ it: the budgets guard against abuse, they must not take the billing center down 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from typing import Protocol
 
 from ..config import Settings
@@ -46,30 +47,28 @@ class RequestLimits:
             settings.auth_failures_max,
         )
 
-    def _ask(self, op: str, key: str, budget: Budget) -> bool:
+    def _ask(self, step: Callable[[str, Budget], bool], key: str, budget: Budget) -> bool:
         try:
-            if op == "take":
-                return self._store.take(key, budget)
-            return self._store.peek(key, budget)
+            return step(key, budget)
         except Exception as exc:  # the store's own failure: never the caller's
             log.warning("rate limit store failed; request let through", key=key, error=str(exc))
             return True
 
     def customer_request(self, listener: str, customer_id: str) -> bool:
         """Take one request from the customer's budget on `listener`."""
-        return self._ask("take", f"{listener}:customer:{customer_id}", self.requests)
+        return self._ask(self._store.take, f"{listener}:customer:{customer_id}", self.requests)
 
     def auth_blocked(self, listener: str, source: str, key: str | None) -> bool:
         """Whether failed authentications from `source`, or for `key`, used their budget."""
         keys = [f"{listener}:authfail:source:{_part(source)}"]
         if key:
             keys.append(f"{listener}:authfail:key:{_part(key)}")
-        return not all(self._ask("peek", k, self.failures) for k in keys)
+        return not all(self._ask(self._store.peek, k, self.failures) for k in keys)
 
     def auth_failed(self, listener: str, source: str, key: str | None) -> None:
-        self._ask("take", f"{listener}:authfail:source:{_part(source)}", self.failures)
+        self._ask(self._store.take, f"{listener}:authfail:source:{_part(source)}", self.failures)
         if key:
-            self._ask("take", f"{listener}:authfail:key:{_part(key)}", self.failures)
+            self._ask(self._store.take, f"{listener}:authfail:key:{_part(key)}", self.failures)
 
 
 def build(settings: Settings, db: Database) -> RequestLimits:

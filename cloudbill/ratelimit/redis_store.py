@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import redis
+
 from ..kernel.errors import CloudbillError, ErrorCode
 from .rules import Budget
 
@@ -28,14 +30,13 @@ PREFIX = "cloudbill:budget:"
 class RedisBudgets:
     def __init__(self, url: str) -> None:
         try:
-            import redis
-        except ImportError:  # an optional dependency: only installations that use Redis need it
+            self._client: Any = redis.Redis.from_url(
+                url, socket_timeout=2, socket_connect_timeout=2
+            )
+        except ValueError as exc:
             raise CloudbillError(
-                ErrorCode.INVALID_STATE,
-                "CLOUDBILL_RATE_LIMIT_REDIS_URL is set but the redis client is not installed: "
-                "pip install 'cloudbill[redis]'",
+                ErrorCode.INVALID_ARGUMENT, f"CLOUDBILL_RATE_LIMIT_REDIS_URL: {exc}"
             ) from None
-        self._client: Any = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
         self._script = self._client.register_script(_GCRA)
 
     def take(self, key: str, budget: Budget) -> bool:
