@@ -28,6 +28,9 @@ from tests.helpers import assert_books_balance
 from tests.integration.customer_world import PREFIX, issue_key, seed, unthrottled_client
 
 EXAMPLES_PER_OPERATION = 20
+# The fuzz asks whether a request can fail, not how fast it answers: a shared CI machine can
+# stall a request past schemathesis' 10 s default; a request that hangs still fails here.
+REQUEST_TIMEOUT_S = 60
 SERVER_CHECKS = [not_a_server_error]
 DOCUMENT_CHECKS = [
     not_a_server_error,
@@ -90,6 +93,6 @@ def _run(strategy, checks, headers) -> None:  # type: ignore[no-untyped-def]
     )
     @given(case=strategy)
     def check(case) -> None:  # type: ignore[no-untyped-def]
-        case.call_and_validate(headers=headers, checks=checks)
+        case.call_and_validate(headers=headers, checks=checks, timeout=REQUEST_TIMEOUT_S)
 
     check()

@@ -23,6 +23,9 @@ from tests.helpers import assert_books_balance
 from tests.integration.customer_world import seed
 
 EXAMPLES_PER_OPERATION = 10
+# The fuzz asks whether a request can fail, not how fast it answers: a shared CI machine can
+# stall a request past schemathesis' 10 s default; a request that hangs still fails here.
+REQUEST_TIMEOUT_S = 60
 LEFT_OUT = {
     ("POST", "/operator/v1/clock/advance"),
     ("POST", "/operator/v1/clock/simulate"),
@@ -83,7 +86,9 @@ def _run(strategy, headers) -> None:  # type: ignore[no-untyped-def]
     )
     @given(case=strategy)
     def check(case) -> None:  # type: ignore[no-untyped-def]
-        case.call_and_validate(headers=headers, checks=[not_a_server_error])
+        case.call_and_validate(
+            headers=headers, checks=[not_a_server_error], timeout=REQUEST_TIMEOUT_S
+        )
 
     # Nothing to make wrong: an operation without parameters has no negative case.
     with contextlib.suppress(Unsatisfiable):
