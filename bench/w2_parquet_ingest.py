@@ -5,10 +5,11 @@ resources, with the columns `files.read_batches` reads (quantity as exact text, 
 UTC timestamps, unit empty where records are sent in the pricing unit). One row in 100 repeats
 the row before it (same record id, same content): a replay that must be counted once.
 
-Measured: `ingest_stream(conn, files.read_batches(path), now=now)` inside one
-`container.write` (the CLI's `cloudbill usage import`): read in bounded batches, every record
-validated against its resource and the catalog, converted to the pricing unit, fingerprinted,
-checked against stored record ids, inserted, committed.
+Measured: `file_ingest.ingest_file(container, lambda: files.read_batches(path))`, what
+`cloudbill usage ingest` runs: the file read in bounded batches and every record checked
+(against its resource and the catalog, converted to the pricing unit, fingerprinted, checked
+against stored record ids) in read transactions, then checked again and stored chunk by chunk in
+short write transactions, so that other writers never wait long for it.
 
 Floor (same run): DuckDB reads the file, drops the repeated rows, and the distinct rows are
 inserted into a fresh plain table (with a unique record id) of the same kind of database in one
@@ -31,7 +32,7 @@ from sqlalchemy import func, select
 
 from cloudbill.bootstrap import Container
 from cloudbill.ingest import files
-from cloudbill.ingest.service import ingest_stream
+from cloudbill.ingest.file_ingest import ingest_file
 from cloudbill.store.schema import usage_record
 
 from . import dataset
@@ -154,9 +155,7 @@ def run(
     start = time.perf_counter()
     if profiler:
         profiler.enable()
-    result = container.write(
-        lambda conn, now: ingest_stream(conn, files.read_batches(path), now=now)
-    )
+    result = ingest_file(container, lambda: files.read_batches(path))
     if profiler:
         profiler.disable()
     elapsed = time.perf_counter() - start
@@ -195,7 +194,7 @@ def run(
         f"({rate:,.0f} records/s)"
     )
     if profiler:
-        out("   W2 profile of ingest_stream (top 20 by cumulative time):")
+        out("   W2 profile of ingest_file (top 20 by cumulative time):")
         out(profile_text(profiler, 20))
         out("   W2 time in the driver's execute by statement (top 6):")
         out(timer.top(6))

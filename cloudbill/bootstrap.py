@@ -133,7 +133,7 @@ def wire() -> None:
 def build(settings: Settings | None = None, *, prepare_db: bool = True) -> Container:
     wire()
     settings = settings or Settings()
-    db = Database(settings.database_url)
+    db = Database(settings.database_url, busy_timeout_s=settings.database_busy_timeout_s)
     prepared = prepare(db, settings) if prepare_db else Prepared(None, None)
     container = Container(settings=settings, db=db, clock=clock_repo.DatabaseClock(db))
     container.new_operator_token = None if settings.operator_token else prepared.new_operator_token

@@ -20,6 +20,11 @@ class Settings(BaseSettings):
         DEFAULT_DATABASE_URL,
         description="sqlite:///path/file.sqlite (embedded) or postgresql://user@host/db",
     )
+    database_busy_timeout_s: float = Field(
+        30, gt=0, le=600,
+        description="SQLite: how long a write waits for another writer before the request is "
+        "answered 503 DATABASE_BUSY",
+    )  # fmt: skip
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
     operator_token: str | None = Field(

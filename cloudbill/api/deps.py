@@ -26,6 +26,7 @@ def require_operator(
         raise CloudbillError(
             ErrorCode.RATE_LIMITED,
             "too many failed authentications from this address; try again later",
+            retry_after_s=state.limits.failures.retry_after_s,
         )
     if credentials is None or not c.operator_token_ok(credentials.credentials):
         state.limits.auth_failed(state.listener, source, None)

@@ -5,13 +5,32 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..observe import logs
+from ..store.busy import busy_error
+
+log = logs.get("cloudbill.api")
 
 
 def error_response(error: CloudbillError) -> JSONResponse:
-    return JSONResponse(status_code=error.http_status, content={"error": error.to_dict()})
+    response = JSONResponse(status_code=error.http_status, content={"error": error.to_dict()})
+    if error.retry_after_s is not None:
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
+
+
+def database_failure(exc: Exception) -> CloudbillError:
+    """A busy or unreachable database as its 503 refusal; any other database failure is
+    raised on, to be answered and logged as a fault."""
+    refusal = busy_error(exc)
+    if refusal is None:
+        raise exc
+    log.warning("database busy; request refused with 503", detail=refusal.message)
+    return refusal
 
 
 def internal_error(request_id: str) -> JSONResponse:
@@ -28,6 +47,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CloudbillError)
     async def _cloudbill(_request: Request, exc: CloudbillError) -> JSONResponse:
         return error_response(exc)
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(_request: Request, exc: Exception) -> JSONResponse:
+        return error_response(database_failure(exc))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -39,10 +39,11 @@ class Refusal(StrEnum):
 
 
 class KeyRefused(Exception):
-    def __init__(self, reason: Refusal, message: str) -> None:
+    def __init__(self, reason: Refusal, message: str, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.retry_after_s = retry_after_s  # a spent budget: when to ask again
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +82,7 @@ async def _check_not_blocked(request: Request, access_key: str | None) -> None:
             Refusal.RATE_LIMITED,
             "too many failed authentications from this address or for this access key; "
             "try again later",
+            state.limits.failures.retry_after_s,
         )
 
 
@@ -94,7 +96,11 @@ async def _bad_credentials(request: Request, access_key: str | None, message: st
 async def _check_rate(request: Request, customer: Customer) -> None:
     state = request.app.state
     if not await run_in_threadpool(state.limits.customer_request, state.listener, customer.id):
-        raise KeyRefused(Refusal.RATE_LIMITED, "too many requests for this customer; slow down")
+        raise KeyRefused(
+            Refusal.RATE_LIMITED,
+            "too many requests for this customer; slow down",
+            state.limits.requests.retry_after_s,
+        )
 
 
 async def verify_signed(request: Request) -> KeyCaller:

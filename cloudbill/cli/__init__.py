@@ -9,6 +9,7 @@ import typer
 
 from .. import __version__
 from ..observe import logs
+from ..store.busy import busy_error
 from . import (
     access_keys,
     benefits,
@@ -79,6 +80,10 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:
+        refusal = busy_error(exc)  # anywhere, e.g. an argument looked up while SQLite is locked
+        if refusal is not None:
+            sys.stderr.write(f"error: {refusal.code}: {refusal.message}\n")
+            sys.exit(2)
         sys.stderr.write(f"error: unexpected {type(exc).__name__}: {exc}\n")
         sys.exit(1)
 

@@ -16,8 +16,11 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from ..kernel.errors import CloudbillError
+from ..store.busy import busy_error
 
 
 def _width(stream_is_tty: bool, piped: int) -> int | None:
@@ -56,6 +59,11 @@ def errors_as_lines(
         if on_error is not None:
             on_error(exc)
         fail(f"{exc.code}: {exc.message}")
+    except (DBAPIError, PoolTimeout) as exc:
+        refusal = busy_error(exc)  # a busy database is one line too; any other failure is a fault
+        if refusal is None:
+            raise
+        fail(f"{refusal.code}: {refusal.message}")
 
 
 def emit_json(data: Any) -> None:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pyarrow.parquet as pq
 import typer
-from rich.progress import Progress
 
 from ..api.operator.settlement import void_view
-from ..ingest import files, service
+from ..ingest import file_ingest, files
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..settle import holds
 from .context import container
@@ -36,35 +35,34 @@ def _rows_in(path: Path, file_format: str | None) -> int | None:
         return None
 
 
-def counted(batches: Iterable[T], progress: Progress, task: Any) -> Iterator[T]:
-    for batch in batches:
-        yield batch
-        progress.advance(task, len(batch))
-
-
 @app.command("ingest")
 def ingest(
     path: Path = typer.Argument(..., help="a .csv or .parquet file of usage records"),
     file_format: str | None = typer.Option(None, "--format", help="csv or parquet"),
     as_json: bool = JsonOption,
 ) -> None:
-    """Store every record of the file, or none if any is rejected: then each rejected record
-    is listed (its row index from 0, record id, code and reason; the first 100) and the command
-    exits 2."""
+    """Check every record of the file, then store them in short transactions (other writers
+    barely wait). If any record is rejected nothing is stored: each rejected record is listed
+    (its row index from 0, record id, code and reason; the first 100) and the command exits 2.
+    Interrupted, it can be run again: records already stored count as duplicates."""
     with progress_bar() as progress, errors_as_lines():
-        task = progress.add_task(f"ingesting {path.name}", total=_rows_in(path, file_format))
+        rows = _rows_in(path, file_format)
+        checking = progress.add_task(f"checking {path.name}", total=rows)
+        storing = progress.add_task(f"storing {path.name}", total=rows, start=False)
+        settings = container().settings
 
-        horizon = timedelta(days=container().settings.usage_horizon_days)
-
-        def work(conn, now):  # type: ignore[no-untyped-def]
-            # The file is read afresh by each attempt: a write that is retried (a lost race on
-            # a record id) must see every record again.
-            progress.reset(task)
-            batches = counted(files.read_batches(path, file_format=file_format), progress, task)
-            return service.ingest_stream(conn, batches, now=now, horizon=horizon)
+        def report(phase: str, done: int) -> None:
+            if phase == "store":
+                progress.start_task(storing)
+            progress.update(checking if phase == "check" else storing, completed=done)
 
         try:
-            result = container().write(work)
+            result = file_ingest.ingest_file(
+                container(),
+                lambda: files.read_batches(path, file_format=file_format),
+                horizon=timedelta(days=settings.usage_horizon_days),
+                progress=report,
+            )
         except CloudbillError as exc:
             if exc.code is ErrorCode.USAGE_REJECTED:
                 _show_rejections(exc, as_json)

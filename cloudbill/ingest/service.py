@@ -1,4 +1,4 @@
-"""Ingestion use cases: a batch (API) or a stream of batches (CSV/Parquet file), all or nothing.
+"""Ingestion use cases: a batch (API), all or nothing; the checks a file's chunks share.
 
 A record id already stored with the same content is a duplicate: accepted once, counted, not
 stored again. The same id with other content is rejected. If any record of a batch or file is
@@ -7,8 +7,9 @@ rejected, nothing of it is stored and the answer says which records and why.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import NoReturn
 
 from sqlalchemy import Connection
 
@@ -29,48 +30,47 @@ def ingest_batch(
     customer_id: str | None = None,
     horizon: timedelta = timedelta(days=USAGE_HORIZON_DAYS),
 ) -> IngestResult:
+    """Validate and store one batch inside the caller's transaction; raise if any record is
+    rejected, so that the caller's rollback leaves nothing behind. (A file goes through
+    file_ingest.py, in short transactions.)"""
     if not 1 <= len(records) <= USAGE_BATCH_MAX:
         raise CloudbillError(
             ErrorCode.LIMIT_EXCEEDED, f"send 1 to {USAGE_BATCH_MAX} records per request"
         )
-    return ingest_stream(conn, [records], now=now, customer_id=customer_id, horizon=horizon)
-
-
-def ingest_stream(
-    conn: Connection,
-    batches: Iterable[Sequence[UsageInput]],
-    *,
-    now: datetime,
-    customer_id: str | None = None,
-    horizon: timedelta = timedelta(days=USAGE_HORIZON_DAYS),
-) -> IngestResult:
-    """Validate and store every batch inside the caller's one transaction; raise if any record
-    is rejected, so that the caller's rollback leaves nothing behind."""
     repo.hold_gate(conn)
     units = PricingUnits(catalog_service.active(conn))
     result = IngestResult()
-    offset = 0
-    for batch in batches:
-        valid = _check_batch(
-            conn, batch, offset, units, result, now=now, customer_id=customer_id, horizon=horizon
-        )
-        if result.rejected_count == 0:
-            repo.insert_records(conn, valid, now)
-        offset += len(batch)
+    valid = check_batch(
+        conn, records, 0, units, result, now=now, customer_id=customer_id, horizon=horizon
+    )
     if result.rejected_count:
-        # Refused records are counted now: the refusal does not wait for a commit.
-        metrics.USAGE_RECORDS.labels("refused").inc(result.rejected_count)
-        raise CloudbillError(
-            ErrorCode.USAGE_REJECTED,
-            f"{result.rejected_count} of {offset} usage records were rejected; none was stored",
-            **result.as_dict(),
-        )
+        refuse(result, len(records))
+    repo.insert_records(conn, valid, now)
     metrics.after_commit(conn, metrics.USAGE_RECORDS, ("accepted",), result.accepted)
     metrics.after_commit(conn, metrics.USAGE_RECORDS, ("duplicate",), result.duplicates)
     return result
 
 
-def _check_batch(
+def refuse(
+    result: IngestResult, total: int, *, stored_before: int | None = None, first_index: int = 0
+) -> NoReturn:
+    """Raise the refusal of `total` records of which `result` rejected some. `stored_before`:
+    a file's chunk from row `first_index` was refused, the rows before it being stored."""
+    # Refused records are counted now: the refusal does not wait for a commit.
+    metrics.USAGE_RECORDS.labels("refused").inc(result.rejected_count)
+    if stored_before is None:
+        message = f"{result.rejected_count} of {total} usage records were rejected; none was stored"
+    else:
+        message = (
+            f"{result.rejected_count} of the {total} usage records from row {first_index} were "
+            f"rejected (the database changed while the file was read); the {stored_before} "
+            "rows before them are stored: mend the file and ingest it again"
+        )
+    extra = {} if stored_before is None else {"stored_before": stored_before}
+    raise CloudbillError(ErrorCode.USAGE_REJECTED, message, **result.as_dict(), **extra)
+
+
+def check_batch(
     conn: Connection,
     batch: Sequence[UsageInput],
     offset: int,
@@ -101,7 +101,7 @@ def _check_batch(
     valid: list[ValidRecord] = []
     for index, item in checked:
         if isinstance(item, Reject):
-            _reject(result, index, batch[index - offset].record_id, item.code, item.reason)
+            reject(result, index, batch[index - offset].record_id, item.code, item.reason)
             continue
         first = stored.get(item.record_id) or seen.get(item.record_id)
         if first is None:
@@ -110,13 +110,13 @@ def _check_batch(
         elif first == item.payload_hash:
             result.duplicates += 1
         else:
-            _reject(result, index, item.record_id, ErrorCode.IDEMPOTENCY_CONFLICT,
+            reject(result, index, item.record_id, ErrorCode.IDEMPOTENCY_CONFLICT,
                     "this record_id was already sent with other content")  # fmt: skip
     result.accepted += len(valid)
     return valid
 
 
-def _reject(result: IngestResult, index: int, record_id: object, code: str, reason: str) -> None:
+def reject(result: IngestResult, index: int, record_id: object, code: str, reason: str) -> None:
     result.rejected_count += 1
     if len(result.rejected) < REJECTIONS_REPORTED_MAX:
         rid = record_id if isinstance(record_id, str) else None

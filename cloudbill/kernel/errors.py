@@ -56,12 +56,17 @@ class ErrorCode(StrEnum):
     ACCESS_KEY_NOT_FOUND = "ACCESS_KEY_NOT_FOUND"
     ACCESS_KEY_LIMIT_REACHED = "ACCESS_KEY_LIMIT_REACHED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
+    DATABASE_BUSY = "DATABASE_BUSY"
+    DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     # a fault of cloudbill's, logged with the request id (never a refusal of the input)
     INTERNAL = "INTERNAL"
 
 
 _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500,
+    ErrorCode.DATABASE_BUSY: 503,
+    ErrorCode.DATABASE_UNAVAILABLE: 503,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CUSTOMER_NOT_FOUND: 404,
@@ -105,6 +110,12 @@ class CloudbillError(Exception):
     @property
     def http_status(self) -> int:
         return _HTTP_STATUS.get(self.code, 400)
+
+    @property
+    def retry_after_s(self) -> int | None:
+        """Seconds after which the same request may succeed (HTTP `Retry-After`), if told."""
+        value = self.details.get("retry_after_s")
+        return value if isinstance(value, int) else None
 
     def to_dict(self) -> dict[str, Any]:
         body: dict[str, Any] = {"code": str(self.code), "message": self.message}

@@ -34,6 +34,9 @@ REQUEST_BODY_MAX_BYTES = 16 * 1024 * 1024
 # Usage ingestion.
 USAGE_BATCH_MAX = 1000  # records per API request
 USAGE_FILE_BATCH_ROWS = 50_000  # rows read from a CSV/Parquet file at a time
+# Rows of a usage file stored per write transaction: short enough (well under a second) that
+# other writers barely wait for an ingesting file (ingest/file_ingest.py).
+USAGE_FILE_TRANSACTION_ROWS = 5_000
 USAGE_INTERVAL_MAX_HOURS = 744  # one record covers at most a month of 31 days
 USAGE_FUTURE_SKEW_S = 300  # a record may end at most this far after `now` (clock skew)
 USAGE_HORIZON_DAYS = 90  # default CLOUDBILL_USAGE_HORIZON_DAYS: older usage is refused

@@ -25,6 +25,11 @@ class Budget:
         return max(1, math.ceil(MICROS / self.rate_per_s))
 
     @property
+    def retry_after_s(self) -> int:
+        """Whole seconds until a spent budget holds one request again (HTTP `Retry-After`)."""
+        return max(1, math.ceil(self.interval_us / MICROS))
+
+    @property
     def limit_us(self) -> int:
         """How far TAT may run ahead of now: the whole burst."""
         return self.burst * self.interval_us

@@ -23,6 +23,9 @@ from ..observe import metrics
 T = TypeVar("T")
 
 _READ_ONLY = "cloudbill_read_only"
+# SQLite: how long a write waits for the writer lock (CLOUDBILL_DATABASE_BUSY_TIMEOUT_S); then
+# it fails "database is locked", answered 503 DATABASE_BUSY (store/busy.py).
+BUSY_TIMEOUT_S = 30.0
 
 
 def normalize_url(url: str) -> str:
@@ -52,7 +55,7 @@ def sqlite_file(url: str) -> Path | None:
     return Path(parsed.database)
 
 
-def make_engine(url: str, *, echo: bool = False) -> Engine:
+def make_engine(url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S) -> Engine:
     url = normalize_url(url)
     try:
         parsed = make_url(url)
@@ -65,8 +68,8 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             _create_private(path)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": 30})
-        _configure_sqlite(engine)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_s})
+        _configure_sqlite(engine, busy_timeout_s)
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
@@ -75,7 +78,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     )
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         # Let SQLAlchemy's "begin" event below issue BEGIN itself.
@@ -83,7 +86,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
@@ -98,9 +101,11 @@ def _configure_sqlite(engine: Engine) -> None:
 class Database:
     """One database: `write()` for a read-write transaction, `read()` for a consistent read."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, busy_timeout_s: float = BUSY_TIMEOUT_S
+    ) -> None:
         self.url = normalize_url(url)
-        self.engine = make_engine(self.url, echo=echo)
+        self.engine = make_engine(self.url, echo=echo, busy_timeout_s=busy_timeout_s)
 
     @property
     def dialect(self) -> str:

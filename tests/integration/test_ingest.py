@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlalchemy import select
 
-from cloudbill.ingest import files
+from cloudbill.ingest import file_ingest, files
 from cloudbill.ingest import service as ingest
 from cloudbill.ingest.model import UsageInput
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
@@ -211,10 +211,9 @@ def _write_csv(path: Path, rows: list[dict]) -> Path:
 
 
 def _ingest_file(container, path: Path, batch_rows: int = 7):  # type: ignore[no-untyped-def]
-    return container.write(
-        lambda conn, now: ingest.ingest_stream(
-            conn, files.read_batches(path, batch_rows=batch_rows), now=now
-        )
+    """As `cloudbill usage ingest`: read in batches of 7, stored in transactions of 5 records."""
+    return file_ingest.ingest_file(
+        container, lambda: files.read_batches(path, batch_rows=batch_rows), chunk_rows=5
     )
 
 

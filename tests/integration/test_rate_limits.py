@@ -59,6 +59,7 @@ def test_a_customer_budget_is_shared_by_processes_and_keys(container: Container)
             refused = client.get(PREFIX + "/account", auth=auth)
             assert refused.status_code == 429
             assert refused.json()["error"]["code"] == "RATE_LIMITED"
+            assert int(refused.headers["Retry-After"]) >= 1
         bob_key = issue_key(container, bob)  # another customer has a budget of its own
         assert (
             here.get(PREFIX + "/account", auth=(bob_key.key.id, bob_key.secret)).status_code == 200
@@ -84,6 +85,7 @@ def test_failed_authentications_are_limited_per_source(container: Container) -> 
     # The source's budget is spent: even a right secret from there is refused, unchecked.
     blocked = attacker.get(PREFIX + "/account", auth=(key.key.id, key.secret))
     assert blocked.status_code == 429 and "failed authentications" in blocked.text
+    assert blocked.headers["Retry-After"] == "28800"  # one failure back every 86400 / 3 s
     honest = TestClient(app, client=("198.51.100.9", 40000))
     assert honest.get(PREFIX + "/account", auth=(key.key.id, key.secret)).status_code == 200
 
@@ -106,6 +108,7 @@ def test_a_wrong_operator_token_is_limited_per_source(container: Container) -> N
     right = {"Authorization": "Bearer test-token"}
     blocked = client.get("/operator/v1/customers", headers=right)
     assert blocked.status_code == 429 and blocked.json()["error"]["code"] == "RATE_LIMITED"
+    assert blocked.headers["Retry-After"] == "43200"
 
 
 def test_racing_takes_never_exceed_the_burst(container: Container) -> None:

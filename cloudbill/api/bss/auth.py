@@ -23,4 +23,4 @@ async def authenticate(request: Request) -> Customer:
         return (await verify_signed(request)).customer
     except KeyRefused as refused:
         status, code = _HUAWEI[refused.reason]
-        raise BssError(status, code, refused.message) from None
+        raise BssError(status, code, refused.message, refused.retry_after_s) from None

@@ -8,10 +8,13 @@ from contextlib import contextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from ...kernel.errors import CloudbillError, ErrorCode
+from ..errors import database_failure
 from .jsonnum import ExactJSONResponse
 
 BAD_PARAMETER = "CBC.0100"  # 400: invalid or missing parameter
@@ -23,11 +26,14 @@ INTERNAL = "CBC.0999"  # 500
 
 
 class BssError(Exception):
-    def __init__(self, status: int, code: str, message: str) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, retry_after_s: int | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
+        self.retry_after_s = retry_after_s  # sent as `Retry-After` (429, 503)
 
 
 def not_found(message: str) -> BssError:
@@ -103,15 +109,18 @@ def engine_refusals(table: Mapping[ErrorCode, str]) -> Iterator[None]:
 
 def _from_engine(error: CloudbillError) -> BssError:
     if error.http_status >= 500:
-        return BssError(500, INTERNAL, error.message)
+        return BssError(error.http_status, INTERNAL, error.message, error.retry_after_s)
     status, code = ENGINE_CODES.get(error.code, (400, BAD_PARAMETER))
     return BssError(status, code, f"{error.code}: {error.message}")
 
 
 def error_response(error: BssError) -> Response:
-    return ExactJSONResponse(
+    response = ExactJSONResponse(
         status_code=error.status, content={"error_code": error.code, "error_msg": error.message}
     )
+    if error.retry_after_s is not None:
+        response.headers["Retry-After"] = str(error.retry_after_s)
+    return response
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -122,6 +131,12 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(CloudbillError)
     async def _cloudbill(_request: Request, exc: CloudbillError) -> Response:
         return error_response(_from_engine(exc))
+
+    @app.exception_handler(DBAPIError)
+    @app.exception_handler(PoolTimeout)
+    async def _database(_request: Request, exc: Exception) -> Response:
+        refusal = database_failure(exc)
+        return error_response(BssError(503, INTERNAL, refusal.message, refusal.retry_after_s))
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_request: Request, exc: RequestValidationError) -> Response:

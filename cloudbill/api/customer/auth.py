@@ -21,7 +21,9 @@ HOW = (
 
 def _refused(refused: KeyRefused) -> CloudbillError:
     if refused.reason is Refusal.RATE_LIMITED:
-        return CloudbillError(ErrorCode.RATE_LIMITED, refused.message)
+        return CloudbillError(
+            ErrorCode.RATE_LIMITED, refused.message, retry_after_s=refused.retry_after_s
+        )
     return CloudbillError(ErrorCode.UNAUTHENTICATED, refused.message)
 
 
