@@ -2,6 +2,10 @@
 
 INT64_MAX = 2**63 - 1
 INT64_MIN = -(2**63)
+# An account balance (the books), in units of 10**-8: up to 10**22 currency units, far past a
+# provider's lifetime revenue in VND, KRW or IDR. One movement of money stays within int64
+# (about 92 billion currency units), the ledger entry that carries it being a 64-bit integer.
+BOOK_UNITS_MAX = 10**30 - 1
 
 # Paging: default and maximum rows per page of any list.
 PAGE_SIZE_DEFAULT = 50

@@ -1,8 +1,9 @@
 """Exact money.
 
 An amount is an integer count of 10**-8 of a currency unit (`units`), which carries Huawei's
-8-decimal usage amounts exactly and fits int64 up to about 92 billion currency units. No float
-ever enters: text and Decimal in, integers inside, text out.
+8-decimal usage amounts exactly. One movement of money fits int64 (up to about 92 billion
+currency units); a balance, the sum of many, may grow to 10**22 currency units (`check_book`).
+No float ever enters: text and Decimal in, integers inside, text out.
 
 `Money.from_decimal` is the one place a rounding happens, and it names its rule.
 """
@@ -16,7 +17,7 @@ from enum import StrEnum
 
 from .currency import currency_digits, normalize_currency
 from .errors import CloudbillError, ErrorCode
-from .limits import AMOUNT_TEXT_MAX_CHARS, INT64_MAX, INT64_MIN
+from .limits import AMOUNT_TEXT_MAX_CHARS, BOOK_UNITS_MAX, INT64_MAX, INT64_MIN
 
 SCALE_DIGITS = 8
 SCALE = 10**SCALE_DIGITS
@@ -49,6 +50,15 @@ def round_ratio(numerator: int, denominator: int, rounding: Rounding) -> int:
 
 def check_int64(units: int, what: str = "amount") -> int:
     if not INT64_MIN <= units <= INT64_MAX:
+        raise CloudbillError(
+            ErrorCode.AMOUNT_OUT_OF_RANGE, f"{what} is outside the storable range", units=str(units)
+        )
+    return units
+
+
+def check_book(units: int, what: str = "balance") -> int:
+    """A balance (a sum of movements): within what the books hold."""
+    if not -BOOK_UNITS_MAX <= units <= BOOK_UNITS_MAX:
         raise CloudbillError(
             ErrorCode.AMOUNT_OUT_OF_RANGE, f"{what} is outside the storable range", units=str(units)
         )
@@ -95,7 +105,7 @@ class Money:
     def __post_init__(self) -> None:
         if not isinstance(self.units, int) or isinstance(self.units, bool):
             raise TypeError("Money.units must be an int")
-        check_int64(self.units)
+        check_book(self.units)  # a balance as well as one amount
 
     # -- construction -------------------------------------------------------------------------
     @classmethod

@@ -10,7 +10,7 @@ from typing import Any
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import IDEMPOTENCY_KEY_MAX_CHARS, LEDGER_LEGS_MAX
-from ..kernel.money import check_int64
+from ..kernel.money import check_book, check_int64
 from .model import Account, Leg
 
 
@@ -66,7 +66,7 @@ def new_balances(accounts: Mapping[int, Account], legs: Iterable[Leg]) -> dict[i
     result: dict[int, int] = {}
     for account_id, delta in net_by_account(legs).items():
         account = accounts[account_id]
-        balance = check_int64(account.balance_units + account.normal_sign * delta, "balance")
+        balance = check_book(account.balance_units + account.normal_sign * delta, "balance")
         if balance < 0 and not account.may_go_negative:
             raise CloudbillError(
                 ErrorCode.INSUFFICIENT_BALANCE,

@@ -16,7 +16,7 @@ from ..catalog.index import CatalogIndex
 from ..catalog.model import BillingMode, Discount
 from ..catalog.pricing import best_discount
 from ..kernel.errors import CloudbillError, ErrorCode
-from ..kernel.money import check_int64
+from ..kernel.money import check_book, check_int64
 from ..kernel.periods import HOUR, month_of, month_period
 from ..ledger import repo as ledger_repo
 from ..ledger.model import Account, AccountKind
@@ -132,7 +132,7 @@ def _check_storable(entry: CustomerSettlement) -> None:
     check_int64(total, "the hour's fees")
     wallet = entry.wallet
     for value in (wallet.cash_units, wallet.unpaid_units, wallet.debt_units):
-        check_int64(value, "a balance after the hour's fees")
+        check_book(value, "a balance after the hour's fees")
 
 
 def _price_line(catalog, entry, line, facts, packages, tier_totals, discounts) -> PricedLine:  # type: ignore[no-untyped-def]

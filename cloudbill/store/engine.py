@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..observe import metrics
+from .types import ExactSum
 
 T = TypeVar("T")
 
@@ -89,6 +90,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
         cursor.execute(f"PRAGMA busy_timeout={round(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        dbapi_connection.create_aggregate("cb_exact_sum", 1, ExactSum)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:

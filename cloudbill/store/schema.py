@@ -21,7 +21,7 @@ from sqlalchemy import (
     text,
 )
 
-from .types import UtcDateTime
+from .types import BookUnits, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -115,7 +115,8 @@ ledger_account = Table(
     Column("normal_sign", Integer, nullable=False),
     Column("may_go_negative", Boolean, nullable=False),
     # Cache of the fold of this account's entries, in its normal sign; `verify` proves it.
-    Column("balance_units", BigInteger, nullable=False, default=0),
+    # (BookUnits: a balance may outgrow 64 bits; store/types.py)
+    Column("balance_units", BookUnits, nullable=False, default=0),
     Column("created_at", UtcDateTime, nullable=False),
 )
 
