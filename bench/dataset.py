@@ -33,7 +33,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache
+from functools import lru_cache, partial
 from pathlib import Path
 from typing import Any, NamedTuple
 from uuid import uuid4
@@ -61,7 +61,7 @@ from cloudbill.ledger.verify import verify
 from cloudbill.store import clock_repo
 from cloudbill.store.engine import is_sqlite, normalize_url
 from cloudbill.store.schema import cash_coupon, ledger_account
-from cloudbill.store.types import UtcDateTime
+from cloudbill.store.types import BookUnits, UtcDateTime, exact_sum
 
 SEED = 20260316
 TOKEN = "bench-operator-token"
@@ -490,6 +490,8 @@ def _customers_and_books(w: Writer, ds: DataSet, provider: dict[str, dict[Accoun
     )
     first_account = w.next_id("ledger_account")
     kinds = list(CUSTOMER_KINDS)
+    # Balances are written raw: in the books' own encoding (text on SQLite, store/types.py).
+    book = partial(BookUnits().process_bind_param, dialect=w.conn.dialect)
 
     def account(i: int, kind: AccountKind) -> int:
         return first_account + 4 * i + kinds.index(kind)
@@ -521,7 +523,7 @@ def _customers_and_books(w: Writer, ds: DataSet, provider: dict[str, dict[Accoun
                 ds.currency(i),
                 ACCOUNT_RULES[kind][0],
                 ACCOUNT_RULES[kind][1],
-                balances.get(account(i, kind), 0),
+                book(balances.get(account(i, kind), 0)),
                 created,
             )
             for i, cid in enumerate(ds.customer_ids)
@@ -685,12 +687,11 @@ def _customers_and_books(w: Writer, ds: DataSet, provider: dict[str, dict[Accoun
         coupon_uses,
     )
     # Provider accounts are debit-normal (FUNDS, PROMOTION): balance = + sum of entries.
+    # (added here, not in SQL: an SQLite balance is text, store/types.py)
     for account_id, total in provider_totals.items():
-        w.conn.execute(
-            ledger_account.update()
-            .where(ledger_account.c.id == account_id)
-            .values(balance_units=ledger_account.c.balance_units + total)
-        )
+        where = ledger_account.c.id == account_id
+        balance = w.conn.execute(select(ledger_account.c.balance_units).where(where)).scalar_one()
+        w.conn.execute(ledger_account.update().where(where).values(balance_units=balance + total))
     return {"topups": topups, "coupons": issued}
 
 
@@ -878,11 +879,14 @@ def verify_books(container: Container) -> Books:
     their coupon balances."""
     with container.db.read() as conn:
         report = verify(conn)
-        coupon_accounts = conn.execute(
-            select(func.coalesce(func.sum(ledger_account.c.balance_units), 0)).where(
-                ledger_account.c.kind == str(AccountKind.COUPON)
-            )
-        ).scalar_one()
+        coupon_accounts = (
+            conn.execute(
+                select(exact_sum(ledger_account.c.balance_units)).where(
+                    ledger_account.c.kind == str(AccountKind.COUPON)
+                )
+            ).scalar_one()
+            or 0
+        )
         coupon_rows = conn.execute(
             select(func.coalesce(func.sum(cash_coupon.c.balance_units), 0))
         ).scalar_one()

@@ -45,7 +45,20 @@ HOUR_S = Decimal(3600)
 
 
 def check_physical(quantity: Decimal, unit: MeasureUnit, start: datetime, end: datetime) -> None:
-    """A record claims no more than its usage type can physically mean in its interval."""
+    """A record claims no more than its usage type can physically mean in its interval: a
+    duration no more than the interval itself, other quantities a bound per second."""
+    if unit.dimension is Dimension.TIME:
+        interval = Decimal((end - start) // ONE_MICROSECOND).scaleb(-6)
+        with localcontext() as ctx:
+            ctx.prec = 80
+            claimed = quantity * unit.factor
+        if claimed > interval:
+            raise Reject(
+                ErrorCode.INVALID_ARGUMENT,
+                f"a duration of {claimed.normalize():f} s cannot exceed its interval of "
+                f"{interval.normalize():f} s",
+            )
+        return
     bound = PER_SECOND_MAX.get(unit.dimension)
     if bound is None:
         return

@@ -86,7 +86,7 @@ def victim_and_intruder(container: Container) -> tuple[Owner, Owner]:
     register(container, victim.id, "vm-victim")
     package = grant(container, victim.id, "pkg-victim", "2", service="ecs")
     victim_coupon = coupon(container, victim.id, "cpn-victim", "0.05")
-    meter(container, ("rv1", "vm-victim", "duration", "3", hour(6), hour(7), "h"))
+    meter(container, ("rv1", "vm-victim", "duration", "3", hour(4), hour(7), "h"))
     advance(container, hours=1)
     assert settle_due(container)
     paid = pay(container, victim.id, buy(container, victim.id).id)

@@ -80,8 +80,9 @@ def _usage_part(container: Container, name: str) -> tuple[str, str, str, str]:
     package = grant(container, customer.id, f"{name}-pkg", "4", days=60)
     meter(
         container,
-        (f"{name}-u1", vm, "duration", "3", "2026-03-16T06:00:00Z", hour(7), "h"),
-        (f"{name}-u2", vm, "duration", "3", hour(7), hour(8), "h"),
+        # six hours of running, three a record (a duration never exceeds its interval)
+        (f"{name}-u1", vm, "duration", "3", hour(2), hour(5), "h"),
+        (f"{name}-u2", vm, "duration", "3", hour(5), hour(8), "h"),
     )
     return customer.id, vm, package.id, name
 

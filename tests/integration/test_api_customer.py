@@ -82,11 +82,12 @@ def test_account_and_bills_answer_the_engines_figures(
 
     # The hourly fees and the paid order (8.60 cash, coupon 2.00 unused: the order took none).
     fees = alice.get("/fee-records?month=2026-03")
-    assert fees["total"] == 3
+    assert fees["total"] == 7
     hourly = [f for f in fees["items"] if f["bill_type"] == "usage"]
+    # six hours: the 4-hour package covers the first four, cash the last two
     assert [(f["resource_id"], f["package_usage"], f["cash"]) for f in hourly] == [
-        ("alice-vm", "3", "0.00"),
-        ("alice-vm", "1", "0.1562"),
+        *[("alice-vm", "1", "0.00")] * 4,
+        *[("alice-vm", "0", "0.0781")] * 2,
     ]
     (purchase,) = [f for f in fees["items"] if f["bill_type"] == "new_purchase"]
     assert purchase["order_id"] == world["alice"].paid_order
@@ -103,9 +104,8 @@ def test_account_and_bills_answer_the_engines_figures(
 
     usage = alice.get("/package-usage")
     assert [(u["package_id"], u["quantity"]) for u in usage["items"]] == [
-        (world["alice"].package, "3"),
-        (world["alice"].package, "1"),
-    ]
+        (world["alice"].package, "1")
+    ] * 4
 
 
 def test_resources_orders_packages_coupons_answer_the_engines_figures(
@@ -144,7 +144,7 @@ def test_resources_orders_packages_coupons_answer_the_engines_figures(
     assert [(p["id"], p["used"], p["remaining"]) for p in packages["items"]] == [
         (owned.package, "4", "0")
     ]
-    assert alice.get(f"/packages/{owned.package}")["usage"]["total"] == 2
+    assert alice.get(f"/packages/{owned.package}")["usage"]["total"] == 4
     coupons = {c["id"]: c for c in alice.get("/coupons")["items"]}
     assert coupons[owned.spent_coupon]["balance"] == "0.00"
     assert coupons[owned.spare_coupon]["balance"] == "2.00"

@@ -280,3 +280,27 @@ def test_missing_columns_and_unknown_format(container, vm, tmp_path) -> None:  #
     (tmp_path / "u.xlsx").write_text("x")
     with pytest.raises(CloudbillError, match=r"csv or \.parquet"):
         _ingest_file(container, tmp_path / "u.xlsx")
+
+
+@pytest.mark.parametrize(
+    ("quantity", "unit", "start", "end"),
+    [
+        ("3601", "s", "2026-03-16T07:00:00Z", "2026-03-16T08:00:00Z"),
+        ("30", "min", "2026-03-16T07:00:00Z", "2026-03-16T07:20:00Z"),
+        ("2", "h", "2026-03-16T07:00:00Z", "2026-03-16T08:00:00Z"),
+    ],
+)
+def test_a_duration_longer_than_its_interval_is_refused(
+    container, vm, quantity, unit, start, end
+) -> None:  # type: ignore[no-untyped-def]
+    before = snapshot(container)
+    with pytest.raises(CloudbillError) as info:
+        _ingest(container, [rec("long", quantity=quantity, unit=unit, start=start, end=end)])
+    (rejected,) = info.value.details["rejected"]
+    assert (
+        rejected["code"] == "INVALID_ARGUMENT"
+        and "cannot exceed its interval" in rejected["reason"]
+    )
+    assert snapshot(container) == before
+    # the whole interval is fine
+    assert _ingest(container, [rec("full", quantity="3600", unit="s")]).accepted == 1

@@ -66,10 +66,10 @@ def test_switched_off_it_says_nothing(container) -> None:  # type: ignore[no-unt
 
 def test_hourly_fees_trigger_it_and_reminders_follow_daily(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
-    topup(container, customer.id, "1.00", "t1")
+    topup(container, customer.id, "0.10", "t1")
     register(container, customer.id, "vm-1")
-    configure(container, customer.id, threshold="0.50")
-    meter(container, ("r1", "vm-1", "duration", "10", hour(7), hour(8), "h"))  # 0.781
+    configure(container, customer.id, threshold="0.05")
+    meter(container, ("r1", "vm-1", "duration", "1", hour(7), hour(8), "h"))  # 0.0781
     run_due(container)
     assert [t for t, _ in alert_events(container)] == ["customer.balance_alert"]
     for _day in range(1, 6):

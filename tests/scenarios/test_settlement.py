@@ -153,11 +153,11 @@ def test_level_discount_applies_to_pay_per_use(container) -> None:  # type: igno
     customer = new_customer(container, level=2)  # the default catalog: level 2 -> 5% off
     topup(container, customer.id, "10.00", "seed")
     register(container, customer.id, "vm-2")
-    meter(container, ("r1", "vm-2", "duration", "10", hour(7), hour(8), "h"))
+    meter(container, ("r1", "vm-2", "duration", "1", hour(7), hour(8), "h"))
     settle_due(container)
     (row,) = fees(container)
-    assert row.official_units == units("0.781")
-    assert row.discount_units == units("0.03905")
+    assert row.official_units == units("0.0781")
+    assert row.discount_units == units("0.003905")
     assert row.amount_units == row.official_units - row.discount_units
 
 
@@ -177,18 +177,18 @@ def test_tiers_follow_the_monthly_cumulative_quantity(container) -> None:  # typ
 
 
 def test_postpaid_customer_reaching_its_credit_limit_goes_into_arrears(container) -> None:  # type: ignore[no-untyped-def]
-    customer = new_customer(container, payment_mode="postpaid", credit_limit="1.00")
+    customer = new_customer(container, payment_mode="postpaid", credit_limit="0.10")
     register(container, customer.id, "vm-3")
-    meter(container, ("r1", "vm-3", "duration", "10", hour(6), hour(7), "h"),
-          ("r2", "vm-3", "duration", "10", hour(7), hour(8), "h"))  # fmt: skip
+    meter(container, ("r1", "vm-3", "duration", "1", hour(6), hour(7), "h"),
+          ("r2", "vm-3", "duration", "1", hour(7), hour(8), "h"))  # fmt: skip
     advance(container, hours=1)
     settle_due(container)
     first, second = fees(container)
-    assert (first.credit_units, first.debt_units) == (units("0.781"), 0)
-    assert (second.credit_units, second.debt_units) == (units("0.219"), units("0.562"))
+    assert (first.credit_units, first.debt_units) == (units("0.0781"), 0)
+    assert (second.credit_units, second.debt_units) == (units("0.0219"), units("0.0562"))
     after = figures(container, customer.id)
     assert (after.unpaid_units, after.debt_units, after.available_credit_units) == (
-        units("1.00"), units("0.562"), 0,
+        units("0.10"), units("0.0562"), 0,
     )  # fmt: skip
     # In arrears from when the unpaid hour fell due, not from when a worker got to it; here
     # that is when its usage arrived (T0), later than the hour's due time (08:15).

@@ -3,6 +3,7 @@ coupons (soonest-expiring first, in scope, minimum spend), cash, credit, debt.""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
 from sqlalchemy import select
@@ -50,27 +51,57 @@ def coupon(container, customer_id, ref, value, *, days=30, **scope):  # type: ig
     )[0]
 
 
+def run_vms(container, customer_id, count):  # type: ignore[no-untyped-def]
+    """Register vm-1 ... vm-<count>: n hours of use in one hour are n VMs running (a
+    duration never exceeds its interval)."""
+    for n in range(1, count + 1):
+        register(container, customer_id, f"vm-{n}")
+
+
+def running(tag, count, start, end):  # type: ignore[no-untyped-def]
+    """One record per VM for vm-1 ... vm-<count>, each running from start to end."""
+    return [
+        (f"{tag}-{n}", f"vm-{n}", "duration", "1", start, end, "h") for n in range(1, count + 1)
+    ]
+
+
+@dataclass
+class Hour:
+    usage: int = 0
+    package: int = 0
+    amount: int = 0
+    coupon: int = 0
+    cash: int = 0
+    debt: int = 0
+
+
+def per_hour(rows) -> list[Hour]:  # type: ignore[no-untyped-def]
+    """Each hour's fee records summed over its resources, in hour order."""
+    hours: dict[object, Hour] = {}
+    for r in rows:
+        h = hours.setdefault(r.hour_start, Hour())
+        h.usage += r.usage_e10
+        h.package += r.package_usage_e10
+        h.amount += r.amount_units
+        h.coupon += r.coupon_units
+        h.cash += r.cash_units
+        h.debt += r.debt_units
+    return [hours[k] for k in sorted(hours)]
+
+
 def test_packages_cover_usage_first_expiring_first(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
     topup(container, customer.id, "10.00", "seed")
-    register(container, customer.id, "vm-1")
+    run_vms(container, customer.id, 6)
     later = grant(container, customer.id, "p-later", "5", days=60)
     sooner = grant(container, customer.id, "p-sooner", "2", days=10, service="ecs")
     grant(container, customer.id, "p-other", "100", service="css")  # another service: unused
-    meter(
-        container,
-        ("r1", "vm-1", "duration", "3", "2026-03-16T06:00:00Z", hour(7), "h"),
-        ("r2", "vm-1", "duration", "6", hour(7), hour(8), "h"),
-    )
+    meter(container, *running("r1", 3, hour(6), hour(7)), *running("r2", 6, hour(7), hour(8)))
     advance(container, hours=1)
     settle_due(container)
-    first, second = fees(container)
-    assert (first.usage_e10, first.package_usage_e10, first.amount_units) == (
-        3 * 10**10,
-        3 * 10**10,
-        0,
-    )
-    assert (second.package_usage_e10, second.amount_units) == (4 * 10**10, units("0.1562"))
+    first, second = per_hour(fees(container))
+    assert (first.usage, first.package, first.amount) == (3 * 10**10, 3 * 10**10, 0)
+    assert (second.package, second.amount) == (4 * 10**10, units("0.1562"))
     with container.db.read() as conn:
         used = dict(
             conn.execute(select(package_period.c.package_id, package_period.c.used_e10)).all()
@@ -81,38 +112,43 @@ def test_packages_cover_usage_first_expiring_first(container) -> None:  # type: 
             )
         ).all()
     assert used == {sooner.id: 2 * 10**10, later.id: 5 * 10**10}
-    assert uses == [(sooner.id, 2 * 10**10), (later.id, 10**10), (later.id, 4 * 10**10)]
+    # the package expiring first is used up first, then the other
+    assert [package for package, _ in uses] == sorted(
+        (package for package, _ in uses), key=lambda p: p != sooner.id
+    )
+    assert sum(q for p, q in uses if p == sooner.id) == 2 * 10**10
+    assert sum(q for p, q in uses if p == later.id) == 5 * 10**10
     assert figures(container, customer.id).cash_balance_units == units("10") - units("0.1562")
     assert_books_balance(container)
 
 
 def test_a_monthly_package_starts_fresh_each_month(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
-    register(container, customer.id, "vm-1")
+    run_vms(container, customer.id, 12)
     grant(container, customer.id, "p-month", "10", days=90, monthly=True)
     advance(container, days=16)  # from 2026-03-16 09:00 to 2026-04-01 09:00
     meter(
         container,
-        ("m", "vm-1", "duration", "12", "2026-03-31T22:00:00Z", "2026-03-31T23:00:00Z", "h"),
-        ("a", "vm-1", "duration", "12", "2026-04-01T05:00:00Z", "2026-04-01T06:00:00Z", "h"),
+        *running("m", 12, "2026-03-31T22:00:00Z", "2026-03-31T23:00:00Z"),
+        *running("a", 12, "2026-04-01T05:00:00Z", "2026-04-01T06:00:00Z"),
     )
     settle_due(container)
-    march, april = (f for f in fees(container) if f.usage_e10)
-    assert (march.package_usage_e10, april.package_usage_e10) == (10 * 10**10, 10 * 10**10)
-    assert march.debt_units == april.debt_units == units("0.1562")  # 2 h each, no money
+    march, april = (h for h in per_hour(fees(container)) if h.usage)
+    assert (march.package, april.package) == (10 * 10**10, 10 * 10**10)
+    assert march.debt == april.debt == units("0.1562")  # 2 h each, no money
 
 
 def test_coupons_then_cash_then_debt_soonest_expiring_coupon_first(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
     topup(container, customer.id, "0.05", "seed")
-    register(container, customer.id, "vm-1")
+    run_vms(container, customer.id, 3)
     late = coupon(container, customer.id, "c-late", "0.10", days=20)
     soon = coupon(container, customer.id, "c-soon", "0.02", days=5)
     scoped = coupon(container, customer.id, "c-css", "5.00", services=["css"])  # not for ECS
-    meter(container, ("r1", "vm-1", "duration", "3", hour(7), hour(8), "h"))  # 0.2343
+    meter(container, *running("r1", 3, hour(7), hour(8)))  # 3 x 0.0781 = 0.2343
     settle_due(container)
-    (row,) = fees(container)
-    assert (row.coupon_units, row.cash_units, row.debt_units) == (
+    (row,) = per_hour(fees(container))
+    assert (row.coupon, row.cash, row.debt) == (
         units("0.12"),
         units("0.05"),
         units("0.0643"),
@@ -135,18 +171,15 @@ def test_coupons_then_cash_then_debt_soonest_expiring_coupon_first(container) ->
 def test_a_coupon_waits_for_its_minimum_spend(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
     topup(container, customer.id, "100.00", "seed")
-    register(container, customer.id, "vm-1")
+    run_vms(container, customer.id, 10)
     coupon(container, customer.id, "c-min", "1.00", min_spend="0.50")
-    meter(
-        container,
-        ("r1", "vm-1", "duration", "1", "2026-03-16T06:00:00Z", hour(7), "h"),  # 0.0781
-        ("r2", "vm-1", "duration", "10", hour(7), hour(8), "h"),
-    )  # 0.781
+    meter(container, *running("r1", 1, hour(6), hour(7)),  # 0.0781
+          *running("r2", 10, hour(7), hour(8)))  # 0.781  # fmt: skip
     advance(container, hours=1)
     settle_due(container)
-    small, large = fees(container)
-    assert (small.coupon_units, small.cash_units) == (0, units("0.0781"))
-    assert (large.coupon_units, large.cash_units) == (units("0.781"), 0)
+    small, large = per_hour(fees(container))
+    assert (small.coupon, small.cash) == (0, units("0.0781"))
+    assert (large.coupon, large.cash) == (units("0.781"), 0)
 
 
 def test_postpaid_credit_after_coupons_and_cash(container) -> None:  # type: ignore[no-untyped-def]

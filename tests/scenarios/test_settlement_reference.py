@@ -361,6 +361,17 @@ def coupon_plans(draw: st.DrawFn, n_customers: int) -> CouponPlan:
     )
 
 
+SECONDS_IN = {"s": 1, "min": 60, "h": 3600}
+
+
+def within_interval(usage_type: str, quantity: str, unit: str, span_us: int) -> tuple[str, str]:
+    """A duration never exceeds its interval (ingestion refuses it): one that would is the
+    whole interval instead, in seconds."""
+    if usage_type != "duration" or Decimal(quantity) * SECONDS_IN[unit] * 10**6 <= span_us:
+        return quantity, unit
+    return format(Decimal(span_us).scaleb(-6), "f"), "s"
+
+
 @st.composite
 def scenarios(draw: st.DrawFn) -> Scenario:
     start = draw(st.sampled_from(sorted(STARTS)))
@@ -383,6 +394,7 @@ def scenarios(draw: st.DrawFn) -> Scenario:
         usage_type = draw(st.sampled_from(sorted(SPECS[r.spec].prices["USD"])))
         quantity, unit = draw(quantities(usage_type))
         start_us, end_us = draw(intervals())
+        quantity, unit = within_interval(usage_type, quantity, unit, end_us - start_us)
         phase = draw(st.integers(0, phases - 1))
         records.append(
             RecordPlan(f"u{i}", r.id, usage_type, quantity, unit, start_us, end_us, phase)
@@ -460,7 +472,7 @@ PAYMENT_ORDER = Scenario(
         RecordPlan("u1", "a1", "duration", "2", "h", _H, 3 * _H, 0),
         RecordPlan("u2", "b_4", "capacity", "100", "GBh", 2 * _H, 3 * _H, 0),
         RecordPlan("u3", "B7", "duration", "5400", "s", _H // 2, 2 * _H, 0),
-        RecordPlan("u4", "B7", "duration", "90", "min", 4 * _H + 7, 5 * _H + 11, 1),
+        RecordPlan("u4", "B7", "duration", "90", "min", 4 * _H + 7, 5 * _H + _H // 2 + 11, 1),
     ),
     resends=(),
     packages=(PackagePlan(0, "duration", "0.5", (None, None, None, None), False, 0, 10),

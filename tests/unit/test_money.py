@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
-from cloudbill.kernel.limits import INT64_MAX
+from cloudbill.kernel.limits import BOOK_UNITS_MAX, INT64_MAX
 from cloudbill.kernel.money import SCALE, Money, Rounding
 
 
@@ -84,10 +84,14 @@ def test_text_shows_at_least_currency_digits_and_keeps_precision() -> None:
     assert Money(-150_000_000, "USD").to_text() == "-1.50"
 
 
-def test_int64_bounds_are_checked() -> None:
-    Money(INT64_MAX, "USD")
+def test_one_amount_fits_int64_and_a_balance_the_books() -> None:
+    assert (Money(INT64_MAX, "USD") + Money(1, "USD")).units == INT64_MAX + 1  # a balance
+    Money(BOOK_UNITS_MAX, "VND")
     with pytest.raises(CloudbillError) as info:
-        Money(INT64_MAX, "USD") + Money(1, "USD")
+        Money(BOOK_UNITS_MAX, "VND") + Money(1, "VND")
+    assert info.value.code == ErrorCode.AMOUNT_OUT_OF_RANGE
+    with pytest.raises(CloudbillError) as info:  # one movement typed in: within int64
+        Money.parse("92233720368.54775808", "USD", max_places=8)
     assert info.value.code == ErrorCode.AMOUNT_OUT_OF_RANGE
 
 
