@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 
@@ -11,6 +13,7 @@ from cloudbill.customers import service as customers
 from cloudbill.customers.model import CustomerInput
 from cloudbill.kernel.periods import zone
 from cloudbill.ledger.verify import verify
+from cloudbill.resources.model import ResourceInput
 from cloudbill.store.schema import ledger_account, ledger_entry, ledger_transaction, metadata
 
 
@@ -67,3 +70,15 @@ def ledger_by_month(container: Container, customer_id: str, tz: str) -> dict[str
     for created_at, amount_units in rows:
         out[created_at.astimezone(zone(tz)).strftime("%Y-%m")] -= amount_units
     return dict(out)
+
+
+# Test resources were created a day before they are registered: the tests meter the hours
+# before the clock's (usage before a resource's creation is refused).
+METERED_SINCE = timedelta(days=1)
+
+
+def created_before(data: ResourceInput, now: datetime) -> ResourceInput:
+    """A pay-per-use resource as created METERED_SINCE before `now` (unless it says when)."""
+    if data.billing_mode != "pay_per_use" or data.created_at is not None:
+        return data
+    return replace(data, created_at=now - METERED_SINCE)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import typer
 
@@ -30,18 +30,24 @@ def register(
     resource_id: str | None = typer.Option(None, "--id", help="your own id for it"),
     parent_id: str | None = typer.Option(None, "--parent", help="e.g. the cluster of an EIP"),
     expire_at: str | None = typer.Option(None, help="yearly/monthly: ISO 8601 expiry"),
+    created_at: str | None = typer.Option(
+        None, help="pay-per-use: ISO 8601 instant it was created, if before now"
+    ),
     as_json: bool = JsonOption,
 ) -> None:
     """Register a resource a customer owns (pay-per-use: refused while in arrears)."""
     with errors_as_lines():
         expiry: datetime | None = parse_instant(expire_at) if expire_at else None
+        creation: datetime | None = parse_instant(created_at) if created_at else None
         data = ResourceInput(
             customer_id=customer_id, resource_type=resource_type, spec=spec,
             billing_mode=billing_mode, region=region, name=name, id=resource_id,
-            parent_id=parent_id, expire_at=expiry,
+            parent_id=parent_id, expire_at=expiry, created_at=creation,
         )  # fmt: skip
-        resource, created = container().write(
-            lambda conn, now: service.register(conn, data, now=now)
+        c = container()
+        horizon = timedelta(days=c.settings.usage_horizon_days)
+        resource, created = c.write(
+            lambda conn, now: service.register(conn, data, now=now, horizon=horizon)
         )
     title = "resource registered" if created else "resource already registered"
     show_record(resource_view(resource), as_json=as_json, title=title)

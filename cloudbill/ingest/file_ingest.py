@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Protocol, TypeVar
 
@@ -37,10 +37,10 @@ from ..kernel.limits import (
     USAGE_HORIZON_DAYS,
 )
 from ..observe import metrics
-from . import repo
+from . import repo, running_time
 from .model import IngestResult, UsageInput, ValidRecord
 from .rules import PricingUnits
-from .service import check_batch, refuse, reject
+from .service import RunningObserver, Shares, check_batch, refuse, reject
 
 T = TypeVar("T")
 Work = Callable[[Connection, datetime], T]
@@ -78,6 +78,7 @@ def ingest_file(
 class _Checked(IngestResult):
     total: int = 0
     seen: _IdDigests = field(default_factory=lambda: _IdDigests())
+    running: _RunningTotals = field(default_factory=lambda: _RunningTotals())
 
 
 def _check_all(
@@ -90,16 +91,26 @@ def _check_all(
     result = _Checked()
     for chunk in _chunks(read_batches(), chunk_rows):
         valid = db.read(partial(_check, chunk=chunk, offset=result.total, horizon=horizon,
-                                result=result))  # fmt: skip
+                                result=result, observe=result.running.add))  # fmt: skip
         result.seen.add(valid, _rows_of(chunk, valid, result.total))
         result.total += len(chunk)
         report("check", result.total)
-    conflicts = result.seen.conflicting_rows()
-    if conflicts:
-        ids = _record_ids_at(_chunks(read_batches(), chunk_rows), conflicts)
+    conflicts, repeated = result.seen.repeats()
+    too_long = result.running.over_an_hour(repeated)
+    if conflicts or too_long:
+        records = _records_at(_chunks(read_batches(), chunk_rows), [*conflicts, *too_long])
         for row in conflicts:
-            reject(result, row, ids.get(row), ErrorCode.IDEMPOTENCY_CONFLICT,
+            reject(result, row, _id_at(records, row), ErrorCode.IDEMPOTENCY_CONFLICT,
                    "this record_id is earlier in the file with other content")  # fmt: skip
+        for row, (hour, claimed) in too_long.items():
+            record = records.get(row)
+            key = (str(record.resource_id), str(record.usage_type), hour) if record else None
+            reason = (
+                running_time.too_long(key, claimed, "stored or earlier in the file")
+                if key
+                else "with the records before it the resource would run more than an hour"
+            )
+            reject(result, row, _id_at(records, row), ErrorCode.USAGE_TIME_EXCEEDED, reason)
         result.rejected.sort(key=lambda r: r.index)
     return result
 
@@ -139,11 +150,13 @@ def _check(
     offset: int,
     horizon: timedelta,
     result: IngestResult,
+    observe: RunningObserver | None = None,
 ) -> list[ValidRecord]:
     units = PricingUnits(catalog_service.active(conn))
     return check_batch(
-        conn, chunk, offset, units, result, now=now, customer_id=None, horizon=horizon
-    )
+        conn, chunk, offset, units, result, now=now, customer_id=None, horizon=horizon,
+        observe=observe,
+    )  # fmt: skip
 
 
 def _write(conn: Connection, now: datetime, *, valid: list[ValidRecord]) -> int | list[str]:
@@ -187,20 +200,139 @@ def _rows_of(chunk: list[UsageInput], valid: list[ValidRecord], offset: int) -> 
     return rows
 
 
-def _record_ids_at(chunks: Iterator[list[UsageInput]], rows: list[int]) -> dict[int, str]:
-    """The record ids at the given rows of the file, read again (the check kept digests)."""
-    wanted = set(rows[:REJECTIONS_REPORTED_MAX])
-    found: dict[int, str] = {}
+def _records_at(chunks: Iterator[list[UsageInput]], rows: list[int]) -> dict[int, UsageInput]:
+    """The records at the given rows of the file (the first that are reported), read again:
+    the check pass kept only digests."""
+    wanted = set(sorted(rows)[:REJECTIONS_REPORTED_MAX])
+    found: dict[int, UsageInput] = {}
     offset = 0
     for chunk in chunks:
         for row in wanted.intersection(range(offset, offset + len(chunk))):
-            found[row] = str(chunk[row - offset].record_id)
+            found[row] = chunk[row - offset]
         offset += len(chunk)
     return found
 
 
+def _id_at(records: dict[int, UsageInput], row: int) -> str | None:
+    record = records.get(row)
+    return None if record is None else str(record.record_id)
+
+
 def _digest(text: str) -> bytes:
     return hashlib.blake2b(text.encode(), digest_size=16).digest()
+
+
+def _key_digest(resource_id: str, usage_type: str) -> int:
+    digest = hashlib.blake2b(f"{resource_id}\0{usage_type}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _hour_index(hour: datetime) -> int:
+    return int(hour.timestamp()) // 3600
+
+
+class _RunningTotals:
+    """The running time each chunk admitted in the check pass, added up across the file (a
+    chunk is checked on top of what is stored, not of the file's other chunks), as columns:
+    (64-bit digest of resource and usage type, hour, share in 10^-10 s, row). The stored load
+    is kept for the keys that have one. Two resources sharing a digest (about once in 10^7
+    files of a million resources) would be summed together: a file refused, never one
+    admitted that should not be."""
+
+    def __init__(self) -> None:
+        self._parts: list[pa.Table] = []
+        self._stored: dict[tuple[int, int], int] = {}
+
+    def add(self, taken: Shares, stored: dict[running_time.Key, int]) -> None:
+        for (resource_id, usage_type, hour), load in stored.items():
+            if load:
+                self._stored[(_key_digest(resource_id, usage_type), _hour_index(hour))] = load
+        if not taken:
+            return
+        digests: dict[tuple[str, str], int] = {}
+        keys, hours, shares, rows = [], [], [], []
+        for row, (resource_id, usage_type, hour), share in taken:
+            pair = (resource_id, usage_type)
+            digest = digests.get(pair)
+            if digest is None:
+                digest = digests[pair] = _key_digest(resource_id, usage_type)
+            keys.append(digest)
+            hours.append(_hour_index(hour))
+            shares.append(share)
+            rows.append(row)
+        self._parts.append(
+            pa.table(
+                {
+                    "key": pa.array(keys, pa.int64()),
+                    "hour": pa.array(hours, pa.int64()),
+                    "share": pa.array(shares, pa.int64()),
+                    "row": pa.array(rows, pa.int64()),
+                }
+            )
+        )
+
+    def over_an_hour(self, repeated: set[int]) -> dict[int, tuple[datetime, int]]:
+        """Rows that, after the rows before them, would run more than an hour in an hour:
+        row -> (the hour, the running time claimed there in 10^-10 s). `repeated`: rows whose
+        record id came earlier in the file (a duplicate runs no second time)."""
+        if not self._parts:
+            return {}
+        table = pa.concat_tables(self._parts)
+        if repeated:
+            again = pc.is_in(table["row"], value_set=pa.array(sorted(repeated), pa.int64()))
+            table = table.filter(pc.invert(again))
+        over = self._over_keys(table)
+        if not over:
+            return {}
+        suspects = table.join(
+            pa.table({"key": [k for k, _ in over], "hour": [h for _, h in over]},
+                     schema=pa.schema([("key", pa.int64()), ("hour", pa.int64())])),
+            keys=["key", "hour"],
+            join_type="inner",
+        ).to_pylist()  # fmt: skip
+        pieces: dict[int, list[tuple[tuple[int, int], int]]] = {}
+        for item in suspects:
+            pieces.setdefault(item["row"], []).append(((item["key"], item["hour"]), item["share"]))
+        load = {key: self._stored.get(key, 0) for key in over}
+        refused: dict[int, tuple[datetime, int]] = {}
+        for row in sorted(pieces):
+            mine = pieces[row]
+            cap = running_time.HOUR_CAPACITY
+            past = next(((k, load[k] + s) for k, s in mine if load[k] + s > cap), None)
+            if past is not None:
+                (_key, hour), claimed = past
+                refused[row] = (datetime.fromtimestamp(hour * 3600, UTC), claimed)
+                continue
+            for key, share in mine:
+                load[key] += share
+        return refused
+
+    def _over_keys(self, table: pa.Table) -> set[tuple[int, int]]:
+        """The (key, hour)s whose shares and stored load pass the hour, summed in Arrow. Its
+        64-bit sums are exact while a key has fewer than 2^63 / HOUR_CAPACITY (about 256,000)
+        shares; a key with more is summed in Python."""
+        cap = running_time.HOUR_CAPACITY
+        grouped = table.group_by(["key", "hour"]).aggregate([("share", "sum"), ("share", "count")])
+        key_types = [("key", pa.int64()), ("hour", pa.int64())]
+        stored = pa.table(
+            {"key": [k for k, _ in self._stored], "hour": [h for _, h in self._stored],
+             "stored": list(self._stored.values())},
+            schema=pa.schema([*key_types, ("stored", pa.int64())]),
+        )  # fmt: skip
+        grouped = grouped.join(stored, keys=["key", "hour"], join_type="left outer")
+        huge = pc.greater_equal(grouped["share_count"], (2**63 - 1) // cap)
+        # Compared with the room the stored load leaves, not summed with it: that sum could
+        # pass 2^63 where stored records ran over an hour before this rule existed.
+        room = pc.subtract(pa.scalar(cap, pa.int64()), pc.fill_null(grouped["stored"], 0))
+        past = grouped.filter(pc.and_(pc.invert(huge), pc.greater(grouped["share_sum"], room)))
+        over = set(zip(past["key"].to_pylist(), past["hour"].to_pylist(), strict=True))
+        many = grouped.filter(huge)
+        for key, hour in zip(many["key"].to_pylist(), many["hour"].to_pylist(), strict=True):
+            mask = pc.and_(pc.equal(table["key"], key), pc.equal(table["hour"], hour))
+            total = sum(table.filter(mask)["share"].to_pylist())
+            if total + self._stored.get((key, hour), 0) > cap:
+                over.add((key, hour))
+        return over
 
 
 class _IdDigests:
@@ -230,20 +362,28 @@ class _IdDigests:
             )
         )
 
-    def conflicting_rows(self) -> list[int]:
-        """Rows whose record id came earlier in the file with other content, in file order."""
+    def repeats(self) -> tuple[list[int], set[int]]:
+        """Rows whose record id came earlier in the file: (those with other content, in file
+        order; all of them)."""
         if not self._parts:
-            return []
+            return [], set()
         table = pa.concat_tables(self._parts)
-        grouped = table.group_by(["id_hi", "id_lo"]).aggregate([("content", "count_distinct")])
-        many = grouped.filter(pc.greater(grouped["content_count_distinct"], 1))
+        grouped = table.group_by(["id_hi", "id_lo"]).aggregate([("row", "count")])
+        many = grouped.filter(pc.greater(grouped["row_count"], 1))
         if many.num_rows == 0:
-            return []
-        suspects = table.join(many.select(["id_hi", "id_lo"]), keys=["id_hi", "id_lo"])
+            return [], set()
+        suspects = table.join(
+            many.select(["id_hi", "id_lo"]), keys=["id_hi", "id_lo"], join_type="inner"
+        )
         first: dict[tuple[int, int], int] = {}
-        rows = []
+        conflicting: list[int] = []
+        repeated: set[int] = set()
         for item in sorted(suspects.to_pylist(), key=lambda r: r["row"]):
             key = (item["id_hi"], item["id_lo"])
-            if first.setdefault(key, item["content"]) != item["content"]:
-                rows.append(item["row"])
-        return rows
+            if key not in first:
+                first[key] = item["content"]
+                continue
+            repeated.add(item["row"])
+            if first[key] != item["content"]:
+                conflicting.append(item["row"])
+        return conflicting, repeated

@@ -30,6 +30,7 @@ class ResourceFacts:
     billing_mode: str
     status: str
     currency: str
+    created_at: datetime  # usage before it is refused
 
 
 @dataclass(frozen=True, slots=True)

@@ -114,6 +114,18 @@ class PricingUnits:
     def __init__(self, catalog: CatalogIndex) -> None:
         self.catalog = catalog
         self._cache: dict[tuple[str, str, str, str], MeasureUnit | Reject] = {}
+        self._durations: dict[str, Decimal | int] | None = None
+
+    def seconds_per_duration_unit(self) -> dict[str, Decimal | int]:
+        """Seconds per unit of every duration unit of the catalog (running_time.py), as an
+        int where it is whole (the usual s, min, h: integer arithmetic then)."""
+        if self._durations is None:
+            self._durations = {
+                code: int(u.factor) if u.factor == u.factor.to_integral_value() else u.factor
+                for code, u in self.catalog.units.items()
+                if u.dimension is Dimension.TIME
+            }
+        return self._durations
 
     def lookup(self, facts: ResourceFacts, usage_type: str) -> MeasureUnit:
         key = (facts.resource_type, facts.spec, facts.currency, usage_type)
@@ -211,6 +223,12 @@ def validate(
         raise Reject(
             ErrorCode.INVALID_ARGUMENT,
             f"usage older than {horizon.days} days is not accepted (CLOUDBILL_USAGE_HORIZON_DAYS)",
+        )
+    if start < facts.created_at - FUTURE_SKEW and not replay:
+        raise Reject(
+            ErrorCode.USAGE_BEFORE_RESOURCE,
+            f"usage from {start.isoformat()} is before resource {facts.resource_id} was "
+            f"created ({facts.created_at.isoformat()})",
         )
     if not replay:
         check_physical(quantity, unit, start, end)

@@ -7,7 +7,7 @@ rejected, nothing of it is stored and the answer says which records and why.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -17,9 +17,9 @@ from ..catalog import service as catalog_service
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import REJECTIONS_REPORTED_MAX, USAGE_BATCH_MAX, USAGE_HORIZON_DAYS
 from ..observe import metrics
-from . import repo
+from . import repo, running_time
 from .model import IngestResult, Rejection, UsageInput, ValidRecord
-from .rules import PricingUnits, Reject, validate
+from .rules import MAX_INTERVAL, PricingUnits, Reject, validate
 
 
 def ingest_batch(
@@ -80,6 +80,7 @@ def check_batch(
     now: datetime,
     customer_id: str | None,
     horizon: timedelta,
+    observe: RunningObserver | None = None,
 ) -> list[ValidRecord]:
     facts = repo.resource_facts(conn, (r.resource_id for r in batch))  # type: ignore[misc]
     # Ids stored before: such a record is checked as a replay (a duplicate or a conflict),
@@ -98,7 +99,7 @@ def check_batch(
         except Reject as exc:
             checked.append((index, exc))
     seen: dict[str, str] = {}
-    valid: list[ValidRecord] = []
+    fresh: list[tuple[int, ValidRecord]] = []
     for index, item in checked:
         if isinstance(item, Reject):
             reject(result, index, batch[index - offset].record_id, item.code, item.reason)
@@ -106,14 +107,53 @@ def check_batch(
         first = stored.get(item.record_id) or seen.get(item.record_id)
         if first is None:
             seen[item.record_id] = item.payload_hash
-            valid.append(item)
+            fresh.append((index, item))
         elif first == item.payload_hash:
             result.duplicates += 1
         else:
             reject(result, index, item.record_id, ErrorCode.IDEMPOTENCY_CONFLICT,
                     "this record_id was already sent with other content")  # fmt: skip
+    valid = _within_the_hour(conn, fresh, units, result, observe)
     result.accepted += len(valid)
     return valid
+
+
+# What a file's check pass keeps of a chunk's running time, to add up across its chunks: the
+# shares admitted (row, key, 10^-10 s) and the stored load on their keys.
+Shares = list[tuple[int, running_time.Key, int]]
+RunningObserver = Callable[[Shares, dict[running_time.Key, int]], None]
+
+
+def _within_the_hour(
+    conn: Connection,
+    fresh: list[tuple[int, ValidRecord]],
+    units: PricingUnits,
+    result: IngestResult,
+    observe: RunningObserver | None,
+) -> list[ValidRecord]:
+    """The new records but those that would run a resource more than an hour in an hour."""
+    factors = units.seconds_per_duration_unit()
+    timed = [r for _, r in fresh if r.pricing_unit in factors]
+    if not timed:
+        return [r for _, r in fresh]
+    wanted = {key for r in timed for key in running_time.keys_of(r)}
+    sums, spanning = repo.stored_running(
+        conn,
+        {r.resource_id for r in timed},
+        {r.usage_type for r in timed},
+        min(r.first_hour for r in timed),
+        max(r.last_hour for r in timed),
+        MAX_INTERVAL,
+    )
+    stored = running_time.stored_load(sums, spanning, factors, wanted)
+    admitted, refused, taken = running_time.admit(fresh, factors, stored)
+    by_index = dict(fresh)
+    for refusal in refused:
+        reject(result, refusal.index, by_index[refusal.index].record_id, refusal.code,
+               refusal.reason)  # fmt: skip
+    if observe is not None:
+        observe(taken, stored)
+    return [by_index[i] for i in admitted]
 
 
 def reject(result: IngestResult, index: int, record_id: object, code: str, reason: str) -> None:

@@ -43,6 +43,9 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "METHOD_NOT_ALLOWED"
     RATE_LIMITED = "RATE_LIMITED"
     USAGE_REJECTED = "USAGE_REJECTED"
+    # reasons a usage record is rejected (in USAGE_REJECTED's list, never an answer's own code)
+    USAGE_BEFORE_RESOURCE = "USAGE_BEFORE_RESOURCE"  # dated before the resource was created
+    USAGE_TIME_EXCEEDED = "USAGE_TIME_EXCEEDED"  # more than an hour of running time in an hour
     RESOURCE_RELEASED = "RESOURCE_RELEASED"
     RESOURCE_FROZEN = "RESOURCE_FROZEN"
     # notices

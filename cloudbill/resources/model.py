@@ -65,6 +65,10 @@ class ResourceInput:
     id: str | None = None
     parent_id: str | None = None
     expire_at: datetime | None = None
+    # When the resource came into being, if before its registration (a meter that reports a
+    # resource only once it has run): pay-per-use only, never in the future, and within the
+    # usage horizon. Usage dated before it is refused.
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from ..catalog.index import CatalogIndex, SpecRef
 from ..catalog.model import BillingMode
 from ..kernel.clock import ensure_utc
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id
-from ..kernel.limits import NAME_MAX_CHARS
+from ..kernel.limits import NAME_MAX_CHARS, USAGE_HORIZON_DAYS
 from .model import TRANSITIONS, ResourceInput, ResourceStatus
 
 _REGION_RE = re.compile(r"^[a-z0-9][a-z0-9\-]{0,63}$")
@@ -29,7 +29,12 @@ def check_transition(current: ResourceStatus, target: ResourceStatus) -> None:
 
 
 def check_input(
-    data: ResourceInput, catalog: CatalogIndex, currency: str, *, now: datetime
+    data: ResourceInput,
+    catalog: CatalogIndex,
+    currency: str,
+    *,
+    now: datetime,
+    horizon: timedelta = timedelta(days=USAGE_HORIZON_DAYS),
 ) -> tuple[SpecRef, BillingMode, ResourceInput]:
     if data.id is not None and not is_valid_id(data.id):
         raise _bad("resource id: 1-128 letters, digits and _ . : - (starting with a letter/digit)")
@@ -64,4 +69,25 @@ def check_input(
             raise _bad("expire_at must be in the future")
     elif data.expire_at is not None:
         raise _bad("a pay-per-use resource has no expiry")
-    return ref, mode, data
+    return ref, mode, _with_creation(data, mode, now=now, horizon=horizon)
+
+
+def _with_creation(
+    data: ResourceInput, mode: BillingMode, *, now: datetime, horizon: timedelta
+) -> ResourceInput:
+    """`created_at` checked (default: now). A pay-per-use resource may have been created
+    before it is registered, as far back as usage is accepted; a yearly/monthly one starts
+    when its subscription does."""
+    if data.created_at is None:
+        return replace(data, created_at=now)
+    created = ensure_utc(data.created_at)
+    if created > now:
+        raise _bad("created_at cannot be in the future")
+    if created < now and mode is not BillingMode.PAY_PER_USE:
+        raise _bad("only a pay-per-use resource can be registered as created earlier")
+    if created < now - horizon:
+        raise _bad(
+            f"created_at: at most {horizon.days} days ago, as for usage "
+            "(CLOUDBILL_USAGE_HORIZON_DAYS)"
+        )
+    return replace(data, created_at=created)

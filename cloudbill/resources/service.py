@@ -13,7 +13,7 @@ from ..customers import service as customers
 from ..expenditure.model import Attribution
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
-from ..kernel.limits import PAGE_SIZE_DEFAULT
+from ..kernel.limits import PAGE_SIZE_DEFAULT, USAGE_HORIZON_DAYS
 from . import repo, rules
 from .model import Resource, ResourceInput, ResourceStatus, StatusChange
 
@@ -63,14 +63,23 @@ def attribution(
     return Attribution(billing_mode=mode or "")
 
 
-def register(conn: Connection, data: ResourceInput, *, now: datetime) -> tuple[Resource, bool]:
+def register(
+    conn: Connection,
+    data: ResourceInput,
+    *,
+    now: datetime,
+    horizon: timedelta = timedelta(days=USAGE_HORIZON_DAYS),
+) -> tuple[Resource, bool]:
     """Register a resource; (resource, created). Re-registering the same id and data is a no-op.
 
     A pay-per-use resource is fee-incurring: refused while the customer is in arrears or frozen.
+    `horizon`: how far back its `created_at` may lie (the usage horizon).
     """
     customer = customers.get(conn, data.customer_id, lock=True)
     catalog = catalog_service.active(conn)
-    ref, mode, data = rules.check_input(data, catalog, customer.currency, now=now)
+    given_creation = data.created_at is not None
+    ref, mode, data = rules.check_input(data, catalog, customer.currency, now=now, horizon=horizon)
+    assert data.created_at is not None
     if data.id is not None:
         existing = repo.get(conn, data.id)
         if existing is not None:
@@ -82,6 +91,7 @@ def register(conn: Connection, data: ResourceInput, *, now: datetime) -> tuple[R
                 and existing.region == data.region
                 and existing.name == data.name.strip()
                 and existing.parent_id == data.parent_id
+                and (not given_creation or existing.created_at == data.created_at)
             )
             if not same:
                 raise CloudbillError(
@@ -110,13 +120,14 @@ def register(conn: Connection, data: ResourceInput, *, now: datetime) -> tuple[R
             "name": data.name.strip(),
             "parent_id": data.parent_id,
             "status": str(ResourceStatus.NORMAL),
-            "status_since": now,
-            "created_at": now,
+            "status_since": data.created_at,
+            "created_at": data.created_at,
             "expire_at": data.expire_at,
         },
     )
     repo.add_history(
-        conn, StatusChange(resource_id, None, ResourceStatus.NORMAL, now, "registered")
+        conn,
+        StatusChange(resource_id, None, ResourceStatus.NORMAL, data.created_at, "registered"),
     )
     if mode is BillingMode.YEARLY_MONTHLY:
         _subscription_for_registered(conn, resource_id, customer, data.expire_at, now)

@@ -218,6 +218,15 @@ usage_record = Table(
     Column("received_at", UtcDateTime, nullable=False),
     Index("ix_usage_record_last_hour", "last_hour"),
     Index("ix_usage_record_resource", "resource_id", "start_at"),
+    # The few records spanning hours, by start: what reaches into an hour from days before
+    # (ingest/running_time.py) is found without reading every record of those days.
+    Index(
+        "ix_usage_record_multi_hour",
+        "resource_id",
+        "start_at",
+        sqlite_where=text("first_hour <> last_hour"),
+        postgresql_where=text("first_hour <> last_hour"),
+    ),
 )
 
 # One row per settled hour, written in the same transaction as everything the run produced.

@@ -30,6 +30,7 @@ def api(container):  # type: ignore[no-untyped-def]
     client.post("/operator/v1/resources", json={
         "customer_id": customer["id"], "resource_type": "hws.resource.type.vm",
         "spec": "s6.large.2", "region": "ap-southeast-1", "name": "vm", "id": "vm-1",
+        "created_at": "2026-03-15T09:00:00Z",  # a day before the clock: earlier hours are metered
     })  # fmt: skip
     return client
 

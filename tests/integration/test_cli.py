@@ -573,14 +573,15 @@ def test_errors_are_one_line_and_change_nothing(
 
 
 def test_a_refused_usage_file_lists_every_refused_record(customer: str, tmp_path: Path) -> None:
-    run(
-        "resource", "register", "--customer", customer, "--type", VM, "--spec", "s6.large.2",
-        "--region", REGION, "--name", "web-1", "--id", "web-1",
-    )  # fmt: skip
     from cloudbill.kernel.clock import SystemClock
     from cloudbill.kernel.periods import hour_floor
 
     start = hour_floor(SystemClock().now()) - timedelta(hours=2)  # within the usage horizon
+    run(
+        "resource", "register", "--customer", customer, "--type", VM, "--spec", "s6.large.2",
+        "--region", REGION, "--name", "web-1", "--id", "web-1",
+        "--created-at", (start - timedelta(hours=1)).isoformat(),  # metered before registered
+    )  # fmt: skip
     span = f"{start.isoformat()},{(start + timedelta(hours=1)).isoformat()}"
     rows = [
         "record_id,resource_id,usage_type,quantity,unit,start,end",

@@ -27,8 +27,14 @@ VM = ("hws.resource.type.vm", "s6.large.2")
 OBS = ("hws.resource.type.obs", "standard")
 
 
+# Created a week before the clock (T0): the tests meter the hours before T0.
+CREATED = T0 - timedelta(days=7)
+
+
 def _resource(container, customer_id, rid, rtype_spec=VM, mode="pay_per_use", **extra):  # type: ignore[no-untyped-def]
     rtype, spec = rtype_spec
+    if mode == "pay_per_use":
+        extra.setdefault("created_at", CREATED)
     data = ResourceInput(customer_id=customer_id, resource_type=rtype, spec=spec, billing_mode=mode,
                          region="ap-southeast-1", name=rid, id=rid, **extra)  # fmt: skip
     return container.write(lambda conn, now: resources.register(conn, data, now=now))[0]
@@ -38,6 +44,11 @@ def rec(rid: str, resource: str = "vm-1", quantity: object = "3600", usage: str 
         start: str = "2026-03-16T07:00:00Z", end: str = "2026-03-16T08:00:00Z",
         unit: str | None = "s") -> UsageInput:  # fmt: skip
     return UsageInput(rid, resource, usage, quantity, start, end, unit)
+
+
+# Other hours than rec's default, where the same VM runs again under other record ids.
+HOUR_BEFORE = {"start": "2026-03-16T06:00:00Z", "end": "2026-03-16T07:00:00Z"}
+TWO_HOURS_BEFORE = {"start": "2026-03-16T05:00:00Z", "end": "2026-03-16T06:00:00Z"}
 
 
 @pytest.fixture
@@ -58,7 +69,8 @@ def _stored(container):  # type: ignore[no-untyped-def]
 
 def test_records_are_converted_to_the_pricing_unit(container, vm) -> None:  # type: ignore[no-untyped-def]
     result = _ingest(container, [rec("r1"), rec("r2", quantity="30", unit="min",
-                                               start="2026-03-16T07:30:00Z")])  # fmt: skip
+                                               start="2026-03-16T06:30:00Z",
+                                               end="2026-03-16T07:00:00Z")])  # fmt: skip
     assert (result.accepted, result.duplicates) == (2, 0)
     stored = _stored(container)
     assert stored["r1"].pricing_unit == "h" and stored["r1"].quantity_e10 == 10**10
@@ -73,11 +85,11 @@ def test_a_second_in_an_hour_truncates_at_ten_decimals(container, vm) -> None:  
 
 def test_replays_are_accepted_once_and_conflicts_rejected(container, vm) -> None:  # type: ignore[no-untyped-def]
     _ingest(container, [rec("r1")])
-    again = _ingest(container, [rec("r1", quantity="3600.000"), rec("r2")])
+    again = _ingest(container, [rec("r1", quantity="3600.000"), rec("r2", **HOUR_BEFORE)])
     assert (again.accepted, again.duplicates) == (1, 1)
     before = snapshot(container)
     with pytest.raises(CloudbillError) as info:
-        _ingest(container, [rec("r3"), rec("r1", quantity="10")])
+        _ingest(container, [rec("r3", **TWO_HOURS_BEFORE), rec("r1", quantity="10")])
     assert info.value.code == ErrorCode.USAGE_REJECTED
     rejected = info.value.details["rejected"]
     assert [(r["index"], r["code"]) for r in rejected] == [(1, "IDEMPOTENCY_CONFLICT")]
@@ -86,8 +98,9 @@ def test_replays_are_accepted_once_and_conflicts_rejected(container, vm) -> None
 
 def test_same_id_twice_in_one_batch(container, vm) -> None:  # type: ignore[no-untyped-def]
     assert _ingest(container, [rec("r1"), rec("r1")]).duplicates == 1
-    with pytest.raises(CloudbillError):
-        _ingest(container, [rec("r9"), rec("r9", quantity="1")])
+    with pytest.raises(CloudbillError) as info:
+        _ingest(container, [rec("r9", **HOUR_BEFORE), rec("r9", quantity="1", **HOUR_BEFORE)])
+    assert [r["code"] for r in info.value.details["rejected"]] == ["IDEMPOTENCY_CONFLICT"]
 
 
 @pytest.mark.parametrize(
@@ -162,7 +175,13 @@ def test_a_replay_stays_a_duplicate_after_its_resource_became_yearly_monthly(con
 
 
 def test_usage_older_than_the_horizon_is_refused(container, vm) -> None:  # type: ignore[no-untyped-def]
-    old = rec("r-old", start="2025-12-01T07:00:00Z", end="2025-12-01T08:00:00Z")
+    year = timedelta(days=365)
+    data = ResourceInput(customer_id=vm.id, resource_type=VM[0], spec=VM[1],
+                         billing_mode="pay_per_use", region="ap-southeast-1", name="old",
+                         id="vm-old", created_at=T0 - year)  # fmt: skip
+    container.write(lambda conn, now: resources.register(conn, data, now=now, horizon=year))
+    old = rec("r-old", resource="vm-old", start="2025-12-01T07:00:00Z",
+              end="2025-12-01T08:00:00Z")  # fmt: skip
     with pytest.raises(CloudbillError) as info:
         _ingest(container, [old])
     assert "older than 90 days" in info.value.details["rejected"][0]["reason"]
@@ -195,9 +214,14 @@ def test_batch_size_is_bounded(container, vm) -> None:  # type: ignore[no-untype
     assert info.value.code == ErrorCode.LIMIT_EXCEEDED
 
 
+def _half_hour(i: int):  # type: ignore[no-untyped-def]
+    """The i-th half hour from the day before T0 (one VM runs each of them once)."""
+    return T0.replace(hour=0) - timedelta(days=1) + timedelta(minutes=30 * i)
+
+
 ROWS = [
     {"record_id": f"f{i}", "resource_id": "vm-1", "usage_type": "duration", "quantity": "1800",
-     "unit": "s", "start": f"2026-03-16T0{i % 8}:00:00Z", "end": f"2026-03-16T0{i % 8}:30:00Z"}
+     "unit": "s", "start": _half_hour(i).isoformat(), "end": _half_hour(i + 1).isoformat()}
     for i in range(40)
 ]  # fmt: skip
 
@@ -233,8 +257,8 @@ def test_parquet_file_with_decimals_and_timestamps(container, vm, tmp_path) -> N
         "usage_type": [r["usage_type"] for r in ROWS],
         "quantity": pa.array([Decimal("0.5")] * len(ROWS), pa.decimal128(12, 4)),
         "unit": ["h"] * len(ROWS),
-        "start": pa.array([T0.replace(hour=i % 8) for i in range(len(ROWS))], STAMP),
-        "end": pa.array([T0.replace(hour=i % 8, minute=30) for i in range(len(ROWS))], STAMP),
+        "start": pa.array([_half_hour(i) for i in range(len(ROWS))], STAMP),
+        "end": pa.array([_half_hour(i + 1) for i in range(len(ROWS))], STAMP),
     })  # fmt: skip
     pq.write_table(table, tmp_path / "u.parquet")
     assert _ingest_file(container, tmp_path / "u.parquet").accepted == 40

@@ -30,7 +30,7 @@ from cloudbill.resources import service as resources
 from cloudbill.resources.model import ResourceInput
 from cloudbill.store.schema import usage_record
 from tests.conftest import T0
-from tests.helpers import assert_books_balance, new_customer
+from tests.helpers import assert_books_balance, created_before, new_customer
 
 CLOUDBILL = Path(sys.executable).parent / "cloudbill"
 ROWS = int(os.environ.get("CLOUDBILL_TEST_INGEST_ROWS", "1000000"))
@@ -48,7 +48,7 @@ def _register_vms(container: Container, customer_id: str) -> None:
             data = ResourceInput(customer_id=customer_id, resource_type="hws.resource.type.vm",
                                  spec="s6.large.2", billing_mode="pay_per_use",
                                  region="ap-southeast-1", name=name, id=name)  # fmt: skip
-            resources.register(conn, data, now=now)
+            resources.register(conn, created_before(data, now), now=now)
 
     container.write(work)
 

@@ -40,7 +40,7 @@ from cloudbill.store.schema import (
 from cloudbill.worker.jobs import read_watermark, settle_due
 
 from ..conftest import T0, make_container
-from ..helpers import assert_books_balance
+from ..helpers import assert_books_balance, created_before
 
 HOUR = timedelta(hours=1)
 USAGE_START = T0 - 8 * HOUR  # usage in the 8 hours before T0 (the clock)
@@ -65,19 +65,23 @@ def _setup_customers_and_resources(container: Container) -> None:
                 customers.topup(conn, ids[-1], "2", reference=f"top-{i}", now=now)
         for r in range(RESOURCES):
             rtype, spec = EIP if r % 5 == 0 else VM
-            resources.register(conn, ResourceInput(
+            resources.register(conn, created_before(ResourceInput(
                 customer_id=ids[r % CUSTOMERS], resource_type=rtype, spec=spec,
                 billing_mode="pay_per_use", region="ap-southeast-1", name=f"r{r:02d}",
-                id=f"r{r:02d}"), now=now)  # fmt: skip
+                id=f"r{r:02d}"), now), now=now)  # fmt: skip
 
     container.write(setup)
 
 
-def _record(r: int, start: datetime, seconds: int, tag: str) -> UsageInput:
+def _record(
+    r: int, start: datetime, seconds: int, tag: str, running: int | None = None
+) -> UsageInput:
+    """A VM's record runs `running` seconds of its interval (default: all of them)."""
     end = start + timedelta(seconds=seconds)
     if r % 5 == 0:
         return UsageInput(f"{tag}-r{r:02d}", f"r{r:02d}", "upflow", f"{r % 7}.5", start, end, "GB")
-    return UsageInput(f"{tag}-r{r:02d}", f"r{r:02d}", "duration", str(seconds), start, end, "s")
+    ran = seconds if running is None else running
+    return UsageInput(f"{tag}-r{r:02d}", f"r{r:02d}", "duration", str(ran), start, end, "s")
 
 
 def backlog_records() -> list[UsageInput]:
@@ -210,7 +214,10 @@ def _ingester(container: Container, thread: int, batches: int, size: int) -> int
         for i in range(size):
             r = (thread * 7 + b * 3 + i) % RESOURCES
             start = USAGE_START + timedelta(seconds=(thread * 977 + b * 1381 + i * 613) % 27_000)
-            records.append(_record(r, start, 30 + (i * 37) % 900, f"t{thread}b{b}i{i}"))
+            # Intervals of one VM overlap here: each runs a tenth of its interval, so that
+            # no hour holds more than an hour of running time.
+            seconds = 30 + (i * 37) % 900
+            records.append(_record(r, start, seconds, f"t{thread}b{b}i{i}", seconds // 10))
         container.write(lambda conn, now, rs=records: ingest.ingest_batch(conn, rs, now=now))
         sent += len(records)
     return sent

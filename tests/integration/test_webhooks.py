@@ -137,7 +137,7 @@ def test_dead_letter_retry_and_reconcile(hooked, receiver, container) -> None:  
     from cloudbill.resources import service as resources
     from cloudbill.resources.model import ResourceInput, ResourceStatus
 
-    from ..helpers import new_customer
+    from ..helpers import created_before, new_customer
 
     customer = new_customer(container)
     data = ResourceInput(
@@ -149,7 +149,7 @@ def test_dead_letter_retry_and_reconcile(hooked, receiver, container) -> None:  
         name="vm",
         id="vm-1",
     )
-    container.write(lambda conn, now: resources.register(conn, data, now=now))
+    container.write(lambda conn, now: resources.register(conn, created_before(data, now), now=now))
     container.write(
         lambda conn, now: resources.change_status(
             conn, "vm-1", ResourceStatus.FROZEN, reason="test", now=now

@@ -24,7 +24,7 @@ from cloudbill.store.schema import fee_record, outbox_event
 from cloudbill.worker.jobs import run_due
 
 from ..conftest import T0
-from ..helpers import assert_books_balance, new_customer
+from ..helpers import assert_books_balance, created_before, new_customer
 from .test_settlement import advance, figures, topup, units
 
 CSS = ("hws.resource.type.css", "ess.spec-4u8g")
@@ -43,7 +43,9 @@ def register(container, customer_id, rid, kind, parent=None, mode="pay_per_use",
         parent_id=parent,
         expire_at=expire_at,
     )
-    return container.write(lambda conn, now: resources.register(conn, data, now=now))[0]
+    return container.write(
+        lambda conn, now: resources.register(conn, created_before(data, now), now=now)
+    )[0]
 
 
 def meter_day(container, day: int) -> None:

@@ -25,7 +25,7 @@ from cloudbill.store.schema import fee_record, outbox_event, settlement_run, usa
 from cloudbill.worker.jobs import settle_due
 
 from ..conftest import T0
-from ..helpers import assert_books_balance, new_customer, snapshot
+from ..helpers import assert_books_balance, created_before, new_customer, snapshot
 
 VM = ("hws.resource.type.vm", "s6.large.2")
 TRAFFIC = ("hws.resource.type.ip", "traffic_bgp")
@@ -41,7 +41,7 @@ def register(container, customer_id, rid, kind=VM):  # type: ignore[no-untyped-d
         customer_id=customer_id, resource_type=kind[0], spec=kind[1],
         billing_mode="pay_per_use", region="ap-southeast-1", name=rid, id=rid,
     )  # fmt: skip
-    container.write(lambda conn, now: resources.register(conn, data, now=now))
+    container.write(lambda conn, now: resources.register(conn, created_before(data, now), now=now))
 
 
 def meter(container, *records):  # type: ignore[no-untyped-def]
@@ -115,18 +115,18 @@ def test_running_the_worker_twice_changes_nothing(container, acme) -> None:  # t
 
 
 def test_a_late_record_is_billed_once_as_a_late_adjustment(container, acme) -> None:  # type: ignore[no-untyped-def]
-    meter(container, ("r1", "vm-1", "duration", "3600", hour(7), hour(8), "s"))
+    meter(container, ("r1", "vm-1", "duration", "1800", hour(7), hour(7, 30), "s"))
     settle_due(container)  # settles 07:00
     meter(
         container,
-        ("r2", "vm-1", "duration", "1800", hour(7), hour(7, 30), "s"),  # late
-        ("r1", "vm-1", "duration", "3600", hour(7), hour(8), "s"),  # a replay: not billed again
+        ("r2", "vm-1", "duration", "1800", hour(7, 30), hour(8), "s"),  # late
+        ("r1", "vm-1", "duration", "1800", hour(7), hour(7, 30), "s"),  # a replay: not billed again
     )
     advance(container, hours=1)
     settle_due(container)  # settles 08:00, and the late half hour of 07:00
     rows = fees(container)
     assert [(r.hour_start.hour, r.usage_e10, r.is_late) for r in rows] == [
-        (7, 10**10, False), (7, 5 * 10**9, True),
+        (7, 5 * 10**9, False), (7, 5 * 10**9, True),
     ]  # fmt: skip
     with container.db.read() as conn:
         runs = conn.execute(select(settlement_run.c.late_records)).scalars().all()
@@ -137,16 +137,16 @@ def test_a_late_record_is_billed_once_as_a_late_adjustment(container, acme) -> N
 
 
 def test_the_worker_catches_up_hour_by_hour_after_downtime(container, acme) -> None:  # type: ignore[no-untyped-def]
-    meter(container, ("r1", "vm-1", "duration", "3600", hour(7), hour(8), "s"))
+    meter(container, ("r1", "vm-1", "duration", "1800", hour(7), hour(7, 30), "s"))
     advance(container, days=2)
     # metered during the downtime, before anything was settled: billed with r1, not late
-    meter(container, ("r2", "vm-1", "duration", "3600", hour(7), hour(8), "s"))
+    meter(container, ("r2", "vm-1", "duration", "1800", hour(7, 30), hour(8), "s"))
     settled = settle_due(container)
     # now is 09:00 on day three: every hour from 07:00 on day one to 07:00 on day three is due
     assert len(settled) == 49
     assert [r.hour for r in settled] == [T0.replace(hour=7) + timedelta(hours=i) for i in range(49)]
     assert sum(r.fees for r in settled) == 1  # both records are in hour 07:00, billed together
-    assert fees(container)[0].usage_e10 == 2 * 10**10
+    assert fees(container)[0].usage_e10 == 10**10
 
 
 def test_level_discount_applies_to_pay_per_use(container) -> None:  # type: ignore[no-untyped-def]

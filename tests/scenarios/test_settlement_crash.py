@@ -54,6 +54,7 @@ from cloudbill.store.schema import (
 )
 
 from ..conftest import _truncate_postgres, make_container
+from ..helpers import created_before
 
 CLI = str(Path(sys.executable).parent / "cloudbill")
 USAGE_START = utc(2026, 3, 16, 1)  # the backlog: usage in hours 01:00 .. 06:00 (+ spill to 07:00)
@@ -109,7 +110,7 @@ def build_backlog(url: str) -> None:
     def setup(conn, now):  # type: ignore[no-untyped-def]
         ids = [customers.create(conn, _customer_input(i), now=now).id for i in range(CUSTOMERS)]
         for r in range(RESOURCES):
-            resources.register(conn, _resource_input(r, ids), now=now)
+            resources.register(conn, created_before(_resource_input(r, ids), now), now=now)
         for i, cid in enumerate(ids):
             if i % 4 == 0:
                 customers.topup(conn, cid, "50", reference=f"top-{i}", now=now)

@@ -59,7 +59,7 @@ from cloudbill.store.schema import (
 from cloudbill.worker.jobs import settle_due
 
 from ..conftest import _truncate_postgres, make_container
-from ..helpers import assert_books_balance
+from ..helpers import assert_books_balance, created_before
 
 E10 = 10**10  # quantities: counts of 1e-10 of the pricing unit
 UNITS = 10**8  # money: counts of 1e-8 of the currency
@@ -389,12 +389,20 @@ def scenarios(draw: st.DrawFn) -> Scenario:
     )
     phases = draw(st.integers(1, 3))
     records = []
+    running: dict[str, list[tuple[int, int]]] = {}  # resource -> its duration intervals
     for i in range(draw(st.integers(0, 14))):
         r = draw(st.sampled_from(res))
         usage_type = draw(st.sampled_from(sorted(SPECS[r.spec].prices["USD"])))
         quantity, unit = draw(quantities(usage_type))
         start_us, end_us = draw(intervals())
         quantity, unit = within_interval(usage_type, quantity, unit, end_us - start_us)
+        if usage_type == "duration":
+            # One resource runs once at a time: its duration intervals do not overlap
+            # (ingestion refuses more than an hour of running time in an hour).
+            taken = running.setdefault(r.id, [])
+            if any(start_us < b and a < end_us for a, b in taken):
+                continue
+            taken.append((start_us, end_us))
         phase = draw(st.integers(0, phases - 1))
         records.append(
             RecordPlan(f"u{i}", r.id, usage_type, quantity, unit, start_us, end_us, phase)
@@ -942,7 +950,7 @@ def setup(container: Container, sc: Scenario) -> Run:
                 name=r.id,
                 id=r.id,
             )
-            resources.register(conn, data, now=now)
+            resources.register(conn, created_before(data, now), now=now)
 
     container.write(register)
     run = Run(container, ref, base, ids, {})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -20,8 +21,11 @@ router = APIRouter(tags=["resources"], dependencies=[Depends(require_operator)])
 
 @router.post("/resources", status_code=201)
 def register(body: ResourceCreate, c: Container = Depends(container)) -> dict[str, Any]:
+    horizon = timedelta(days=c.settings.usage_horizon_days)
     resource, created = c.write(
-        lambda conn, now: service.register(conn, ResourceInput(**body.model_dump()), now=now)
+        lambda conn, now: service.register(
+            conn, ResourceInput(**body.model_dump()), now=now, horizon=horizon
+        )
     )
     return {**resource_view(resource), "created": created}
 

@@ -63,6 +63,11 @@ class ResourceCreate(_Body):
     id: str | None = Field(None, max_length=128, description="the provider's own resource id")
     parent_id: str | None = Field(None, max_length=128)
     expire_at: datetime | None = Field(None, description="yearly/monthly resources only")
+    created_at: datetime | None = Field(
+        None,
+        description="pay-per-use: when the resource was created, if before now (at most the "
+        "usage horizon ago); usage dated earlier is refused. Default: now",
+    )
 
 
 class PayPerUseQuery(_Body):
