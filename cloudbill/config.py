@@ -104,6 +104,29 @@ class Settings(BaseSettings):
         description="'expires in N days' reminders of yearly/monthly resources (empty: none)",
     )
     worker_interval_s: int = Field(60, ge=1, le=3600, description="how often the worker looks")
+    console_session_hours: int = Field(
+        12, ge=1, le=24 * 30, description="a console sign-in lasts at most this long"
+    )
+    console_idle_minutes: int = Field(
+        60, ge=1, le=24 * 60, description="a console session ends after this long unused"
+    )
+    console_lockout_failures: int = Field(
+        5, ge=1, le=100, description="failed console sign-ins in a row that lock the user"
+    )
+    console_lockout_minutes: int = Field(
+        15, ge=1, le=24 * 60, description="how long a locked console user waits"
+    )
+    console_locale: str = Field(
+        "en",
+        pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$",
+        description="the console's language: a catalogue under console/locale/ (en: built in)",
+    )
+    console_payment_instructions: str = Field(
+        "Transfer the amount to the provider's bank account, quoting your account id; the "
+        "provider records the top-up when it arrives.",
+        max_length=2000,
+        description="what the console's Top up / Repayment shows a customer",
+    )
     webhook_url: str | None = Field(
         None, description="the provider's endpoint for lifecycle events (unset: not delivered)"
     )

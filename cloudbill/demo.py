@@ -1,8 +1,10 @@
 """A small demo data set for `make run` on a new database.
 
 Four customers in the states an operator meets every day: healthy, low balance, in arrears,
-post-paid; plus one with a yearly/monthly subscription. Every amount goes through the same use
-cases as real traffic (top-ups, adjustments), so the books verify.
+post-paid; plus one with a yearly/monthly subscription, a cash coupon and an order pending
+payment. Every amount goes through the same use cases as real traffic (top-ups, adjustments,
+orders), so the books verify. Each customer has a console user, and the provider an operator
+user, all with the password DEMO_PASSWORD.
 """
 
 from __future__ import annotations
@@ -11,10 +13,19 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from .benefits import service as benefits
+from .config import Settings
 from .customers import service as customers
 from .customers.model import CustomerInput
+from .orders import service as orders
+from .orders.service import NewItem, Terms
 from .resources import service as resources
 from .resources.model import ResourceInput
+from .users import service as users
+from .users.model import UserKind
+
+DEMO_PASSWORD = "cloudbill-demo"  # a demo's: never a real account's
+OPERATOR_EMAIL = "operator@cloudbill.example"
 
 VM = "hws.resource.type.vm"
 DISK = "hws.resource.type.volume"
@@ -44,8 +55,9 @@ def _resource(conn: Connection, now: datetime, customer_id: str, rid: str, rtype
     )
 
 
-def seed(conn: Connection, *, now: datetime) -> list[str]:
-    """Create the demo customers; returns their names. Call only on an empty database."""
+def seed(conn: Connection, *, now: datetime, settings: Settings | None = None) -> list[str]:
+    """Create the demo customers and their console users; returns the customers' names. Call
+    only on an empty database."""
     acme = customers.create(
         conn, CustomerInput(name="acme-healthy", currency="USD", email="billing@acme.example",
                             mobile="+6580000001", level=2), now=now,
@@ -107,4 +119,32 @@ def seed(conn: Connection, *, now: datetime) -> list[str]:
     customers.topup(conn, yearly.id, "100.00", reference="demo-epsilon-1", now=now)
     _resource(conn, now, yearly.id, "demo-epsilon-vm-1", VM, "c7.large.2", "db-1",
               mode="yearly_monthly", expire_at=now + timedelta(days=365))  # fmt: skip
+    benefits.issue_coupon(conn, customer_id=yearly.id, name="welcome", value="10.00",
+                          valid_from=None, valid_to=now + timedelta(days=90),
+                          reference="demo-epsilon-coupon", now=now)  # fmt: skip
+    orders.create_new(
+        conn, yearly.id, [NewItem(VM, "s6.small.1", REGION, "cache-1", "month", 1)],
+        reference="demo-epsilon-order", terms=Terms.from_settings(settings or Settings()),
+        now=now,
+    )  # fmt: skip
+    people = [
+        (acme.id, "billing@acme.example", "admin"),
+        (acme.id, "viewer@acme.example", "viewer"),
+        (low.id, "ops@bluebird.example", "admin"),
+        (arrears.id, "finance@corvid.example", "admin"),
+        (post.id, "ap@delta.example", "admin"),
+        (yearly.id, "it@epsilon.example", "admin"),
+        (None, OPERATOR_EMAIL, "admin"),
+    ]
+    for customer_id, email, role in people:
+        users.create(conn, kind=UserKind.OPERATOR if customer_id is None else UserKind.CUSTOMER,
+                     customer_id=customer_id, email=email, role=role, password=DEMO_PASSWORD,
+                     actor="demo", now=now)  # fmt: skip
     return [acme.name, low.name, arrears.name, post.name, yearly.name]
+
+
+DEMO_USERS = (
+    "billing@acme.example (prepaid), viewer@acme.example (viewer), ops@bluebird.example, "
+    "finance@corvid.example (in arrears), ap@delta.example (post-paid), it@epsilon.example "
+    "(yearly/monthly)"
+)

@@ -7,6 +7,9 @@ from fastapi_offline import FastAPIOffline
 
 from .. import __version__
 from ..bootstrap import Container
+from ..console.app import mount_consoles
+from ..console.web import CUSTOMER as CUSTOMER_CONSOLE
+from ..console.web import OPERATOR as OPERATOR_CONSOLE
 from ..ratelimit import limits as ratelimit
 from . import probes
 from .customer.app import PREFIX as CUSTOMER_PREFIX
@@ -34,7 +37,12 @@ OPERATOR_PREFIX = "/operator/v1"
 
 
 def _api_of(path: str) -> str:
-    for prefix, name in ((OPERATOR_PREFIX, "operator"), (CUSTOMER_PREFIX, "customer")):
+    for prefix, name in (
+        (OPERATOR_PREFIX, "operator"),
+        (CUSTOMER_PREFIX, "customer"),
+        (OPERATOR_CONSOLE.root, "console"),
+        (CUSTOMER_CONSOLE.root, "console"),
+    ):
         if path == prefix or path.startswith(prefix + "/"):
             return name
     return "server"  # probes, metrics, docs
@@ -83,4 +91,6 @@ def create_app(container: Container) -> FastAPI:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)
     # A separate application, so its OpenAPI document holds only what a customer may call.
     app.mount(CUSTOMER_PREFIX, create_customer_app(container))
+    # The web consoles: the customers' Billing Center and the operator console (HTML).
+    mount_consoles(app, container)
     return app

@@ -21,6 +21,7 @@ from . import (
     resources,
     system,
     usage,
+    users,
     webhooks,
     worker,
 )
@@ -72,6 +73,7 @@ app.add_typer(bills.app, name="bill")
 app.add_typer(system.clock_app, name="clock")
 app.add_typer(system.config_app, name="config")
 app.add_typer(access_keys.app, name="access-key")
+app.add_typer(users.app, name="user")
 
 
 def main() -> None:

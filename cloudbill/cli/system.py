@@ -49,15 +49,17 @@ def serve(
     from ..api.bss.app import create_bss_app
     from ..api.bss.listener import ThreadedServer
     from ..customers import service as customers
-    from ..demo import seed
+    from ..demo import DEMO_PASSWORD, DEMO_USERS, OPERATOR_EMAIL, seed
 
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)
     with errors_as_lines():
         c = container()
+        seeded = False
         if demo and c.read(lambda conn, _now: customers.list_customers(conn, limit=1))[1] == 0:
-            names = c.write(lambda conn, now: seed(conn, now=now))
+            names = c.write(lambda conn, now: seed(conn, now=now, settings=c.settings))
             console.print(f"demo data: {escape(', '.join(names))}")
+            seeded = True
         app = create_app(c)
         bss_app = create_bss_app(c)
     host = host or settings.host
@@ -65,6 +67,13 @@ def serve(
     bss_port = bss_port or settings.bss_port
     base = f"http://{host}:{port}"
     console.print(f"[bold]cloudbill[/bold] on {base}  (database: {c.db.url})")
+    console.print(f"  web console:     {base}/console/   (operators: {base}/operator/console/)")
+    if demo:
+        unchanged = "" if seeded else " (unless changed since)"
+        console.print(
+            f"  demo sign-in:    {escape(DEMO_USERS)}, operator {OPERATOR_EMAIL}; "
+            f"password: {DEMO_PASSWORD}{unchanged}"
+        )
     console.print(f"  API docs:        {base}/docs   (OpenAPI: {base}/openapi.json)")
     console.print(
         f"  customer API:    {base}/customer/v1/docs   (HTTP Basic with a customer's AK:SK)"

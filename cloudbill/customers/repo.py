@@ -63,8 +63,17 @@ def list_customers(
     in_arrears: bool | None,
     limit: int,
     offset: int,
+    search: str | None = None,
 ) -> tuple[list[Customer], int]:
     query = select(customer)
+    if search:
+        # A part of the name or email, or the id's start; LIKE's wildcards taken literally.
+        pattern = search.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        query = query.where(
+            func.lower(customer.c.name).like(f"%{pattern}%", escape="\\")
+            | func.lower(customer.c.email).like(f"%{pattern}%", escape="\\")
+            | customer.c.id.like(f"{pattern}%", escape="\\")
+        )
     if status:
         query = query.where(customer.c.status == status)
     if payment_mode:

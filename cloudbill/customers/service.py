@@ -14,6 +14,7 @@ from ..expenditure.model import Attribution, BillType, Expenditure
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
 from ..kernel.limits import (
+    FILTER_TEXT_MAX_CHARS,
     NAME_MAX_CHARS,
     OFFSET_MAX,
     PAGE_SIZE_DEFAULT,
@@ -164,7 +165,15 @@ def list_customers(
     in_arrears: bool | None = None,
     limit: int = PAGE_SIZE_DEFAULT,
     offset: int = 0,
+    search: str | None = None,
 ) -> tuple[list[Customer], int]:
+    """A page of customers, oldest first; `search`: a part of the name or email, or the id's
+    start (case-insensitive)."""
+    if search is not None:
+        search = search.strip()
+        if len(search) > FILTER_TEXT_MAX_CHARS:
+            raise CloudbillError(ErrorCode.INVALID_ARGUMENT,
+                                 f"search: at most {FILTER_TEXT_MAX_CHARS} characters")  # fmt: skip
     if status is not None:
         try:
             status = str(CustomerStatus(status))
@@ -182,6 +191,7 @@ def list_customers(
         in_arrears=in_arrears,
         limit=limit,
         offset=offset,
+        search=search or None,
     )
 
 

@@ -59,6 +59,10 @@ class ErrorCode(StrEnum):
     ACCESS_KEY_NOT_FOUND = "ACCESS_KEY_NOT_FOUND"
     ACCESS_KEY_LIMIT_REACHED = "ACCESS_KEY_LIMIT_REACHED"
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
+    # console users
+    USER_NOT_FOUND = "USER_NOT_FOUND"
+    USER_LOCKED = "USER_LOCKED"  # too many failed sign-ins: wait (Retry-After)
+    CSRF_FAILED = "CSRF_FAILED"  # a console form without its session's token
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -98,6 +102,9 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.COUPON_NOT_APPLICABLE: 422,
     ErrorCode.ACCESS_KEY_NOT_FOUND: 404,
     ErrorCode.ACCESS_KEY_LIMIT_REACHED: 409,
+    ErrorCode.USER_NOT_FOUND: 404,
+    ErrorCode.USER_LOCKED: 423,
+    ErrorCode.CSRF_FAILED: 403,
 }
 
 

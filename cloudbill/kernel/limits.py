@@ -19,6 +19,11 @@ REFERENCE_MAX_CHARS = 128
 # The ledger's key column: a prefix such as `withdraw:` (at most 32) + a reference (at most 128).
 IDEMPOTENCY_KEY_MAX_CHARS = 160
 DESCRIPTION_MAX_CHARS = 512
+# Console passwords: length makes them strong; the upper bound keeps hashing cheap.
+PASSWORD_MIN_CHARS = 10
+PASSWORD_MAX_CHARS = 256
+# Console users per customer, listed and kept (a bound on one customer's people).
+USERS_PER_CUSTOMER_MAX = 200
 
 # Amount text accepted from outside (digits plus sign and point).
 AMOUNT_TEXT_MAX_CHARS = 40

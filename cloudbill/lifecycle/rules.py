@@ -110,3 +110,27 @@ def decide(
             )
         )
     return steps
+
+
+@dataclass(frozen=True, slots=True)
+class Deadline:
+    """Where the lifecycle will next act on a resource in grace or frozen, and after that."""
+
+    resource_id: str
+    status: ResourceStatus
+    freeze_at: datetime | None  # grace: when it will be frozen
+    release_at: datetime  # when it will be released
+
+
+def deadline(resource: ResourceFacts, periods: PolicyRow) -> Deadline | None:
+    """The dates `decide` will act on, unless the debt is paid first (None: not on the way)."""
+    if resource.billing_mode != "pay_per_use":
+        return None
+    grace = timedelta(days=periods.grace_days)
+    retention = timedelta(days=periods.retention_days)
+    if resource.status is GRACE:
+        freeze = resource.status_since + grace
+        return Deadline(resource.resource_id, GRACE, freeze, freeze + retention)
+    if resource.status is FROZEN:
+        return Deadline(resource.resource_id, FROZEN, None, resource.status_since + retention)
+    return None

@@ -15,7 +15,7 @@ from ..resources import repo as resource_repo
 from ..resources.model import ResourceStatus, StatusChange
 from ..store.schema import customer, resource
 from .policy import PolicyRow, periods_for
-from .rules import ResourceFacts, Transition, decide
+from .rules import ResourceFacts, Transition, deadline, decide
 
 ACTIVE = (ResourceStatus.NORMAL, ResourceStatus.GRACE, ResourceStatus.FROZEN)
 
@@ -108,3 +108,31 @@ def on_arrears_cleared(conn: Connection, customer_id: str, now: datetime) -> Non
         ],
         now=now,
     )
+
+
+def outlook(conn: Connection, customer_id: str, *, limit: int = PAGE_SIZE_MAX) -> list[dict]:  # type: ignore[type-arg]
+    """A customer's pay-per-use resources in grace or frozen, with the dates the lifecycle will
+    freeze and release them unless the debt is paid first (soonest first)."""
+    rows_policy = policy_rows(conn)
+    r, c = resource.c, customer.c
+    rows = conn.execute(
+        select(r.id, r.name, r.service, r.status, r.status_since, r.billing_mode, c.level)
+        .join(customer, c.id == r.customer_id)
+        .where(
+            r.customer_id == customer_id,
+            r.billing_mode == "pay_per_use",
+            r.status.in_([str(ResourceStatus.GRACE), str(ResourceStatus.FROZEN)]),
+        )
+        .order_by(r.status_since, r.id)
+        .limit(limit)
+    ).all()
+    found = []
+    for row in rows:
+        facts = ResourceFacts(row.id, ResourceStatus(row.status), row.status_since,
+                              row.billing_mode)  # fmt: skip
+        due = deadline(facts, periods_for(rows_policy, row.service, row.level))
+        if due is not None:
+            found.append({"resource_id": row.id, "name": row.name, "service": row.service,
+                          "status": row.status, "status_since": row.status_since,
+                          "freeze_at": due.freeze_at, "release_at": due.release_at})  # fmt: skip
+    return sorted(found, key=lambda d: (d["freeze_at"] or d["release_at"], d["resource_id"]))

@@ -682,3 +682,54 @@ access_key = Table(
     Column("updated_at", UtcDateTime, nullable=False),
     Index("ix_access_key_customer", "customer_id", "created_at"),
 )
+
+# People who sign in to the web console: a customer's users (several per customer, admin or
+# viewer) and the provider's operator users. Only an Argon2id hash of a password is kept, and
+# only the SHA-256 of an invitation token.
+console_user = Table(
+    "console_user",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=True),
+    Column("email", String(254), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("password_hash", Text, nullable=True),
+    Column("invite_digest", String(64), nullable=True, unique=True),
+    Column("invite_expires_at", UtcDateTime, nullable=True),
+    Column("failed_sign_ins", Integer, nullable=False, default=0),
+    Column("locked_until", UtcDateTime, nullable=True),
+    Column("last_sign_in_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    UniqueConstraint("kind", "email", name="uq_console_user_kind_email"),
+    Index("ix_console_user_customer", "customer_id", "created_at"),
+)
+
+# Signed-in browsers: the SHA-256 of the cookie value (the cookie alone opens the session),
+# the CSRF token its forms carry, and when it ends (absolute lifetime or idle timeout).
+console_session = Table(
+    "console_session",
+    metadata,
+    Column("digest", String(64), primary_key=True),
+    Column("user_id", String(32), ForeignKey("console_user.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("last_seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_console_session_user", "user_id"),
+    Index("ix_console_session_expires", "expires_at"),
+)
+
+# Console forms applied: a form submitted twice (a double click, a reload) is applied once,
+# the second answer being the first's outcome.
+console_form = Table(
+    "console_form",
+    metadata,
+    Column("user_id", String(32), ForeignKey("console_user.id"), primary_key=True),
+    Column("form_key", String(64), primary_key=True),
+    Column("outcome", Text, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)

@@ -31,6 +31,22 @@ from .repo import Subscription
 
 RENEWAL_WINDOW_DAYS = 30  # "expiring soon": the renewal page's default window
 VIEWS = ("expiring", "expired", "frozen", "all")
+# The renewal page's tabs (Huawei: manual renewal, auto-renewal, pay-per-use after expiration,
+# release after expiration): what happens at expiry.
+MODES = ("manual", "auto_renew", "to_pay_per_use", "release")
+
+
+def _mode_filter(mode: str | None):  # type: ignore[no-untyped-def]
+    s = subscription.c
+    if mode is None:
+        return []
+    if mode == "auto_renew":
+        return [s.auto_renew.is_(True)]
+    not_auto = s.auto_renew.is_(False) | s.auto_renew.is_(None)
+    if mode == "manual":
+        policy = s.expire_policy == str(rules.ExpirePolicy.GRACE_THEN_RELEASE)
+        return [not_auto, policy | s.expire_policy.is_(None)]
+    return [not_auto, s.expire_policy == mode]
 
 
 def get(conn: Connection, resource_id: str, *, customer_id: str | None = None) -> Subscription:
@@ -111,14 +127,21 @@ def renewals(
     within_days: int = RENEWAL_WINDOW_DAYS,
     limit: int = PAGE_SIZE_DEFAULT,
     offset: int = 0,
+    mode: str | None = None,
     now: datetime,
 ) -> dict[str, Any]:
     """The renewal page: resources expiring within `within_days` (30), expired (in grace),
-    frozen (retention), or all subscribed; soonest expiry first; with the count of each view."""
+    frozen (retention), or all subscribed; soonest expiry first; with the count of each view.
+    `mode`: only those renewed by hand, auto-renewed, changed to pay-per-use or released at
+    expiry (the page's tabs); the counts are of that tab too."""
     cust = customers.get(conn, customer_id)
     customers.check_page(limit, offset)
     if view not in VIEWS:
         raise CloudbillError(ErrorCode.INVALID_ARGUMENT, f"view must be one of {', '.join(VIEWS)}")
+    if mode is not None and mode not in MODES:
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, f"mode must be one of {', '.join(MODES)}")
+    tab = _mode_filter(mode)
+    joined = resource.outerjoin(subscription, subscription.c.resource_id == resource.c.id)
     if isinstance(within_days, bool) or not isinstance(within_days, int):
         raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "within_days must be a whole number")
     if not 1 <= within_days <= 366:
@@ -127,13 +150,13 @@ def renewals(
     for name in VIEWS[:3]:
         counts[name] = conn.execute(
             select(func.count())
-            .select_from(resource)
-            .where(resource.c.customer_id == cust.id, *_view_filter(name, now, within_days))
+            .select_from(joined)
+            .where(resource.c.customer_id == cust.id, *_view_filter(name, now, within_days), *tab)
         ).scalar_one()
     rows = conn.execute(
         select(resource, subscription)
-        .outerjoin(subscription, subscription.c.resource_id == resource.c.id)
-        .where(resource.c.customer_id == cust.id, *_view_filter(view, now, within_days))
+        .select_from(joined)
+        .where(resource.c.customer_id == cust.id, *_view_filter(view, now, within_days), *tab)
         .order_by(resource.c.expire_at, resource.c.id)
         .limit(limit)
         .offset(offset)
@@ -142,8 +165,8 @@ def renewals(
     if total is None:  # "all"
         total = conn.execute(
             select(func.count())
-            .select_from(resource)
-            .where(resource.c.customer_id == cust.id, *_view_filter(view, now, within_days))
+            .select_from(joined)
+            .where(resource.c.customer_id == cust.id, *_view_filter(view, now, within_days), *tab)
         ).scalar_one()
     return {"counts": counts, "total": total, "items": [_item(row, now) for row in rows]}
 

@@ -214,6 +214,7 @@ def test_bad_input_is_refused_and_changes_nothing(
 ID_FREE = {
     ("GET", "/account"),
     ("GET", "/account/overview"),
+    ("GET", "/account/dashboard"),
     ("GET", "/account/history"),
     ("GET", "/account/postpaid-bills"),
     ("GET", "/account/balance-alert"),

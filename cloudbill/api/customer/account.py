@@ -11,6 +11,7 @@ from ..deps import container
 from ..keyauth import KeyCaller
 from ..shared import accounts
 from ..shared.accounts import BalanceAlertBody
+from ..shared.dashboard import dashboard
 from ..shared.params import Limit, Offset
 from .auth import caller
 
@@ -28,6 +29,17 @@ def overview(me: KeyCaller = Depends(caller), c: Container = Depends(container))
     """Cash and withdrawable balance, debt, unpaid, credit, coupons, expenditure quota and
     since when you are in arrears."""
     return accounts.overview(c, me.customer.id)
+
+
+@router.get("/account/dashboard")
+def account_dashboard(
+    me: KeyCaller = Depends(caller), c: Container = Depends(container)
+) -> dict[str, Any]:
+    """The Account Overview page's figures card by card: funds and the balance alert, unpaid
+    bills, orders pending payment, cash coupons, renewals (30 days, expired, frozen), the six
+    months' expenditure trend, and in arrears the dates each resource will be frozen and
+    released unless the debt is paid."""
+    return dashboard(c, me.customer.id)
 
 
 @router.get("/account/history")

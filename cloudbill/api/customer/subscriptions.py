@@ -21,14 +21,18 @@ router = APIRouter(tags=["renewals"])
 def renewals(
     view: str = Query("expiring", description="expiring, expired, frozen or all"),
     within_days: int = Query(30, ge=1, le=366),
+    mode: str | None = Query(
+        None, description="manual, auto_renew, to_pay_per_use or release: what happens at expiry"
+    ),
     limit: int = Limit,
     offset: int = Offset,
     me: KeyCaller = Depends(caller),
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     return shared.renewals(
-        c, me.customer.id, view=view, within_days=within_days, limit=limit, offset=offset
-    )
+        c, me.customer.id, view=view, within_days=within_days, limit=limit, offset=offset,
+        mode=mode,
+    )  # fmt: skip
 
 
 @router.get("/subscriptions/{resource_id}")

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query
 from ...bootstrap import Container
 from ...customers import service
 from ...customers.model import CustomerInput, CustomerStatus
-from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from ...kernel.limits import FILTER_TEXT_MAX_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ...resources import service as resources
 from ...views import customer_view, transaction_view
 from ..deps import container, require_operator
 from ..shared import accounts
 from ..shared.accounts import BalanceAlertBody
+from ..shared.dashboard import dashboard
 from ..shared.params import Limit, Offset
 from .schemas import Adjustment, CustomerCreate, CustomerUpdate, MoneyMovement, Reason
 
@@ -34,6 +35,11 @@ def list_customers(
     status: str | None = None,
     payment_mode: str | None = None,
     in_arrears: bool | None = None,
+    q: str | None = Query(
+        None,
+        max_length=FILTER_TEXT_MAX_CHARS,
+        description="a part of the name or email, or the start of the id (any case)",
+    ),
     limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
     offset: int = Offset,
     c: Container = Depends(container),
@@ -41,7 +47,7 @@ def list_customers(
     pairs, total = c.read(
         lambda conn, _now: service.list_with_overviews(
             conn, status=status, payment_mode=payment_mode, in_arrears=in_arrears,
-            limit=limit, offset=offset,
+            limit=limit, offset=offset, search=q,
         )
     )  # fmt: skip
     return {"total": total, "items": [customer_view(row, figures) for row, figures in pairs]}
@@ -65,6 +71,12 @@ def update_customer(
 @router.get("/customers/{customer_id}/overview")
 def customer_overview(customer_id: str, c: Container = Depends(container)) -> dict[str, Any]:
     return accounts.overview(c, customer_id)
+
+
+@router.get("/customers/{customer_id}/dashboard")
+def customer_dashboard(customer_id: str, c: Container = Depends(container)) -> dict[str, Any]:
+    """The customer's Account Overview, card by card, as its console shows it."""
+    return dashboard(c, customer_id)
 
 
 @router.get("/customers/{customer_id}/postpaid-bills")

@@ -90,13 +90,17 @@ def renewals(
     customer_id: str,
     view: str = "expiring",
     within_days: int = Query(30, ge=1, le=366),
+    mode: str | None = Query(
+        None, description="manual, auto_renew, to_pay_per_use or release: what happens at expiry"
+    ),
     limit: int = Query(PAGE_SIZE_DEFAULT, ge=1, le=PAGE_SIZE_MAX),
     offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     return shared.renewals(
-        c, customer_id, view=view, within_days=within_days, limit=limit, offset=offset
-    )
+        c, customer_id, view=view, within_days=within_days, limit=limit, offset=offset,
+        mode=mode,
+    )  # fmt: skip
 
 
 @router.get(BASE + "/subscriptions/{resource_id}")

@@ -221,7 +221,14 @@ def cancel(c: Container, customer_id: str, order_id: str, body: Cancel) -> Any:
 
 
 def renewals(
-    c: Container, customer_id: str, *, view: str, within_days: int, limit: int, offset: int
+    c: Container,
+    customer_id: str,
+    *,
+    view: str,
+    within_days: int,
+    limit: int,
+    offset: int,
+    mode: str | None = None,
 ) -> dict[str, Any]:
     return c.read(
         lambda conn, now: subscriptions.renewals(
@@ -231,6 +238,7 @@ def renewals(
             within_days=within_days,
             limit=limit,
             offset=offset,
+            mode=mode,
             now=now,
         )
     )

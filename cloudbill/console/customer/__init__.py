@@ -1,0 +1,12 @@
+"""The customer's Billing Center pages."""
+
+from . import account, bills, holdings, orders, overview, renewals
+
+ROUTERS = [
+    overview.router,
+    orders.router,
+    renewals.router,
+    bills.router,
+    holdings.router,
+    account.router,
+]

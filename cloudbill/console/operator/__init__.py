@@ -1,0 +1,5 @@
+"""The operator console's pages."""
+
+from . import customers
+
+ROUTERS = [customers.router]

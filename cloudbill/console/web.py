@@ -1,0 +1,259 @@
+"""The console's plumbing: templates, who is signed in, CSRF, forms applied once, and how a
+refusal is shown beside its field.
+
+Pages are server-rendered; a form posts, and on success the answer is a redirect (303) to the
+page that shows the result, carrying the form's key so the page can say what was done. A form
+submitted twice (a double click, a reload of the POST) is applied once: its key is recorded in
+the transaction that applied it (users.service.remember_form).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import Connection
+
+from ..bootstrap import Container
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.ids import new_id
+from ..users import service as users
+from ..users.model import Session, SessionPolicy, UserKind
+from . import formatting
+from .i18n import gettext, translations
+
+TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
+STATIC_PREFIX = "/console/static"
+
+# Pages may load only what cloudbill serves: no CDN, no inline script, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Surface:
+    """One console: the customers' or the operators'."""
+
+    kind: UserKind
+    root: str  # URL path the console is mounted at
+    cookie: str  # its session cookie's name
+
+
+CUSTOMER = Surface(UserKind.CUSTOMER, "/console", "cloudbill_session")
+OPERATOR = Surface(UserKind.OPERATOR, "/operator/console", "cloudbill_operator_session")
+
+
+def policy(c: Container) -> SessionPolicy:
+    s = c.settings
+    return SessionPolicy(
+        lifetime_s=s.console_session_hours * 3600,
+        idle_s=s.console_idle_minutes * 60,
+        lockout_failures=s.console_lockout_failures,
+        lockout_s=s.console_lockout_minutes * 60,
+    )
+
+
+def environment(c: Container) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        extensions=["jinja2.ext.i18n"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.install_gettext_translations(translations(c.settings.console_locale), newstyle=True)  # type: ignore[attr-defined]
+    rounding = c.settings.bill_rounding
+    env.filters["money"] = lambda v, cur: formatting.shown_money(v, cur, rounding)
+    env.filters["exact"] = formatting.exact_money
+    env.filters["nonzero"] = formatting.nonzero
+    env.filters["local"] = formatting.local_time
+    env.filters["day"] = lambda v, tz: formatting.local_time(v, tz, with_time=False)
+    env.globals["static"] = lambda name: f"{STATIC_PREFIX}/{name}"
+    return env
+
+
+class SignInRequired(Exception):
+    """No live session: the answer is the sign-in page (a redirect to it)."""
+
+
+@dataclass
+class Viewer:
+    """Who is looking at a page, and the CSRF token its forms carry."""
+
+    session: Session
+    surface: Surface
+
+    @property
+    def user(self):  # type: ignore[no-untyped-def]
+        return self.session.user
+
+    @property
+    def customer_id(self) -> str:
+        assert self.user.customer_id is not None
+        return self.user.customer_id
+
+    @property
+    def can_change(self) -> bool:
+        return self.user.can_change
+
+    @property
+    def actor(self) -> str:
+        return f"{self.surface.kind}:{self.user.email}"
+
+
+def viewer(request: Request) -> Viewer:
+    """The signed-in user of this console (FastAPI dependency), or the sign-in page."""
+    c: Container = request.app.state.container
+    surface: Surface = request.app.state.surface
+    token = request.cookies.get(surface.cookie, "")
+    wall = c.wall.now()
+    found = c.read(lambda conn, _now: users.resume(conn, token, surface.kind, now=wall))
+    if found is None:
+        raise SignInRequired()
+    session, due = found
+    if due:
+        c.write(lambda conn, _now: users.touch(conn, session, policy=policy(c), now=wall))
+    return Viewer(session, surface)
+
+
+async def acting(request: Request) -> Viewer:
+    """A signed-in admin posting a form of its own session (FastAPI dependency for every
+    POST): the form's CSRF token must be the session's, and a viewer changes nothing."""
+    who = viewer(request)
+    form = await request.form()
+    sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
+    if not secrets.compare_digest(sent.encode(), who.session.csrf_token.encode()):
+        raise CloudbillError(
+            ErrorCode.CSRF_FAILED,
+            "this form is out of date or not from this console: reload the page",
+        )
+    if not who.can_change:
+        raise CloudbillError(ErrorCode.FORBIDDEN, "a viewer can look but not change anything")
+    return who
+
+
+@dataclass
+class Page:
+    """What every template gets besides its own figures."""
+
+    request: Request
+    viewer: Viewer | None
+    title: str
+    nav: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    done: str | None = None  # what the form just applied said
+
+    def form_key(self) -> str:
+        return new_id()
+
+    def url(self, path: str, **query: Any) -> str:
+        root = self.request.app.state.surface.root
+        shown = {k: v for k, v in query.items() if v not in (None, "")}
+        return f"{root}{path}" + (f"?{urlencode(shown)}" if shown else "")
+
+
+def render(
+    request: Request, template: str, page: Page, http_status: int = 200, **context: Any
+) -> HTMLResponse:
+    env: Environment = request.app.state.templates
+    html = env.get_template(template).render(page=page, viewer=page.viewer, **context)
+    return HTMLResponse(html, status_code=http_status)
+
+
+def refusal_status(error: CloudbillError) -> int:
+    return error.http_status if 400 <= error.http_status < 500 else 400
+
+
+def field_errors(error: CloudbillError, default_field: str = "form") -> dict[str, str]:
+    """The refusal as {field: "CODE: message"}: the field it names, else the form's top."""
+    where = str(error.details.get("field") or default_field)
+    return {where: f"{error.code}: {error.message}"}
+
+
+def outcome_message(c: Container, who: Viewer, form_key: str | None) -> str | None:
+    """What a form applied earlier said (the `done` of the page it redirected to)."""
+    if not form_key or len(form_key) > 64:
+        return None
+    try:
+        first = c.read(lambda conn, _now: users.applied_before(conn, who.user, form_key))
+    except CloudbillError:
+        return None
+    return Outcome.load(first).message if first else None
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What an applied form said, and where its answer leads (None: the form's own page)."""
+
+    message: str
+    path: str | None = None
+
+    def dump(self) -> str:
+        return json.dumps({"message": self.message, "path": self.path})
+
+    @classmethod
+    def load(cls, text: str) -> Outcome:
+        data = json.loads(text)
+        return cls(str(data["message"]), data.get("path"))
+
+
+def apply_form(
+    c: Container,
+    who: Viewer,
+    form_key: str,
+    action: Callable[[Connection, datetime], str | Outcome],
+) -> Outcome:
+    """Apply `action` (which returns the message to show, or an Outcome) once for this form
+    key, in one transaction with the record of it; a second submit answers the first's."""
+    wall = c.wall.now()
+
+    def work(conn: Connection, now: datetime) -> Outcome:
+        first = users.applied_before(conn, who.user, form_key)
+        if first is not None:
+            return Outcome.load(first)
+        done = action(conn, now)
+        outcome = done if isinstance(done, Outcome) else Outcome(done)
+        users.remember_form(conn, who.user, form_key, outcome.dump(), wall)
+        return outcome
+
+    return c.write(work)
+
+
+def done_redirect(request: Request, path: str, form_key: str, **query: Any) -> RedirectResponse:
+    root = request.app.state.surface.root
+    shown = {k: v for k, v in query.items() if v not in (None, "")}
+    shown["done"] = form_key
+    return RedirectResponse(f"{root}{path}?{urlencode(shown)}", status_code=303)
+
+
+def sign_in_redirect(request: Request) -> RedirectResponse:
+    surface: Surface = request.app.state.surface
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse(f"{surface.root}/sign-in?next={quote(target)}", status_code=303)
+
+
+def secure_headers(response: Response) -> Response:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _(request: Request, message: str) -> str:
+    """A message of the console's own, in the console's language."""
+    return gettext(message, request.app.state.container.settings.console_locale)
