@@ -25,6 +25,7 @@ from .web import (
     OPERATOR,
     STATIC,
     Page,
+    Shown,
     SignInRequired,
     Surface,
     environment,
@@ -38,8 +39,8 @@ log = logs.get("cloudbill.console")
 
 
 def _refusal_page(request: Request, error: CloudbillError) -> Response:
-    page = Page(request, None, "Refused")
-    response = render(request, "refused.html", page, http_status=refusal_status(error), error=error)
+    page = Page(request, None, "Refused", shown=Shown(refusal_status(error)))
+    response = render(request, "refused.html", page, error=error)
     if error.retry_after_s is not None:
         response.headers["Retry-After"] = str(error.retry_after_s)
     return response

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ..bootstrap import Container
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..users import service as users
-from .web import Page, Surface, Viewer, field_errors, policy, refusal_status, render, viewer
+from .web import Page, Shown, Surface, Viewer, policy, render, viewer
 
 router = APIRouter()
 SIGN_IN_COOKIE = "cloudbill_sign_in"
@@ -41,21 +41,16 @@ def _safe_next(surface: Surface, target: str | None) -> str:
 
 
 def _sign_in_page(
-    request: Request,
-    *,
-    next_url: str,
-    email: str = "",
-    errors: dict[str, str] | None = None,
-    status: int = 200,
+    request: Request, *, next_url: str, email: str = "", refusal: CloudbillError | None = None
 ) -> HTMLResponse:
     _c, surface = _state(request)
     token = secrets.token_urlsafe(24)
-    page = Page(request, None, "Sign in", errors=errors or {}, values={"email": email})
+    shown = Shown.refused(refusal, "password", email=email) if refusal else Shown()
+    page = Page(request, None, "Sign in", shown=shown)
     response = render(
         request,
         "sign_in.html",
         page,
-        http_status=status,
         next_url=next_url,
         sign_in_token=token,
         operator=surface.root != "/console",
@@ -90,19 +85,19 @@ def sign_in(
     cookie = request.cookies.get(SIGN_IN_COOKIE, "")
     if not cookie or not secrets.compare_digest(cookie.encode(), sign_in_token.encode()):
         error = CloudbillError(ErrorCode.CSRF_FAILED, "the sign-in form expired: try again")
-        return _sign_in_page(
-            request, next_url=target, email=email, errors=field_errors(error), status=403
-        )
+        return _sign_in_page(request, next_url=target, email=email, refusal=error)
     limits = request.app.state.limits
     source = request.client.host if request.client else "unknown"
     listener = f"console-{surface.kind}"
     if limits.auth_blocked(listener, source, None):
         error = CloudbillError(
-            ErrorCode.RATE_LIMITED, "too many failed sign-ins from this address: try again later"
+            ErrorCode.RATE_LIMITED,
+            "too many failed sign-ins from this address: try again later",
+            retry_after_s=limits.failures.retry_after_s,
         )
-        return _sign_in_page(
-            request, next_url=target, email=email, errors=field_errors(error), status=429
-        )
+        response = _sign_in_page(request, next_url=target, email=email, refusal=error)
+        response.headers["Retry-After"] = str(error.retry_after_s)
+        return response
     wall = c.wall.now()
     outcome = c.write(
         lambda conn, _now: users.sign_in(
@@ -112,13 +107,7 @@ def sign_in(
     if outcome.refusal is not None or outcome.token is None:
         limits.auth_failed(listener, source, None)
         error = outcome.refusal or CloudbillError(ErrorCode.UNAUTHENTICATED, "not signed in")
-        response = _sign_in_page(
-            request,
-            next_url=target,
-            email=email,
-            errors=field_errors(error, "password"),
-            status=refusal_status(error),
-        )
+        response = _sign_in_page(request, next_url=target, email=email, refusal=error)
         if error.retry_after_s is not None:
             response.headers["Retry-After"] = str(error.retry_after_s)
         return response
@@ -175,10 +164,8 @@ def accept_invitation(
             )
         )
     except CloudbillError as error:
-        page = Page(request, None, "Accept the invitation", errors=field_errors(error, "token"))
-        return render(
-            request, "invitation.html", page, http_status=refusal_status(error), token=token
-        )
+        page = Page(request, None, "Accept the invitation", shown=Shown.refused(error, "token"))
+        return render(request, "invitation.html", page, token=token)
     return RedirectResponse(f"{surface.root}/sign-in?welcome=1", status_code=303)
 
 

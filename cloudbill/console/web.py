@@ -24,6 +24,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection
 
 from ..bootstrap import Container
+from ..customers import repo as customer_repo
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import new_id
 from ..users import service as users
@@ -144,6 +145,22 @@ async def acting(request: Request) -> Viewer:
     return who
 
 
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """How a page is shown: plainly, again after a refused form (its status, the refusal by
+    field, the values sent back into the form), or after an applied one (what it said)."""
+
+    http_status: int = 200
+    errors: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    done: str | None = None
+
+    @classmethod
+    def refused(cls, error: CloudbillError, where: str = "form", **values: Any) -> Shown:
+        """`where`: the field a refusal that names none is shown beside."""
+        return cls(refusal_status(error), field_errors(error, where), values)
+
+
 @dataclass
 class Page:
     """What every template gets besides its own figures."""
@@ -152,9 +169,19 @@ class Page:
     viewer: Viewer | None
     title: str
     nav: str = ""
-    errors: dict[str, str] = field(default_factory=dict)
-    values: dict[str, Any] = field(default_factory=dict)
-    done: str | None = None  # what the form just applied said
+    shown: Shown = field(default_factory=Shown)
+
+    @property
+    def errors(self) -> dict[str, str]:
+        return self.shown.errors
+
+    @property
+    def values(self) -> dict[str, Any]:
+        return self.shown.values
+
+    @property
+    def done(self) -> str | None:
+        return self.shown.done
 
     def form_key(self) -> str:
         return new_id()
@@ -165,12 +192,14 @@ class Page:
         return f"{root}{path}" + (f"?{urlencode(shown)}" if shown else "")
 
 
-def render(
-    request: Request, template: str, page: Page, http_status: int = 200, **context: Any
-) -> HTMLResponse:
+def container_of(request: Request) -> Container:
+    return request.app.state.container
+
+
+def render(request: Request, template: str, page: Page, **context: Any) -> HTMLResponse:
     env: Environment = request.app.state.templates
     html = env.get_template(template).render(page=page, viewer=page.viewer, **context)
-    return HTMLResponse(html, status_code=http_status)
+    return HTMLResponse(html, status_code=page.shown.http_status)
 
 
 def refusal_status(error: CloudbillError) -> int:
@@ -181,6 +210,11 @@ def field_errors(error: CloudbillError, default_field: str = "form") -> dict[str
     """The refusal as {field: "CODE: message"}: the field it names, else the form's top."""
     where = str(error.details.get("field") or default_field)
     return {where: f"{error.code}: {error.message}"}
+
+
+def after(c: Container, who: Viewer, form_key: str | None) -> Shown:
+    """A page shown after the form `form_key` was applied (the `done` of its redirect)."""
+    return Shown(done=outcome_message(c, who, form_key))
 
 
 def outcome_message(c: Container, who: Viewer, form_key: str | None) -> str | None:
@@ -230,6 +264,13 @@ def apply_form(
         return outcome
 
     return c.write(work)
+
+
+def audit(conn: Connection, who: Viewer, action: str, customer_id: str | None,
+          details: dict[str, Any], now: datetime) -> None:  # fmt: skip
+    """Who did what from the console (the audit trail names the person, not "operator")."""
+    customer_repo.add_audit(conn, at=now, actor=who.actor, customer_id=customer_id,
+                            action=action, details=details)  # fmt: skip
 
 
 def done_redirect(request: Request, path: str, form_key: str, **query: Any) -> RedirectResponse:

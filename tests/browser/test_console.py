@@ -181,16 +181,18 @@ def test_the_alert_switch_saves_from_the_card(browser: Any, demo: Demo) -> None:
     _sign_in(page, demo, "billing@acme.example")
     acme = demo.customer("acme-healthy")
     page.fill("#threshold", "150")
-    page.check("[data-testid=alert-enabled]")  # htmx posts the card on the change
+    with page.expect_response("**/console/alert"):
+        page.check("[data-testid=alert-enabled]")  # htmx posts the card on the change
     page.wait_for_selector(".saved")
     state = demo.c.read(lambda conn, _now: alerts.get(conn, acme))
     assert state.enabled and state.threshold_units == 150 * 10**8
-    page.uncheck("[data-testid=alert-enabled]")
-    page.wait_for_function("!document.querySelector('[data-testid=alert-enabled]').checked")
+    with page.expect_response("**/console/alert"):
+        page.uncheck("[data-testid=alert-enabled]")
     page.wait_for_selector(".saved")
     assert not demo.c.read(lambda conn, _now: alerts.get(conn, acme)).enabled
     page.fill("#threshold", "-5")
-    page.click("#alert-card button[type=submit]")
+    with page.expect_response("**/console/alert"):
+        page.click("#alert-card button[type=submit]")
     error = page.wait_for_selector("#err-threshold")
     assert "INVALID_AMOUNT" in error.inner_text()
     assert demo.c.read(lambda conn, _now: alerts.get(conn, acme)).threshold_units == 150 * 10**8

@@ -10,7 +10,6 @@ from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared import access_keys as shared_keys
 from ...api.shared.accounts import history
-from ...bootstrap import Container
 from ...credentials import service as credentials
 from ...credentials.views import issued_key_view
 from ...kernel.errors import CloudbillError, ErrorCode
@@ -22,14 +21,14 @@ from ...views import instant
 from ..web import (
     Outcome,
     Page,
+    Shown,
     Viewer,
     _,
     acting,
+    after,
     apply_form,
+    container_of,
     done_redirect,
-    field_errors,
-    outcome_message,
-    refusal_status,
     render,
     viewer,
 )
@@ -38,13 +37,9 @@ from .common import account_of
 router = APIRouter()
 
 
-def _c(request: Request) -> Container:
-    return request.app.state.container
-
-
 @router.get("/history", response_class=HTMLResponse)
 def balance_history(request: Request, offset: int = 0, who: Viewer = Depends(viewer)) -> Response:
-    c = _c(request)
+    c = container_of(request)
     found = history(c, who.customer_id, limit=PAGE_SIZE_DEFAULT, offset=offset)
     page = Page(request, who, "Balance History", nav="history")
     return render(
@@ -60,7 +55,7 @@ def balance_history(request: Request, offset: int = 0, who: Viewer = Depends(vie
 
 @router.get("/notifications", response_class=HTMLResponse)
 def notifications(request: Request, offset: int = 0, who: Viewer = Depends(viewer)) -> Response:
-    c = _c(request)
+    c = container_of(request)
     total, rows = c.read(
         lambda conn, _now: notices.list_notices(
             conn,
@@ -102,25 +97,13 @@ def notifications(request: Request, offset: int = 0, who: Viewer = Depends(viewe
 
 
 def _keys_page(
-    request: Request,
-    who: Viewer,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    issued: dict[str, Any] | None = None,
-    done: str | None = None,
+    request: Request, who: Viewer, shown: Shown = Shown(), issued: dict[str, Any] | None = None
 ) -> HTMLResponse:
-    c = _c(request)
+    c = container_of(request)
     keys = shared_keys.list_keys(c, who.customer_id)
-    page = Page(request, who, "Access Keys", nav="access-keys", errors=errors or {}, done=done)
+    page = Page(request, who, "Access Keys", nav="access-keys", shown=shown)
     return render(
-        request,
-        "access_keys.html",
-        page,
-        http_status=status,
-        keys=keys["items"],
-        issued=issued,
-        **account_of(c, who),
+        request, "access_keys.html", page, keys=keys["items"], issued=issued, **account_of(c, who)
     )
 
 
@@ -128,7 +111,7 @@ def _keys_page(
 def access_keys(
     request: Request, done: str | None = None, who: Viewer = Depends(viewer)
 ) -> Response:
-    return _keys_page(request, who, done=outcome_message(_c(request), who, done))
+    return _keys_page(request, who, after(container_of(request), who, done))
 
 
 @router.post("/access-keys")
@@ -140,26 +123,24 @@ def create_key(
 ) -> Response:
     """A new AK/SK pair: the secret is on this answer only, never stored in the clear nor in
     the record of the form (a second submit of the form says the key was made, without it)."""
-    c = _c(request)
+    c = container_of(request)
     box = shared_keys.secret_box(request, c)
-    shown: dict[str, Any] = {}
+    issued: dict[str, Any] = {}
 
     def action(conn, now):  # type: ignore[no-untyped-def]
-        issued = credentials.create(
+        made = credentials.create(
             conn, who.customer_id, box=box, now=now, description=description.strip() or None
         )
-        shown.update(issued_key_view(issued))
-        return _(request, "Access key created") + f": {issued.key.id}"
+        issued.update(issued_key_view(made))
+        return _(request, "Access key created") + f": {made.key.id}"
 
     try:
         outcome = apply_form(c, who, form_key, action)
     except CloudbillError as error:
-        return _keys_page(
-            request, who, status=refusal_status(error), errors=field_errors(error, "description")
-        )
-    if not shown:  # the form was applied before: its secret was shown then
+        return _keys_page(request, who, Shown.refused(error, "description"))
+    if not issued:  # the form was applied before: its secret was shown then
         return done_redirect(request, "/access-keys", form_key)
-    return _keys_page(request, who, issued=shown, done=outcome.message)
+    return _keys_page(request, who, Shown(done=outcome.message), issued)
 
 
 @router.post("/access-keys/{access_key}/{action}")
@@ -172,63 +153,49 @@ def change_key(
 ) -> Response:
     if action not in ("disable", "enable", "delete"):
         raise CloudbillError(ErrorCode.NOT_FOUND, "no such action")
-    c = _c(request)
 
     def apply(conn, now):  # type: ignore[no-untyped-def]
         if action == "delete":
             credentials.delete(conn, access_key, customer_id=who.customer_id)
         else:
-            credentials.set_enabled(
-                conn, access_key, action == "enable", now=now, customer_id=who.customer_id
-            )
+            enable = action == "enable"
+            credentials.set_enabled(conn, access_key, enable, now=now, customer_id=who.customer_id)
         return f"{access_key}: " + _(request, action + "d")
 
     try:
-        apply_form(c, who, form_key, apply)
+        apply_form(container_of(request), who, form_key, apply)
     except CloudbillError as error:
         if error.code is ErrorCode.ACCESS_KEY_NOT_FOUND:
             raise
-        return _keys_page(
-            request,
-            who,
-            status=refusal_status(error),
-            errors=field_errors(error, f"key-{access_key}"),
-        )
+        return _keys_page(request, who, Shown.refused(error, f"key-{access_key}"))
     return done_redirect(request, "/access-keys", form_key)
 
 
 # -- console users ---------------------------------------------------------------------------
 
+USER_CHANGES: dict[str, dict[str, Any]] = {
+    "make-admin": {"role": "admin"},
+    "make-viewer": {"role": "viewer"},
+    "disable": {"enabled": False},
+    "enable": {"enabled": True},
+    "delete": {},
+}
+
 
 def _users_page(
-    request: Request,
-    who: Viewer,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    invitation: str | None = None,
-    done: str | None = None,
+    request: Request, who: Viewer, shown: Shown = Shown(), invitation: str | None = None
 ) -> HTMLResponse:
-    c = _c(request)
+    c = container_of(request)
     people = c.read(lambda conn, _now: users.list_users(conn, UserKind.CUSTOMER, who.customer_id))
-    page = Page(
-        request, who, "Users", nav="users", errors=errors or {}, values=values or {}, done=done
-    )
+    page = Page(request, who, "Users", nav="users", shown=shown)
     return render(
-        request,
-        "users.html",
-        page,
-        http_status=status,
-        people=people,
-        invitation=invitation,
-        **account_of(c, who),
+        request, "users.html", page, people=people, invitation=invitation, **account_of(c, who)
     )
 
 
 @router.get("/users", response_class=HTMLResponse)
 def user_list(request: Request, done: str | None = None, who: Viewer = Depends(viewer)) -> Response:
-    return _users_page(request, who, done=outcome_message(_c(request), who, done))
+    return _users_page(request, who, after(container_of(request), who, done))
 
 
 @router.post("/users")
@@ -241,7 +208,7 @@ def invite(
     who: Viewer = Depends(acting),
 ) -> Response:
     """Invite a person: the invitation link is shown once, to be passed on to the invitee."""
-    c = _c(request)
+    c = container_of(request)
     wall = c.wall.now()
     link: dict[str, str] = {}
 
@@ -262,19 +229,13 @@ def invite(
     try:
         outcome = apply_form(c, who, form_key, action)
     except CloudbillError as error:
-        return _users_page(
-            request,
-            who,
-            status=refusal_status(error),
-            errors=field_errors(error, "email"),
-            values={"email": email, "name": name, "role": role},
-        )
+        shown = Shown.refused(error, "email", email=email, name=name, role=role)
+        return _users_page(request, who, shown)
     if not link:
         return done_redirect(request, "/users", form_key)
     base = str(request.base_url).rstrip("/")
-    return _users_page(
-        request, who, done=outcome.message, invitation=f"{base}/invitation?token={link['token']}"
-    )
+    invitation = f"{base}/invitation?token={link['token']}"
+    return _users_page(request, who, Shown(done=outcome.message), invitation)
 
 
 @router.post("/users/{user_id}/{action}")
@@ -285,35 +246,22 @@ def change_user(
     form_key: str = Form("", max_length=64),
     who: Viewer = Depends(acting),
 ) -> Response:
-    changes: dict[str, dict[str, Any]] = {
-        "make-admin": {"role": "admin"},
-        "make-viewer": {"role": "viewer"},
-        "disable": {"enabled": False},
-        "enable": {"enabled": True},
-        "delete": {},
-    }
-    if action not in changes:
+    if action not in USER_CHANGES:
         raise CloudbillError(ErrorCode.NOT_FOUND, "no such action")
-    c = _c(request)
-    wall = c.wall.now()
+    wall = container_of(request).wall.now()
 
     def apply(conn, _now):  # type: ignore[no-untyped-def]
         user = users.get(conn, user_id, kind=UserKind.CUSTOMER, customer_id=who.customer_id)
         if action == "delete":
             users.delete(conn, user, actor=who.actor, now=wall)
         else:
-            users.update(conn, user, actor=who.actor, now=wall, **changes[action])
+            users.update(conn, user, actor=who.actor, now=wall, **USER_CHANGES[action])
         return Outcome(f"{user.email}: " + _(request, action.replace("-", " ")))
 
     try:
-        apply_form(c, who, form_key, apply)
+        apply_form(container_of(request), who, form_key, apply)
     except CloudbillError as error:
         if error.code is ErrorCode.USER_NOT_FOUND:
             raise
-        return _users_page(
-            request,
-            who,
-            status=refusal_status(error),
-            errors=field_errors(error, f"user-{user_id}"),
-        )
+        return _users_page(request, who, Shown.refused(error, f"user-{user_id}"))
     return done_redirect(request, "/users", form_key)

@@ -12,15 +12,11 @@ from ...bills.model import Granularity
 from ...bootstrap import Container
 from ...kernel.limits import PAGE_SIZE_DEFAULT
 from ...kernel.periods import zone
-from ..web import Page, Viewer, render, viewer
+from ..web import Page, Viewer, container_of, render, viewer
 from .common import account_of
 
 router = APIRouter()
 BILLING_MODES = ("pay_per_use", "yearly_monthly")
-
-
-def _c(request: Request) -> Container:
-    return request.app.state.container
 
 
 def _this_month(c: Container, tz: str) -> str:
@@ -38,7 +34,7 @@ def _months_before(month: str, count: int) -> list[str]:
 
 @router.get("/bills", response_class=HTMLResponse)
 def bill_summary(request: Request, month: str = "", who: Viewer = Depends(viewer)) -> Response:
-    c = _c(request)
+    c = container_of(request)
     account = account_of(c, who)
     chosen = month or _this_month(c, account["tz"])
     summary = monthly_summary(c, who.customer_id, chosen)
@@ -57,7 +53,7 @@ def bill_summary(request: Request, month: str = "", who: Viewer = Depends(viewer
 @router.get("/bills/{month}/export.csv")
 def bill_export(request: Request, month: str, who: Viewer = Depends(viewer)) -> Response:
     """The month's fee records as CSV, streamed (the customer API's export, the same file)."""
-    return export_csv(_c(request), who.customer_id, month)
+    return export_csv(container_of(request), who.customer_id, month)
 
 
 @router.get("/bills/fees", response_class=HTMLResponse)
@@ -71,7 +67,7 @@ def fee_list(
     offset: int = 0,
     who: Viewer = Depends(viewer),
 ) -> Response:
-    c = _c(request)
+    c = container_of(request)
     account = account_of(c, who)
     chosen = month or _this_month(c, account["tz"])
     filters = FeeFilters(
@@ -109,7 +105,7 @@ def fee_list(
 
 @router.get("/bills/postpaid", response_class=HTMLResponse)
 def postpaid(request: Request, who: Viewer = Depends(viewer)) -> Response:
-    c = _c(request)
+    c = container_of(request)
     bills = postpaid_bills(c, who.customer_id)
     page = Page(request, who, "Unpaid bills", nav="bills")
     return render(request, "postpaid_bills.html", page, bills=bills["bills"], **account_of(c, who))

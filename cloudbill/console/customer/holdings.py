@@ -8,17 +8,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared import benefits as shared_benefits
 from ...api.shared.resources import list_resources, show
-from ...bootstrap import Container
 from ...kernel.limits import PAGE_SIZE_DEFAULT
-from ..web import Page, Viewer, render, viewer
+from ..web import Page, Viewer, container_of, render, viewer
 from .common import account_of
 
 router = APIRouter()
 RESOURCE_STATUSES = ("normal", "grace", "frozen", "released")
-
-
-def _c(request: Request) -> Container:
-    return request.app.state.container
 
 
 @router.get("/resources", response_class=HTMLResponse)
@@ -29,7 +24,7 @@ def resource_list(
     offset: int = 0,
     who: Viewer = Depends(viewer),
 ) -> Response:
-    c = _c(request)
+    c = container_of(request)
     found = list_resources(
         c,
         who.customer_id,
@@ -59,7 +54,7 @@ def resource_list(
 
 @router.get("/resources/{resource_id}", response_class=HTMLResponse)
 def resource_page(request: Request, resource_id: str, who: Viewer = Depends(viewer)) -> Response:
-    c = _c(request)
+    c = container_of(request)
     found = show(c, resource_id, owner=who.customer_id)
     page = Page(request, who, found["name"], nav="resources")
     return render(request, "resource.html", page, r=found, **account_of(c, who))
@@ -69,7 +64,7 @@ def resource_page(request: Request, resource_id: str, who: Viewer = Depends(view
 def package_list(
     request: Request, include_expired: bool = False, offset: int = 0, who: Viewer = Depends(viewer)
 ) -> Response:
-    c = _c(request)
+    c = container_of(request)
     found = shared_benefits.list_packages(
         c,
         who.customer_id,
@@ -95,7 +90,7 @@ def package_list(
 def package_page(
     request: Request, package_id: str, offset: int = 0, who: Viewer = Depends(viewer)
 ) -> Response:
-    c = _c(request)
+    c = container_of(request)
     found = shared_benefits.show_package(
         c, package_id, at=None, limit=PAGE_SIZE_DEFAULT, offset=offset, owner=who.customer_id
     )
@@ -115,7 +110,7 @@ def package_page(
 def coupon_list(
     request: Request, status: str = "active", offset: int = 0, who: Viewer = Depends(viewer)
 ) -> Response:
-    c = _c(request)
+    c = container_of(request)
     found = shared_benefits.list_coupons(
         c, who.customer_id, status=status or None, limit=PAGE_SIZE_DEFAULT, offset=offset
     )
@@ -136,7 +131,7 @@ def coupon_list(
 def coupon_page(
     request: Request, coupon_id: str, offset: int = 0, who: Viewer = Depends(viewer)
 ) -> Response:
-    c = _c(request)
+    c = container_of(request)
     found = c.read(
         lambda conn, _now: shared_benefits.coupon_with_usage(
             conn, coupon_id, PAGE_SIZE_DEFAULT, offset, owner=who.customer_id

@@ -3,28 +3,25 @@ details, and every order of the account."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared.benefits import list_coupons
 from ...api.shared.orders import list_orders, show
-from ...bootstrap import Container
 from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import PAGE_SIZE_DEFAULT
 from ...orders import service as orders
 from ...orders.model import OrderStatus
 from ..web import (
     Page,
+    Shown,
     Viewer,
     _,
     acting,
+    after,
     apply_form,
+    container_of,
     done_redirect,
-    field_errors,
-    outcome_message,
-    refusal_status,
     render,
     viewer,
 )
@@ -32,10 +29,7 @@ from .common import account_of
 
 router = APIRouter()
 COUPONS_OFFERED_MAX = 100  # a payment takes at most this many coupons (as the APIs)
-
-
-def _c(request: Request) -> Container:
-    return request.app.state.container
+LOOKUP_FAILURES = (ErrorCode.ORDER_NOT_FOUND, ErrorCode.NOT_FOUND)
 
 
 @router.get("/orders", response_class=HTMLResponse)
@@ -47,7 +41,7 @@ def order_list(
     who: Viewer = Depends(viewer),
 ) -> Response:
     """Unpaid Orders by default; `status=` any other status, or empty for every order."""
-    c = _c(request)
+    c = container_of(request)
     shown = list_orders(
         c,
         who.customer_id,
@@ -56,13 +50,8 @@ def order_list(
         limit=PAGE_SIZE_DEFAULT,
         offset=offset,
     )
-    page = Page(
-        request,
-        who,
-        "Unpaid Orders" if status == OrderStatus.PENDING_PAYMENT else "Orders",
-        nav="orders",
-        done=outcome_message(c, who, done),
-    )
+    title = "Unpaid Orders" if status == OrderStatus.PENDING_PAYMENT else "Orders"
+    page = Page(request, who, title, nav="orders", shown=after(c, who, done))
     return render(
         request,
         "orders.html",
@@ -76,36 +65,13 @@ def order_list(
     )
 
 
-def _order_page(
-    request: Request,
-    who: Viewer,
-    order_id: str,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    done: str | None = None,
-) -> HTMLResponse:
-    c = _c(request)
+def _order_page(request: Request, who: Viewer, order_id: str, shown: Shown) -> HTMLResponse:
+    c = container_of(request)
     order = show(c, who.customer_id, order_id)
     coupons = list_coupons(c, who.customer_id, status="active", limit=COUPONS_OFFERED_MAX, offset=0)
-    page = Page(
-        request,
-        who,
-        f"Order {order['id']}",
-        nav="orders",
-        errors=errors or {},
-        values=values or {},
-        done=done,
-    )
+    page = Page(request, who, f"Order {order['id']}", nav="orders", shown=shown)
     return render(
-        request,
-        "order.html",
-        page,
-        http_status=status,
-        order=order,
-        coupons=coupons["items"],
-        **account_of(c, who),
+        request, "order.html", page, order=order, coupons=coupons["items"], **account_of(c, who)
     )
 
 
@@ -113,7 +79,7 @@ def _order_page(
 def order_page(
     request: Request, order_id: str, done: str | None = None, who: Viewer = Depends(viewer)
 ) -> Response:
-    return _order_page(request, who, order_id, done=outcome_message(_c(request), who, done))
+    return _order_page(request, who, order_id, after(container_of(request), who, done))
 
 
 @router.post("/orders/{order_id}/pay")
@@ -126,7 +92,6 @@ async def pay(
     """Pay with the chosen cash coupons first, then the balance (and credit)."""
     form = await request.form()
     coupon_ids = [str(v) for v in form.getlist("coupon_id")][: COUPONS_OFFERED_MAX + 1]
-    c = _c(request)
 
     def action(conn, now):  # type: ignore[no-untyped-def]
         paid = orders.pay(
@@ -140,18 +105,12 @@ async def pay(
         return _(request, "Order paid") + f": {paid.id}"
 
     try:
-        apply_form(c, who, form_key, action)
+        apply_form(container_of(request), who, form_key, action)
     except CloudbillError as error:
-        if error.code in (ErrorCode.ORDER_NOT_FOUND, ErrorCode.NOT_FOUND):
+        if error.code in LOOKUP_FAILURES:
             raise
-        return _order_page(
-            request,
-            who,
-            order_id,
-            status=refusal_status(error),
-            errors=field_errors(error, "pay"),
-            values={"coupon_ids": coupon_ids},
-        )
+        shown = Shown.refused(error, "pay", coupon_ids=coupon_ids)
+        return _order_page(request, who, order_id, shown)
     return done_redirect(request, f"/orders/{order_id}", form_key)
 
 
@@ -163,22 +122,14 @@ def cancel(
     reason: str = Form("", max_length=256),
     who: Viewer = Depends(acting),
 ) -> Response:
-    c = _c(request)
-
     def action(conn, now):  # type: ignore[no-untyped-def]
         orders.cancel(conn, who.customer_id, order_id, reason=reason.strip() or None, now=now)
         return _(request, "Order cancelled") + f": {order_id}"
 
     try:
-        apply_form(c, who, form_key, action)
+        apply_form(container_of(request), who, form_key, action)
     except CloudbillError as error:
-        if error.code in (ErrorCode.ORDER_NOT_FOUND, ErrorCode.NOT_FOUND):
+        if error.code in LOOKUP_FAILURES:
             raise
-        return _order_page(
-            request,
-            who,
-            order_id,
-            status=refusal_status(error),
-            errors=field_errors(error, "cancel"),
-        )
+        return _order_page(request, who, order_id, Shown.refused(error, "cancel"))
     return done_redirect(request, f"/orders/{order_id}", form_key)

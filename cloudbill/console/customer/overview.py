@@ -4,26 +4,25 @@ Repayment and Withdraw."""
 from __future__ import annotations
 
 import json
-from typing import Any
+from dataclasses import replace
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared.dashboard import dashboard
-from ...bootstrap import Container
 from ...customers import service as customers
 from ...kernel.errors import CloudbillError
 from ...notify import alerts
 from ..web import (
     Page,
+    Shown,
     Viewer,
     _,
     acting,
+    after,
     apply_form,
+    container_of,
     done_redirect,
-    field_errors,
-    outcome_message,
-    refusal_status,
     render,
     viewer,
 )
@@ -31,50 +30,28 @@ from ..web import (
 router = APIRouter()
 
 
-def _c(request: Request) -> Container:
-    return request.app.state.container
-
-
-def _overview(
-    request: Request,
-    who: Viewer,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    done: str | None = None,
-) -> HTMLResponse:
-    d = dashboard(_c(request), who.customer_id)
-    page = Page(
-        request,
-        who,
-        "Overview",
-        nav="overview",
-        errors=errors or {},
-        values=values or {},
-        done=done,
-    )
+def _overview(request: Request, who: Viewer, shown: Shown = Shown()) -> HTMLResponse:
+    d = dashboard(container_of(request), who.customer_id)
+    page = Page(request, who, "Overview", nav="overview", shown=shown)
     trend = [
         {"month": m["month"], "amount": m["amount_exact"], "net_amount": m["net_amount_exact"]}
         for m in d["trend"]["months"]
     ]
     labels = {"amount": _(request, "Amount"), "net_amount": _(request, "Net Amount")}
+    chart = {"currency": d["currency"], "months": trend, "labels": labels}
     return render(
         request,
         "overview.html",
         page,
-        http_status=status,
         dashboard=d,
         account_name=d["name"],
-        trend_json=json.dumps(
-            {"currency": d["currency"], "months": trend, "labels": labels}
-        ).replace("<", "\\u003c"),
+        trend_json=json.dumps(chart).replace("<", "\\u003c"),
     )
 
 
 @router.get("/", response_class=HTMLResponse)
 def overview(request: Request, done: str | None = None, who: Viewer = Depends(viewer)) -> Response:
-    return _overview(request, who, done=outcome_message(_c(request), who, done))
+    return _overview(request, who, after(container_of(request), who, done))
 
 
 @router.post("/alert")
@@ -86,7 +63,6 @@ def set_alert(
     who: Viewer = Depends(acting),
 ) -> Response:
     """The Alert slider and its threshold. With htmx only the card is answered."""
-    c = _c(request)
     on = enabled == "true"
     wanted = threshold.strip() or None
 
@@ -96,55 +72,32 @@ def set_alert(
 
     partial = request.headers.get("hx-request") == "true"
     try:
-        message = apply_form(c, who, form_key, action).message
+        message = apply_form(container_of(request), who, form_key, action).message
     except CloudbillError as error:
-        errors = field_errors(error, "threshold")
-        if partial:
-            return _alert_card(
-                request,
-                who,
-                errors=errors,
-                values={"threshold": threshold},
-                status=refusal_status(error),
-            )
-        return _overview(
-            request,
-            who,
-            status=refusal_status(error),
-            errors=errors,
-            values={"threshold": threshold},
-        )
+        shown = Shown.refused(error, "threshold", threshold=threshold)
+        return _alert_card(request, who, shown) if partial else _overview(request, who, shown)
     if partial:
-        return _alert_card(request, who, saved=message)
+        return _alert_card(request, who, Shown(done=message))
     return done_redirect(request, "/", form_key)
 
 
-def _alert_card(
-    request: Request,
-    who: Viewer,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    saved: str | None = None,
-    status: int = 200,
-) -> HTMLResponse:
-    d = dashboard(_c(request), who.customer_id)
-    page = Page(request, who, "Overview", errors=errors or {}, values=values or {})
-    # An htmx swap of a refused form still has to be shown: answer 200 with the message.
-    html = render(request, "_card_alert.html", page, dashboard=d, alert_saved=saved)
-    html.status_code = 200 if status < 500 else status
-    return html
+def _alert_card(request: Request, who: Viewer, shown: Shown) -> HTMLResponse:
+    d = dashboard(container_of(request), who.customer_id)
+    # htmx swaps only a successful answer in: a refused form is answered 200 with its message
+    # beside the field (a fault of the server keeps its status).
+    status = shown.http_status if shown.http_status >= 500 else 200
+    page = Page(request, who, "Overview", shown=replace(shown, http_status=status))
+    return render(request, "_card_alert.html", page, dashboard=d, alert_saved=shown.done)
 
 
 @router.get("/top-up", response_class=HTMLResponse)
 def top_up(request: Request, who: Viewer = Depends(viewer)) -> Response:
     """How to pay the provider: top-ups are recorded by the operator or a payment
     integration when the money arrives."""
-    c = _c(request)
+    c = container_of(request)
     d = dashboard(c, who.customer_id)
-    page = Page(
-        request, who, "Repayment" if d["payment_mode"] == "postpaid" else "Top up", nav="overview"
-    )
+    title = "Repayment" if d["payment_mode"] == "postpaid" else "Top up"
+    page = Page(request, who, title, nav="overview")
     return render(
         request,
         "top_up.html",
@@ -155,35 +108,17 @@ def top_up(request: Request, who: Viewer = Depends(viewer)) -> Response:
     )
 
 
+def _withdraw_page(request: Request, who: Viewer, shown: Shown = Shown()) -> HTMLResponse:
+    d = dashboard(container_of(request), who.customer_id)
+    page = Page(request, who, "Withdraw", nav="overview", shown=shown)
+    return render(request, "withdraw.html", page, dashboard=d, account_name=d["name"])
+
+
 @router.get("/withdraw", response_class=HTMLResponse)
 def withdraw_form(
     request: Request, done: str | None = None, who: Viewer = Depends(viewer)
 ) -> Response:
-    return _withdraw_page(request, who, done=outcome_message(_c(request), who, done))
-
-
-def _withdraw_page(
-    request: Request,
-    who: Viewer,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    done: str | None = None,
-) -> HTMLResponse:
-    d = dashboard(_c(request), who.customer_id)
-    page = Page(
-        request,
-        who,
-        "Withdraw",
-        nav="overview",
-        errors=errors or {},
-        values=values or {},
-        done=done,
-    )
-    return render(
-        request, "withdraw.html", page, http_status=status, dashboard=d, account_name=d["name"]
-    )
+    return _withdraw_page(request, who, after(container_of(request), who, done))
 
 
 @router.post("/withdraw")
@@ -193,25 +128,17 @@ def withdraw(
     amount: str = Form("", max_length=40),
     who: Viewer = Depends(acting),
 ) -> Response:
-    c = _c(request)
+    """A withdrawal of the withdrawable balance, refused with its reason (in arrears, frozen,
+    more than is withdrawable)."""
 
     def action(conn, now):  # type: ignore[no-untyped-def]
-        tx = customers.withdraw(
+        customers.withdraw(
             conn, who.customer_id, amount.strip(), reference=f"console-{form_key}", now=now
         )
-        return (
-            _(request, "Withdrawal recorded")
-            + f" ({tx.result.get('currency', '')} {amount.strip()})"
-        )
+        return _(request, "Withdrawal recorded") + f": {amount.strip()}"
 
     try:
-        apply_form(c, who, form_key, action)
+        apply_form(container_of(request), who, form_key, action)
     except CloudbillError as error:
-        return _withdraw_page(
-            request,
-            who,
-            status=refusal_status(error),
-            errors=field_errors(error, "amount"),
-            values={"amount": amount},
-        )
+        return _withdraw_page(request, who, Shown.refused(error, "amount", amount=amount))
     return done_redirect(request, "/withdraw", form_key)

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared.orders import _terms, renewals
-from ...bootstrap import Container
 from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import PAGE_SIZE_DEFAULT
 from ...orders import service as orders
@@ -19,14 +18,14 @@ from ...subscriptions.service import MODES
 from ..web import (
     Outcome,
     Page,
+    Shown,
     Viewer,
     _,
     acting,
+    after,
     apply_form,
+    container_of,
     done_redirect,
-    field_errors,
-    outcome_message,
-    refusal_status,
     render,
     viewer,
 )
@@ -35,10 +34,6 @@ from .common import account_of
 router = APIRouter()
 WINDOWS = (7, 15, 30)
 PERIODS = ("1-month", "2-month", "3-month", "6-month", "1-year", "2-year", "3-year")
-
-
-def _c(request: Request) -> Container:
-    return request.app.state.container
 
 
 def _period(text: str, field: str = "period") -> tuple[str, int]:
@@ -53,16 +48,14 @@ def _period(text: str, field: str = "period") -> tuple[str, int]:
 def _page(
     request: Request,
     who: Viewer,
+    shown: Shown = Shown(),
     *,
     view: str = "all",
     days: int = 30,
     mode: str = "",
     offset: int = 0,
-    done: str | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
 ) -> HTMLResponse:
-    c = _c(request)
+    c = container_of(request)
     found = renewals(
         c,
         who.customer_id,
@@ -72,12 +65,11 @@ def _page(
         limit=PAGE_SIZE_DEFAULT,
         offset=offset,
     )
-    page = Page(request, who, "Renewals", nav="renewals", done=done, errors=errors or {})
+    page = Page(request, who, "Renewals", nav="renewals", shown=shown)
     return render(
         request,
         "renewals.html",
         page,
-        http_status=status,
         found=found,
         view=view,
         days=days,
@@ -93,10 +85,12 @@ def _page(
 
 
 def _refused(request: Request, who: Viewer, error: CloudbillError, where: str) -> HTMLResponse:
-    """The page again (every subscribed resource), the refusal beside the form it came from."""
-    if error.code in (ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.NOT_FOUND) and where != "resource_id":
+    """The page again (every subscribed resource), the refusal beside the form it came from;
+    a resource that is not the caller's is a missing page, as for reading it."""
+    lookup = error.code in (ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.NOT_FOUND)
+    if lookup and where != "resource_id":
         raise error
-    return _page(request, who, errors=field_errors(error, where), status=refusal_status(error))
+    return _page(request, who, Shown.refused(error, where))
 
 
 @router.get("/renewals", response_class=HTMLResponse)
@@ -109,15 +103,8 @@ def renewal_page(
     done: str | None = None,
     who: Viewer = Depends(viewer),
 ) -> Response:
-    return _page(
-        request,
-        who,
-        view=view,
-        days=days,
-        mode=mode,
-        offset=offset,
-        done=outcome_message(_c(request), who, done),
-    )
+    shown = after(container_of(request), who, done)
+    return _page(request, who, shown, view=view, days=days, mode=mode, offset=offset)
 
 
 @router.post("/renewals/renew")
@@ -131,7 +118,7 @@ async def renew(
     takes the payment (or the cancellation)."""
     form = await request.form()
     chosen = [str(v) for v in form.getlist("resource_id")][: PAGE_SIZE_DEFAULT + 1]
-    c = _c(request)
+    c = container_of(request)
 
     def action(conn, now):  # type: ignore[no-untyped-def]
         unit, count = _period(period)
@@ -150,9 +137,8 @@ async def renew(
             terms=_terms(c),
             now=now,
         )
-        return Outcome(
-            _(request, "Renewal order created: check its price and pay it"), f"/orders/{order.id}"
-        )
+        message = _(request, "Renewal order created: check its price and pay it")
+        return Outcome(message, f"/orders/{order.id}")
 
     try:
         outcome = apply_form(c, who, form_key, action)
@@ -170,7 +156,6 @@ def auto_renew(
     period: str = Form("1-month", max_length=16),
     who: Viewer = Depends(acting),
 ) -> Response:
-    c = _c(request)
     on = enabled == "true"
 
     def action(conn, now):  # type: ignore[no-untyped-def]
@@ -184,12 +169,11 @@ def auto_renew(
             period_count=count,
             now=now,
         )
-        return (
-            _(request, "Auto-renew on") if on else _(request, "Auto-renew off")
-        ) + f": {resource_id}"
+        said = _(request, "Auto-renew on") if on else _(request, "Auto-renew off")
+        return f"{said}: {resource_id}"
 
     try:
-        apply_form(c, who, form_key, action)
+        apply_form(container_of(request), who, form_key, action)
     except CloudbillError as error:
         return _refused(request, who, error, f"auto-{resource_id}")
     return done_redirect(request, "/renewals", form_key, view="all")
@@ -203,14 +187,12 @@ def expire_policy(
     policy: str = Form("", max_length=32),
     who: Viewer = Depends(acting),
 ) -> Response:
-    c = _c(request)
-
     def action(conn, now):  # type: ignore[no-untyped-def]
         subscriptions.set_expire_policy(conn, who.customer_id, resource_id, policy=policy, now=now)
         return _(request, "Expiry policy set") + f": {resource_id} → {policy}"
 
     try:
-        apply_form(c, who, form_key, action)
+        apply_form(container_of(request), who, form_key, action)
     except CloudbillError as error:
         return _refused(request, who, error, f"policy-{resource_id}")
     return done_redirect(request, "/renewals", form_key, view="all")

@@ -1,5 +1,7 @@
 """Operator console: the customers (search, filters), a customer's page (its overview as the
-customer sees it, resources, users) and the money actions on it (top-up)."""
+customer sees it, resources, orders, balance history, users) and what an operator does to it:
+record a top-up, adjust, freeze and unfreeze, set the credit limit, invite a user. Each action
+is one form applied once, and the audit trail names the operator user who did it."""
 
 from __future__ import annotations
 
@@ -8,10 +10,12 @@ from typing import Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from ...api.shared.accounts import history
 from ...api.shared.dashboard import dashboard
+from ...api.shared.orders import list_orders
 from ...api.shared.resources import list_resources
-from ...bootstrap import Container
 from ...customers import service as customers
+from ...customers.model import CustomerStatus
 from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import PAGE_SIZE_DEFAULT
 from ...users import service as users
@@ -19,31 +23,29 @@ from ...users.model import UserKind
 from ...views import customer_view, overview_view
 from ..web import (
     Page,
+    Shown,
     Viewer,
     _,
     acting,
+    after,
     apply_form,
+    audit,
+    container_of,
     done_redirect,
-    field_errors,
-    outcome_message,
-    refusal_status,
     render,
     viewer,
 )
 
 router = APIRouter()
+SHOWN_ROWS = 20  # of each list on a customer's page; the customer's own pages page through all
 
-# The list's filters as the seed's operator needs them: in arrears, frozen, post-paid.
-FILTERS = {
+# The list's filters as the operator needs them: in arrears, frozen, post-paid.
+FILTERS: dict[str, dict[str, Any]] = {
     "": {},
     "in_arrears": {"in_arrears": True},
     "frozen": {"status": "frozen"},
     "postpaid": {"payment_mode": "postpaid"},
 }
-
-
-def _c(request: Request) -> Container:
-    return request.app.state.container
 
 
 @router.get("/")
@@ -60,10 +62,9 @@ def customer_list(
     who: Viewer = Depends(viewer),
 ) -> Response:
     if filter not in FILTERS:
-        raise CloudbillError(
-            ErrorCode.INVALID_ARGUMENT, f"filter is one of {', '.join(f for f in FILTERS if f)}"
-        )
-    rows, total = _c(request).read(
+        shown = ", ".join(f for f in FILTERS if f)
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, f"filter is one of {shown}")
+    rows, total = container_of(request).read(
         lambda conn, _now: customers.list_with_overviews(
             conn, search=q or None, limit=PAGE_SIZE_DEFAULT, offset=offset, **FILTERS[filter]
         )
@@ -86,39 +87,25 @@ def customer_list(
 
 
 def _customer_page(
-    request: Request,
-    who: Viewer,
-    customer_id: str,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    done: str | None = None,
+    request: Request, who: Viewer, customer_id: str, shown: Shown = Shown()
 ) -> HTMLResponse:
-    c = _c(request)
+    c = container_of(request)
     d = dashboard(c, customer_id)
     profile = c.read(lambda conn, _now: customer_view(customers.get(conn, customer_id)))
-    resources = list_resources(c, customer_id, {"limit": PAGE_SIZE_DEFAULT, "offset": 0})
-    people = c.read(lambda conn, _now: users.list_users(conn, UserKind.CUSTOMER, customer_id))
-    page = Page(
-        request,
-        who,
-        d["name"],
-        nav="customers",
-        errors=errors or {},
-        values=values or {},
-        done=done,
-    )
+    rows = {"limit": SHOWN_ROWS, "offset": 0}
+    page = Page(request, who, d["name"], nav="customers", shown=shown)
     return render(
         request,
         "operator/customer.html",
         page,
-        http_status=status,
         operator_console=True,
         dashboard=d,
         profile=profile,
-        resources=resources,
-        people=people,
+        resources=list_resources(c, customer_id, rows),
+        orders=list_orders(c, customer_id, status=None, order_type=None, **rows),
+        history=history(c, customer_id, **rows),
+        people=c.read(lambda conn, _now: users.list_users(conn, UserKind.CUSTOMER, customer_id)),
+        invitation=shown.values.get("invitation"),
     )
 
 
@@ -126,7 +113,40 @@ def _customer_page(
 def customer_page(
     request: Request, customer_id: str, done: str | None = None, who: Viewer = Depends(viewer)
 ) -> Response:
-    return _customer_page(request, who, customer_id, done=outcome_message(_c(request), who, done))
+    return _customer_page(request, who, customer_id, after(container_of(request), who, done))
+
+
+def _act(
+    request: Request,
+    who: Viewer,
+    customer_id: str,
+    form_key: str,
+    action: Any,
+    *,
+    where: str,
+    values: dict[str, Any],
+    once: dict[str, str] | None = None,
+) -> Response:
+    """Apply an operator's form on a customer once, recorded in the audit trail with the
+    form's fields; a refusal shows the customer's page again with the message beside the
+    field. An unknown customer is a missing page. What the action put in `once` (a secret
+    link) is shown on this answer only: it is kept nowhere."""
+
+    def audited(conn, now):  # type: ignore[no-untyped-def]
+        message = action(conn, now)
+        audit(conn, who, f"console.{where}", customer_id, values, now)
+        return message
+
+    try:
+        outcome = apply_form(container_of(request), who, form_key, audited)
+    except CloudbillError as error:
+        if error.code is ErrorCode.CUSTOMER_NOT_FOUND:
+            raise
+        return _customer_page(request, who, customer_id, Shown.refused(error, where, **values))
+    if once:
+        shown = Shown(done=outcome.message, values=dict(once))
+        return _customer_page(request, who, customer_id, shown)
+    return done_redirect(request, f"/customers/{customer_id}", form_key)
 
 
 @router.post("/customers/{customer_id}/top-up")
@@ -140,7 +160,6 @@ def top_up(
 ) -> Response:
     """Money received: writes off debt first (restoring frozen resources), then adds to the
     balance. The payment's reference makes it idempotent beyond this form too."""
-    c = _c(request)
     ref = reference.strip() or f"console-{form_key}"
 
     def action(conn, now):  # type: ignore[no-untyped-def]
@@ -154,15 +173,111 @@ def top_up(
         )
         return _(request, "Top-up recorded") + f": {amount.strip()} ({ref})"
 
-    try:
-        apply_form(c, who, form_key, action)
-    except CloudbillError as error:
-        return _customer_page(
-            request,
-            who,
+    values = {"amount": amount, "reference": reference}
+    return _act(request, who, customer_id, form_key, action, where="amount", values=values)
+
+
+@router.post("/customers/{customer_id}/adjust")
+def adjust(
+    request: Request,
+    customer_id: str,
+    form_key: str = Form("", max_length=64),
+    direction: str = Form("", max_length=16),
+    adjust_amount: str = Form("", max_length=40),
+    reason: str = Form("", max_length=512),
+    who: Viewer = Depends(acting),
+) -> Response:
+    """A correction for services: a charge (paid like a fee) or a credit (paid in like a
+    top-up), with its reason; billed as an adjustment."""
+
+    def action(conn, now):  # type: ignore[no-untyped-def]
+        customers.adjust(
+            conn,
             customer_id,
-            status=refusal_status(error),
-            errors=field_errors(error, "amount"),
-            values={"amount": amount, "reference": reference},
+            adjust_amount.strip(),
+            direction=direction,
+            reason=reason.strip(),
+            reference=f"console-{form_key}",
+            now=now,
         )
-    return done_redirect(request, f"/customers/{customer_id}", form_key)
+        return _(request, "Adjustment recorded") + f": {direction} {adjust_amount.strip()}"
+
+    values = {"direction": direction, "adjust_amount": adjust_amount, "reason": reason}
+    return _act(request, who, customer_id, form_key, action, where="adjust_amount", values=values)
+
+
+@router.post("/customers/{customer_id}/status")
+def set_status(
+    request: Request,
+    customer_id: str,
+    form_key: str = Form("", max_length=64),
+    status: str = Form("", max_length=16),
+    status_reason: str = Form("", max_length=512),
+    who: Viewer = Depends(acting),
+) -> Response:
+    """Freeze the account (no fee-incurring operation) or unfreeze it, with a reason."""
+
+    def action(conn, now):  # type: ignore[no-untyped-def]
+        try:
+            target = CustomerStatus(status)
+        except ValueError:
+            raise CloudbillError(
+                ErrorCode.INVALID_ARGUMENT, "status is active or frozen", field="status_reason"
+            ) from None
+        if not status_reason.strip():
+            raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "say why", field="status_reason")
+        customers.set_status(conn, customer_id, target, reason=status_reason.strip(), now=now)
+        return _(request, "Account status set") + f": {target}"
+
+    values = {"status": status, "status_reason": status_reason}
+    return _act(request, who, customer_id, form_key, action, where="status_reason", values=values)
+
+
+@router.post("/customers/{customer_id}/credit-limit")
+def credit_limit(
+    request: Request,
+    customer_id: str,
+    form_key: str = Form("", max_length=64),
+    limit: str = Form("", max_length=40),
+    who: Viewer = Depends(acting),
+) -> Response:
+    """A post-paid customer's credit limit."""
+
+    def action(conn, now):  # type: ignore[no-untyped-def]
+        customers.update(conn, customer_id, {"credit_limit": limit.strip()}, now=now)
+        return _(request, "Credit limit set") + f": {limit.strip()}"
+
+    return _act(request, who, customer_id, form_key, action, where="limit", values={"limit": limit})
+
+
+@router.post("/customers/{customer_id}/users")
+def invite_user(
+    request: Request,
+    customer_id: str,
+    form_key: str = Form("", max_length=64),
+    email: str = Form("", max_length=300),
+    role: str = Form("admin", max_length=16),
+    who: Viewer = Depends(acting),
+) -> Response:
+    """A console user for the customer, invited: the link is shown on this answer only."""
+    wall = container_of(request).wall.now()
+    base = str(request.base_url).rstrip("/").removesuffix("/operator/console")
+    once: dict[str, str] = {}
+
+    def action(conn, _now):  # type: ignore[no-untyped-def]
+        made = users.create(
+            conn,
+            kind=UserKind.CUSTOMER,
+            customer_id=customer_id,
+            email=email,
+            role=role,
+            actor=who.actor,
+            now=wall,
+        )
+        once["invitation"] = f"{base}/console/invitation?token={made.invitation}"
+        return _(request, "Invitation made for") + f" {made.user.email}"
+
+    values = {"email": email, "role": role}
+    return _act(
+        request, who, customer_id, form_key, action, where="email", values=values, once=once
+    )
