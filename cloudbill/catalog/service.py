@@ -48,7 +48,7 @@ def load(
     customers are held by settlement (settle/holds.py) until a later version mends it."""
     digest = checksum(document)
     if activate and not allow_breaking:
-        _refuse_if_breaking(conn, CatalogIndex(document), now=now)
+        refuse_if_breaking(conn, CatalogIndex(document), now=now)
     existing = repo.find_version(conn, document.version)
     if existing is not None:
         if existing.checksum != digest:
@@ -83,11 +83,13 @@ def activate_version(
         raise CloudbillError(ErrorCode.NOT_FOUND, f"no catalog version {version!r}")
     if not allow_breaking:
         document = parse_data(json.loads(row.document), source=f"version {row.version}")
-        _refuse_if_breaking(conn, CatalogIndex(document), now=now)
+        refuse_if_breaking(conn, CatalogIndex(document), now=now)
     repo.activate(conn, row.id)
 
 
-def _refuse_if_breaking(conn: Connection, candidate: CatalogIndex, *, now: datetime) -> None:
+def refuse_if_breaking(conn: Connection, candidate: CatalogIndex, *, now: datetime) -> None:
+    """Refuse (CATALOG_IN_USE, with the list) a version that, made active now, would drop or
+    unprice what is in use; the active version itself, or a first catalog, passes."""
     current = active(conn) if has_catalog(conn) else None
     if current is None or current.document.version == candidate.document.version:
         return

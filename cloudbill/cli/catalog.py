@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from ..api.shared.catalog import catalog_summary
-from ..catalog import loader, repo, safety
+from ..catalog import loader, repo
 from ..catalog import service as catalog_service
 from ..catalog.index import CatalogIndex
 from ..catalog.model import PeriodUnit
@@ -68,16 +68,11 @@ def check(path: Path) -> None:
     activated now (exit 2 then)."""
     with errors_as_lines(on_error=_show_breaks):
         document = loader.read_file(path)
-        current = container().read(
-            lambda conn, _now: catalog_service.active(conn)
-            if catalog_service.has_catalog(conn) else None
-        )  # fmt: skip
-        if current is not None and current.document.version != document.version:
-            container().read(
-                lambda conn, now: safety.refuse_if_breaking(
-                    conn, current, CatalogIndex(document), now=now
-                )
+        container().read(
+            lambda conn, now: catalog_service.refuse_if_breaking(
+                conn, CatalogIndex(document), now=now
             )
+        )
     typer.echo(f"ok: {document.version} ({len(document.services)} services)")
 
 

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import typer
-from sqlalchemy import select
 
 from ..notify import webhooks
 from ..notify.signing import new_secret
-from ..store.schema import outbox_event, webhook_delivery
 from ..views import instant
 from .context import container
 from .output import JsonOption, errors_as_lines, fail, show_record, show_rows
@@ -32,19 +30,10 @@ def deliver(as_json: bool = JsonOption) -> None:
 @app.command("dead")
 def dead(as_json: bool = JsonOption) -> None:
     """Events that were given up on (dead-lettered)."""
-    d, e = webhook_delivery.c, outbox_event.c
-
-    def work(conn, _now):  # type: ignore[no-untyped-def]
-        return conn.execute(
-            select(e.id, e.topic, e.subject_id, d.attempts, d.last_error, d.updated_at)
-            .join(webhook_delivery, d.event_id == e.id)
-            .where(d.status == webhooks.DEAD)
-            .order_by(e.id)
-            .limit(1000)
-        ).all()
-
     with errors_as_lines():
-        rows = container().read(work)
+        _total, rows = container().read(
+            lambda conn, _now: webhooks.dead_letters(conn, limit=1000, offset=0)
+        )
     views = [
         {
             "event_id": r.id,

@@ -99,6 +99,21 @@ def update_fields(conn: Connection, customer_id: str, values: dict[str, Any]) ->
     conn.execute(update(customer).where(customer.c.id == customer_id).values(**values))
 
 
+def audit_trail(conn: Connection, *, customer_id: str | None, actor: str | None,
+                limit: int, offset: int) -> tuple[list[Any], int]:  # fmt: skip
+    """Who did what, newest first (optionally of one customer, or by one actor)."""
+    query = select(audit_event)
+    if customer_id is not None:
+        query = query.where(audit_event.c.customer_id == customer_id)
+    if actor is not None:
+        query = query.where(audit_event.c.actor == actor)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(
+        query.order_by(audit_event.c.id.desc()).limit(min(limit, PAGE_SIZE_MAX)).offset(offset)
+    ).all()
+    return list(rows), total
+
+
 def add_audit(
     conn: Connection,
     *,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict
 from datetime import datetime
@@ -578,6 +579,30 @@ def set_status(
         details={"reason": reason},
     )
     return get(conn, customer_id)
+
+
+def audit_trail(
+    conn: Connection,
+    *,
+    customer_id: str | None = None,
+    actor: str | None = None,
+    limit: int = PAGE_SIZE_DEFAULT,
+    offset: int = 0,
+) -> tuple[list[dict[str, Any]], int]:
+    """Every recorded action (who, when, what, on which customer), newest first: the
+    operator's (API, CLI, console user), the customers' console users', the demo's."""
+    check_page(limit, offset)
+    for name, text in (("customer_id", customer_id), ("actor", actor)):
+        if text is not None and (len(text) > FILTER_TEXT_MAX_CHARS or "\x00" in text):
+            raise CloudbillError(ErrorCode.INVALID_ARGUMENT, f"{name}: at most "
+                                 f"{FILTER_TEXT_MAX_CHARS} characters")  # fmt: skip
+    rows, total = repo.audit_trail(conn, customer_id=customer_id, actor=actor, limit=limit,
+                                   offset=offset)  # fmt: skip
+    return [
+        {"id": r.id, "at": r.at, "actor": r.actor, "customer_id": r.customer_id,
+         "action": r.action, "details": json.loads(r.details)}
+        for r in rows
+    ], total  # fmt: skip
 
 
 def history(

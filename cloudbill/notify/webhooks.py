@@ -255,6 +255,24 @@ def send_test(container: Container, *, client: httpx.Client | None = None) -> Te
     return TestDelivery(message_id, code, error, round((time.perf_counter() - started) * 1000, 1))
 
 
+def dead_letters(conn: Connection, *, limit: int, offset: int):  # type: ignore[no-untyped-def]
+    """Events given up on (dead-lettered), oldest first: (total, rows of event id, topic,
+    subject, attempts, last error, when)."""
+    d, e = webhook_delivery.c, outbox_event.c
+    total = conn.execute(
+        select(func.count()).select_from(webhook_delivery).where(d.status == DEAD)
+    ).scalar_one()
+    rows = conn.execute(
+        select(e.id, e.topic, e.subject_id, d.attempts, d.last_error, d.updated_at)
+        .join(webhook_delivery, d.event_id == e.id)
+        .where(d.status == DEAD)
+        .order_by(e.id)
+        .limit(min(limit, PAGE_SIZE_MAX))
+        .offset(offset)
+    ).all()
+    return total, rows
+
+
 def retry_dead(conn: Connection, event_id: int, *, now: datetime) -> bool:
     """Give a dead-lettered event a fresh start (after the provider fixed its endpoint)."""
     result = conn.execute(

@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, insert, select, text
 
-from ..kernel.limits import SQL_IN_CHUNK
+from ..kernel.limits import PAGE_SIZE_MAX, SQL_IN_CHUNK
 from ..store import gates
 from ..store.schema import (
     cash_coupon,
@@ -46,6 +46,18 @@ def last_run(conn: Connection):  # type: ignore[no-untyped-def]
     return conn.execute(
         select(settlement_run).order_by(settlement_run.c.hour_start.desc()).limit(1)
     ).first()
+
+
+def list_runs(conn: Connection, *, limit: int, offset: int):  # type: ignore[no-untyped-def]
+    """Settled hours, newest first: (total, rows)."""
+    total = conn.execute(select(func.count()).select_from(settlement_run)).scalar_one()
+    rows = conn.execute(
+        select(settlement_run)
+        .order_by(settlement_run.c.hour_start.desc())
+        .limit(min(limit, PAGE_SIZE_MAX))
+        .offset(offset)
+    ).all()
+    return total, rows
 
 
 def max_seq(conn: Connection) -> int:

@@ -312,3 +312,18 @@ def test_operator_tops_up_the_customer_in_arrears_and_its_resources_come_back(
     restored = demo.c.read(lambda conn, _now: resources.get(conn, "demo-corvid-css-1"))
     assert str(restored.status) == "normal"
     page.screenshot(path=str(demo.shots / "operator-topped-up.png"), full_page=True)
+    for path in (
+        "/status",
+        "/settlements",
+        "/holds",
+        "/deliveries",
+        "/catalog",
+        "/clock",
+        "/audit",
+    ):
+        page.goto(demo.base + "/operator/console" + path)
+        assert page.locator("h1").count() == 1, path
+        page.screenshot(
+            path=str(demo.shots / f"operator{path.replace('/', '-')}.png"), full_page=True
+        )
+    assert page.locator(f"text=operator:{OPERATOR_EMAIL}").count() >= 1  # the top-up, audited

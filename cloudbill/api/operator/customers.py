@@ -11,7 +11,7 @@ from ...customers import service
 from ...customers.model import CustomerInput, CustomerStatus
 from ...kernel.limits import FILTER_TEXT_MAX_CHARS, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ...resources import service as resources
-from ...views import customer_view, transaction_view
+from ...views import customer_view, instant, transaction_view
 from ..deps import container, require_operator
 from ..shared import accounts
 from ..shared.accounts import BalanceAlertBody
@@ -156,6 +156,29 @@ def unfreeze(customer_id: str, body: Reason, c: Container = Depends(container)) 
         )
     )
     return customer_view(customer)
+
+
+@router.get("/audit-events")
+def audit_events(
+    customer_id: str | None = Query(None, max_length=FILTER_TEXT_MAX_CHARS),
+    actor: str | None = Query(
+        None,
+        max_length=FILTER_TEXT_MAX_CHARS,
+        description="operator (the API and CLI), operator:EMAIL or customer:EMAIL (a console "
+        "user), demo",
+    ),
+    limit: int = Limit,
+    offset: int = Offset,
+    c: Container = Depends(container),
+) -> dict[str, Any]:
+    """The audit trail: who did what and when, newest first (every operator action, and what
+    console users did to their accounts' users)."""
+    rows, total = c.read(
+        lambda conn, _now: service.audit_trail(
+            conn, customer_id=customer_id, actor=actor, limit=limit, offset=offset
+        )
+    )
+    return {"total": total, "items": [{**r, "at": instant(r["at"])} for r in rows]}
 
 
 @router.get("/customers/{customer_id}/history")

@@ -7,13 +7,12 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
 
 from ...bootstrap import Container
 from ...kernel.limits import DESCRIPTION_MAX_CHARS
 from ...settle import holds
+from ...settle import repo as settle_repo
 from ...settle.service import SettleResult
-from ...store.schema import settlement_run
 from ...views import instant
 from ...worker.jobs import run_due as run_jobs
 from ..deps import container, require_operator
@@ -38,15 +37,7 @@ def list_runs(
 ) -> dict[str, Any]:
     """Settled hours, newest first."""
 
-    def work(conn, _now):  # type: ignore[no-untyped-def]
-        total = conn.execute(select(func.count()).select_from(settlement_run)).scalar_one()
-        rows = conn.execute(
-            select(settlement_run).order_by(settlement_run.c.hour_start.desc())
-            .limit(limit).offset(offset)
-        ).all()  # fmt: skip
-        return total, rows
-
-    total, rows = c.read(work)
+    total, rows = c.read(lambda conn, _now: settle_repo.list_runs(conn, limit=limit, offset=offset))
     return {
         "total": total,
         "items": [

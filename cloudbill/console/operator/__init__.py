@@ -1,5 +1,5 @@
 """The operator console's pages."""
 
-from . import customers
+from . import customers, operations
 
-ROUTERS = [customers.router]
+ROUTERS = [customers.router, operations.router]

@@ -123,6 +123,7 @@ def _act(
     form_key: str,
     action: Any,
     *,
+    name: str,
     where: str,
     values: dict[str, Any],
     once: dict[str, str] | None = None,
@@ -134,7 +135,7 @@ def _act(
 
     def audited(conn, now):  # type: ignore[no-untyped-def]
         message = action(conn, now)
-        audit(conn, who, f"console.{where}", customer_id, values, now)
+        audit(conn, who, f"console.{name}", customer_id, values, now)
         return message
 
     try:
@@ -174,7 +175,9 @@ def top_up(
         return _(request, "Top-up recorded") + f": {amount.strip()} ({ref})"
 
     values = {"amount": amount, "reference": reference}
-    return _act(request, who, customer_id, form_key, action, where="amount", values=values)
+    return _act(
+        request, who, customer_id, form_key, action, name="top_up", where="amount", values=values
+    )
 
 
 @router.post("/customers/{customer_id}/adjust")
@@ -203,7 +206,16 @@ def adjust(
         return _(request, "Adjustment recorded") + f": {direction} {adjust_amount.strip()}"
 
     values = {"direction": direction, "adjust_amount": adjust_amount, "reason": reason}
-    return _act(request, who, customer_id, form_key, action, where="adjust_amount", values=values)
+    return _act(
+        request,
+        who,
+        customer_id,
+        form_key,
+        action,
+        name="adjust",
+        where="adjust_amount",
+        values=values,
+    )
 
 
 @router.post("/customers/{customer_id}/status")
@@ -230,7 +242,16 @@ def set_status(
         return _(request, "Account status set") + f": {target}"
 
     values = {"status": status, "status_reason": status_reason}
-    return _act(request, who, customer_id, form_key, action, where="status_reason", values=values)
+    return _act(
+        request,
+        who,
+        customer_id,
+        form_key,
+        action,
+        name="status",
+        where="status_reason",
+        values=values,
+    )
 
 
 @router.post("/customers/{customer_id}/credit-limit")
@@ -247,7 +268,16 @@ def credit_limit(
         customers.update(conn, customer_id, {"credit_limit": limit.strip()}, now=now)
         return _(request, "Credit limit set") + f": {limit.strip()}"
 
-    return _act(request, who, customer_id, form_key, action, where="limit", values={"limit": limit})
+    return _act(
+        request,
+        who,
+        customer_id,
+        form_key,
+        action,
+        name="credit_limit",
+        where="limit",
+        values={"limit": limit},
+    )
 
 
 @router.post("/customers/{customer_id}/users")
@@ -279,5 +309,13 @@ def invite_user(
 
     values = {"email": email, "role": role}
     return _act(
-        request, who, customer_id, form_key, action, where="email", values=values, once=once
+        request,
+        who,
+        customer_id,
+        form_key,
+        action,
+        name="invite_user",
+        where="email",
+        values=values,
+        once=once,
     )
