@@ -30,6 +30,7 @@ from .operator import (
     resources,
     settlement,
     usage,
+    users,
 )
 from .request_guard import RequestGuard
 
@@ -86,6 +87,7 @@ def create_app(container: Container) -> FastAPI:
         notices,
         access_keys,
         orders,
+        users,
     )
     for module in modules:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)

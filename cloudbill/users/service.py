@@ -44,6 +44,14 @@ def get(
     return user
 
 
+def find(conn: Connection, user_id: str) -> User:
+    """A user of either kind by id."""
+    user = repo.get(conn, user_id) if is_valid_id(user_id) else None
+    if user is None:
+        raise _not_found(user_id)
+    return user
+
+
 def by_email(
     conn: Connection, kind: UserKind, email: str, *, customer_id: str | None = None
 ) -> User:

@@ -196,3 +196,64 @@ def test_a_customer_user_cannot_open_the_operator_pages(container) -> None:  # t
         _sign_in(http, "admin@beta.example")
         for path in ("/status", "/audit", "/clock", "/catalog"):
             assert http.get(f"/operator/console{path}", follow_redirects=False).status_code == 303
+
+
+def test_the_operator_api_manages_console_users(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container, "gamma")
+    auth = {"Authorization": "Bearer test-token"}
+    with TestClient(create_app(container), base_url="http://127.0.0.1") as http:
+        api = "/operator/v1"
+        made = http.post(
+            f"{api}/customers/{customer.id}/users",
+            headers=auth,
+            json={"email": "Ann@gamma.example", "role": "viewer"},
+        )
+        assert made.status_code == 201, made.text
+        body = made.json()
+        assert body["status"] == "invited" and body["invitation_path"].startswith("/console/")
+        again = http.post(
+            f"{api}/customers/{customer.id}/users",
+            headers=auth,
+            json={"email": "ann@gamma.example"},
+        )
+        assert again.status_code == 409 and again.json()["error"]["code"] == "ALREADY_EXISTS"
+        short = http.post(
+            f"{api}/customers/{customer.id}/users",
+            headers=auth,
+            json={"email": "bob@gamma.example", "password": "short"},
+        )
+        assert short.status_code == 400 and short.json()["error"]["details"]["field"] == "password"
+        listed = http.get(f"{api}/customers/{customer.id}/users", headers=auth).json()["items"]
+        assert [u["email"] for u in listed] == ["ann@gamma.example"]
+        user_id = body["id"]
+        assert (
+            http.post(
+                f"{api}/users/{user_id}/password", headers=auth, json={"password": PASSWORD}
+            ).json()["status"]
+            == "active"
+        )
+        assert _sign_in(http, "ann@gamma.example").status_code == 303
+        assert (
+            http.patch(f"{api}/users/{user_id}", headers=auth, json={"role": "admin"}).json()[
+                "role"
+            ]
+            == "admin"
+        )
+        assert http.patch(f"{api}/users/nope", headers=auth, json={}).status_code == 404
+        ops = http.post(
+            f"{api}/operator-users",
+            headers=auth,
+            json={"email": "ops2@provider.example", "password": PASSWORD},
+        )
+        assert ops.status_code == 201 and "invitation_token" not in ops.json()
+        last = http.delete(f"{api}/users/{user_id}", headers=auth)
+        assert last.status_code == 409 and last.json()["error"]["code"] == "INVALID_STATE"
+        http.post(
+            f"{api}/customers/{customer.id}/users",
+            headers=auth,
+            json={"email": "cy@gamma.example", "password": PASSWORD},
+        )
+        assert http.delete(f"{api}/users/{user_id}", headers=auth).json()["deleted"] is True
+        left = http.get(f"{api}/customers/{customer.id}/users", headers=auth).json()["items"]
+        assert [u["email"] for u in left] == ["cy@gamma.example"]
+        assert http.get(f"{api}/operator-users").status_code == 401

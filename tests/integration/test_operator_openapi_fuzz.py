@@ -19,6 +19,8 @@ from schemathesis.checks import not_a_server_error
 
 from cloudbill.api.app import create_app
 from cloudbill.bootstrap import Container
+from cloudbill.users import service as users
+from cloudbill.users.model import UserKind
 from tests.helpers import assert_books_balance
 from tests.integration.customer_world import seed
 
@@ -36,7 +38,15 @@ LEFT_OUT = {
 def _real_ids(container: Container) -> dict[str, list[str]]:
     world = seed(container, "fuzzed", "neighbour")
     me, other = world["fuzzed"], world["neighbour"]
+    wall = container.wall.now()
+    person = container.write(
+        lambda conn, _now: users.create(
+            conn, kind=UserKind.CUSTOMER, customer_id=me.customer_id, email="fuzz@x.example",
+            actor="test", now=wall,
+        )
+    ).user  # fmt: skip
     return {
+        "user_id": [person.id, "no-such-user"],
         "customer_id": [me.customer_id, other.customer_id],
         "order_id": [me.paid_order, me.pending_order, other.pending_order],
         "resource_id": [me.usage_resource, me.subscribed_resource, other.usage_resource],
