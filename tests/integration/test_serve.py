@@ -175,3 +175,14 @@ def test_cli_errors_in_a_subprocess_are_one_line(server: Server) -> None:
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: CUSTOMER_NOT_FOUND: "), result.stderr
+
+
+def test_serve_prints_the_console_and_the_demo_sign_in(server: Server) -> None:
+    printed = (server.cwd / "server.log").read_text()
+    assert f"web console:     {server.base}/console/" in printed
+    assert "demo sign-in:" in printed and "billing@acme.example" in printed
+    assert "password: cloudbill-demo" in printed
+    assert httpx.get(f"{server.base}/", follow_redirects=False).headers["location"] == "/console/"
+    page = httpx.get(f"{server.base}/console/sign-in")
+    assert page.status_code == 200 and "Sign in to the Billing Center" in page.text
+    assert httpx.get(f"{server.base}/console/static/vendor/htmx.min.js").status_code == 200
