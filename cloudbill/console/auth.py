@@ -126,10 +126,13 @@ def sign_in(
 
 
 @router.post("/sign-out")
-async def sign_out(request: Request, who: Viewer = Depends(viewer)) -> Response:
+def sign_out(
+    request: Request,
+    csrf_token: str = Form("", max_length=100),
+    who: Viewer = Depends(viewer),
+) -> Response:
     c, surface = _state(request)
-    form = await request.form()
-    sent = str(form.get("csrf_token") or "")
+    sent = csrf_token
     if not secrets.compare_digest(sent.encode(), who.session.csrf_token.encode()):
         raise CloudbillError(ErrorCode.CSRF_FAILED, "reload the page and sign out again")
     c.write(lambda conn, _now: users.sign_out(conn, who.session))

@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import Connection
@@ -132,7 +133,7 @@ def viewer(request: Request) -> Viewer:
 async def acting(request: Request) -> Viewer:
     """A signed-in admin posting a form of its own session (FastAPI dependency for every
     POST): the form's CSRF token must be the session's, and a viewer changes nothing."""
-    who = viewer(request)
+    who = await run_in_threadpool(viewer, request)  # database reads: off the event loop
     form = await request.form()
     sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
     if not secrets.compare_digest(sent.encode(), who.session.csrf_token.encode()):

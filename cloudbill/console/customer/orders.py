@@ -83,15 +83,15 @@ def order_page(
 
 
 @router.post("/orders/{order_id}/pay")
-async def pay(
+def pay(
     request: Request,
     order_id: str,
     form_key: str = Form("", max_length=64),
+    coupon_id: list[str] = Form([], max_length=COUPONS_OFFERED_MAX),
     who: Viewer = Depends(acting),
 ) -> Response:
     """Pay with the chosen cash coupons first, then the balance (and credit)."""
-    form = await request.form()
-    coupon_ids = [str(v) for v in form.getlist("coupon_id")][: COUPONS_OFFERED_MAX + 1]
+    coupon_ids = list(coupon_id)
 
     def action(conn, now):  # type: ignore[no-untyped-def]
         paid = orders.pay(

@@ -108,16 +108,16 @@ def renewal_page(
 
 
 @router.post("/renewals/renew")
-async def renew(
+def renew(
     request: Request,
     form_key: str = Form("", max_length=64),
     period: str = Form("", max_length=16),
+    resource_id: list[str] = Form([], max_length=PAGE_SIZE_DEFAULT),
     who: Viewer = Depends(acting),
 ) -> Response:
     """A renewal order for the ticked resources; the order page then shows its price and
     takes the payment (or the cancellation)."""
-    form = await request.form()
-    chosen = [str(v) for v in form.getlist("resource_id")][: PAGE_SIZE_DEFAULT + 1]
+    chosen = list(resource_id)
     c = container_of(request)
 
     def action(conn, now):  # type: ignore[no-untyped-def]

@@ -317,8 +317,8 @@ def catalog(request: Request, done: str | None = None, who: Viewer = Depends(vie
     return _catalog(request, who, after(container_of(request), who, done))
 
 
-async def _document(upload: UploadFile):  # type: ignore[no-untyped-def]
-    raw = await upload.read(CATALOG_FILE_MAX_BYTES + 1)
+def _document(upload: UploadFile):  # type: ignore[no-untyped-def]
+    raw = upload.file.read(CATALOG_FILE_MAX_BYTES + 1)
     if len(raw) > CATALOG_FILE_MAX_BYTES:
         raise CloudbillError(
             ErrorCode.CATALOG_INVALID, "the catalog file is too large", field="document"
@@ -335,14 +335,14 @@ async def _document(upload: UploadFile):  # type: ignore[no-untyped-def]
 
 
 @router.post("/catalog/check")
-async def check_catalog(
+def check_catalog(
     request: Request, document: UploadFile = File(...), who: Viewer = Depends(acting)
 ) -> Response:
     """Validate a catalog file and list what it would break if activated now; changes
     nothing."""
     c = container_of(request)
     try:
-        parsed = await _document(document)
+        parsed = _document(document)
         c.read(
             lambda conn, now: catalog_service.refuse_if_breaking(
                 conn, CatalogIndex(parsed), now=now
@@ -357,7 +357,7 @@ async def check_catalog(
 
 
 @router.post("/catalog/load")
-async def load_catalog(
+def load_catalog(
     request: Request,
     form_key: str = Form("", max_length=64),
     allow_breaking: str = Form("", max_length=8),
@@ -367,7 +367,7 @@ async def load_catalog(
     """Load a catalog file as a new version and activate it (refused with the list of what it
     would break, unless the operator allows it knowingly)."""
     try:
-        parsed = await _document(document)
+        parsed = _document(document)
     except CloudbillError as error:
         return _catalog(request, who, Shown.refused(error, "document"))
     breaking = allow_breaking == "true"
