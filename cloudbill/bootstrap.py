@@ -33,6 +33,14 @@ log = logs.get("cloudbill.store")
 WRITE_RETRIES = 3
 
 
+def _unique_violation(exc: IntegrityError) -> bool:
+    """A unique or primary key taken by a concurrent writer (PostgreSQL's SQLSTATE 23505,
+    SQLite's "UNIQUE constraint failed")."""
+    if getattr(exc.orig, "sqlstate", None) == "23505":
+        return True
+    return "UNIQUE constraint failed" in str(exc.orig)
+
+
 @dataclass
 class Container:
     settings: Settings
@@ -53,6 +61,8 @@ class Container:
                     now = clock_repo.read_clock(conn)[1]
                     return work(conn, now)
             except IntegrityError as exc:
+                if not _unique_violation(exc):
+                    raise  # a broken reference or check: a fault, not a race to retry
                 log.warning("write lost a race on a unique key; trying again",
                             attempt=attempt + 1, detail=str(exc.orig).splitlines()[0])  # fmt: skip
                 if attempt == WRITE_RETRIES - 1:

@@ -46,6 +46,18 @@ def _refusal_page(request: Request, error: CloudbillError) -> Response:
     return response
 
 
+def _fault_page(request: Request, exc: Exception) -> Response:
+    """A fault of cloudbill's: logged with its traceback, answered as a page (500) that names
+    the request id the log has it under."""
+    request_id = logs.request_id() or "-"
+    log.error("console fault", error=type(exc).__name__, exc_info=exc)
+    error = CloudbillError(
+        ErrorCode.INTERNAL, f"internal error; the server log has it under request id {request_id}"
+    )
+    page = Page(request, None, "Refused", shown=Shown(500))
+    return render(request, "refused.html", page, error=error)
+
+
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _exc: SignInRequired) -> Response:
@@ -60,8 +72,12 @@ def _install_handlers(app: FastAPI) -> None:
     async def _database(request: Request, exc: Exception) -> Response:
         refusal = busy_error(exc)
         if refusal is None:
-            raise exc
+            return _fault_page(request, exc)
         return _refusal_page(request, refusal)
+
+    @app.exception_handler(Exception)
+    async def _fault(request: Request, exc: Exception) -> Response:
+        return _fault_page(request, exc)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -2,7 +2,7 @@
 
 The sign-in form has no session yet to carry a CSRF token, so it carries a double-submit
 token: the same random value in a cookie and in the form. Failed sign-ins count against the
-user (lockout, users.service) and against the source address (the API's failed-authentication
+user (lockout, users.sessions) and against the source address (the API's failed-authentication
 budget), so neither guessing one user's password nor many users' passwords from one place
 goes far.
 """
@@ -17,8 +17,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..bootstrap import Container
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..users import passwords, sessions
 from ..users import service as users
-from .web import Page, Shown, Surface, Viewer, policy, render, viewer
+from .web import Page, Shown, SignedIn, Surface, policy, render, signed_in
 
 router = APIRouter()
 SIGN_IN_COOKIE = "cloudbill_sign_in"
@@ -98,19 +99,11 @@ def sign_in(
         response = _sign_in_page(request, next_url=target, email=email, refusal=error)
         response.headers["Retry-After"] = str(error.retry_after_s)
         return response
-    wall = c.wall.now()
-    outcome = c.write(
-        lambda conn, _now: users.sign_in(
-            conn, surface.kind, email, password, policy=policy(c), now=wall
-        )
-    )
+    outcome = _check(c, surface, email, password)
     if outcome.refusal is not None or outcome.token is None:
         limits.auth_failed(listener, source, None)
-        error = outcome.refusal or CloudbillError(ErrorCode.UNAUTHENTICATED, "not signed in")
-        response = _sign_in_page(request, next_url=target, email=email, refusal=error)
-        if error.retry_after_s is not None:
-            response.headers["Retry-After"] = str(error.retry_after_s)
-        return response
+        error = outcome.refusal or CloudbillError(ErrorCode.UNAUTHENTICATED, sessions.REFUSED)
+        return _sign_in_page(request, next_url=target, email=email, refusal=error)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         surface.cookie,
@@ -125,17 +118,32 @@ def sign_in(
     return response
 
 
+def _check(c: Container, surface: Surface, email: str, password: str) -> sessions.SignIn:
+    """The password checked outside any transaction (Argon2 is slow: no lock waits on it),
+    between reading the user and recording the outcome under its row lock."""
+    found = c.read(lambda conn, _now: sessions.credentials(conn, surface.kind, email))
+    user, encoded = found if found else (None, None)
+    good = passwords.verify(encoded, password)
+    rehash = passwords.hash_password(password) if good and passwords.needs_rehash(encoded) else None
+    wall = c.wall.now()
+    return c.write(
+        lambda conn, _now: sessions.record(
+            conn, user.id if user else None, good, rehash=rehash, policy=policy(c), now=wall
+        )
+    )
+
+
 @router.post("/sign-out")
 def sign_out(
     request: Request,
     csrf_token: str = Form("", max_length=100),
-    who: Viewer = Depends(viewer),
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     c, surface = _state(request)
     sent = csrf_token
     if not secrets.compare_digest(sent.encode(), who.session.csrf_token.encode()):
         raise CloudbillError(ErrorCode.CSRF_FAILED, "reload the page and sign out again")
-    c.write(lambda conn, _now: users.sign_out(conn, who.session))
+    c.write(lambda conn, _now: sessions.sign_out(conn, who.session))
     response = RedirectResponse(f"{surface.root}/sign-in", status_code=303)
     response.delete_cookie(surface.cookie, path=surface.root)
     return response
@@ -172,5 +180,5 @@ def accept_invitation(
     return RedirectResponse(f"{surface.root}/sign-in?welcome=1", status_code=303)
 
 
-def context_of(who: Viewer) -> dict[str, Any]:
+def context_of(who: SignedIn) -> dict[str, Any]:
     return {"csrf_token": who.session.csrf_token}

@@ -4,7 +4,7 @@ hover), instants in the customer's time zone with the zone named."""
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 
 from ..kernel.currency import CURRENCY_DIGITS
 from ..kernel.money import Rounding
@@ -19,8 +19,9 @@ def shown_money(exact: object, currency: str, rounding: Rounding = Rounding.HALF
     except (InvalidOperation, ValueError):
         return str(exact)
     digits = CURRENCY_DIGITS.get(currency, 2)
-    mode = ROUND_DOWN if rounding is Rounding.TRUNCATE else ROUND_HALF_UP
-    rounded = value.quantize(Decimal(1).scaleb(-digits), rounding=mode)
+    rounded = value.quantize(Decimal(1).scaleb(-digits), rounding=Rounding(rounding).decimal_mode)
+    if rounded.is_zero():
+        rounded = abs(rounded)  # -0.004 shows as 0.00, not -0.00
     return f"{rounded:,.{digits}f}"
 
 

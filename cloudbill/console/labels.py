@@ -27,4 +27,19 @@ WORDS = (
     N_("used up"), N_("revoked"), N_("sent"), N_("pending"), N_("dead"), N_("skipped"),
     N_("email"), N_("sms"), N_("cash"), N_("debt"), N_("credit"), N_("coupon"),
     N_("topup"), N_("withdrawal"), N_("adjustment"), N_("settlement"), N_("order payment"),
+    # tabs, choices and buttons the templates list as data
+    N_("Manual renewal"), N_("Auto-renew"), N_("To pay-per-use at expiry"),
+    N_("Release at expiry"), N_("Expiring"), N_("Expired"), N_("Frozen"), N_("All"),
+    N_("Available"), N_("Used up"), N_("Dead"), N_("Waiting"), N_("Skipped"), N_("Sent"),
+    N_("Credit (compensation)"), N_("Charge (deduction)"), N_("Service"), N_("Billing mode"),
+    N_("Bill type"), N_("Disable"), N_("Enable"), N_("Delete"), N_("Make viewer"),
+    N_("Make admin"), N_("all"), N_("in arrears"), N_("frozen"), N_("postpaid"), N_("simulated"),
+    N_("system"),
+    # page titles
+    N_("Overview"), N_("Unpaid Orders"), N_("Orders"), N_("Renewals"), N_("Bills"),
+    N_("Fee records"), N_("Unpaid bills"), N_("Resources"), N_("Resource Packages"),
+    N_("Cash Coupons"), N_("Balance History"), N_("Notifications"), N_("Access Keys"),
+    N_("Users"), N_("Sign in"), N_("Accept the invitation"), N_("Refused"), N_("Withdraw"),
+    N_("Top up"), N_("Repayment"), N_("Customers"), N_("Status"), N_("Settlements"),
+    N_("Set aside"), N_("Webhooks and notices"), N_("Catalog"), N_("Clock"), N_("Audit trail"),
 )  # fmt: skip

@@ -4,11 +4,12 @@ refusal is shown beside its field.
 Pages are server-rendered; a form posts, and on success the answer is a redirect (303) to the
 page that shows the result, carrying the form's key so the page can say what was done. A form
 submitted twice (a double click, a reload of the POST) is applied once: its key is recorded in
-the transaction that applied it (users.service.remember_form).
+the transaction that applied it (users.sessions.claim_form).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 from collections.abc import Callable
@@ -28,8 +29,8 @@ from ..bootstrap import Container
 from ..customers import repo as customer_repo
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import new_id
-from ..users import service as users
-from ..users.model import Session, SessionPolicy, UserKind
+from ..users import sessions
+from ..users.model import Session, SessionPolicy, User, UserKind
 from . import formatting
 from .i18n import gettext, translations
 
@@ -75,7 +76,12 @@ def environment(c: Container) -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.install_gettext_translations(translations(c.settings.console_locale), newstyle=True)  # type: ignore[attr-defined]
+    catalogue = translations(c.settings.console_locale)
+    env.install_gettext_translations(catalogue, newstyle=True)  # type: ignore[attr-defined]
+    # A word from data (a status, a mode, a title that may be a resource's name) in the
+    # console's language: a plain string, escaped like any data. `_()` is for the templates'
+    # own literals only: its result is trusted markup.
+    env.filters["word"] = lambda value: catalogue.gettext(str(value))
     rounding = c.settings.bill_rounding
     env.filters["money"] = lambda v, cur: formatting.shown_money(v, cur, rounding)
     env.filters["exact"] = formatting.exact_money
@@ -91,14 +97,16 @@ class SignInRequired(Exception):
 
 
 @dataclass
-class Viewer:
-    """Who is looking at a page, and the CSRF token its forms carry."""
+class SignedIn:
+    """The person signed in to this console: its session (and so the CSRF token its forms
+    carry) and, for a form being applied, the fingerprint of what the form sent."""
 
     session: Session
     surface: Surface
+    fingerprint: str = ""
 
     @property
-    def user(self):  # type: ignore[no-untyped-def]
+    def user(self) -> User:
         return self.session.user
 
     @property
@@ -115,25 +123,29 @@ class Viewer:
         return f"{self.surface.kind}:{self.user.email}"
 
 
-def viewer(request: Request) -> Viewer:
+def signed_in(request: Request) -> SignedIn:
     """The signed-in user of this console (FastAPI dependency), or the sign-in page."""
     c: Container = request.app.state.container
     surface: Surface = request.app.state.surface
     token = request.cookies.get(surface.cookie, "")
     wall = c.wall.now()
-    found = c.read(lambda conn, _now: users.resume(conn, token, surface.kind, now=wall))
+    found = c.read(lambda conn, _now: sessions.resume(conn, token, surface.kind, now=wall))
     if found is None:
         raise SignInRequired()
     session, due = found
     if due:
-        c.write(lambda conn, _now: users.touch(conn, session, policy=policy(c), now=wall))
-    return Viewer(session, surface)
+        c.write(lambda conn, _now: sessions.touch(conn, session, policy=policy(c), now=wall))
+    return SignedIn(session, surface)
 
 
-async def acting(request: Request) -> Viewer:
+# What a form sends besides its own fields: not part of what it asks for.
+FORM_PLUMBING = ("csrf_token", "form_key")
+
+
+async def acting(request: Request) -> SignedIn:
     """A signed-in admin posting a form of its own session (FastAPI dependency for every
     POST): the form's CSRF token must be the session's, and a viewer changes nothing."""
-    who = await run_in_threadpool(viewer, request)  # database reads: off the event loop
+    who = await run_in_threadpool(signed_in, request)  # database reads: off the event loop
     form = await request.form()
     sent = str(form.get("csrf_token") or request.headers.get("x-csrf-token") or "")
     if not secrets.compare_digest(sent.encode(), who.session.csrf_token.encode()):
@@ -143,6 +155,12 @@ async def acting(request: Request) -> Viewer:
         )
     if not who.can_change:
         raise CloudbillError(ErrorCode.FORBIDDEN, "a viewer can look but not change anything")
+    fields = sorted(
+        (k, v if isinstance(v, str) else f"file:{v.filename}")
+        for k, v in form.multi_items()
+        if k not in FORM_PLUMBING
+    )
+    who.fingerprint = hashlib.sha256(json.dumps([request.url.path, fields]).encode()).hexdigest()
     return who
 
 
@@ -167,7 +185,7 @@ class Page:
     """What every template gets besides its own figures."""
 
     request: Request
-    viewer: Viewer | None
+    me: SignedIn | None  # who is signed in (None: the sign-in pages)
     title: str
     nav: str = ""
     shown: Shown = field(default_factory=Shown)
@@ -199,7 +217,7 @@ def container_of(request: Request) -> Container:
 
 def render(request: Request, template: str, page: Page, **context: Any) -> HTMLResponse:
     env: Environment = request.app.state.templates
-    html = env.get_template(template).render(page=page, viewer=page.viewer, **context)
+    html = env.get_template(template).render(page=page, me=page.me, **context)
     return HTMLResponse(html, status_code=page.shown.http_status)
 
 
@@ -213,28 +231,26 @@ def field_errors(error: CloudbillError, default_field: str = "form") -> dict[str
     return {where: f"{error.code}: {error.message}"}
 
 
-def after(c: Container, who: Viewer, form_key: str | None) -> Shown:
+def after(c: Container, who: SignedIn, form_key: str | None) -> Shown:
     """A page shown after the form `form_key` was applied (the `done` of its redirect)."""
     return Shown(done=outcome_message(c, who, form_key))
 
 
-def outcome_message(c: Container, who: Viewer, form_key: str | None) -> str | None:
+def outcome_message(c: Container, who: SignedIn, form_key: str | None) -> str | None:
     """What a form applied earlier said (the `done` of the page it redirected to)."""
-    if not form_key or len(form_key) > 64:
-        return None
-    try:
-        first = c.read(lambda conn, _now: users.applied_before(conn, who.user, form_key))
-    except CloudbillError:
-        return None
+    first = c.read(lambda conn, _now: sessions.outcome_of(conn, who.user, form_key or ""))
     return Outcome.load(first).message if first else None
 
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What an applied form said, and where its answer leads (None: the form's own page)."""
+    """What an applied form said, where its answer leads (None: the form's own page), and
+    what is shown on this answer only (a secret: an access key's, an invitation link) — kept
+    nowhere, so a second submit of the form answers without it."""
 
     message: str
     path: str | None = None
+    once: dict[str, Any] = field(default_factory=dict)
 
     def dump(self) -> str:
         return json.dumps({"message": self.message, "path": self.path})
@@ -247,27 +263,28 @@ class Outcome:
 
 def apply_form(
     c: Container,
-    who: Viewer,
+    who: SignedIn,
     form_key: str,
     action: Callable[[Connection, datetime], str | Outcome],
 ) -> Outcome:
     """Apply `action` (which returns the message to show, or an Outcome) once for this form
-    key, in one transaction with the record of it; a second submit answers the first's."""
+    key, in one transaction with the claim of the key (users.sessions.claim_form): a second
+    submit answers the first's outcome, the same key with other fields is refused."""
     wall = c.wall.now()
 
     def work(conn: Connection, now: datetime) -> Outcome:
-        first = users.applied_before(conn, who.user, form_key)
+        first = sessions.claim_form(conn, who.user, form_key, who.fingerprint, wall)
         if first is not None:
             return Outcome.load(first)
         done = action(conn, now)
         outcome = done if isinstance(done, Outcome) else Outcome(done)
-        users.remember_form(conn, who.user, form_key, outcome.dump(), wall)
+        sessions.settle_form(conn, who.user, form_key, outcome.dump())
         return outcome
 
     return c.write(work)
 
 
-def audit(conn: Connection, who: Viewer, action: str, customer_id: str | None,
+def audit(conn: Connection, who: SignedIn, action: str, customer_id: str | None,
           details: dict[str, Any], now: datetime) -> None:  # fmt: skip
     """Who did what from the console (the audit trail names the person, not "operator")."""
     customer_repo.add_audit(conn, at=now, actor=who.actor, customer_id=customer_id,

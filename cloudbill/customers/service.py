@@ -103,8 +103,14 @@ UPDATABLE = ("name", "email", "mobile", "payment_mode", "credit_limit", "level",
 
 
 def update(
-    conn: Connection, customer_id: str, changes: dict[str, Any], *, now: datetime
+    conn: Connection,
+    customer_id: str,
+    changes: dict[str, Any],
+    *,
+    now: datetime,
+    actor: str = OPERATOR,
 ) -> Customer:
+    """`actor`: who, for the audit trail (the operator API and CLI: "operator")."""
     current = get(conn, customer_id, lock=True)
     unknown = set(changes) - set(UPDATABLE)
     if unknown:
@@ -150,7 +156,7 @@ def update(
     repo.add_audit(
         conn,
         at=now,
-        actor=OPERATOR,
+        actor=actor,
         customer_id=customer_id,
         action="customer.updated",
         details={k: v for k, v in values.items() if k != "updated_at"},
@@ -564,7 +570,13 @@ def _adjustment_record(
 
 
 def set_status(
-    conn: Connection, customer_id: str, status: CustomerStatus, *, reason: str, now: datetime
+    conn: Connection,
+    customer_id: str,
+    status: CustomerStatus,
+    *,
+    reason: str,
+    now: datetime,
+    actor: str = OPERATOR,
 ) -> Customer:
     customer = get(conn, customer_id, lock=True)
     if customer.status is status:
@@ -573,7 +585,7 @@ def set_status(
     repo.add_audit(
         conn,
         at=now,
-        actor=OPERATOR,
+        actor=actor,
         customer_id=customer_id,
         action="customer.frozen" if status is CustomerStatus.FROZEN else "customer.unfrozen",
         details={"reason": reason},

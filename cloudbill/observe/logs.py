@@ -93,5 +93,11 @@ def bind_request(request_id: str) -> None:
     structlog.contextvars.bind_contextvars(request_id=request_id)
 
 
+def request_id() -> str | None:
+    """The id of the request being served (bound by bind_request), if any."""
+    value = structlog.contextvars.get_contextvars().get("request_id")
+    return value if isinstance(value, str) else None
+
+
 def unbind_request() -> None:
     structlog.contextvars.clear_contextvars()

@@ -730,6 +730,8 @@ console_form = Table(
     metadata,
     Column("user_id", String(32), ForeignKey("console_user.id"), primary_key=True),
     Column("form_key", String(64), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # SHA-256 of the form's path and fields
     Column("outcome", Text, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_console_form_created", "created_at"),
 )

@@ -16,12 +16,16 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify(encoded: str | None, password: str) -> bool:
+def verify(encoded: str | None, password: object) -> bool:
+    """Whether `password` is the one hashed in `encoded` (None: no user, checked against a
+    dummy so that it takes as long)."""
+    if not isinstance(password, str) or len(password) > 1024:
+        password = ""
     try:
         return _hasher.verify(encoded or _UNKNOWN, password) and encoded is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
 
-def needs_rehash(encoded: str) -> bool:
-    return _hasher.check_needs_rehash(encoded)
+def needs_rehash(encoded: str | None) -> bool:
+    return encoded is not None and _hasher.check_needs_rehash(encoded)

@@ -65,17 +65,17 @@ def count_for(conn: Connection, customer_id: str) -> int:
     ).scalar_one()
 
 
-def count_active_admins(conn: Connection, kind: UserKind, customer_id: str | None) -> int:
-    query = (
-        select(func.count())
-        .select_from(console_user)
-        .where(
-            _U.kind == str(kind), _U.role == str(Role.ADMIN), _U.status == str(UserStatus.ACTIVE)
-        )
+def lock_active_admins(conn: Connection, kind: UserKind, customer_id: str | None) -> int:
+    """How many active admins (of the customer, or operators) there are, their rows locked:
+    two changes that would each leave one admin wait for each other, and the second sees
+    the first's result."""
+    query = select(_U.id).where(
+        _U.kind == str(kind), _U.role == str(Role.ADMIN), _U.status == str(UserStatus.ACTIVE)
     )
     if customer_id is not None:
         query = query.where(_U.customer_id == customer_id)
-    return conn.execute(query).scalar_one()
+    rows = conn.execute(query.order_by(_U.id).with_for_update(key_share=True)).all()
+    return len(rows)
 
 
 def insert_user(
@@ -161,20 +161,51 @@ def purge_sessions(conn: Connection, now: datetime) -> int:
     return conn.execute(delete(console_session).where(_S.expires_at <= now)).rowcount or 0
 
 
+def purge_invitations(conn: Connection, now: datetime) -> int:
+    """Invited users whose invitation passed its date (never accepted): their address is
+    free to be invited again."""
+    return (
+        conn.execute(
+            delete(console_user).where(
+                _U.status == str(UserStatus.INVITED), _U.invite_expires_at <= now
+            )
+        ).rowcount
+        or 0
+    )
+
+
 # -- forms applied once --------------------------------------------------------------------
 
+_F = console_form.c
 
-def form_outcome(conn: Connection, user_id: str, form_key: str) -> str | None:
+
+def form_row(conn: Connection, user_id: str, form_key: str) -> Any:
     return conn.execute(
-        select(console_form.c.outcome).where(
-            console_form.c.user_id == user_id, console_form.c.form_key == form_key
-        )
-    ).scalar_one_or_none()
+        select(_F.fingerprint, _F.outcome).where(_F.user_id == user_id, _F.form_key == form_key)
+    ).first()
 
 
-def record_form(conn: Connection, user_id: str, form_key: str, outcome: str, now: datetime) -> None:
+def record_form(
+    conn: Connection, user_id: str, form_key: str, fingerprint: str, outcome: str, now: datetime
+) -> None:
     conn.execute(
         insert(console_form).values(
-            user_id=user_id, form_key=form_key, outcome=outcome, created_at=now
+            user_id=user_id,
+            form_key=form_key,
+            fingerprint=fingerprint,
+            outcome=outcome,
+            created_at=now,
         )
     )
+
+
+def set_form_outcome(conn: Connection, user_id: str, form_key: str, outcome: str) -> None:
+    conn.execute(
+        update(console_form)
+        .where(_F.user_id == user_id, _F.form_key == form_key)
+        .values(outcome=outcome)
+    )
+
+
+def purge_forms(conn: Connection, before: datetime) -> int:
+    return conn.execute(delete(console_form).where(_F.created_at < before)).rowcount or 0

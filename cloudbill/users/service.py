@@ -1,13 +1,11 @@
-"""Console user use cases, each inside one transaction handed in by the caller.
-
-Times here are the wall clock's (the caller passes it): sessions, lockouts and invitations
-belong to the outside world, not to billing time, which a demo may run months ahead.
-"""
+"""Console users: making, inviting, changing and deleting them, each inside one transaction
+handed in by the caller. Times are the wall clock's (the caller passes it): people and their
+invitations belong to the outside world, not to billing time, which a demo may run months
+ahead. Signing in and sessions are in sessions.py."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -17,10 +15,7 @@ from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
 from ..kernel.limits import USERS_PER_CUSTOMER_MAX
 from . import passwords, repo, rules
-from .model import NewUser, Role, Session, SessionPolicy, User, UserKind, UserStatus
-
-# A session's last-seen time is written at most this often (a page view is otherwise a read).
-TOUCH_EVERY_S = 60
+from .model import NewUser, Role, User, UserKind, UserStatus
 
 
 def _not_found(user_id: object) -> CloudbillError:
@@ -210,9 +205,7 @@ def delete(conn: Connection, user: User, *, actor: str, now: datetime) -> None:
 
 
 def _keep_an_admin(conn: Connection, user: User) -> None:
-    if user.kind is UserKind.CUSTOMER:
-        customers.get(conn, str(user.customer_id), lock=True)  # one change at a time
-    if repo.count_active_admins(conn, user.kind, user.customer_id) <= 1:
+    if repo.lock_active_admins(conn, user.kind, user.customer_id) <= 1:
         raise CloudbillError(
             ErrorCode.INVALID_STATE, "this is the last active admin: make another admin first"
         )
@@ -235,131 +228,3 @@ def _audit(
         action=action,
         details={"user": user.email, **details},
     )
-
-
-# -- signing in ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SignIn:
-    """The outcome of a sign-in: a session's cookie value, or the refusal to raise once the
-    transaction that counted the failure has committed."""
-
-    token: str | None
-    session: Session | None
-    refusal: CloudbillError | None
-
-
-def sign_in(
-    conn: Connection,
-    kind: UserKind,
-    email: str,
-    password: str,
-    *,
-    policy: SessionPolicy,
-    now: datetime,
-) -> SignIn:
-    """Check the password; a wrong one counts towards the lock. The refusal says the same for
-    an unknown address as for a wrong password, and takes as long."""
-    try:
-        address = rules.check_email(email)
-    except CloudbillError:
-        address = ""
-    found = repo.by_email(conn, kind, address) if address else None
-    user, encoded = found if found else (None, None)
-    if user is not None and rules.locked(user, now):
-        passwords.verify(None, password)  # the same time as any other answer
-        return SignIn(None, None, _locked(user, now))
-    good = passwords.verify(encoded, password[:1024]) if isinstance(password, str) else False
-    if user is None or not good or not rules.may_sign_in(user):
-        if user is not None and not good:
-            failures, until = rules.after_failure(user, policy, now)
-            repo.update_user(conn, user.id, now, failed_sign_ins=failures, locked_until=until)
-            if until is not None and until > now:
-                _audit(conn, user, user.email, "user.locked", now)
-        return SignIn(
-            None,
-            None,
-            CloudbillError(
-                ErrorCode.UNAUTHENTICATED,
-                "the email or the password is not right",
-                field="password",
-            ),
-        )
-    values: dict[str, object] = {"failed_sign_ins": 0, "locked_until": None, "last_sign_in_at": now}
-    if encoded and passwords.needs_rehash(encoded):
-        values["password_hash"] = passwords.hash_password(password)
-    repo.update_user(conn, user.id, now, **values)
-    token, session = _start(conn, get(conn, user.id, kind=kind), policy, now)
-    return SignIn(token, session, None)
-
-
-def _locked(user: User, now: datetime) -> CloudbillError:
-    assert user.locked_until is not None
-    wait_s = max(1, int((user.locked_until - now).total_seconds()))
-    return CloudbillError(
-        ErrorCode.USER_LOCKED,
-        f"too many failed sign-ins: try again in {max(1, wait_s // 60)} min",
-        retry_after_s=wait_s,
-    )
-
-
-def _start(
-    conn: Connection, user: User, policy: SessionPolicy, now: datetime
-) -> tuple[str, Session]:
-    token = rules.new_token()
-    expires = rules.session_expiry(now, now, policy)
-    csrf = rules.new_token()
-    repo.insert_session(conn, rules.digest(token), user.id, csrf, now, expires)
-    return token, Session(rules.digest(token), user, csrf, now, now, expires)
-
-
-def resume(
-    conn: Connection, token: str, kind: UserKind, *, now: datetime
-) -> tuple[Session, bool] | None:
-    """The live session of a cookie value, and whether its last-seen time is due to be
-    written (`touch`); None when there is none, it has expired or its user may not sign in."""
-    if not token or len(token) > 256:
-        return None
-    row = repo.session_row(conn, rules.digest(token))
-    if row is None or row.expires_at <= now:
-        return None
-    user = repo.get(conn, row.user_id)
-    if user is None or user.kind is not kind or not rules.may_sign_in(user):
-        return None
-    session = Session(
-        row.digest, user, row.csrf_token, row.created_at, row.last_seen_at, row.expires_at
-    )
-    return session, now - row.last_seen_at >= timedelta(seconds=TOUCH_EVERY_S)
-
-
-def touch(conn: Connection, session: Session, *, policy: SessionPolicy, now: datetime) -> None:
-    repo.touch_session(
-        conn, session.digest, now, rules.session_expiry(session.created_at, now, policy)
-    )
-
-
-def sign_out(conn: Connection, session: Session) -> None:
-    repo.end_session(conn, session.digest)
-
-
-def purge_expired(conn: Connection, *, now: datetime) -> int:
-    return repo.purge_sessions(conn, now)
-
-
-# -- forms applied once --------------------------------------------------------------------
-
-
-def applied_before(conn: Connection, user: User, form_key: str) -> str | None:
-    """The outcome of this user's form `form_key` if it was applied before (a second submit
-    of one form: the caller then applies nothing and answers the first outcome)."""
-    if not form_key or len(form_key) > 64 or not is_valid_id(form_key):
-        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "the form has no valid key: reload it")
-    return repo.form_outcome(conn, user.id, form_key)
-
-
-def remember_form(conn: Connection, user: User, form_key: str, outcome: str, now: datetime) -> None:
-    """Record the form as applied, in the transaction that applied it. Two submits racing
-    both insert: the loser's transaction fails on the key and is retried whole
-    (Container.write), and then finds the winner's outcome through `applied_before`."""
-    repo.record_form(conn, user.id, form_key, outcome, now)

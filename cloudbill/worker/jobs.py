@@ -30,6 +30,7 @@ from ..store import gates
 from ..store.schema import usage_record
 from ..subscriptions import service as subscriptions
 from ..subscriptions.service import SubscriptionReport
+from ..users import sessions
 
 log = logs.get("cloudbill.worker")
 T = TypeVar("T")
@@ -175,6 +176,9 @@ def run_due(
     _log_notices(report.notices)
     report.webhooks = deliver_due(container)
     _log_webhooks(report.webhooks)
+    purged = container.write(lambda conn, _now: sessions.purge(conn, now=container.wall.now()))
+    if any(purged.values()):
+        log.info("console records purged", **purged)
     metrics.WORKER_PASSES.labels("ok").inc()
     log.debug(
         "worker pass",

@@ -78,7 +78,7 @@ def test_freezing_needs_a_reason_and_then_freezes(setup) -> None:  # type: ignor
         == 303
     )
     assert str(c.read(lambda conn, _now: customers.get(conn, customer_id)).status) == "frozen"
-    assert (f"operator:{OPERATOR}", "console.status") in _audit(c)
+    assert (f"operator:{OPERATOR}", "customer.frozen") in _audit(c)  # one row, naming the person
 
 
 def test_a_prepaid_customer_has_no_credit_limit(setup) -> None:  # type: ignore[no-untyped-def]

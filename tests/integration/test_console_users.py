@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.store.schema import console_session, console_user
+from cloudbill.users import passwords, sessions
 from cloudbill.users import service as users
 from cloudbill.users.model import SessionPolicy, UserKind, UserStatus
 
@@ -37,15 +38,21 @@ def _add(container, customer_id, email="ann@acme.example", role="admin", passwor
 
 
 def _sign_in(container, email="ann@acme.example", password=PASSWORD, kind=UserKind.CUSTOMER):  # type: ignore[no-untyped-def]
+    """As the console signs in: read, check outside any transaction, record under lock."""
+    found = container.read(lambda conn, _now: sessions.credentials(conn, kind, email))
+    user, encoded = found if found else (None, None)
+    good = passwords.verify(encoded, password)
     wall = container.wall.now()
     return container.write(
-        lambda conn, _now: users.sign_in(conn, kind, email, password, policy=POLICY, now=wall)
+        lambda conn, _now: sessions.record(
+            conn, user.id if user else None, good, rehash=None, policy=POLICY, now=wall
+        )
     )
 
 
 def _resume(container, token, kind=UserKind.CUSTOMER):  # type: ignore[no-untyped-def]
     wall = container.wall.now()
-    return container.read(lambda conn, _now: users.resume(conn, token, kind, now=wall))
+    return container.read(lambda conn, _now: sessions.resume(conn, token, kind, now=wall))
 
 
 def test_only_a_hash_of_the_password_is_stored_and_it_signs_in(container) -> None:  # type: ignore[no-untyped-def]
@@ -79,9 +86,11 @@ def test_repeated_failures_lock_the_user_until_the_lock_ends(container) -> None:
     _add(container, customer.id)
     for _ in range(POLICY.lockout_failures):
         assert _sign_in(container, password="guess").refusal.code == ErrorCode.UNAUTHENTICATED
-    locked = _sign_in(container)  # even the right password waits
-    assert locked.refusal.code == ErrorCode.USER_LOCKED and locked.refusal.retry_after_s > 0
-    container.wall.advance(seconds=POLICY.lockout_s + 1)
+    locked = _sign_in(container)  # even the right password waits, answered as any refusal
+    assert locked.token is None and locked.refusal.code == ErrorCode.UNAUTHENTICATED
+    container.wall.advance(seconds=POLICY.lockout_s - 5)
+    assert _sign_in(container).token is None
+    container.wall.advance(seconds=6)
     assert _sign_in(container).refusal is None
 
 
@@ -97,7 +106,7 @@ def test_a_session_ends_when_idle_when_old_and_when_signed_out(container) -> Non
     while (found := _resume(container, token)) is not None:  # used every 59 min: never idle
         wall = container.wall.advance(minutes=59)
         container.write(
-            lambda conn, _now, s=found[0], w=wall: users.touch(conn, s, policy=POLICY, now=w)
+            lambda conn, _now, s=found[0], w=wall: sessions.touch(conn, s, policy=POLICY, now=w)
         )
     # it lasted its lifetime, and no longer
     assert timedelta(seconds=POLICY.lifetime_s) <= container.wall.now() - started
@@ -105,7 +114,7 @@ def test_a_session_ends_when_idle_when_old_and_when_signed_out(container) -> Non
 
     token = _sign_in(container).token
     session, _due = _resume(container, token)
-    container.write(lambda conn, _now: users.sign_out(conn, session))
+    container.write(lambda conn, _now: sessions.sign_out(conn, session))
     assert _resume(container, token) is None
 
 
@@ -212,19 +221,19 @@ def test_an_operator_user_is_not_a_customer_user(container) -> None:  # type: ig
     assert _resume(container, token, UserKind.OPERATOR) is not None
 
 
-def test_a_form_is_applied_once(container) -> None:  # type: ignore[no-untyped-def]
+def test_a_form_is_applied_once_and_its_key_holds_its_values(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
     user = _add(container, customer.id).user
     applied: list[str] = []
     wall = container.wall.now()
 
-    def submit(key: str) -> str:
+    def submit(key: str, fingerprint: str = "f1") -> str:
         def work(conn, _now):  # type: ignore[no-untyped-def]
-            first = users.applied_before(conn, user, key)
+            first = sessions.claim_form(conn, user, key, fingerprint, wall)
             if first is not None:
                 return first
             applied.append(key)
-            users.remember_form(conn, user, key, f"done {key}", wall)
+            sessions.settle_form(conn, user, key, f"done {key}")
             return f"done {key}"
 
         return container.write(work)
@@ -232,3 +241,20 @@ def test_a_form_is_applied_once(container) -> None:  # type: ignore[no-untyped-d
     assert submit("k1") == submit("k1") == "done k1"
     assert submit("k2") == "done k2"
     assert applied == ["k1", "k2"]
+    with pytest.raises(CloudbillError) as other:
+        submit("k1", fingerprint="f2")
+    assert other.value.code == ErrorCode.IDEMPOTENCY_CONFLICT
+
+
+def test_expired_sessions_invitations_and_old_forms_are_purged(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    _add(container, customer.id)
+    _add(container, customer.id, email="late@acme.example", password=None)
+    token = _sign_in(container).token
+    container.wall.advance(days=31)
+    wall = container.wall.now()
+    purged = container.write(lambda conn, _now: sessions.purge(conn, now=wall))
+    assert purged["sessions"] == 1 and purged["invitations"] == 1
+    assert _resume(container, token) is None
+    again = _add(container, customer.id, email="late@acme.example", password=None)
+    assert again.invitation  # the address is free again

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared import access_keys as shared_keys
 from ...api.shared.accounts import history
+from ...api.shared.params import Offset
 from ...credentials import service as credentials
 from ...credentials.views import issued_key_view
 from ...kernel.errors import CloudbillError, ErrorCode
@@ -22,7 +23,7 @@ from ..web import (
     Outcome,
     Page,
     Shown,
-    Viewer,
+    SignedIn,
     _,
     acting,
     after,
@@ -30,7 +31,7 @@ from ..web import (
     container_of,
     done_redirect,
     render,
-    viewer,
+    signed_in,
 )
 from .common import account_of
 
@@ -38,7 +39,9 @@ router = APIRouter()
 
 
 @router.get("/history", response_class=HTMLResponse)
-def balance_history(request: Request, offset: int = 0, who: Viewer = Depends(viewer)) -> Response:
+def balance_history(
+    request: Request, offset: int = Offset, who: SignedIn = Depends(signed_in)
+) -> Response:
     c = container_of(request)
     found = history(c, who.customer_id, limit=PAGE_SIZE_DEFAULT, offset=offset)
     page = Page(request, who, "Balance History", nav="history")
@@ -54,7 +57,9 @@ def balance_history(request: Request, offset: int = 0, who: Viewer = Depends(vie
 
 
 @router.get("/notifications", response_class=HTMLResponse)
-def notifications(request: Request, offset: int = 0, who: Viewer = Depends(viewer)) -> Response:
+def notifications(
+    request: Request, offset: int = Offset, who: SignedIn = Depends(signed_in)
+) -> Response:
     c = container_of(request)
     total, rows = c.read(
         lambda conn, _now: notices.list_notices(
@@ -97,7 +102,7 @@ def notifications(request: Request, offset: int = 0, who: Viewer = Depends(viewe
 
 
 def _keys_page(
-    request: Request, who: Viewer, shown: Shown = Shown(), issued: dict[str, Any] | None = None
+    request: Request, who: SignedIn, shown: Shown = Shown(), issued: dict[str, Any] | None = None
 ) -> HTMLResponse:
     c = container_of(request)
     keys = shared_keys.list_keys(c, who.customer_id)
@@ -109,7 +114,7 @@ def _keys_page(
 
 @router.get("/access-keys", response_class=HTMLResponse)
 def access_keys(
-    request: Request, done: str | None = None, who: Viewer = Depends(viewer)
+    request: Request, done: str | None = None, who: SignedIn = Depends(signed_in)
 ) -> Response:
     return _keys_page(request, who, after(container_of(request), who, done))
 
@@ -119,28 +124,27 @@ def create_key(
     request: Request,
     form_key: str = Form("", max_length=64),
     description: str = Form("", max_length=600),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """A new AK/SK pair: the secret is on this answer only, never stored in the clear nor in
     the record of the form (a second submit of the form says the key was made, without it)."""
     c = container_of(request)
     box = shared_keys.secret_box(request, c)
-    issued: dict[str, Any] = {}
 
     def action(conn, now):  # type: ignore[no-untyped-def]
         made = credentials.create(
             conn, who.customer_id, box=box, now=now, description=description.strip() or None
         )
-        issued.update(issued_key_view(made))
-        return _(request, "Access key created") + f": {made.key.id}"
+        said = _(request, "Access key created") + f": {made.key.id}"
+        return Outcome(said, once=issued_key_view(made))
 
     try:
         outcome = apply_form(c, who, form_key, action)
     except CloudbillError as error:
         return _keys_page(request, who, Shown.refused(error, "description"))
-    if not issued:  # the form was applied before: its secret was shown then
+    if not outcome.once:  # the form was applied before: its secret was shown then
         return done_redirect(request, "/access-keys", form_key)
-    return _keys_page(request, who, Shown(done=outcome.message), issued)
+    return _keys_page(request, who, Shown(done=outcome.message), outcome.once)
 
 
 @router.post("/access-keys/{access_key}/{action}")
@@ -149,7 +153,7 @@ def change_key(
     access_key: str,
     action: str,
     form_key: str = Form("", max_length=64),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     if action not in ("disable", "enable", "delete"):
         raise CloudbillError(ErrorCode.NOT_FOUND, "no such action")
@@ -183,7 +187,7 @@ USER_CHANGES: dict[str, dict[str, Any]] = {
 
 
 def _users_page(
-    request: Request, who: Viewer, shown: Shown = Shown(), invitation: str | None = None
+    request: Request, who: SignedIn, shown: Shown = Shown(), invitation: str | None = None
 ) -> HTMLResponse:
     c = container_of(request)
     people = c.read(lambda conn, _now: users.list_users(conn, UserKind.CUSTOMER, who.customer_id))
@@ -194,7 +198,9 @@ def _users_page(
 
 
 @router.get("/users", response_class=HTMLResponse)
-def user_list(request: Request, done: str | None = None, who: Viewer = Depends(viewer)) -> Response:
+def user_list(
+    request: Request, done: str | None = None, who: SignedIn = Depends(signed_in)
+) -> Response:
     return _users_page(request, who, after(container_of(request), who, done))
 
 
@@ -205,12 +211,11 @@ def invite(
     email: str = Form("", max_length=300),
     name: str = Form("", max_length=200),
     role: str = Form("viewer", max_length=16),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """Invite a person: the invitation link is shown once, to be passed on to the invitee."""
     c = container_of(request)
     wall = c.wall.now()
-    link: dict[str, str] = {}
 
     def action(conn, _now):  # type: ignore[no-untyped-def]
         made = users.create(
@@ -223,18 +228,18 @@ def invite(
             actor=who.actor,
             now=wall,
         )
-        link["token"] = made.invitation or ""
-        return _(request, "Invitation made for") + f" {made.user.email}"
+        said = _(request, "Invitation made for") + f" {made.user.email}"
+        return Outcome(said, once={"token": made.invitation or ""})
 
     try:
         outcome = apply_form(c, who, form_key, action)
     except CloudbillError as error:
         shown = Shown.refused(error, "email", email=email, name=name, role=role)
         return _users_page(request, who, shown)
-    if not link:
+    if not outcome.once:
         return done_redirect(request, "/users", form_key)
     base = str(request.base_url).rstrip("/")
-    invitation = f"{base}/invitation?token={link['token']}"
+    invitation = f"{base}/invitation?token={outcome.once['token']}"
     return _users_page(request, who, Shown(done=outcome.message), invitation)
 
 
@@ -244,7 +249,7 @@ def change_user(
     user_id: str,
     action: str,
     form_key: str = Form("", max_length=64),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     if action not in USER_CHANGES:
         raise CloudbillError(ErrorCode.NOT_FOUND, "no such action")
@@ -252,6 +257,12 @@ def change_user(
 
     def apply(conn, _now):  # type: ignore[no-untyped-def]
         user = users.get(conn, user_id, kind=UserKind.CUSTOMER, customer_id=who.customer_id)
+        if user.id == who.user.id:
+            raise CloudbillError(
+                ErrorCode.INVALID_STATE,
+                "another admin changes your own user",
+                field=f"user-{user_id}",
+            )
         if action == "delete":
             users.delete(conn, user, actor=who.actor, now=wall)
         else:

@@ -8,11 +8,12 @@ from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared.accounts import postpaid_bills
 from ...api.shared.bills import FeeFilters, export_csv, fee_records, monthly_summary
+from ...api.shared.params import Offset
 from ...bills.model import Granularity
 from ...bootstrap import Container
 from ...kernel.limits import PAGE_SIZE_DEFAULT
 from ...kernel.periods import zone
-from ..web import Page, Viewer, container_of, render, viewer
+from ..web import Page, SignedIn, container_of, render, signed_in
 from .common import account_of
 
 router = APIRouter()
@@ -33,7 +34,7 @@ def _months_before(month: str, count: int) -> list[str]:
 
 
 @router.get("/bills", response_class=HTMLResponse)
-def bill_summary(request: Request, month: str = "", who: Viewer = Depends(viewer)) -> Response:
+def bill_summary(request: Request, month: str = "", who: SignedIn = Depends(signed_in)) -> Response:
     c = container_of(request)
     account = account_of(c, who)
     chosen = month or _this_month(c, account["tz"])
@@ -51,7 +52,7 @@ def bill_summary(request: Request, month: str = "", who: Viewer = Depends(viewer
 
 
 @router.get("/bills/{month}/export.csv")
-def bill_export(request: Request, month: str, who: Viewer = Depends(viewer)) -> Response:
+def bill_export(request: Request, month: str, who: SignedIn = Depends(signed_in)) -> Response:
     """The month's fee records as CSV, streamed (the customer API's export, the same file)."""
     return export_csv(container_of(request), who.customer_id, month)
 
@@ -64,8 +65,8 @@ def fee_list(
     billing_mode: str = "",
     resource_id: str = "",
     granularity: str = Granularity.HOUR.value,
-    offset: int = 0,
-    who: Viewer = Depends(viewer),
+    offset: int = Offset,
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     c = container_of(request)
     account = account_of(c, who)
@@ -104,7 +105,7 @@ def fee_list(
 
 
 @router.get("/bills/postpaid", response_class=HTMLResponse)
-def postpaid(request: Request, who: Viewer = Depends(viewer)) -> Response:
+def postpaid(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     c = container_of(request)
     bills = postpaid_bills(c, who.customer_id)
     page = Page(request, who, "Unpaid bills", nav="bills")

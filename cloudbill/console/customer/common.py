@@ -7,10 +7,10 @@ from typing import Any
 
 from ...bootstrap import Container
 from ...customers import service as customers
-from ..web import Viewer
+from ..web import SignedIn
 
 
-def account_of(c: Container, who: Viewer) -> dict[str, Any]:
+def account_of(c: Container, who: SignedIn) -> dict[str, Any]:
     customer = c.read(lambda conn, _now: customers.get(conn, who.customer_id))
     return {
         "account_name": customer.name,

@@ -7,9 +7,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared import benefits as shared_benefits
+from ...api.shared.params import Offset
 from ...api.shared.resources import list_resources, show
 from ...kernel.limits import PAGE_SIZE_DEFAULT
-from ..web import Page, Viewer, container_of, render, viewer
+from ..web import Page, SignedIn, container_of, render, signed_in
 from .common import account_of
 
 router = APIRouter()
@@ -21,8 +22,8 @@ def resource_list(
     request: Request,
     status: str = "",
     billing_mode: str = "",
-    offset: int = 0,
-    who: Viewer = Depends(viewer),
+    offset: int = Offset,
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     c = container_of(request)
     found = list_resources(
@@ -53,7 +54,9 @@ def resource_list(
 
 
 @router.get("/resources/{resource_id}", response_class=HTMLResponse)
-def resource_page(request: Request, resource_id: str, who: Viewer = Depends(viewer)) -> Response:
+def resource_page(
+    request: Request, resource_id: str, who: SignedIn = Depends(signed_in)
+) -> Response:
     c = container_of(request)
     found = show(c, resource_id, owner=who.customer_id)
     page = Page(request, who, found["name"], nav="resources")
@@ -62,7 +65,10 @@ def resource_page(request: Request, resource_id: str, who: Viewer = Depends(view
 
 @router.get("/packages", response_class=HTMLResponse)
 def package_list(
-    request: Request, include_expired: bool = False, offset: int = 0, who: Viewer = Depends(viewer)
+    request: Request,
+    include_expired: bool = False,
+    offset: int = Offset,
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     c = container_of(request)
     found = shared_benefits.list_packages(
@@ -88,7 +94,7 @@ def package_list(
 
 @router.get("/packages/{package_id}", response_class=HTMLResponse)
 def package_page(
-    request: Request, package_id: str, offset: int = 0, who: Viewer = Depends(viewer)
+    request: Request, package_id: str, offset: int = Offset, who: SignedIn = Depends(signed_in)
 ) -> Response:
     c = container_of(request)
     found = shared_benefits.show_package(
@@ -108,11 +114,18 @@ def package_page(
 
 @router.get("/coupons", response_class=HTMLResponse)
 def coupon_list(
-    request: Request, status: str = "active", offset: int = 0, who: Viewer = Depends(viewer)
+    request: Request,
+    status: str = "active",
+    offset: int = Offset,
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     c = container_of(request)
     found = shared_benefits.list_coupons(
-        c, who.customer_id, status=status or None, limit=PAGE_SIZE_DEFAULT, offset=offset
+        c,
+        who.customer_id,
+        status=None if status in ("", "all") else status,
+        limit=PAGE_SIZE_DEFAULT,
+        offset=offset,
     )
     page = Page(request, who, "Cash Coupons", nav="coupons")
     return render(
@@ -129,7 +142,7 @@ def coupon_list(
 
 @router.get("/coupons/{coupon_id}", response_class=HTMLResponse)
 def coupon_page(
-    request: Request, coupon_id: str, offset: int = 0, who: Viewer = Depends(viewer)
+    request: Request, coupon_id: str, offset: int = Offset, who: SignedIn = Depends(signed_in)
 ) -> Response:
     c = container_of(request)
     found = c.read(

@@ -8,6 +8,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared.benefits import list_coupons
 from ...api.shared.orders import list_orders, show
+from ...api.shared.params import Offset
 from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import PAGE_SIZE_DEFAULT
 from ...orders import service as orders
@@ -15,7 +16,7 @@ from ...orders.model import OrderStatus
 from ..web import (
     Page,
     Shown,
-    Viewer,
+    SignedIn,
     _,
     acting,
     after,
@@ -23,7 +24,7 @@ from ..web import (
     container_of,
     done_redirect,
     render,
-    viewer,
+    signed_in,
 )
 from .common import account_of
 
@@ -36,9 +37,9 @@ LOOKUP_FAILURES = (ErrorCode.ORDER_NOT_FOUND, ErrorCode.NOT_FOUND)
 def order_list(
     request: Request,
     status: str = OrderStatus.PENDING_PAYMENT,
-    offset: int = 0,
+    offset: int = Offset,
     done: str | None = None,
-    who: Viewer = Depends(viewer),
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     """Unpaid Orders by default; `status=` any other status, or empty for every order."""
     c = container_of(request)
@@ -65,7 +66,7 @@ def order_list(
     )
 
 
-def _order_page(request: Request, who: Viewer, order_id: str, shown: Shown) -> HTMLResponse:
+def _order_page(request: Request, who: SignedIn, order_id: str, shown: Shown) -> HTMLResponse:
     c = container_of(request)
     order = show(c, who.customer_id, order_id)
     coupons = list_coupons(c, who.customer_id, status="active", limit=COUPONS_OFFERED_MAX, offset=0)
@@ -77,7 +78,7 @@ def _order_page(request: Request, who: Viewer, order_id: str, shown: Shown) -> H
 
 @router.get("/orders/{order_id}", response_class=HTMLResponse)
 def order_page(
-    request: Request, order_id: str, done: str | None = None, who: Viewer = Depends(viewer)
+    request: Request, order_id: str, done: str | None = None, who: SignedIn = Depends(signed_in)
 ) -> Response:
     return _order_page(request, who, order_id, after(container_of(request), who, done))
 
@@ -88,7 +89,7 @@ def pay(
     order_id: str,
     form_key: str = Form("", max_length=64),
     coupon_id: list[str] = Form([], max_length=COUPONS_OFFERED_MAX),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """Pay with the chosen cash coupons first, then the balance (and credit)."""
     coupon_ids = list(coupon_id)
@@ -120,7 +121,7 @@ def cancel(
     order_id: str,
     form_key: str = Form("", max_length=64),
     reason: str = Form("", max_length=256),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     def action(conn, now):  # type: ignore[no-untyped-def]
         orders.cancel(conn, who.customer_id, order_id, reason=reason.strip() or None, now=now)

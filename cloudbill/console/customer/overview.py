@@ -16,7 +16,7 @@ from ...notify import alerts
 from ..web import (
     Page,
     Shown,
-    Viewer,
+    SignedIn,
     _,
     acting,
     after,
@@ -24,13 +24,13 @@ from ..web import (
     container_of,
     done_redirect,
     render,
-    viewer,
+    signed_in,
 )
 
 router = APIRouter()
 
 
-def _overview(request: Request, who: Viewer, shown: Shown = Shown()) -> HTMLResponse:
+def _overview(request: Request, who: SignedIn, shown: Shown = Shown()) -> HTMLResponse:
     d = dashboard(container_of(request), who.customer_id)
     page = Page(request, who, "Overview", nav="overview", shown=shown)
     trend = [
@@ -50,7 +50,9 @@ def _overview(request: Request, who: Viewer, shown: Shown = Shown()) -> HTMLResp
 
 
 @router.get("/", response_class=HTMLResponse)
-def overview(request: Request, done: str | None = None, who: Viewer = Depends(viewer)) -> Response:
+def overview(
+    request: Request, done: str | None = None, who: SignedIn = Depends(signed_in)
+) -> Response:
     return _overview(request, who, after(container_of(request), who, done))
 
 
@@ -60,7 +62,7 @@ def set_alert(
     form_key: str = Form("", max_length=64),
     enabled: str = Form("", max_length=8),
     threshold: str = Form("", max_length=40),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """The Alert slider and its threshold. With htmx only the card is answered."""
     on = enabled == "true"
@@ -81,7 +83,7 @@ def set_alert(
     return done_redirect(request, "/", form_key)
 
 
-def _alert_card(request: Request, who: Viewer, shown: Shown) -> HTMLResponse:
+def _alert_card(request: Request, who: SignedIn, shown: Shown) -> HTMLResponse:
     d = dashboard(container_of(request), who.customer_id)
     # htmx swaps only a successful answer in: a refused form is answered 200 with its message
     # beside the field (a fault of the server keeps its status).
@@ -91,7 +93,7 @@ def _alert_card(request: Request, who: Viewer, shown: Shown) -> HTMLResponse:
 
 
 @router.get("/top-up", response_class=HTMLResponse)
-def top_up(request: Request, who: Viewer = Depends(viewer)) -> Response:
+def top_up(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """How to pay the provider: top-ups are recorded by the operator or a payment
     integration when the money arrives."""
     c = container_of(request)
@@ -108,7 +110,7 @@ def top_up(request: Request, who: Viewer = Depends(viewer)) -> Response:
     )
 
 
-def _withdraw_page(request: Request, who: Viewer, shown: Shown = Shown()) -> HTMLResponse:
+def _withdraw_page(request: Request, who: SignedIn, shown: Shown = Shown()) -> HTMLResponse:
     d = dashboard(container_of(request), who.customer_id)
     page = Page(request, who, "Withdraw", nav="overview", shown=shown)
     return render(request, "withdraw.html", page, dashboard=d, account_name=d["name"])
@@ -116,7 +118,7 @@ def _withdraw_page(request: Request, who: Viewer, shown: Shown = Shown()) -> HTM
 
 @router.get("/withdraw", response_class=HTMLResponse)
 def withdraw_form(
-    request: Request, done: str | None = None, who: Viewer = Depends(viewer)
+    request: Request, done: str | None = None, who: SignedIn = Depends(signed_in)
 ) -> Response:
     return _withdraw_page(request, who, after(container_of(request), who, done))
 
@@ -126,7 +128,7 @@ def withdraw(
     request: Request,
     form_key: str = Form("", max_length=64),
     amount: str = Form("", max_length=40),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """A withdrawal of the withdrawable balance, refused with its reason (in arrears, frozen,
     more than is withdrawable)."""

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared.orders import _terms, renewals
+from ...api.shared.params import Offset
 from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import PAGE_SIZE_DEFAULT
 from ...orders import service as orders
@@ -19,7 +20,7 @@ from ..web import (
     Outcome,
     Page,
     Shown,
-    Viewer,
+    SignedIn,
     _,
     acting,
     after,
@@ -27,7 +28,7 @@ from ..web import (
     container_of,
     done_redirect,
     render,
-    viewer,
+    signed_in,
 )
 from .common import account_of
 
@@ -47,7 +48,7 @@ def _period(text: str, field: str = "period") -> tuple[str, int]:
 
 def _page(
     request: Request,
-    who: Viewer,
+    who: SignedIn,
     shown: Shown = Shown(),
     *,
     view: str = "all",
@@ -84,7 +85,7 @@ def _page(
     )
 
 
-def _refused(request: Request, who: Viewer, error: CloudbillError, where: str) -> HTMLResponse:
+def _refused(request: Request, who: SignedIn, error: CloudbillError, where: str) -> HTMLResponse:
     """The page again (every subscribed resource), the refusal beside the form it came from;
     a resource that is not the caller's is a missing page, as for reading it."""
     lookup = error.code in (ErrorCode.RESOURCE_NOT_FOUND, ErrorCode.NOT_FOUND)
@@ -99,9 +100,9 @@ def renewal_page(
     view: str = "expiring",
     days: int = 30,
     mode: str = "",
-    offset: int = 0,
+    offset: int = Offset,
     done: str | None = None,
-    who: Viewer = Depends(viewer),
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     shown = after(container_of(request), who, done)
     return _page(request, who, shown, view=view, days=days, mode=mode, offset=offset)
@@ -113,7 +114,7 @@ def renew(
     form_key: str = Form("", max_length=64),
     period: str = Form("", max_length=16),
     resource_id: list[str] = Form([], max_length=PAGE_SIZE_DEFAULT),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """A renewal order for the ticked resources; the order page then shows its price and
     takes the payment (or the cancellation)."""
@@ -154,7 +155,7 @@ def auto_renew(
     form_key: str = Form("", max_length=64),
     enabled: str = Form("", max_length=8),
     period: str = Form("1-month", max_length=16),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     on = enabled == "true"
 
@@ -185,7 +186,7 @@ def expire_policy(
     resource_id: str,
     form_key: str = Form("", max_length=64),
     policy: str = Form("", max_length=32),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     def action(conn, now):  # type: ignore[no-untyped-def]
         subscriptions.set_expire_policy(conn, who.customer_id, resource_id, policy=policy, now=now)

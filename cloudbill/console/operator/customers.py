@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from ...api.shared.accounts import history
 from ...api.shared.dashboard import dashboard
 from ...api.shared.orders import list_orders
+from ...api.shared.params import Offset
 from ...api.shared.resources import list_resources
 from ...customers import service as customers
 from ...customers.model import CustomerStatus
@@ -22,9 +23,10 @@ from ...users import service as users
 from ...users.model import UserKind
 from ...views import customer_view, overview_view
 from ..web import (
+    Outcome,
     Page,
     Shown,
-    Viewer,
+    SignedIn,
     _,
     acting,
     after,
@@ -33,7 +35,7 @@ from ..web import (
     container_of,
     done_redirect,
     render,
-    viewer,
+    signed_in,
 )
 
 router = APIRouter()
@@ -49,7 +51,7 @@ FILTERS: dict[str, dict[str, Any]] = {
 
 
 @router.get("/")
-def home(request: Request, _who: Viewer = Depends(viewer)) -> Response:
+def home(request: Request, _who: SignedIn = Depends(signed_in)) -> Response:
     return RedirectResponse(f"{request.app.state.surface.root}/customers", status_code=303)
 
 
@@ -58,8 +60,8 @@ def customer_list(
     request: Request,
     q: str = "",
     filter: str = "",
-    offset: int = 0,
-    who: Viewer = Depends(viewer),
+    offset: int = Offset,
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     if filter not in FILTERS:
         shown = ", ".join(f for f in FILTERS if f)
@@ -87,7 +89,7 @@ def customer_list(
 
 
 def _customer_page(
-    request: Request, who: Viewer, customer_id: str, shown: Shown = Shown()
+    request: Request, who: SignedIn, customer_id: str, shown: Shown = Shown()
 ) -> HTMLResponse:
     c = container_of(request)
     d = dashboard(c, customer_id)
@@ -111,31 +113,32 @@ def _customer_page(
 
 @router.get("/customers/{customer_id}", response_class=HTMLResponse)
 def customer_page(
-    request: Request, customer_id: str, done: str | None = None, who: Viewer = Depends(viewer)
+    request: Request, customer_id: str, done: str | None = None, who: SignedIn = Depends(signed_in)
 ) -> Response:
     return _customer_page(request, who, customer_id, after(container_of(request), who, done))
 
 
 def _act(
     request: Request,
-    who: Viewer,
+    who: SignedIn,
     customer_id: str,
     form_key: str,
     action: Any,
     *,
-    name: str,
+    name: str | None,
     where: str,
     values: dict[str, Any],
-    once: dict[str, str] | None = None,
 ) -> Response:
-    """Apply an operator's form on a customer once, recorded in the audit trail with the
-    form's fields; a refusal shows the customer's page again with the message beside the
-    field. An unknown customer is a missing page. What the action put in `once` (a secret
-    link) is shown on this answer only: it is kept nowhere."""
+    """Apply an operator's form on a customer once; a refusal shows the customer's page again
+    with the message beside the field, and an unknown customer is a missing page. `name`: the
+    action's name in the audit trail, recorded with the form's fields under the operator user
+    (None: the service records it itself, naming the operator user). What the outcome shows
+    `once` (a secret link) is on this answer only: it is kept nowhere."""
 
     def audited(conn, now):  # type: ignore[no-untyped-def]
         message = action(conn, now)
-        audit(conn, who, f"console.{name}", customer_id, values, now)
+        if name is not None:
+            audit(conn, who, f"console.{name}", customer_id, values, now)
         return message
 
     try:
@@ -144,8 +147,8 @@ def _act(
         if error.code is ErrorCode.CUSTOMER_NOT_FOUND:
             raise
         return _customer_page(request, who, customer_id, Shown.refused(error, where, **values))
-    if once:
-        shown = Shown(done=outcome.message, values=dict(once))
+    if outcome.once:
+        shown = Shown(done=outcome.message, values=dict(outcome.once))
         return _customer_page(request, who, customer_id, shown)
     return done_redirect(request, f"/customers/{customer_id}", form_key)
 
@@ -157,7 +160,7 @@ def top_up(
     form_key: str = Form("", max_length=64),
     amount: str = Form("", max_length=40),
     reference: str = Form("", max_length=128),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """Money received: writes off debt first (restoring frozen resources), then adds to the
     balance. The payment's reference makes it idempotent beyond this form too."""
@@ -188,7 +191,7 @@ def adjust(
     direction: str = Form("", max_length=16),
     adjust_amount: str = Form("", max_length=40),
     reason: str = Form("", max_length=512),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """A correction for services: a charge (paid like a fee) or a credit (paid in like a
     top-up), with its reason; billed as an adjustment."""
@@ -225,7 +228,7 @@ def set_status(
     form_key: str = Form("", max_length=64),
     status: str = Form("", max_length=16),
     status_reason: str = Form("", max_length=512),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """Freeze the account (no fee-incurring operation) or unfreeze it, with a reason."""
 
@@ -238,7 +241,9 @@ def set_status(
             ) from None
         if not status_reason.strip():
             raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "say why", field="status_reason")
-        customers.set_status(conn, customer_id, target, reason=status_reason.strip(), now=now)
+        customers.set_status(
+            conn, customer_id, target, reason=status_reason.strip(), now=now, actor=who.actor
+        )
         return _(request, "Account status set") + f": {target}"
 
     values = {"status": status, "status_reason": status_reason}
@@ -248,7 +253,7 @@ def set_status(
         customer_id,
         form_key,
         action,
-        name="status",
+        name=None,  # customer.frozen / customer.unfrozen, under the operator user
         where="status_reason",
         values=values,
     )
@@ -260,12 +265,14 @@ def credit_limit(
     customer_id: str,
     form_key: str = Form("", max_length=64),
     limit: str = Form("", max_length=40),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """A post-paid customer's credit limit."""
 
     def action(conn, now):  # type: ignore[no-untyped-def]
-        customers.update(conn, customer_id, {"credit_limit": limit.strip()}, now=now)
+        customers.update(
+            conn, customer_id, {"credit_limit": limit.strip()}, now=now, actor=who.actor
+        )
         return _(request, "Credit limit set") + f": {limit.strip()}"
 
     return _act(
@@ -274,7 +281,7 @@ def credit_limit(
         customer_id,
         form_key,
         action,
-        name="credit_limit",
+        name=None,  # customer.updated, under the operator user
         where="limit",
         values={"limit": limit},
     )
@@ -287,12 +294,11 @@ def invite_user(
     form_key: str = Form("", max_length=64),
     email: str = Form("", max_length=300),
     role: str = Form("admin", max_length=16),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """A console user for the customer, invited: the link is shown on this answer only."""
     wall = container_of(request).wall.now()
     base = str(request.base_url).rstrip("/").removesuffix("/operator/console")
-    once: dict[str, str] = {}
 
     def action(conn, _now):  # type: ignore[no-untyped-def]
         made = users.create(
@@ -304,8 +310,10 @@ def invite_user(
             actor=who.actor,
             now=wall,
         )
-        once["invitation"] = f"{base}/console/invitation?token={made.invitation}"
-        return _(request, "Invitation made for") + f" {made.user.email}"
+        link = f"{base}/console/invitation?token={made.invitation}"
+        return Outcome(
+            _(request, "Invitation made for") + f" {made.user.email}", once={"invitation": link}
+        )
 
     values = {"email": email, "role": role}
     return _act(
@@ -314,8 +322,7 @@ def invite_user(
         customer_id,
         form_key,
         action,
-        name="invite_user",
+        name=None,  # user.invited, under the operator user
         where="email",
         values=values,
-        once=once,
     )

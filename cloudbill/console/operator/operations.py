@@ -12,12 +12,14 @@ from typing import Any
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from ...api.shared.params import Offset, RowId
 from ...catalog import loader
 from ...catalog import repo as catalog_repo
 from ...catalog import service as catalog_service
 from ...catalog.index import CatalogIndex
 from ...customers import service as customers
 from ...kernel.errors import CloudbillError, ErrorCode
+from ...kernel.ids import new_id
 from ...kernel.limits import CATALOG_FILE_MAX_BYTES, CLOCK_ADVANCE_MAX_DAYS, PAGE_SIZE_DEFAULT
 from ...notify import webhooks
 from ...notify.notices import operator as notices
@@ -29,7 +31,7 @@ from ...worker.jobs import run_due
 from ..web import (
     Page,
     Shown,
-    Viewer,
+    SignedIn,
     _,
     acting,
     after,
@@ -38,7 +40,7 @@ from ..web import (
     container_of,
     done_redirect,
     render,
-    viewer,
+    signed_in,
 )
 
 router = APIRouter()
@@ -46,7 +48,7 @@ router = APIRouter()
 
 def _page(
     request: Request,
-    who: Viewer,
+    who: SignedIn,
     template: str,
     title: str,
     nav: str,
@@ -59,7 +61,7 @@ def _page(
 
 def _applied(
     request: Request,
-    who: Viewer,
+    who: SignedIn,
     form_key: str,
     action: Any,
     *,
@@ -88,7 +90,7 @@ def _applied(
 
 
 @router.get("/status", response_class=HTMLResponse)
-def status(request: Request, who: Viewer = Depends(viewer)) -> Response:
+def status(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     c = container_of(request)
     figures = c.read(lambda conn, now: health.figures(conn, c.settings, now=now))
     clock = c.read(lambda conn, _now: clock_repo.read_clock(conn))
@@ -104,7 +106,7 @@ def status(request: Request, who: Viewer = Depends(viewer)) -> Response:
     )
 
 
-def _settlements(request: Request, who: Viewer, shown: Shown, offset: int = 0) -> HTMLResponse:
+def _settlements(request: Request, who: SignedIn, shown: Shown, offset: int = 0) -> HTMLResponse:
     c = container_of(request)
     total, runs = c.read(
         lambda conn, _now: settle_repo.list_runs(conn, limit=PAGE_SIZE_DEFAULT, offset=offset)
@@ -127,36 +129,46 @@ def _settlements(request: Request, who: Viewer, shown: Shown, offset: int = 0) -
 
 @router.get("/settlements", response_class=HTMLResponse)
 def settlements(
-    request: Request, offset: int = 0, done: str | None = None, who: Viewer = Depends(viewer)
+    request: Request,
+    offset: int = Offset,
+    done: str | None = None,
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     return _settlements(request, who, after(container_of(request), who, done), offset)
 
 
 @router.post("/settlements/run-due")
-def run_due_now(request: Request, who: Viewer = Depends(acting)) -> Response:
+def run_due_now(request: Request, who: SignedIn = Depends(acting)) -> Response:
     """What the worker does every minute, now: each job is keyed by its period, so running it
-    again, or beside the worker, settles nothing twice."""
+    again, or beside the worker, settles nothing twice. The answer is a redirect to the page
+    that says what was done (a reload runs nothing)."""
     c = container_of(request)
     report = run_due(c)
     figures = {"hours_settled": len(report.settled), "transitions": len(report.transitions)}
-    c.write(lambda conn, now: audit(conn, who, "console.run_due", None, figures, now))
     said = _(request, "Due jobs run") + ": " + ", ".join(f"{k} {v}" for k, v in figures.items())
-    return _settlements(request, who, Shown(done=said))
+    key = new_id()
+
+    def record(conn, now):  # type: ignore[no-untyped-def]
+        audit(conn, who, "console.run_due", None, figures, now)
+        return said
+
+    apply_form(c, who, key, record)
+    return done_redirect(request, "/settlements", key)
 
 
 @router.get("/holds", response_class=HTMLResponse)
 def held(
     request: Request,
     include_released: bool = False,
-    offset: int = 0,
+    offset: int = Offset,
     done: str | None = None,
-    who: Viewer = Depends(viewer),
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     return _holds(request, who, after(container_of(request), who, done), include_released, offset)
 
 
 def _holds(
-    request: Request, who: Viewer, shown: Shown, include_released: bool = False, offset: int = 0
+    request: Request, who: SignedIn, shown: Shown, include_released: bool = False, offset: int = 0
 ) -> HTMLResponse:
     total, rows = container_of(request).read(
         lambda conn, _now: holds.list_holds(
@@ -184,7 +196,7 @@ def void_usage(
     form_key: str = Form("", max_length=64),
     record_id: str = Form("", max_length=128),
     reason: str = Form("", max_length=512),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """Set a wrong usage record of a held customer aside for good (never billed)."""
 
@@ -211,7 +223,7 @@ def void_usage(
 
 
 def _deliveries(
-    request: Request, who: Viewer, shown: Shown, status: str = "dead", offset: int = 0
+    request: Request, who: SignedIn, shown: Shown, status: str = "dead", offset: int = 0
 ) -> HTMLResponse:
     c = container_of(request)
     dead_total, dead = c.read(
@@ -219,7 +231,10 @@ def _deliveries(
     )
     total, rows = c.read(
         lambda conn, _now: notices.list_notices(
-            conn, status=status or None, limit=PAGE_SIZE_DEFAULT, offset=offset
+            conn,
+            status=None if status in ("", "all") else status,
+            limit=PAGE_SIZE_DEFAULT,
+            offset=offset,
         )
     )
     return _page(
@@ -244,9 +259,9 @@ def _deliveries(
 def deliveries(
     request: Request,
     status: str = "dead",
-    offset: int = 0,
+    offset: int = Offset,
     done: str | None = None,
-    who: Viewer = Depends(viewer),
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     return _deliveries(request, who, after(container_of(request), who, done), status, offset)
 
@@ -254,9 +269,9 @@ def deliveries(
 @router.post("/deliveries/webhooks/{event_id}/retry")
 def retry_webhook(
     request: Request,
-    event_id: int,
+    event_id: int = RowId,
     form_key: str = Form("", max_length=64),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     wall = container_of(request).wall.now()
 
@@ -281,9 +296,9 @@ def retry_webhook(
 @router.post("/deliveries/notices/{notice_id}/retry")
 def retry_notice(
     request: Request,
-    notice_id: int,
+    notice_id: int = RowId,
     form_key: str = Form("", max_length=64),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     c = container_of(request)
 
@@ -307,13 +322,15 @@ def retry_notice(
 # -- catalog ---------------------------------------------------------------------------------
 
 
-def _catalog(request: Request, who: Viewer, shown: Shown) -> HTMLResponse:
+def _catalog(request: Request, who: SignedIn, shown: Shown) -> HTMLResponse:
     rows = container_of(request).read(lambda conn, _now: catalog_repo.list_versions(conn))
     return _page(request, who, "catalog.html", "Catalog", "catalog", shown, versions=rows)
 
 
 @router.get("/catalog", response_class=HTMLResponse)
-def catalog(request: Request, done: str | None = None, who: Viewer = Depends(viewer)) -> Response:
+def catalog(
+    request: Request, done: str | None = None, who: SignedIn = Depends(signed_in)
+) -> Response:
     return _catalog(request, who, after(container_of(request), who, done))
 
 
@@ -336,7 +353,7 @@ def _document(upload: UploadFile):  # type: ignore[no-untyped-def]
 
 @router.post("/catalog/check")
 def check_catalog(
-    request: Request, document: UploadFile = File(...), who: Viewer = Depends(acting)
+    request: Request, document: UploadFile = File(...), who: SignedIn = Depends(acting)
 ) -> Response:
     """Validate a catalog file and list what it would break if activated now; changes
     nothing."""
@@ -362,7 +379,7 @@ def load_catalog(
     form_key: str = Form("", max_length=64),
     allow_breaking: str = Form("", max_length=8),
     document: UploadFile = File(...),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """Load a catalog file as a new version and activate it (refused with the list of what it
     would break, unless the operator allows it knowingly)."""
@@ -397,7 +414,7 @@ def activate(
     version: str,
     form_key: str = Form("", max_length=64),
     allow_breaking: str = Form("", max_length=8),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     breaking = allow_breaking == "true"
 
@@ -421,7 +438,7 @@ def activate(
 # -- clock and audit -------------------------------------------------------------------------
 
 
-def _clock(request: Request, who: Viewer, shown: Shown) -> HTMLResponse:
+def _clock(request: Request, who: SignedIn, shown: Shown) -> HTMLResponse:
     mode, now = container_of(request).read(lambda conn, _now: clock_repo.read_clock(conn))
     return _page(
         request,
@@ -438,7 +455,9 @@ def _clock(request: Request, who: Viewer, shown: Shown) -> HTMLResponse:
 
 
 @router.get("/clock", response_class=HTMLResponse)
-def clock(request: Request, done: str | None = None, who: Viewer = Depends(viewer)) -> Response:
+def clock(
+    request: Request, done: str | None = None, who: SignedIn = Depends(signed_in)
+) -> Response:
     return _clock(request, who, after(container_of(request), who, done))
 
 
@@ -448,7 +467,7 @@ def advance(
     form_key: str = Form("", max_length=64),
     days: str = Form("0", max_length=8),
     hours: str = Form("0", max_length=8),
-    who: Viewer = Depends(acting),
+    who: SignedIn = Depends(acting),
 ) -> Response:
     """Simulated mode only: move billing time forward; the worker then catches up every job
     deterministically (demos and rehearsals)."""
@@ -487,8 +506,8 @@ def audit_trail(
     request: Request,
     customer_id: str = "",
     actor: str = "",
-    offset: int = 0,
-    who: Viewer = Depends(viewer),
+    offset: int = Offset,
+    who: SignedIn = Depends(signed_in),
 ) -> Response:
     rows, total = container_of(request).read(
         lambda conn, _now: customers.audit_trail(

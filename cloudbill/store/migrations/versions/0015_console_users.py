@@ -65,6 +65,7 @@ def upgrade() -> None:
         "console_form",
         sa.Column("user_id", sa.String(length=32), nullable=False),
         sa.Column("form_key", sa.String(length=64), nullable=False),
+        sa.Column("fingerprint", sa.String(length=64), nullable=False),
         sa.Column("outcome", sa.Text(), nullable=False),
         sa.Column("created_at", cloudbill.store.types.UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -72,9 +73,11 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("user_id", "form_key", name=op.f("pk_console_form")),
     )
+    op.create_index("ix_console_form_created", "console_form", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_console_form_created", table_name="console_form")
     op.drop_table("console_form")
     op.drop_index("ix_console_session_expires", table_name="console_session")
     op.drop_index("ix_console_session_user", table_name="console_session")
