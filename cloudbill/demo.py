@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from .benefits import service as benefits
 from .config import Settings
 from .customers import service as customers
-from .customers.model import CustomerInput
+from .customers.model import Customer, CustomerInput
 from .orders import service as orders
 from .orders.service import NewItem, Terms
 from .resources import service as resources
@@ -58,6 +58,12 @@ def _resource(conn: Connection, now: datetime, customer_id: str, rid: str, rtype
 def seed(conn: Connection, *, now: datetime, settings: Settings | None = None) -> list[str]:
     """Create the demo customers and their console users; returns the customers' names. Call
     only on an empty database."""
+    made = _prepaid(conn, now) + _in_debt(conn, now) + [_yearly(conn, now, settings)]
+    _people(conn, now, {c.name: c.id for c in made})
+    return [c.name for c in made]
+
+
+def _prepaid(conn: Connection, now: datetime) -> list[Customer]:
     acme = customers.create(
         conn, CustomerInput(name="acme-healthy", currency="USD", email="billing@acme.example",
                             mobile="+6580000001", level=2), now=now,
@@ -75,7 +81,11 @@ def seed(conn: Connection, *, now: datetime, settings: Settings | None = None) -
     )  # fmt: skip
     customers.topup(conn, low.id, "2.00", reference="demo-bluebird-1", now=now)
     _resource(conn, now, low.id, "demo-bluebird-vm-1", VM, "s6.small.1", "worker-1")
+    return [acme, low]
 
+
+def _in_debt(conn: Connection, now: datetime) -> list[Customer]:
+    """One prepaid customer in arrears, one post-paid customer with usage carried over."""
     arrears = customers.create(
         conn, CustomerInput(name="corvid-in-arrears", currency="USD",
                             email="finance@corvid.example", mobile="+6580000003"), now=now,
@@ -111,7 +121,11 @@ def seed(conn: Connection, *, now: datetime, settings: Settings | None = None) -
         attribution=resources.attribution(conn, post.id, resource_id="demo-delta-ges-1"),
         now=now,
     )
+    return [arrears, post]
 
+
+def _yearly(conn: Connection, now: datetime, settings: Settings | None) -> Customer:
+    """A yearly/monthly customer with a cash coupon and an order waiting for payment."""
     yearly = customers.create(
         conn, CustomerInput(name="epsilon-yearly", currency="USD", level=3,
                             email="it@epsilon.example"), now=now,
@@ -127,20 +141,26 @@ def seed(conn: Connection, *, now: datetime, settings: Settings | None = None) -
         reference="demo-epsilon-order", terms=Terms.from_settings(settings or Settings()),
         now=now,
     )  # fmt: skip
-    people = [
-        (acme.id, "billing@acme.example", "admin"),
-        (acme.id, "viewer@acme.example", "viewer"),
-        (low.id, "ops@bluebird.example", "admin"),
-        (arrears.id, "finance@corvid.example", "admin"),
-        (post.id, "ap@delta.example", "admin"),
-        (yearly.id, "it@epsilon.example", "admin"),
-        (None, OPERATOR_EMAIL, "admin"),
-    ]
-    for customer_id, email, role in people:
-        users.create(conn, kind=UserKind.OPERATOR if customer_id is None else UserKind.CUSTOMER,
-                     customer_id=customer_id, email=email, role=role, password=DEMO_PASSWORD,
-                     actor="demo", now=now)  # fmt: skip
-    return [acme.name, low.name, arrears.name, post.name, yearly.name]
+    return yearly
+
+
+# (customer name, or None for an operator user; email; role)
+PEOPLE = (
+    ("acme-healthy", "billing@acme.example", "admin"),
+    ("acme-healthy", "viewer@acme.example", "viewer"),
+    ("bluebird-low-balance", "ops@bluebird.example", "admin"),
+    ("corvid-in-arrears", "finance@corvid.example", "admin"),
+    ("delta-postpaid", "ap@delta.example", "admin"),
+    ("epsilon-yearly", "it@epsilon.example", "admin"),
+    (None, OPERATOR_EMAIL, "admin"),
+)
+
+
+def _people(conn: Connection, now: datetime, ids: dict[str, str]) -> None:
+    for name, email, role in PEOPLE:
+        kind = UserKind.OPERATOR if name is None else UserKind.CUSTOMER
+        users.create(conn, kind=kind, customer_id=ids.get(name or ""), email=email, role=role,
+                     password=DEMO_PASSWORD, actor="demo", now=now)  # fmt: skip
 
 
 DEMO_USERS = (

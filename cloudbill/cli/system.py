@@ -12,6 +12,7 @@ from dotenv import dotenv_values
 from rich.markup import escape
 from sqlalchemy.engine import make_url
 
+from ..bootstrap import Container
 from ..config import Settings
 from ..kernel.clock import SystemClock
 from ..kernel.errors import CloudbillError, ErrorCode
@@ -49,7 +50,7 @@ def serve(
     from ..api.bss.app import create_bss_app
     from ..api.bss.listener import ThreadedServer
     from ..customers import service as customers
-    from ..demo import DEMO_PASSWORD, DEMO_USERS, OPERATOR_EMAIL, seed
+    from ..demo import seed
 
     settings = Settings()
     logs.configure(settings.log_level, settings.log_format)
@@ -65,7 +66,29 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     bss_port = bss_port or settings.bss_port
-    base = f"http://{host}:{port}"
+    _print_addresses(c, f"http://{host}:{port}", demo=demo, seeded=seeded)
+    console.print("  CLI (same database): .venv/bin/cloudbill customer list")
+    with errors_as_lines():
+        bss = ThreadedServer(bss_app, host=host, port=bss_port, log_level=settings.log_level)
+        bss.start()
+    console.print(f"  Huawei BSS API:  http://{host}:{bss_port}  (AK/SK: cloudbill access-key)")
+    background = BackgroundWorker(c, settings.worker_interval_s) if worker else None
+    if background:
+        background.start()
+        console.print(f"  worker:          settling due hours every {settings.worker_interval_s} s")
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=settings.log_level, log_config=None)
+    finally:
+        bss.stop()
+        if background:
+            background.stop()
+
+
+def _print_addresses(c: Container, base: str, *, demo: bool, seeded: bool) -> None:
+    """Where everything is: the console (and the demo's sign-in), the API docs, the operator
+    token the first time."""
+    from ..demo import DEMO_PASSWORD, DEMO_USERS, OPERATOR_EMAIL
+
     console.print(f"[bold]cloudbill[/bold] on {base}  (database: {c.db.url})")
     console.print(f"  web console:     {base}/console/   (operators: {base}/operator/console/)")
     if demo:
@@ -89,21 +112,6 @@ def serve(
     console.print(
         f"  try:             curl -H 'Authorization: Bearer <token>' {base}/operator/v1/customers"
     )
-    console.print("  CLI (same database): .venv/bin/cloudbill customer list")
-    with errors_as_lines():
-        bss = ThreadedServer(bss_app, host=host, port=bss_port, log_level=settings.log_level)
-        bss.start()
-    console.print(f"  Huawei BSS API:  http://{host}:{bss_port}  (AK/SK: cloudbill access-key)")
-    background = BackgroundWorker(c, settings.worker_interval_s) if worker else None
-    if background:
-        background.start()
-        console.print(f"  worker:          settling due hours every {settings.worker_interval_s} s")
-    try:
-        uvicorn.run(app, host=host, port=port, log_level=settings.log_level, log_config=None)
-    finally:
-        bss.stop()
-        if background:
-            background.stop()
 
 
 def migrate(

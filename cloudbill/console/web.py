@@ -206,9 +206,14 @@ class Page:
         return new_id()
 
     def url(self, path: str, **query: Any) -> str:
-        root = self.request.app.state.surface.root
-        shown = {k: v for k, v in query.items() if v not in (None, "")}
-        return f"{root}{path}" + (f"?{urlencode(shown)}" if shown else "")
+        return console_url(self.request, path, **query)
+
+
+def console_url(request: Request, path: str, **query: Any) -> str:
+    """A path of this console, with the query parameters that have a value."""
+    root = request.app.state.surface.root
+    shown = {k: v for k, v in query.items() if v not in (None, "")}
+    return f"{root}{path}" + (f"?{urlencode(shown)}" if shown else "")
 
 
 def container_of(request: Request) -> Container:
@@ -292,10 +297,9 @@ def audit(conn: Connection, who: SignedIn, action: str, customer_id: str | None,
 
 
 def done_redirect(request: Request, path: str, form_key: str, **query: Any) -> RedirectResponse:
-    root = request.app.state.surface.root
-    shown = {k: v for k, v in query.items() if v not in (None, "")}
-    shown["done"] = form_key
-    return RedirectResponse(f"{root}{path}?{urlencode(shown)}", status_code=303)
+    """The answer to an applied form: the page that shows its outcome (303, so a reload of
+    it applies nothing)."""
+    return RedirectResponse(console_url(request, path, **query, done=form_key), status_code=303)
 
 
 def sign_in_redirect(request: Request) -> RedirectResponse:

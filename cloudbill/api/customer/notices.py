@@ -8,7 +8,6 @@ from fastapi import APIRouter, Depends, Path, Query
 
 from ...bootstrap import Container
 from ...notify.notices import operator as notices
-from ...views import instant
 from ..deps import container
 from ..keyauth import KeyCaller
 from ..shared.params import Limit, Offset
@@ -16,21 +15,6 @@ from .auth import caller
 
 router = APIRouter(tags=["notices"])
 NOTICE_ID_MAX = 2**63 - 1  # the id column is a 64-bit integer
-
-
-def _view(row: Any) -> dict[str, Any]:
-    # Not the delivery internals (attempts, errors, dedupe keys): those are the operator's.
-    return {
-        "id": row.id,
-        "kind": row.kind,
-        "channel": row.channel,
-        "recipient": row.recipient,
-        "status": row.status,
-        "sent_at": instant(row.sent_at),
-        "created_at": instant(row.created_at),
-        "subject": row.subject,
-        "body": row.body,
-    }
 
 
 @router.get("/notices")
@@ -53,7 +37,7 @@ def list_notices(
             offset=offset,
         )
     )
-    return {"total": total, "items": [_view(r) for r in rows]}
+    return {"total": total, "items": [notices.customer_view(r) for r in rows]}
 
 
 @router.get("/notices/{notice_id}")
@@ -63,4 +47,6 @@ def show_notice(
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     owner = me.customer.id
-    return _view(c.read(lambda conn, _now: notices.get(conn, notice_id, customer_id=owner)))
+    return notices.customer_view(
+        c.read(lambda conn, _now: notices.get(conn, notice_id, customer_id=owner))
+    )

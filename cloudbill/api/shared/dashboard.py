@@ -27,6 +27,24 @@ TREND_MONTHS = 6  # the seed: "the expenditure trend of the last six months"
 RENEWAL_DAYS = 30  # the seed: "pending renewal in the next 30 days"
 
 
+def funds(c: Container, customer_id: str) -> dict[str, Any]:
+    """The funds card alone (with the balance alert): what the alert switch, Top up and
+    Withdraw show, without the rest of the Overview's reads."""
+
+    def read(conn: Connection, now):  # type: ignore[no-untyped-def]
+        customer = customers.get(conn, customer_id)
+        return {
+            "customer_id": customer.id,
+            "name": customer.name,
+            "currency": customer.currency,
+            "payment_mode": str(customer.payment_mode),
+            "funds": overview_view(customers.overview(conn, customer, now)),
+            "balance_alert": alert_view(alerts.get(conn, customer.id), customer.currency),
+        }
+
+    return c.read(read)
+
+
 def dashboard(c: Container, customer_id: str) -> dict[str, Any]:
     rounding = c.settings.bill_rounding
 

@@ -86,7 +86,8 @@ class ExpirePolicy(_Body):
     policy: str = Field(examples=["grace_then_release", "to_pay_per_use", "release"])
 
 
-def _terms(c: Container) -> Terms:
+def order_terms(c: Container) -> Terms:
+    """The operator's order settings (payment window, refunds, rounding)."""
     return Terms.from_settings(c.settings)
 
 
@@ -101,7 +102,7 @@ def create_new(c: Container, customer_id: str, body: NewOrder, source: OrderSour
             expire_policy=body.expire_policy,
             reference=body.reference,
             source=source,
-            terms=_terms(c),
+            terms=order_terms(c),
             now=now,
         )
     )
@@ -119,7 +120,7 @@ def create_renewal(c: Container, customer_id: str, body: RenewalOrder, source: O
             unified_day=body.unified_day,
             reference=body.reference,
             source=source,
-            terms=_terms(c),
+            terms=order_terms(c),
             now=now,
         )
     )
@@ -135,7 +136,7 @@ def create_change(c: Container, customer_id: str, body: ChangeOrder, source: Ord
             new_spec=body.new_spec,
             reference=body.reference,
             source=source,
-            terms=_terms(c),
+            terms=order_terms(c),
             now=now,
         )
     )
@@ -154,7 +155,7 @@ def create_conversion(
             period_count=body.period_count,
             reference=body.reference,
             source=source,
-            terms=_terms(c),
+            terms=order_terms(c),
             now=now,
         )
     )
@@ -169,7 +170,7 @@ def unsubscribe(c: Container, customer_id: str, body: Unsubscription, source: Or
             body.resource_ids,
             reference=body.reference,
             source=source,
-            terms=_terms(c),
+            terms=order_terms(c),
             now=now,
         )
     )

@@ -18,7 +18,6 @@ from ...kernel.limits import PAGE_SIZE_DEFAULT
 from ...notify.notices import operator as notices
 from ...users import service as users
 from ...users.model import UserKind
-from ...views import instant
 from ..web import (
     Outcome,
     Page,
@@ -71,20 +70,7 @@ def notifications(
             offset=offset,
         )
     )
-    items = [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "channel": r.channel,
-            "recipient": r.recipient,
-            "status": r.status,
-            "sent_at": instant(r.sent_at),
-            "created_at": instant(r.created_at),
-            "subject": r.subject,
-            "body": r.body,
-        }
-        for r in rows
-    ]
+    items = [notices.customer_view(r) for r in rows]
     page = Page(request, who, "Notifications", nav="notifications")
     return render(
         request,

@@ -9,7 +9,7 @@ from dataclasses import replace
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ...api.shared.dashboard import dashboard
+from ...api.shared.dashboard import dashboard, funds
 from ...customers import service as customers
 from ...kernel.errors import CloudbillError
 from ...notify import alerts
@@ -84,7 +84,7 @@ def set_alert(
 
 
 def _alert_card(request: Request, who: SignedIn, shown: Shown) -> HTMLResponse:
-    d = dashboard(container_of(request), who.customer_id)
+    d = funds(container_of(request), who.customer_id)
     # htmx swaps only a successful answer in: a refused form is answered 200 with its message
     # beside the field (a fault of the server keeps its status).
     status = shown.http_status if shown.http_status >= 500 else 200
@@ -97,7 +97,7 @@ def top_up(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
     """How to pay the provider: top-ups are recorded by the operator or a payment
     integration when the money arrives."""
     c = container_of(request)
-    d = dashboard(c, who.customer_id)
+    d = funds(c, who.customer_id)
     title = "Repayment" if d["payment_mode"] == "postpaid" else "Top up"
     page = Page(request, who, title, nav="overview")
     return render(
@@ -111,7 +111,7 @@ def top_up(request: Request, who: SignedIn = Depends(signed_in)) -> Response:
 
 
 def _withdraw_page(request: Request, who: SignedIn, shown: Shown = Shown()) -> HTMLResponse:
-    d = dashboard(container_of(request), who.customer_id)
+    d = funds(container_of(request), who.customer_id)
     page = Page(request, who, "Withdraw", nav="overview", shown=shown)
     return render(request, "withdraw.html", page, dashboard=d, account_name=d["name"])
 

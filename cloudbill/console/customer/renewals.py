@@ -7,7 +7,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
-from ...api.shared.orders import _terms, renewals
+from ...api.shared.orders import order_terms, renewals
 from ...api.shared.params import Offset
 from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import PAGE_SIZE_DEFAULT
@@ -135,7 +135,7 @@ def renew(
             period_count=count,
             reference=f"console-{form_key}",
             source=OrderSource.CUSTOMER,
-            terms=_terms(c),
+            terms=order_terms(c),
             now=now,
         )
         message = _(request, "Renewal order created: check its price and pay it")

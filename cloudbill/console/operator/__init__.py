@@ -1,5 +1,11 @@
 """The operator console's pages."""
 
-from . import customers, operations
+from . import catalog, clock_audit, customers, deliveries, running
 
-ROUTERS = [customers.router, operations.router]
+ROUTERS = [
+    customers.router,
+    running.router,
+    deliveries.router,
+    catalog.router,
+    clock_audit.router,
+]

@@ -138,6 +138,22 @@ def _recipient(conn: Connection, notice, settings: Settings) -> str:  # type: ig
     return str(route.recipient)
 
 
+def customer_view(row) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A notice as its customer sees it: what was sent and when, not the delivery internals
+    (attempts, errors, dedupe keys), which are the operator's."""
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "channel": row.channel,
+        "recipient": row.recipient,
+        "status": row.status,
+        "sent_at": instant(row.sent_at),
+        "created_at": instant(row.created_at),
+        "subject": row.subject,
+        "body": row.body,
+    }
+
+
 def view(row, attempt_rows: list[Any] | None = None) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     out: dict[str, Any] = {
         "id": row.id,
