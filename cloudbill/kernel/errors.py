@@ -61,7 +61,6 @@ class ErrorCode(StrEnum):
     PAYLOAD_TOO_LARGE = "PAYLOAD_TOO_LARGE"
     # console users
     USER_NOT_FOUND = "USER_NOT_FOUND"
-    USER_LOCKED = "USER_LOCKED"  # too many failed sign-ins: wait (Retry-After)
     CSRF_FAILED = "CSRF_FAILED"  # a console form without its session's token
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
@@ -103,7 +102,6 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ACCESS_KEY_NOT_FOUND: 404,
     ErrorCode.ACCESS_KEY_LIMIT_REACHED: 409,
     ErrorCode.USER_NOT_FOUND: 404,
-    ErrorCode.USER_LOCKED: 423,
     ErrorCode.CSRF_FAILED: 403,
 }
 

@@ -86,8 +86,12 @@ def create(
     elif customer_id is not None:
         raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "an operator user has no customer")
     if repo.by_email(conn, kind, address) is not None:
+        # An address signs in to one account (sign-in is by address alone), so it may be
+        # taken elsewhere; the refusal says no more than that, and names no account.
         raise CloudbillError(
-            ErrorCode.ALREADY_EXISTS, f"{address} already has a user", field="email"
+            ErrorCode.ALREADY_EXISTS,
+            "this address cannot be given a user: it signs in to an account already",
+            field="email",
         )
     invitation = None if secret is not None else rules.new_token()
     user = User(
