@@ -46,8 +46,8 @@ class User:
 
 @dataclass(frozen=True, slots=True)
 class NewUser:
-    """A user as made: `secret` is the invitation token, shown once (None when a password was
-    set at creation)."""
+    """A user as made, with its invitation token, shown once (None when a password was set at
+    creation)."""
 
     user: User
     invitation: str | None
