@@ -1,0 +1,132 @@
+"""Unsubscribing yearly/monthly resources: the refund of the unused term less the handling
+fee, the resources released."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from ..customers import rules as customer_rules
+from ..customers import service as customers
+from ..expenditure import repo as expenditure_repo
+from ..kernel.currency import currency_digits
+from ..ledger.rules import payload_hash
+from ..notify.outbox import Event, emit_many
+from ..resources import repo as resource_repo
+from ..resources.model import ResourceStatus, StatusChange
+from ..subscriptions import repo as sub_repo
+from . import records, repo, rules
+from .drafting import (
+    Terms,
+    get,
+    line_values,
+    own_resources,
+    reference_of,
+    replayed,
+    resource_line,
+    store,
+    subscription_of,
+)
+from .model import Order, OrderSource, OrderStatus, OrderType
+from .refunds import computed, give_back
+
+
+def unsubscribe(
+    conn: Connection,
+    customer_id: str,
+    resource_ids: list[str],
+    *,
+    reference: object = None,
+    source: OrderSource = OrderSource.CUSTOMER,
+    terms: Terms,
+    now: datetime,
+) -> Order:
+    """Unsubscribe yearly/monthly resources: each is released now and refunded what was paid
+    minus what was used (whole hours) minus the handling fee; within the full-refund window
+    after its purchase, everything paid, without a fee."""
+    reference = reference_of(reference)
+    customer = customers.get(conn, customer_id, lock=True)
+    digest = payload_hash({"type": "unsubscription", "resources": resource_ids})
+    replay = replayed(conn, customer, reference, digest)
+    if replay is not None:
+        return replay
+    customer_rules.check_not_frozen(customer)  # a refund is an operation like any other
+    found = own_resources(conn, customer, resource_ids)
+    digits = currency_digits(customer.currency)
+    numerator, denominator = terms.fee_percent.as_integer_ratio()
+    lines, refunds = [], {}
+    for r in found:
+        sub = subscription_of(conn, r)
+        spans = [
+            rules.PaidSpan(row.amount_units, row.period_start, row.period_end)
+            for row in repo.paid_lines(conn, r.id)
+            if row.period_start is not None and row.period_end is not None
+        ]
+        full = sub.first_paid_at is not None and now - sub.first_paid_at <= timedelta(
+            days=terms.full_refund_days
+        )
+        refund = rules.unsubscription_refund(
+            spans,
+            now=now,
+            full_refund=full,
+            fee_percent_numerator=numerator,
+            fee_percent_denominator=denominator,
+            digits=digits,
+            rounding=terms.rounding,
+        )
+        line = line_values(
+            len(lines) + 1,
+            resource_line(r),
+            computed(-refund.refund_units, -refund.refund_units, customer.currency),
+            unit=None,
+            count=None,
+        )
+        line |= {"used_units": refund.used_units, "fee_units": refund.fee_units}
+        lines.append(line)
+        refunds[r.id] = refund.refund_units
+    order_id = store(
+        conn,
+        customer,
+        OrderType.UNSUBSCRIPTION,
+        lines,
+        source=source,
+        reference=reference,
+        digest=digest,
+        terms=terms,
+        now=now,
+        status=OrderStatus.REFUNDED,
+    )
+    repo.update_order(
+        conn, order_id, fee_units=sum(x["fee_units"] for x in lines), paid_at=now, closed_at=now
+    )
+    moved = give_back(conn, customer, order_id, refunds, now=now)
+    refunded = {r.id: (now, r.expire_at) for r in found}
+    expenditure_repo.insert_expenditures(
+        conn, records.unsubscription_records(get(conn, order_id), refunded, credit_to_cash=moved)
+    )
+    events = []
+    for r in found:
+        sub_repo.update_subscription(conn, r.id, auto_renew=False, updated_at=now)
+        resource_repo.set_status(
+            conn,
+            StatusChange(r.id, r.status, ResourceStatus.RELEASED, now, f"unsubscribed {order_id}"),
+        )
+        events.append(
+            Event(
+                "resource.released",
+                r.id,
+                {
+                    "resource_id": r.id,
+                    "from": str(r.status),
+                    "to": "released",
+                    "at": now.isoformat(),
+                    "reason": "unsubscribed",
+                    "order_id": order_id,
+                    "cause": "unsubscription",
+                },
+                dedupe_key=f"resource.released:{r.id}:{now.isoformat()}",
+            )
+        )
+    emit_many(conn, events, now=now)
+    return get(conn, order_id)
