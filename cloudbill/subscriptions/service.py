@@ -1,15 +1,14 @@
-"""Subscription use cases: auto-renew and expire policy settings, the renewal views, and the
-scheduled job (unpaid orders past their deadline, auto-renewals, expiry reminders, expiry)."""
+"""Subscription use cases: auto-renew and expire policy settings, the renewal views, expiry
+reminders and expiry. The scheduled job that also makes and pays auto-renewal orders is
+orders/renewal_job.py (orders stand above subscriptions)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, func, select
 
-from ..catalog import service as catalog_service
 from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..kernel.errors import CloudbillError, ErrorCode
@@ -18,9 +17,6 @@ from ..lifecycle.policy import periods_for
 from ..lifecycle.service import policy_rows
 from ..notify.notices.rules import due_reminder
 from ..notify.outbox import Event, emit_many
-from ..orders import service as orders
-from ..orders.model import OrderSource
-from ..orders.pricing import period_quote
 from ..resources import repo as resource_repo
 from ..resources import service as resources
 from ..resources.model import ResourceStatus, StatusChange
@@ -198,27 +194,7 @@ def _item(row, now: datetime) -> dict[str, Any]:  # type: ignore[no-untyped-def]
 # -- the scheduled job ------------------------------------------------------------------------
 
 
-@dataclass
-class SubscriptionReport:
-    orders_expired: list[str] = field(default_factory=list)
-    renewed: list[str] = field(default_factory=list)  # auto-renewal order ids
-    renew_failed: list[str] = field(default_factory=list)  # resource ids
-    reminders: int = 0
-    expiry_steps: list[tuple[str, str]] = field(default_factory=list)  # (resource, to)
-
-
-def run_due(
-    conn: Connection,
-    *,
-    terms: orders.Terms,
-    reminder_days: tuple[int, ...],
-    now: datetime,
-) -> SubscriptionReport:
-    report = SubscriptionReport(orders_expired=orders.expire_due(conn, now=now))
-    _auto_renew(conn, terms, report, now)
-    report.reminders = _remind(conn, reminder_days, now)
-    _expire(conn, report, now)
-    return report
+# -- what the scheduled job (orders/renewal_job.py) reads and applies ----------------------
 
 
 def _subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-def]
@@ -240,7 +216,7 @@ def _subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-def]
     ).all()
 
 
-def _all_subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-def]
+def all_subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-def]
     """Every matching subscription, a page at a time (rows already handled, e.g. attempted
     today, must not hide the ones after them)."""
     after = ""
@@ -252,101 +228,12 @@ def _all_subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-d
         after = rows[-1].resource_id
 
 
-def _auto_renew(
-    conn: Connection, terms: orders.Terms, report: SubscriptionReport, now: datetime
-) -> None:
-    """Charge due auto-renewals. Whether the money is there is checked first, so a failure
-    leaves nothing behind but the attempt, its reason and one notice."""
-    horizon = now + timedelta(days=rules.AUTO_RENEW_DAYS_BEFORE + 1)
-    for row in _all_subscribed(
-        conn,
-        subscription.c.auto_renew.is_(True),
-        resource.c.status == "normal",
-        resource.c.expire_at > now,
-        resource.c.expire_at <= horizon,
-    ):
-        if not rules.auto_renew_due(
-            anchor=row.anchor_date,
-            months=row.months,
-            expire_at=row.expire_at,
-            tz_name=row.timezone,
-            last_attempt=row.auto_renew_attempted_at,
-            now=now,
-        ):
-            continue
-        error = _renew_once(conn, row, terms, now, report)
-        repo.update_subscription(
-            conn,
-            row.resource_id,
-            auto_renew_attempted_at=now,
-            auto_renew_error=error,
-            updated_at=now,
-        )
-        if error is not None:
-            report.renew_failed.append(row.resource_id)
-            emit_many(conn, [_failed_event(row, error, now)], now=now)
-
-
-def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no-untyped-def]
-    cust = customers.get(conn, row.customer_id, lock=True)
-    figures = customers.overview(conn, cust, now)
-    try:
-        customer_rules.check_fee_incurring_allowed(cust, figures)
-        unit = row.auto_renew_period_unit or "month"
-        count = row.auto_renew_period_count or 1
-        catalog = catalog_service.active(conn)
-        r = resource_repo.get(conn, row.resource_id)
-        assert r is not None
-        price = period_quote(
-            catalog,
-            cust,
-            resource_type=r.resource_type,
-            spec=r.spec,
-            period_unit=unit,
-            period_count=count,
-            rounding=terms.rounding,
-        )
-        if price.amount.units > figures.cash_balance_units + figures.available_credit_units:
-            return f"the balance cannot pay the renewal ({price.amount.to_text()} {cust.currency})"
-        order = orders.create_renewal(
-            conn,
-            cust.id,
-            [row.resource_id],
-            period_unit=unit,
-            period_count=count,
-            source=OrderSource.AUTO_RENEW,
-            terms=terms,
-            now=now,
-        )
-    except CloudbillError as exc:
-        return exc.message[:512]
-    orders.pay(conn, cust.id, order.id, now=now)
-    report.renewed.append(order.id)
-    return None
-
-
-def _failed_event(row, error: str, now: datetime) -> Event:  # type: ignore[no-untyped-def]
-    return Event(
-        "customer.auto_renew_failed",
-        row.customer_id,
-        {
-            "customer_id": row.customer_id,
-            "resource_id": row.resource_id,
-            "resource_name": row.name,
-            "expire_at": row.expire_at.isoformat(),
-            "reason": error,
-            "at": now.isoformat(),
-        },
-        dedupe_key=f"customer.auto_renew_failed:{row.resource_id}:{now.isoformat()}",
-    )
-
-
-def _remind(conn: Connection, days: tuple[int, ...], now: datetime) -> int:
+def remind_due(conn: Connection, days: tuple[int, ...], now: datetime) -> int:
     """'Expires in N days' (7, 3, 1 by default): the nearest due one, once per expiry."""
     if not days:
         return 0
     horizon = now + timedelta(days=max(days))
-    rows = _all_subscribed(
+    rows = all_subscribed(
         conn,
         resource.c.status == "normal",
         resource.c.expire_at > now,
@@ -397,8 +284,10 @@ _TOPICS = {
 }
 
 
-def _expire(conn: Connection, report: SubscriptionReport, now: datetime) -> None:
-    """Expired subscriptions follow their expire policy, each step at its own instant."""
+def expire_due(conn: Connection, now: datetime) -> list[tuple[str, str]]:
+    """Expired subscriptions follow their expire policy, each step at its own instant; the
+    steps taken, (resource, to)."""
+    taken: list[tuple[str, str]] = []
     policy_table = policy_rows(conn)
     after = ""
     while True:
@@ -453,9 +342,9 @@ def _expire(conn: Connection, report: SubscriptionReport, now: datetime) -> None
                         dedupe_key=f"{topic}:{row.resource_id}:{step.at.isoformat()}",
                     )
                 )
-                report.expiry_steps.append((row.resource_id, to))
+                taken.append((row.resource_id, to))
                 status = step.to_status if step.to_status != "converted" else status
         emit_many(conn, events, now=now)
         if len(rows) < PAGE_SIZE_MAX:
-            return
+            return taken
         after = rows[-1].resource_id

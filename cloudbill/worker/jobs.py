@@ -23,13 +23,13 @@ from ..notify.customer_notices import NoticeReport
 from ..notify.notices.rules import parse_days
 from ..notify.webhooks import DeliveryReport, deliver_due
 from ..observe import logs, metrics
+from ..orders import renewal_job
+from ..orders.renewal_job import SubscriptionReport
 from ..orders.service import Terms as OrderTerms
 from ..postpaid import service as postpaid
 from ..settle.service import SettleResult, settle_hour
 from ..store import gates
 from ..store.schema import usage_record
-from ..subscriptions import service as subscriptions
-from ..subscriptions.service import SubscriptionReport
 from ..users import sessions
 
 log = logs.get("cloudbill.worker")
@@ -116,7 +116,7 @@ def subscriptions_due(container: Container) -> SubscriptionReport:
         _exclusive(
             "subscriptions",
             SubscriptionReport(),
-            lambda conn, now: subscriptions.run_due(conn, terms=terms, reminder_days=days, now=now),
+            lambda conn, now: renewal_job.run_due(conn, terms=terms, reminder_days=days, now=now),
         )
     )
 

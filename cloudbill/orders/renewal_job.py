@@ -1,0 +1,136 @@
+"""The scheduled job of yearly/monthly resources: unpaid orders past their payment deadline
+expire, due auto-renewals are ordered and paid, expiry reminders go out, and expired
+subscriptions follow their policy. It makes and pays orders, so it lives with orders;
+subscriptions/ keeps what it reads and decides."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from ..catalog import service as catalog_service
+from ..customers import rules as customer_rules
+from ..customers import service as customers
+from ..kernel.errors import CloudbillError
+from ..notify.outbox import Event, emit_many
+from ..resources import repo as resource_repo
+from ..store.schema import resource, subscription
+from ..subscriptions import repo, rules
+from ..subscriptions import service as subscriptions
+from .checkout import expire_due, pay
+from .drafting import Terms
+from .model import OrderSource
+from .pricing import period_quote
+from .renewal import create_renewal
+
+
+@dataclass
+class SubscriptionReport:
+    orders_expired: list[str] = field(default_factory=list)
+    renewed: list[str] = field(default_factory=list)  # auto-renewal order ids
+    renew_failed: list[str] = field(default_factory=list)  # resource ids
+    reminders: int = 0
+    expiry_steps: list[tuple[str, str]] = field(default_factory=list)  # (resource, to)
+
+
+def run_due(
+    conn: Connection,
+    *,
+    terms: Terms,
+    reminder_days: tuple[int, ...],
+    now: datetime,
+) -> SubscriptionReport:
+    report = SubscriptionReport(orders_expired=expire_due(conn, now=now))
+    _auto_renew(conn, terms, report, now)
+    report.reminders = subscriptions.remind_due(conn, reminder_days, now)
+    report.expiry_steps.extend(subscriptions.expire_due(conn, now))
+    return report
+
+
+def _auto_renew(conn: Connection, terms: Terms, report: SubscriptionReport, now: datetime) -> None:
+    """Charge due auto-renewals. Whether the money is there is checked first, so a failure
+    leaves nothing behind but the attempt, its reason and one notice."""
+    horizon = now + timedelta(days=rules.AUTO_RENEW_DAYS_BEFORE + 1)
+    for row in subscriptions.all_subscribed(
+        conn,
+        subscription.c.auto_renew.is_(True),
+        resource.c.status == "normal",
+        resource.c.expire_at > now,
+        resource.c.expire_at <= horizon,
+    ):
+        if not rules.auto_renew_due(
+            anchor=row.anchor_date,
+            months=row.months,
+            expire_at=row.expire_at,
+            tz_name=row.timezone,
+            last_attempt=row.auto_renew_attempted_at,
+            now=now,
+        ):
+            continue
+        error = _renew_once(conn, row, terms, now, report)
+        repo.update_subscription(
+            conn,
+            row.resource_id,
+            auto_renew_attempted_at=now,
+            auto_renew_error=error,
+            updated_at=now,
+        )
+        if error is not None:
+            report.renew_failed.append(row.resource_id)
+            emit_many(conn, [_failed_event(row, error, now)], now=now)
+
+
+def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no-untyped-def]
+    cust = customers.get(conn, row.customer_id, lock=True)
+    figures = customers.overview(conn, cust, now)
+    try:
+        customer_rules.check_fee_incurring_allowed(cust, figures)
+        unit = row.auto_renew_period_unit or "month"
+        count = row.auto_renew_period_count or 1
+        catalog = catalog_service.active(conn)
+        r = resource_repo.get(conn, row.resource_id)
+        assert r is not None
+        price = period_quote(
+            catalog,
+            cust,
+            resource_type=r.resource_type,
+            spec=r.spec,
+            period_unit=unit,
+            period_count=count,
+            rounding=terms.rounding,
+        )
+        if price.amount.units > figures.cash_balance_units + figures.available_credit_units:
+            return f"the balance cannot pay the renewal ({price.amount.to_text()} {cust.currency})"
+        order = create_renewal(
+            conn,
+            cust.id,
+            [row.resource_id],
+            period_unit=unit,
+            period_count=count,
+            source=OrderSource.AUTO_RENEW,
+            terms=terms,
+            now=now,
+        )
+    except CloudbillError as exc:
+        return exc.message[:512]
+    pay(conn, cust.id, order.id, now=now)
+    report.renewed.append(order.id)
+    return None
+
+
+def _failed_event(row, error: str, now: datetime) -> Event:  # type: ignore[no-untyped-def]
+    return Event(
+        "customer.auto_renew_failed",
+        row.customer_id,
+        {
+            "customer_id": row.customer_id,
+            "resource_id": row.resource_id,
+            "resource_name": row.name,
+            "expire_at": row.expire_at.isoformat(),
+            "reason": error,
+            "at": now.isoformat(),
+        },
+        dedupe_key=f"customer.auto_renew_failed:{row.resource_id}:{now.isoformat()}",
+    )
