@@ -21,9 +21,11 @@ from .ledger import service as ledger_service
 from .lifecycle import service as lifecycle_service
 from .notify import alerts
 from .observe import logs
+from .resources import service as resources_service
 from .store import clock_repo, operator_token, sealing_key
 from .store.engine import Database
 from .store.migrate import migrate
+from .subscriptions import service as subscriptions_service
 
 T = TypeVar("T")
 log = logs.get("cloudbill.store")
@@ -137,6 +139,7 @@ def prepare(db: Database, settings: Settings) -> Prepared:
 def wire() -> None:
     """Connect the stages that react to each other (idempotent)."""
     customers_service.on_arrears_cleared(lifecycle_service.on_arrears_cleared)
+    resources_service.on_yearly_monthly_registered(subscriptions_service.start_registered)
     ledger_service.on_posted(alerts.check)
 
 

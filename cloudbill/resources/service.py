@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
@@ -10,6 +11,7 @@ from ..catalog import service as catalog_service
 from ..catalog.model import BillingMode
 from ..customers import rules as customer_rules
 from ..customers import service as customers
+from ..customers.model import Customer
 from ..expenditure.model import Attribution
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
@@ -134,26 +136,21 @@ def register(
     return get(conn, resource_id), True
 
 
-def _subscription_for_registered(conn, resource_id, customer, expire_at, now) -> None:  # type: ignore[no-untyped-def]
-    """A yearly/monthly resource the provider registered with its expiry (bought elsewhere):
-    anchored on its expiry day, so renewals extend it month by month from there. There was no
-    purchase here, so there is no full-refund window."""
-    from ..subscriptions import repo as sub_repo
-    from ..subscriptions.rules import ExpirePolicy, local_date
+# The subscriptions stage (above this one) starts the subscription of a yearly/monthly resource
+# registered with its expiry; bootstrap wires it. (resource id, customer, expire_at, now)
+RegisteredHandler = Callable[[Connection, str, Customer, datetime, datetime], None]
+_registered_handlers: list[RegisteredHandler] = []
 
-    sub_repo.start(
-        conn,
-        resource_id,
-        customer_id=customer.id,
-        anchor_date=local_date(expire_at - timedelta(microseconds=1), customer.timezone),
-        months=0,
-        first_paid_at=None,
-        expire_policy=str(ExpirePolicy.GRACE_THEN_RELEASE),
-        auto_renew=False,
-        period_unit=None,
-        period_count=None,
-        now=now,
-    )
+
+def on_yearly_monthly_registered(handler: RegisteredHandler) -> None:
+    if handler not in _registered_handlers:
+        _registered_handlers.append(handler)
+
+
+def _subscription_for_registered(conn, resource_id, customer, expire_at, now) -> None:  # type: ignore[no-untyped-def]
+    assert _registered_handlers, "bootstrap.wire() connects the subscriptions stage"
+    for handler in _registered_handlers:
+        handler(conn, resource_id, customer, expire_at, now)
 
 
 def change_status(

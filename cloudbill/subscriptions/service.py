@@ -11,6 +11,7 @@ from sqlalchemy import Connection, func, select
 
 from ..customers import rules as customer_rules
 from ..customers import service as customers
+from ..customers.model import Customer
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ..lifecycle.policy import periods_for
@@ -43,6 +44,27 @@ def _mode_filter(mode: str | None):  # type: ignore[no-untyped-def]
         policy = s.expire_policy == str(rules.ExpirePolicy.GRACE_THEN_RELEASE)
         return [not_auto, policy | s.expire_policy.is_(None)]
     return [not_auto, s.expire_policy == mode]
+
+
+def start_registered(conn: Connection, resource_id: str, customer: Customer, expire_at: datetime,
+                     now: datetime) -> None:  # fmt: skip
+    """A yearly/monthly resource the provider registered with its expiry (bought elsewhere):
+    anchored on its expiry day, so renewals extend it month by month from there. There was no
+    purchase here, so there is no full-refund window. (Called by resources.register, wired
+    by bootstrap.)"""
+    repo.start(
+        conn,
+        resource_id,
+        customer_id=customer.id,
+        anchor_date=rules.local_date(expire_at - timedelta(microseconds=1), customer.timezone),
+        months=0,
+        first_paid_at=None,
+        expire_policy=str(rules.ExpirePolicy.GRACE_THEN_RELEASE),
+        auto_renew=False,
+        period_unit=None,
+        period_count=None,
+        now=now,
+    )
 
 
 def get(conn: Connection, resource_id: str, *, customer_id: str | None = None) -> Subscription:
