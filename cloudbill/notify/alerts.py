@@ -1,8 +1,12 @@
 """Balance alerts: a customer sets a threshold and switches the alert on or off. After every
 balance change (not on a timer), when the expenditure quota (cash + available credit + coupons)
-drops below the threshold, one `customer.balance_alert` event goes out; the alert re-arms when
-the quota is back at or above the threshold. While it stays below, a reminder goes out once a
-day, at most three times."""
+is at or below the threshold, one `customer.balance_alert` event goes out; while it stays
+there, a reminder goes out once a day, so that the customer is told on three days in all; then
+silence until the quota rises above the threshold (the alert re-arms) and falls again.
+
+Huawei: "sends a notification if your balance is less than or equal to your set threshold ...
+the recipients will receive a notification for 1-3 days by SMS and email" ("Will I Receive a
+Notification If My Account Balance Is Insufficient?", ECS pricing FAQ, ecs_billing_11204)."""
 
 from __future__ import annotations
 
@@ -19,7 +23,8 @@ from ..store.schema import balance_alert
 from .outbox import Event, emit_many
 
 REMINDER_EVERY = timedelta(days=1)
-MAX_REMINDERS = 3
+NOTICE_DAYS = 3  # the day it is crossed, then a reminder on each following day
+MAX_REMINDERS = NOTICE_DAYS - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,7 +138,7 @@ def check(conn: Connection, customer_ids: set[str], now: datetime) -> int:
     events = []
     for alert in _enabled(conn, customer_ids):
         quota, currency = _quota(conn, alert.customer_id)
-        below = quota < alert.threshold_units
+        below = quota <= alert.threshold_units
         if alert.armed and below:
             crossing = alert.crossings + 1
             _update(
@@ -155,7 +160,8 @@ def check(conn: Connection, customer_ids: set[str], now: datetime) -> int:
 
 
 def remind_due(conn: Connection, *, now: datetime) -> int:
-    """Daily reminders, at most three, while the quota stays below the threshold (a job)."""
+    """Daily reminders while the quota stays at or below the threshold, until the customer was
+    told on NOTICE_DAYS days (a job)."""
     rows = conn.execute(
         select(balance_alert)
         .where(
@@ -174,7 +180,7 @@ def remind_due(conn: Connection, *, now: datetime) -> int:
         ):
             continue
         quota, currency = _quota(conn, alert.customer_id)
-        if quota >= alert.threshold_units:
+        if quota > alert.threshold_units:
             _update(conn, alert.customer_id, armed=True, fired_at=None, reminders_sent=0, now=now)
             continue
         _update(

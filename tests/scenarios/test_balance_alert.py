@@ -1,5 +1,9 @@
 """Balance alerts on the billing calendar: checked after every balance change, one event per
-crossing, re-armed above the threshold, daily reminders (at most three), API and CLI."""
+crossing, re-armed above the threshold, notices on three days in all, API and CLI.
+
+Huawei: "sends a notification if your balance is less than or equal to your set threshold ...
+for 1-3 days by SMS and email" ("Will I Receive a Notification If My Account Balance Is
+Insufficient?", https://support.huaweicloud.com/eu/price-ecs/ecs_billing_11204.html)."""
 
 from __future__ import annotations
 
@@ -76,9 +80,10 @@ def test_hourly_fees_trigger_it_and_reminders_follow_daily(container) -> None:  
         advance(container, days=1)
         run_due(container)
     topics = [t for t, _ in alert_events(container)]
-    assert topics == ["customer.balance_alert"] + ["customer.balance_alert_reminder"] * 3
+    # told on three days in all: the day of the crossing, then two reminders; then silence
+    assert topics == ["customer.balance_alert"] + ["customer.balance_alert_reminder"] * 2
     run_due(container)
-    assert len(alert_events(container)) == 4  # reruns change nothing
+    assert len(alert_events(container)) == 3  # reruns change nothing
 
 
 def test_bad_settings_change_nothing(container) -> None:  # type: ignore[no-untyped-def]
@@ -116,3 +121,19 @@ def test_api_sets_and_shows_the_alert(container) -> None:  # type: ignore[no-unt
         ).status_code
         == 404
     )
+
+
+def test_at_the_threshold_it_fires_and_only_above_it_rearms(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei: "less than or equal to your set threshold"."""
+    customer = new_customer(container)
+    topup(container, customer.id, "100.00", "t1")
+    configure(container, customer.id)
+    withdraw(container, customer.id, "50.00", "w1")  # exactly 50: fires
+    assert alert_events(container) == [("customer.balance_alert", "50.00")]
+    withdraw(container, customer.id, "10.00", "w2")
+    topup(container, customer.id, "10.00", "t2")  # back to 50, not above: still silent
+    assert not container.read(lambda conn, _now: alerts.get(conn, customer.id)).armed
+    topup(container, customer.id, "0.01", "t3")  # above: re-armed
+    assert container.read(lambda conn, _now: alerts.get(conn, customer.id)).armed
+    withdraw(container, customer.id, "0.01", "w3")  # at it again: the second crossing
+    assert [t for t, _ in alert_events(container)] == ["customer.balance_alert"] * 2
