@@ -89,14 +89,18 @@ class Settings(BaseSettings):
         description="an unpaid order is cancelled by itself this long after it is made",
     )
     full_refund_days: int = Field(
-        5, ge=0, le=90, description="unsubscribing this soon after purchase refunds everything"
+        0,
+        ge=0,
+        le=90,
+        description="unsubscribing this soon after purchase refunds everything, coupons "
+        "included (0: no such window, as on Huawei's international site)",
     )
-    unsubscribe_fee_percent: Decimal = Field(
-        Decimal(10),
+    unsubscribe_fee_percent: Decimal | None = Field(
+        None,
         ge=0,
         le=100,
-        description="handling fee of an unsubscription after the full-refund window, "
-        "as a percentage of what was paid",
+        description="one handling fee for every unsubscription, as a percentage of what was "
+        "paid (unset: Huawei's table by term and year of use)",
     )
     subscription_reminder_days: str = Field(
         "7,3,1",

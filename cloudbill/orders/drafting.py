@@ -39,7 +39,7 @@ class Terms:
 
     payment_window: timedelta
     full_refund_days: int
-    fee_percent: Decimal
+    fee_percent: Decimal | None  # None: Huawei's table by term and year of use
     rounding: Rounding
 
     @classmethod

@@ -24,9 +24,10 @@ from huaweicloudsdkbssintl.v2 import (
 from cloudbill.bootstrap import Container
 from cloudbill.catalog import service as catalog_service
 from cloudbill.customers import service as customers
-from cloudbill.kernel.money import Money
+from cloudbill.kernel.money import Money, Rounding
 from cloudbill.orders import service as orders
 from cloudbill.orders.pricing import period_quote
+from cloudbill.orders.rules import scale
 from cloudbill.resources import service as resources
 
 from ..helpers import assert_books_balance, new_customer
@@ -192,9 +193,12 @@ def test_unsubscription_refunds_what_the_engine_gives_back(
     answer = unsubscribe(client, [vm], trans_id="u-1", unsubscribe_reason="no longer needed")
     order = order_of(container, answer.order_ids[0])
     assert (order.order_type, order.status) == ("unsubscription", "refunded")
-    # inside the full-refund window: all the cash paid comes back, exactly
-    assert order.cash_units == -bought_for
-    assert figures(container, acme.id).cash_balance_units == cash + bought_for
+    # no full-refund window by default: nothing used yet, all the cash paid comes back but the
+    # handling fee (10% of it, a monthly term)
+    fee = scale(bought_for, 10, 100, digits=2, rounding=Rounding.HALF_UP)
+    assert order.fee_units == fee
+    assert order.cash_units == -(bought_for - fee)
+    assert figures(container, acme.id).cash_balance_units == cash + bought_for - fee
     r = container.read(lambda conn, _now: resources.get(conn, vm))
     assert r.status == "released"
     assert [(x.resource_id, x.status) for x in query(client, status_list=[3]).data] == [(vm, 3)]

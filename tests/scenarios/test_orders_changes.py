@@ -2,14 +2,17 @@
 
 Pro rata (create_change's rule): for the paid period still to run, (new spec's price - current
 spec's price) for that period x the share of it remaining, counted in seconds from the hour
-now is in over the span from the hour it took effect. Unsubscription: within 5 days of the
-purchase everything paid comes back without a fee; after, paid - used (whole hours, same
-shares) - 10% of what was paid. Refunds go back the way the money came. Figures are worked out
-by hand below (s6.small.1 11.60 USD/month, s6.large.2 39.10). The books balance and every order
-adds up after every step; a refused request changes nothing."""
+now is in over the span from the hour it took effect. Unsubscription (Huawei's rule): paid -
+used (whole hours, same shares) - the handling fee (10% of what was paid for a monthly term),
+what was paid being cash and credit only: coupons spent on a period in use are not returned;
+within the operator's full-refund window (off by default; 5 days here where it is tested)
+everything paid comes back, coupons included. Refunds go back the way the money came. Figures
+are worked out by hand below (s6.small.1 11.60 USD/month, s6.large.2 39.10). The books balance
+and every order adds up after every step; a refused request changes nothing."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -45,10 +48,13 @@ def change(container, customer_id, rid, spec, **kw):  # type: ignore[no-untyped-
     )
 
 
-def unsubscribe(container, customer_id, rids, **kw):  # type: ignore[no-untyped-def]
+def unsubscribe(container, customer_id, rids, *, full_refund_days=None, **kw):  # type: ignore[no-untyped-def]
+    chosen = terms(container)
+    if full_refund_days is not None:  # the operator's full-refund window (off by default)
+        chosen = replace(chosen, full_refund_days=full_refund_days)
     return container.write(
         lambda conn, now: orders.unsubscribe(
-            conn, customer_id, list(rids), terms=terms(container), now=now, **kw
+            conn, customer_id, list(rids), terms=chosen, now=now, **kw
         )
     )
 
@@ -140,7 +146,7 @@ def test_unsubscription_inside_the_full_refund_window(container) -> None:  # typ
     rid = first.lines[0].resource_id
     assert (first.coupon_units, first.cash_units) == (units("5.00"), units("6.60"))
     set_clock(container, utc(2026, 3, 21, 8, 0, 0))  # 4 days 23 hours later
-    order = unsubscribe(container, customer.id, [rid])
+    order = unsubscribe(container, customer.id, [rid], full_refund_days=5)
     checked(container, first.id, order.id)
     assert (order.order_type.value, order.status.value) == ("unsubscription", "refunded")
     assert order.amount_units == units("-11.60")
@@ -159,6 +165,31 @@ def test_unsubscription_inside_the_full_refund_window(container) -> None:  # typ
     refused(
         container, ErrorCode.RESOURCE_RELEASED, lambda: unsubscribe(container, customer.id, [rid])
     )
+
+
+def test_without_the_window_a_coupon_spent_on_the_month_in_use_stays_spent(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei's international site has no five-day full refund (the window is an operator
+    setting, off by default), and for a resource in use "any cash coupon that was applied will
+    not be returned" (Unsubscription FAQ, faq-billing unsubscriptions_faq_300007)."""
+    customer = new_customer(container)
+    topup(container, customer.id, "20.00", "seed")
+    c = coupon(container, customer.id, "welcome", "5.00", billing_modes=["yearly_monthly"])
+    first = pay(container, customer.id, buy(container, customer.id).id, [c.id])
+    rid = first.lines[0].resource_id
+    set_clock(container, utc(2026, 3, 21, 8, 0, 0))  # 4 days 23 hours later: 119 h of 759
+    order = unsubscribe(container, customer.id, [rid])
+    checked(container, first.id, order.id)
+    # paid 6.60 (the coupon's 5.00 is not paid money); used 6.60 x 119 / 759 = 1.0348 -> 1.03;
+    # fee 10% of 6.60 = 0.66; back 6.60 - 1.03 - 0.66 = 4.91, all of it cash
+    (line,) = order.lines
+    assert (line.used_units, line.fee_units) == (units("1.03"), units("0.66"))
+    assert (order.amount_units, order.cash_units, order.coupon_units) == (
+        units("-4.91"),
+        units("-4.91"),
+        0,
+    )
+    assert coupon_balance(container, c.id)[0] == 0
+    assert figures(container, customer.id).cash_balance_units == units("18.31")  # 13.40 + 4.91
 
 
 def test_unsubscription_outside_the_full_refund_window(container) -> None:  # type: ignore[no-untyped-def]

@@ -17,10 +17,13 @@ from cloudbill.orders.rules import (
     CouponOffer,
     PaidSpan,
     PayableLine,
+    handling_fee_percent,
     plan_payment,
     split_exact,
     split_line_payment,
     unsubscription_refund,
+    used_fraction,
+    year_of_use,
 )
 from cloudbill.subscriptions.rules import auto_renew_due, end_of_day, expiry, expiry_day
 
@@ -254,8 +257,7 @@ def refund(now: datetime, *, full: bool = False, spans=(SPAN,), rounding=Roundin
         list(spans),
         now=now,
         full_refund=full,
-        fee_percent_numerator=10,
-        fee_percent_denominator=1,
+        flat_fee_percent=None,
         digits=2,
         rounding=rounding,
     )
@@ -293,11 +295,64 @@ def test_unsubscription_refund_never_below_zero() -> None:
     assert (after.used_units, after.fee_units, after.refund_units) == (usd("11.60"), 0, 0)
 
 
-def test_unsubscription_refund_over_a_renewal_counts_both_spans() -> None:
-    renewal = PaidSpan(usd("11.60"), utc(2026, 4, 16, 16, 0, 0), utc(2026, 5, 16, 16, 0, 0))
+def test_a_renewal_not_begun_comes_back_whole_without_a_fee() -> None:
+    """Huawei (Unsubscription FAQ): renewal periods not yet in effect are refunded in full,
+    cash coupons included."""
+    renewal = PaidSpan(
+        usd("11.60"),
+        utc(2026, 4, 16, 16, 0, 0),
+        utc(2026, 5, 16, 16, 0, 0),
+        coupon_units=usd("2.00"),
+    )
     r = refund(utc(2026, 3, 26, 9, 30, 0), spans=(SPAN, renewal))
-    # the renewal has not started: nothing of it used; fee is 10% of 23.20
-    assert r.paid_units == usd("23.20")
-    assert r.used_units == usd("3.71")
-    assert r.fee_units == usd("2.32")
-    assert r.refund_units == usd("23.20") - usd("3.71") - usd("2.32")
+    # the month in use: 11.60 - 3.71 used - 1.16 fee = 6.73; the renewal: all 11.60 back
+    assert (r.paid_units, r.used_units, r.fee_units) == (usd("11.60"), usd("3.71"), usd("1.16"))
+    assert r.refund_units == usd("6.73") + usd("11.60")
+    assert r.coupon_units == usd("2.00")  # the renewal's coupon part, back to its coupon
+
+
+def test_coupons_spent_on_a_period_in_use_are_not_returned() -> None:
+    """Huawei: refund = paid amount - consumed - fee, the paid amount without cash coupons."""
+    span = PaidSpan(usd("11.60"), SPAN.period_start, SPAN.period_end, coupon_units=usd("5.00"))
+    r = refund(utc(2026, 3, 26, 9, 30, 0), spans=(span,))
+    # paid 6.60; used 6.60 x 240 / 751 = 2.109 -> 2.11; fee 10% of 6.60 = 0.66; back 3.83
+    assert (r.paid_units, r.used_units, r.fee_units) == (usd("6.60"), usd("2.11"), usd("0.66"))
+    assert (r.refund_units, r.coupon_units) == (usd("3.83"), 0)
+
+
+@pytest.mark.parametrize(
+    ("term_months", "years_in", "percent"),
+    [
+        (1, 0, 10),
+        (6, 0, 10),
+        (12, 0, 10),
+        (24, 0, 15),
+        (24, 1, 10),
+        (36, 0, 15),
+        (36, 1, 10),
+        (36, 2, 5),
+    ],
+)
+def test_the_handling_fee_follows_huaweis_table(term_months, years_in, percent) -> None:  # type: ignore[no-untyped-def]
+    """Huawei, "Unsubscription Rules" (usermanual-billing en-us_topic_0083138805): 3-year
+    term 15% / 10% / 5% by the year of use, 2-year 15% / 10%, 1-year and monthly 10%."""
+    start = utc(2026, 1, 10, 8, 0, 0)
+    span = PaidSpan(
+        usd("1000.00"),
+        start,
+        start.replace(year=2026 + max(term_months // 12, 1)),
+        term_months=term_months,
+    )
+    now = start.replace(year=2026 + years_in) + timedelta(days=30)
+    assert year_of_use(start, now) == years_in + 1
+    assert handling_fee_percent(term_months, years_in + 1) == percent
+    r = refund(now, spans=(span,))
+    assert r.fee_units == min(usd("1000.00") * percent // 100, r.paid_units - r.used_units)
+
+
+def test_used_time_is_counted_in_whole_hours_as_huaweis_example() -> None:
+    """Huawei's unsubscription FAQ: an EVS disk bought at 10:30 on 1 January 2024 for a month
+    (ordered duration 31 d 14 h), unsubscribed at 18:40 on 15 January: 14 d 8 h used."""
+    span = PaidSpan(usd("100.00"), utc(2024, 1, 1, 10, 30, 0), utc(2024, 2, 2, 0, 0, 0))
+    used, total = used_fraction(span, utc(2024, 1, 15, 18, 40, 0))
+    assert (used, total) == ((14 * 24 + 8) * 3600, (31 * 24 + 14) * 3600)
