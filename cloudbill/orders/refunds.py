@@ -32,23 +32,6 @@ def _sources(conn: Connection, resource_id: str) -> dict[str, int]:
     return out
 
 
-def _parts(
-    units: int,
-    sources: dict[str, int],
-    step: int,
-    coupons_back: dict[str, int] | None,
-    resource_id: str,
-) -> dict[str, int]:
-    if coupons_back is None:
-        return rules.split_exact(units, sources, step=step)  # type: ignore[return-value]
-    coupon_sources = {k: v for k, v in sources.items() if k.startswith("coupon:")}
-    money_sources = {k: v for k, v in sources.items() if not k.startswith("coupon:")}
-    to_coupons = min(coupons_back.get(resource_id, 0), units)
-    parts = rules.split_exact(to_coupons, coupon_sources, step=step)
-    parts |= rules.split_exact(units - to_coupons, money_sources, step=step)
-    return parts  # type: ignore[return-value]
-
-
 def give_back(
     conn: Connection,
     customer: Customer,
@@ -56,21 +39,17 @@ def give_back(
     refunds: dict[str, int],
     *,
     now: datetime,
-    coupons_back: dict[str, int] | None = None,
 ) -> int:
     """Refund each resource's amount in proportion to where its money came from; write the
-    parts (negative) on the order's lines and the order, and post the refund. With
-    `coupons_back`, the coupons get exactly that part of a resource's refund (split among them
-    by what each paid) and cash and credit the rest (an unsubscription: a coupon spent on a
-    period in use stays spent). Returns how much of the credit part came back as cash (the
-    customer had repaid it since)."""
+    parts (negative) on the order's lines and the order, and post the refund. Returns how much
+    of the credit part came back as cash (the customer had repaid it since)."""
     step = rules.step_units(currency_digits(customer.currency))
     cash = credit = 0
     coupon_back: dict[str, int] = {}
     uses: list[tuple[int, str, int]] = []
     lines = {line.resource_id: line.line_no for line in get(conn, order_id).lines}
     for resource_id, units in refunds.items():
-        parts = _parts(units, _sources(conn, resource_id), step, coupons_back, resource_id)
+        parts = rules.split_exact(units, _sources(conn, resource_id), step=step)
         c_cash, c_credit = parts.pop("cash", 0), parts.pop("credit", 0)
         line_no = lines[resource_id]
         line_coupons = 0

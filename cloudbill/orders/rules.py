@@ -10,6 +10,7 @@ from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from ..kernel.clock import ensure_utc
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.money import SCALE_DIGITS, Rounding, round_ratio
 from ..kernel.periods import hour_floor
@@ -157,19 +158,11 @@ def split_line_payment(
 
 @dataclass(frozen=True, slots=True)
 class PaidSpan:
-    """A paid order line of a resource: what it paid for which span, how much of that with
-    cash coupons, and the subscription term it was bought for (the handling fee's table)."""
+    """A paid order line of a resource: what it paid for which span."""
 
     amount_units: int  # net of the line, coupons included (negative: a downgrade refund)
     period_start: datetime
     period_end: datetime
-    coupon_units: int = 0
-    term_months: int = 1
-
-    @property
-    def money_units(self) -> int:
-        """What was actually paid (cash and credit): Huawei's "paid amount"."""
-        return self.amount_units - self.coupon_units
 
 
 def used_fraction(span: PaidSpan, now: datetime) -> tuple[int, int]:
@@ -196,40 +189,43 @@ def remaining_fraction(span_start: datetime, span_end: datetime, now: datetime) 
 
 @dataclass(frozen=True, slots=True)
 class Refund:
-    paid_units: int  # actually paid (cash and credit) for the spans that have begun
+    paid_units: int
     used_units: int
     fee_units: int
-    refund_units: int  # everything given back, coupons' part included
-    coupon_units: int = 0  # the part given back to cash coupons
+    refund_units: int
 
 
-def term_months(period_unit: str | None, period_count: int | None) -> int:
-    """An order line's subscription term in months (days of a unified-expiry renewal count
-    as part of a month)."""
+def term_months(period_unit: str | None, period_count: int | None) -> int | None:
+    """An order line's subscription term in months (None: a line that bought no term, e.g. a
+    spec change; the days of a unified-expiry renewal count as part of a month)."""
     if period_unit == "year":
         return 12 * (period_count or 1)
     if period_unit == "month":
         return period_count or 1
-    return 1
+    if period_unit == "day":
+        return 1
+    return None
 
 
 def handling_fee_percent(term_months: int, year_of_use: int) -> int:
-    """Huawei's unsubscription handling fee, a percentage of the actual payment, by the
+    """Huawei's unsubscription handling fee, a percentage of what was paid, by the
     subscription term and the year of use the customer unsubscribes in ("Unsubscription
-    Rules"): a 2- or 3-year term 15% in its first year, 10% in its second, 5% in its third; a
-    monthly or 1-year term 10%."""
+    Rules", Billing Center user guide): a 2- or 3-year term 15% in its first year, 10% in its
+    second, 5% in its third; a monthly or 1-year term 10%."""
     if term_months >= 24:
         return {1: 15, 2: 10}.get(year_of_use, 5)
     return 10
 
 
-def year_of_use(start: datetime, now: datetime) -> int:
-    """Which year of a term `now` falls in, counted from its start's anniversaries (1: the
-    first year)."""
+def year_of_use(start: datetime, now: datetime, term_months: int) -> int:
+    """Which year of a term `now` falls in, counted from its start's anniversaries in UTC (1:
+    the first year), never past the term's last year (a term ends at the end of a local day,
+    so it may run a few hours past its last anniversary)."""
+    start, now = ensure_utc(start), ensure_utc(now)
     years = now.year - start.year
     if (now.month, now.day, now.time()) < (start.month, start.day, start.time()):
         years -= 1
-    return max(years, 0) + 1
+    return min(max(years, 0) + 1, max(term_months // 12, 1))
 
 
 def unsubscription_refund(
@@ -237,42 +233,21 @@ def unsubscription_refund(
     *,
     now: datetime,
     full_refund: bool,
-    flat_fee_percent: tuple[int, int] | None,
+    fee_percent_numerator: int,
+    fee_percent_denominator: int,
     digits: int,
     rounding: Rounding,
 ) -> Refund:
-    """Huawei: refund = paid amount - consumed amount - handling fee, where the paid amount is
-    what was actually paid (cash coupons are not returned for a resource in use), consumed is
-    paid x used time / ordered time (whole hours), and the fee is a percentage of the paid
-    amount by the table above (`flat_fee_percent`, as a fraction numerator/denominator: the
-    operator's one rate instead). A period that has not begun (a renewal) comes back whole,
-    coupons included, without a fee; so does everything within the full-refund window."""
+    """Refund = paid - used - handling fee (never below zero); within the full-refund window
+    everything paid comes back and there is no fee. The fee is a percentage of what was paid
+    (`fee_percent_numerator / fee_percent_denominator` percent: the operator's one rate, or
+    Huawei's table for the term in use, `handling_fee_percent`)."""
+    paid = sum(s.amount_units for s in spans)
     if full_refund:
-        total = sum(s.amount_units for s in spans)
-        coupons = sum(s.coupon_units for s in spans)
-        return Refund(total - coupons, 0, 0, max(total, 0), max(coupons, 0))
-    now_hour = hour_floor(now)
-    begun = [s for s in spans if s.period_start <= now]
-    ahead = [s for s in spans if s.period_start > now]
-    paid = sum(s.money_units for s in begun)
-    used = sum(
-        scale(s.money_units, *used_fraction(s, now), digits=digits, rounding=rounding)
-        for s in begun
+        return Refund(paid, 0, 0, max(paid, 0))
+    used = sum(consumed(s, now, digits=digits, rounding=rounding) for s in spans)
+    fee = scale(
+        paid, fee_percent_numerator, fee_percent_denominator * 100, digits=digits, rounding=rounding
     )
-    fee = 0
-    for s in begun:
-        if now_hour >= s.period_end:
-            continue  # a period used up has nothing left to take a fee from
-        if flat_fee_percent is not None:
-            numerator, denominator = flat_fee_percent
-        else:
-            numerator, denominator = (
-                handling_fee_percent(s.term_months, year_of_use(s.period_start, now)),
-                1,
-            )
-        fee += scale(s.money_units, numerator, denominator * 100, digits=digits, rounding=rounding)
     fee = max(0, min(fee, paid - used))
-    kept = max(0, paid - used - fee)
-    ahead_total = sum(s.amount_units for s in ahead)
-    ahead_coupons = sum(s.coupon_units for s in ahead)
-    return Refund(paid, used, fee, kept + max(ahead_total, 0), max(ahead_coupons, 0))
+    return Refund(paid, used, fee, max(0, paid - used - fee))

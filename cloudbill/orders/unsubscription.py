@@ -32,6 +32,26 @@ from .model import Order, OrderSource, OrderStatus, OrderType
 from .refunds import computed, give_back
 
 
+def _fee_percent(terms: Terms, paid_lines: list, now: datetime) -> tuple[int, int]:  # type: ignore[type-arg]
+    """The handling fee's percentage as a fraction: the operator's one rate, or Huawei's table
+    for the term in use now (the latest period bought that has begun; a monthly term's 10%
+    when there is none)."""
+    if terms.fee_percent is not None:
+        return terms.fee_percent.as_integer_ratio()
+    begun = [
+        row
+        for row in paid_lines
+        if row.period_start <= now
+        and rules.term_months(row.period_unit, row.period_count) is not None
+    ]
+    if not begun:
+        return rules.handling_fee_percent(1, 1), 1
+    term = begun[-1]
+    months = rules.term_months(term.period_unit, term.period_count) or 1
+    year = rules.year_of_use(term.period_start, now, months)
+    return rules.handling_fee_percent(months, year), 1
+
+
 def unsubscribe(
     conn: Connection,
     customer_id: str,
@@ -42,11 +62,9 @@ def unsubscribe(
     terms: Terms,
     now: datetime,
 ) -> Order:
-    """Unsubscribe yearly/monthly resources: each is released now and refunded what was
-    actually paid minus what was used (whole hours) minus the handling fee (rules.py: Huawei's
-    table); cash coupons of a period in use are not returned, a period not begun comes back
-    whole; within the full-refund window (an operator setting, off by default), everything
-    paid, coupons included, without a fee."""
+    """Unsubscribe yearly/monthly resources: each is released now and refunded what was paid
+    minus what was used (whole hours) minus the handling fee; within the full-refund window
+    after its purchase, everything paid, without a fee."""
     reference = reference_of(reference)
     customer = customers.get(conn, customer_id, lock=True)
     digest = payload_hash({"type": "unsubscription", "resources": resource_ids})
@@ -56,28 +74,26 @@ def unsubscribe(
     customer_rules.check_not_frozen(customer)  # a refund is an operation like any other
     found = own_resources(conn, customer, resource_ids)
     digits = currency_digits(customer.currency)
-    flat = terms.fee_percent.as_integer_ratio() if terms.fee_percent is not None else None
-    lines, refunds, coupons_back = [], {}, {}
+    lines, refunds = [], {}
     for r in found:
         sub = subscription_of(conn, r)
-        spans = [
-            rules.PaidSpan(
-                row.amount_units,
-                row.period_start,
-                row.period_end,
-                coupon_units=row.coupon_units,
-                term_months=rules.term_months(row.period_unit, row.period_count),
-            )
+        paid_lines = [
+            row
             for row in repo.paid_lines(conn, r.id)
             if row.period_start is not None and row.period_end is not None
         ]
+        spans = [
+            rules.PaidSpan(row.amount_units, row.period_start, row.period_end) for row in paid_lines
+        ]
+        numerator, denominator = _fee_percent(terms, paid_lines, now)
         window = timedelta(days=terms.full_refund_days)
         full = bool(window) and sub.first_paid_at is not None and now - sub.first_paid_at <= window
         refund = rules.unsubscription_refund(
             spans,
             now=now,
             full_refund=full,
-            flat_fee_percent=flat,
+            fee_percent_numerator=numerator,
+            fee_percent_denominator=denominator,
             digits=digits,
             rounding=terms.rounding,
         )
@@ -91,7 +107,6 @@ def unsubscribe(
         line |= {"used_units": refund.used_units, "fee_units": refund.fee_units}
         lines.append(line)
         refunds[r.id] = refund.refund_units
-        coupons_back[r.id] = refund.coupon_units
     order_id = store(
         conn,
         customer,
@@ -107,7 +122,7 @@ def unsubscribe(
     repo.update_order(
         conn, order_id, fee_units=sum(x["fee_units"] for x in lines), paid_at=now, closed_at=now
     )
-    moved = give_back(conn, customer, order_id, refunds, now=now, coupons_back=coupons_back)
+    moved = give_back(conn, customer, order_id, refunds, now=now)
     refunded = {r.id: (now, r.expire_at) for r in found}
     expenditure_repo.insert_expenditures(
         conn, records.unsubscription_records(get(conn, order_id), refunded, credit_to_cash=moved)

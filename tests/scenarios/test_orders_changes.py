@@ -2,11 +2,10 @@
 
 Pro rata (create_change's rule): for the paid period still to run, (new spec's price - current
 spec's price) for that period x the share of it remaining, counted in seconds from the hour
-now is in over the span from the hour it took effect. Unsubscription (Huawei's rule): paid -
-used (whole hours, same shares) - the handling fee (10% of what was paid for a monthly term),
-what was paid being cash and credit only: coupons spent on a period in use are not returned;
-within the operator's full-refund window (off by default; 5 days here where it is tested)
-everything paid comes back, coupons included. Refunds go back the way the money came. Figures
+now is in over the span from the hour it took effect. Unsubscription: paid - used (whole
+hours, same shares) - the handling fee (Huawei's table: 10% of what was paid for a monthly
+term); within the operator's full-refund window (off by default; 5 days here where it is
+tested) everything paid comes back without a fee. Refunds go back the way the money came. Figures
 are worked out by hand below (s6.small.1 11.60 USD/month, s6.large.2 39.10). The books balance
 and every order adds up after every step; a refused request changes nothing."""
 
@@ -21,8 +20,10 @@ from sqlalchemy import select
 from cloudbill.customers import service as customers
 from cloudbill.customers.model import CustomerStatus
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
+from cloudbill.kernel.money import Rounding
 from cloudbill.kernel.periods import utc
 from cloudbill.orders import service as orders
+from cloudbill.orders.rules import scale
 from cloudbill.orders.service import NewItem
 from cloudbill.store.schema import cash_coupon
 from cloudbill.worker.jobs import run_due
@@ -167,10 +168,9 @@ def test_unsubscription_inside_the_full_refund_window(container) -> None:  # typ
     )
 
 
-def test_without_the_window_a_coupon_spent_on_the_month_in_use_stays_spent(container) -> None:  # type: ignore[no-untyped-def]
-    """Huawei's international site has no five-day full refund (the window is an operator
-    setting, off by default), and for a resource in use "any cash coupon that was applied will
-    not be returned" (Unsubscription FAQ, faq-billing unsubscriptions_faq_300007)."""
+def test_without_the_window_four_days_in_pay_the_fee(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei's international site has no five-day full refund: the window is an operator
+    setting, off by default (CLOUDBILL_FULL_REFUND_DAYS=0)."""
     customer = new_customer(container)
     topup(container, customer.id, "20.00", "seed")
     c = coupon(container, customer.id, "welcome", "5.00", billing_modes=["yearly_monthly"])
@@ -179,17 +179,17 @@ def test_without_the_window_a_coupon_spent_on_the_month_in_use_stays_spent(conta
     set_clock(container, utc(2026, 3, 21, 8, 0, 0))  # 4 days 23 hours later: 119 h of 759
     order = unsubscribe(container, customer.id, [rid])
     checked(container, first.id, order.id)
-    # paid 6.60 (the coupon's 5.00 is not paid money); used 6.60 x 119 / 759 = 1.0348 -> 1.03;
-    # fee 10% of 6.60 = 0.66; back 6.60 - 1.03 - 0.66 = 4.91, all of it cash
+    # used 11.60 x 119 / 759 = 1.8187 -> 1.82; fee 10% of 11.60 = 1.16; back 8.62, the way
+    # it came: 8.62 x 6.60 / 11.60 = 4.9045 cash and 3.7155 coupon, in whole cents by the
+    # largest remainder: 4.90 and 3.72
     (line,) = order.lines
-    assert (line.used_units, line.fee_units) == (units("1.03"), units("0.66"))
+    assert (line.used_units, line.fee_units) == (units("1.82"), units("1.16"))
     assert (order.amount_units, order.cash_units, order.coupon_units) == (
-        units("-4.91"),
-        units("-4.91"),
-        0,
+        units("-8.62"),
+        units("-4.90"),
+        units("-3.72"),
     )
-    assert coupon_balance(container, c.id)[0] == 0
-    assert figures(container, customer.id).cash_balance_units == units("18.31")  # 13.40 + 4.91
+    assert coupon_balance(container, c.id)[0] == units("3.72")
 
 
 def test_unsubscription_outside_the_full_refund_window(container) -> None:  # type: ignore[no-untyped-def]
@@ -476,3 +476,21 @@ def test_upgrade_order_cannot_be_paid_after_the_resource_expired(container) -> N
     set_clock(container, utc(2026, 4, 17, 1, 0, 0))  # expired at the end of 16 April
     run_due(container)
     refused(container, ErrorCode.INVALID_STATE, lambda: pay(container, customer.id, order.id))
+
+
+@pytest.mark.parametrize(("days_in", "percent"), [(30, 15), (400, 10)])
+def test_a_two_year_term_pays_huaweis_fee_for_its_year_of_use(container, days_in, percent) -> None:  # type: ignore[no-untyped-def]
+    """Huawei, "Unsubscription Rules": a 2-year subscription unsubscribed in its first year of
+    use pays a 15% handling fee, in its second 10%, of the actual payment."""
+    customer = new_customer(container)
+    topup(container, customer.id, "2000.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id, unit="year", count=2).id)
+    rid = first.lines[0].resource_id
+    set_clock(container, utc(2026, 3, 16, 9, 0, 0) + timedelta(days=days_in))
+    order = unsubscribe(container, customer.id, [rid])
+    checked(container, first.id, order.id)
+    (line,) = order.lines
+    assert line.fee_units == scale(
+        first.amount_units, percent, 100, digits=2, rounding=Rounding.HALF_UP
+    )
+    assert -order.amount_units == first.amount_units - line.used_units - line.fee_units

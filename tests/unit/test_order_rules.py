@@ -5,6 +5,7 @@ are worked out by hand in the comments."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given
@@ -21,8 +22,8 @@ from cloudbill.orders.rules import (
     plan_payment,
     split_exact,
     split_line_payment,
+    term_months,
     unsubscription_refund,
-    used_fraction,
     year_of_use,
 )
 from cloudbill.subscriptions.rules import auto_renew_due, end_of_day, expiry, expiry_day
@@ -257,7 +258,8 @@ def refund(now: datetime, *, full: bool = False, spans=(SPAN,), rounding=Roundin
         list(spans),
         now=now,
         full_refund=full,
-        flat_fee_percent=None,
+        fee_percent_numerator=10,
+        fee_percent_denominator=1,
         digits=2,
         rounding=rounding,
     )
@@ -295,64 +297,46 @@ def test_unsubscription_refund_never_below_zero() -> None:
     assert (after.used_units, after.fee_units, after.refund_units) == (usd("11.60"), 0, 0)
 
 
-def test_a_renewal_not_begun_comes_back_whole_without_a_fee() -> None:
-    """Huawei (Unsubscription FAQ): renewal periods not yet in effect are refunded in full,
-    cash coupons included."""
-    renewal = PaidSpan(
-        usd("11.60"),
-        utc(2026, 4, 16, 16, 0, 0),
-        utc(2026, 5, 16, 16, 0, 0),
-        coupon_units=usd("2.00"),
-    )
+def test_unsubscription_refund_over_a_renewal_counts_both_spans() -> None:
+    renewal = PaidSpan(usd("11.60"), utc(2026, 4, 16, 16, 0, 0), utc(2026, 5, 16, 16, 0, 0))
     r = refund(utc(2026, 3, 26, 9, 30, 0), spans=(SPAN, renewal))
-    # the month in use: 11.60 - 3.71 used - 1.16 fee = 6.73; the renewal: all 11.60 back
-    assert (r.paid_units, r.used_units, r.fee_units) == (usd("11.60"), usd("3.71"), usd("1.16"))
-    assert r.refund_units == usd("6.73") + usd("11.60")
-    assert r.coupon_units == usd("2.00")  # the renewal's coupon part, back to its coupon
-
-
-def test_coupons_spent_on_a_period_in_use_are_not_returned() -> None:
-    """Huawei: refund = paid amount - consumed - fee, the paid amount without cash coupons."""
-    span = PaidSpan(usd("11.60"), SPAN.period_start, SPAN.period_end, coupon_units=usd("5.00"))
-    r = refund(utc(2026, 3, 26, 9, 30, 0), spans=(span,))
-    # paid 6.60; used 6.60 x 240 / 751 = 2.109 -> 2.11; fee 10% of 6.60 = 0.66; back 3.83
-    assert (r.paid_units, r.used_units, r.fee_units) == (usd("6.60"), usd("2.11"), usd("0.66"))
-    assert (r.refund_units, r.coupon_units) == (usd("3.83"), 0)
+    # the renewal has not started: nothing of it used; fee is 10% of 23.20
+    assert r.paid_units == usd("23.20")
+    assert r.used_units == usd("3.71")
+    assert r.fee_units == usd("2.32")
+    assert r.refund_units == usd("23.20") - usd("3.71") - usd("2.32")
 
 
 @pytest.mark.parametrize(
-    ("term_months", "years_in", "percent"),
+    ("term_months", "year", "percent"),
     [
-        (1, 0, 10),
-        (6, 0, 10),
-        (12, 0, 10),
-        (24, 0, 15),
-        (24, 1, 10),
-        (36, 0, 15),
-        (36, 1, 10),
-        (36, 2, 5),
+        (1, 1, 10),
+        (6, 1, 10),
+        (12, 1, 10),
+        (24, 1, 15),
+        (24, 2, 10),
+        (36, 1, 15),
+        (36, 2, 10),
+        (36, 3, 5),
     ],
 )
-def test_the_handling_fee_follows_huaweis_table(term_months, years_in, percent) -> None:  # type: ignore[no-untyped-def]
-    """Huawei, "Unsubscription Rules" (usermanual-billing en-us_topic_0083138805): 3-year
-    term 15% / 10% / 5% by the year of use, 2-year 15% / 10%, 1-year and monthly 10%."""
-    start = utc(2026, 1, 10, 8, 0, 0)
-    span = PaidSpan(
-        usd("1000.00"),
-        start,
-        start.replace(year=2026 + max(term_months // 12, 1)),
-        term_months=term_months,
-    )
-    now = start.replace(year=2026 + years_in) + timedelta(days=30)
-    assert year_of_use(start, now) == years_in + 1
-    assert handling_fee_percent(term_months, years_in + 1) == percent
-    r = refund(now, spans=(span,))
-    assert r.fee_units == min(usd("1000.00") * percent // 100, r.paid_units - r.used_units)
+def test_the_handling_fee_follows_huaweis_table(term_months: int, year: int, percent: int) -> None:
+    """Huawei, Billing Center "Unsubscription Rules": a 3-year term 15% / 10% / 5% by the year
+    of use, a 2-year term 15% / 10%, a 1-year or monthly term 10% of what was paid."""
+    assert handling_fee_percent(term_months, year) == percent
 
 
-def test_used_time_is_counted_in_whole_hours_as_huaweis_example() -> None:
-    """Huawei's unsubscription FAQ: an EVS disk bought at 10:30 on 1 January 2024 for a month
-    (ordered duration 31 d 14 h), unsubscribed at 18:40 on 15 January: 14 d 8 h used."""
-    span = PaidSpan(usd("100.00"), utc(2024, 1, 1, 10, 30, 0), utc(2024, 2, 2, 0, 0, 0))
-    used, total = used_fraction(span, utc(2024, 1, 15, 18, 40, 0))
-    assert (used, total) == ((14 * 24 + 8) * 3600, (31 * 24 + 14) * 3600)
+def test_the_year_of_use_counts_anniversaries_in_utc_within_the_term() -> None:
+    start = utc(2024, 2, 29, 20, 0, 0)
+    assert year_of_use(start, utc(2025, 2, 28, 23, 0, 0), 36) == 1
+    assert year_of_use(start, utc(2025, 3, 1, 0, 0, 0), 36) == 2
+    shanghai = utc(2025, 3, 1, 0, 0, 0).astimezone(ZoneInfo("Asia/Shanghai"))
+    assert year_of_use(start, shanghai, 36) == 2  # the same instant, another zone
+    # a 2-year term ends at the end of a local day, a little past its second anniversary
+    assert year_of_use(start, utc(2026, 3, 1, 10, 0, 0), 24) == 2
+
+
+def test_a_terms_months() -> None:
+    assert [
+        term_months(u, n) for u, n in (("year", 3), ("month", 6), ("day", 12), (None, None))
+    ] == [36, 6, 1, None]
