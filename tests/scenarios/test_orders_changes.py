@@ -494,3 +494,23 @@ def test_a_two_year_term_pays_huaweis_fee_for_its_year_of_use(container, days_in
         first.amount_units, percent, 100, digits=2, rounding=Rounding.HALF_UP
     )
     assert -order.amount_units == first.amount_units - line.used_units - line.fee_units
+
+
+def test_a_downgrade_then_an_unsubscription_never_give_back_more_than_was_paid(container) -> None:  # type: ignore[no-untyped-def]
+    """A review's case: bought large, renewed a month ahead, downgraded, unsubscribed: what
+    came back (the downgrade's refund and the unsubscription's) stays within what was paid,
+    less the hours used."""
+    customer = new_customer(container)
+    topup(container, customer.id, "100.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id, spec=LARGE).id)
+    rid = first.lines[0].resource_id
+    ahead = pay(container, customer.id, renew(container, customer.id, [rid]).id)
+    set_clock(container, utc(2026, 3, 16, 10, 0, 0))
+    down = change(container, customer.id, rid, SMALL)
+    set_clock(container, utc(2026, 3, 16, 11, 0, 0))
+    order = unsubscribe(container, customer.id, [rid])
+    checked(container, first.id, ahead.id, down.id, order.id)
+    paid = first.amount_units + ahead.amount_units
+    back = -down.amount_units - order.amount_units
+    assert 0 < back < paid
+    assert figures(container, customer.id).cash_balance_units == units("100.00") - paid + back
