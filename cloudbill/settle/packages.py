@@ -30,6 +30,7 @@ class PackageState:
     valid_from: datetime
     valid_to: datetime
     timezone: str
+    created_at: datetime  # when it was bought or granted: of two expiring together, first used
     used_e10: dict[datetime, int] = field(default_factory=dict)  # period start -> used
 
     def period_start(self, hour: datetime) -> datetime:
@@ -69,7 +70,9 @@ def consume(
     covered = 0
     uses: list[PackageUse] = []
     candidates = [p for p in packages if p.matches(usage_type, facts, hour)]
-    for package in sorted(candidates, key=lambda p: (p.valid_to, p.id)):
+    # Huawei: the package expiring first is used first; of packages expiring together, the
+    # one bought first (then by id, so the order is always the same).
+    for package in sorted(candidates, key=lambda p: (p.valid_to, p.created_at, p.id)):
         want = usage_e10 - covered
         if want == 0:
             break

@@ -237,7 +237,7 @@ def _packages(conn, catalog, rows, lines, failures) -> dict[str, PackageState]: 
             unit_factor=factor, quantity_e10=p.quantity_e10,
             service=p.service, resource_type=p.resource_type, spec=p.spec, region=p.region,
             resets_monthly=p.resets_monthly, valid_from=p.valid_from, valid_to=p.valid_to,
-            timezone=rows[p.customer_id].timezone,
+            timezone=rows[p.customer_id].timezone, created_at=p.created_at,
             used_e10={start: e10 for (pid, start), e10 in used.items() if pid == p.id},
         )  # fmt: skip
     return states
