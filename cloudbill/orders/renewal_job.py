@@ -56,6 +56,8 @@ def _auto_renew(conn: Connection, terms: Terms, report: SubscriptionReport, now:
     for row in subscriptions.all_subscribed(
         conn,
         subscription.c.auto_renew.is_(True),
+        # a resource set to change to pay-per-use or to go at expiry is not renewed
+        subscription.c.expire_policy == str(rules.ExpirePolicy.GRACE_THEN_RELEASE),
         resource.c.status == "normal",
         resource.c.expire_at > now,
         resource.c.expire_at <= horizon,

@@ -87,7 +87,9 @@ def set_auto_renew(
     period_count: object = None,
     now: datetime,
 ) -> Subscription:
-    """Auto-renew on (for a period: by default the one last bought) or off."""
+    """Auto-renew on (for a period: by default the one last bought) or off. Switched on, it
+    replaces a change to pay-per-use or a release planned at expiry (Huawei's renewal
+    management offers one of the three)."""
     customer_rules.check_not_frozen(customers.get(conn, customer_id, lock=True))
     sub = get(conn, resource_id, customer_id=customer_id)
     r = resources.get(conn, resource_id)
@@ -101,6 +103,8 @@ def set_auto_renew(
         values |= {"auto_renew_period_unit": str(unit), "auto_renew_period_count": count}
     elif enabled and sub.auto_renew_period_unit is None:
         values |= {"auto_renew_period_unit": "month", "auto_renew_period_count": 1}
+    if enabled:
+        values["expire_policy"] = str(rules.ExpirePolicy.GRACE_THEN_RELEASE)
     repo.update_subscription(conn, r.id, **values)
     return get(conn, r.id)
 
@@ -108,7 +112,9 @@ def set_auto_renew(
 def set_expire_policy(
     conn: Connection, customer_id: str, resource_id: str, *, policy: object, now: datetime
 ) -> Subscription:
-    """What happens at expiry: grace -> frozen -> released, pay-per-use, or release at once."""
+    """What happens at expiry: grace -> frozen -> released, pay-per-use, or release at once. A
+    change to pay-per-use or a release at expiry switches auto-renew off: a resource set to
+    change or go at expiry is not renewed (Huawei)."""
     customer_rules.check_not_frozen(customers.get(conn, customer_id, lock=True))
     sub = get(conn, resource_id, customer_id=customer_id)
     checked = rules.check_policy(policy)
@@ -117,7 +123,10 @@ def set_expire_policy(
         raise CloudbillError(
             ErrorCode.INVALID_STATE, f"resource {r.id} is {r.status}: renew it first"
         )
-    repo.update_subscription(conn, sub.resource_id, expire_policy=str(checked), updated_at=now)
+    values: dict[str, Any] = {"expire_policy": str(checked), "updated_at": now}
+    if checked is not rules.ExpirePolicy.GRACE_THEN_RELEASE:
+        values["auto_renew"] = False
+    repo.update_subscription(conn, sub.resource_id, **values)
     return get(conn, sub.resource_id)
 
 

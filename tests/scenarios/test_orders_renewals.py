@@ -431,3 +431,26 @@ def test_auto_renew_and_reminders_reach_every_subscription_past_a_page(
     checked(container, order.id, *report.renewed)
     for rid in rids:
         assert resource(container, rid).expire_at == utc(2026, 5, 17, 0, 0, 0)
+
+
+def test_a_resource_set_to_go_at_expiry_is_not_auto_renewed(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei's renewal management sets one of auto-renewal, a change to pay-per-use at
+    expiry, or a release at expiry: choosing one of the latter switches auto-renew off, and a
+    resource set to change or go is not renewed."""
+    customer = new_customer(container, timezone="Asia/Shanghai")
+    topup(container, customer.id, "30.00", "seed")
+    first, rid = bought(container, customer.id)
+    auto_renew(container, customer.id, rid)
+    sub = container.write(
+        lambda conn, now: subscriptions.set_expire_policy(
+            conn, customer.id, rid, policy="release", now=now
+        )
+    )
+    assert (sub.auto_renew, sub.expire_policy) == (False, "release")
+    set_clock(container, utc(2026, 4, 8, 19, 0, 0))  # when it would have been auto-renewed
+    assert run_due(container).subscriptions.renewed == []
+    assert order_count(container, customer.id) == 1
+    auto_renew(container, customer.id, rid)  # auto-renew chosen again: the release is dropped
+    sub = container.read(lambda conn, _now: subscriptions.get(conn, rid))
+    assert (sub.auto_renew, sub.expire_policy) == (True, "grace_then_release")
+    checked(container, first.id)
