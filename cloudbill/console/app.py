@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -124,6 +124,3 @@ def mount_consoles(app: FastAPI, container: Container) -> None:
     @app.get("/", include_in_schema=False)
     def _home() -> RedirectResponse:
         return RedirectResponse(f"{CUSTOMER.root}/", status_code=307)
-
-
-__all__ = ["HTMLResponse", "create_console_app", "mount_consoles"]

@@ -10,7 +10,6 @@ goes far.
 from __future__ import annotations
 
 import secrets
-from typing import Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -178,7 +177,3 @@ def accept_invitation(
         page = Page(request, None, "Accept the invitation", shown=Shown.refused(error, "token"))
         return render(request, "invitation.html", page, token=token)
     return RedirectResponse(f"{surface.root}/sign-in?welcome=1", status_code=303)
-
-
-def context_of(who: SignedIn) -> dict[str, Any]:
-    return {"csrf_token": who.session.csrf_token}
