@@ -126,6 +126,7 @@ def resource_view(r: Resource) -> dict[str, Any]:
         "status_since": instant(r.status_since),
         "created_at": instant(r.created_at),
         "expire_at": instant(r.expire_at),
+        "terms_since": instant(r.terms_since),  # its billing mode or spec last changed
     }
 
 

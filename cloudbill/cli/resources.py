@@ -97,6 +97,17 @@ def show(resource_id: str, as_json: bool = JsonOption) -> None:
         show_rows(view["history"], ("at", "from", "to", "reason"), as_json=False, title="history")
 
 
+@app.command("change-spec")
+def change_spec(resource_id: str, spec: str, as_json: bool = JsonOption) -> None:
+    """Give a pay-per-use resource a new spec from now on (a yearly/monthly one changes its
+    spec with `cloudbill order change`)."""
+    with errors_as_lines():
+        resource = container().write(
+            lambda conn, now: service.change_spec(conn, resource_id, spec, now=now)
+        )
+    show_record(resource_view(resource), as_json=as_json, title="spec changed")
+
+
 @app.command("release")
 def release(
     resource_id: str,

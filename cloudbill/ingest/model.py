@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from ..resources.model import Terms
+
 
 @dataclass(frozen=True, slots=True)
 class UsageInput:
@@ -31,6 +33,11 @@ class ResourceFacts:
     status: str
     currency: str
     created_at: datetime  # usage before it is refused
+    terms_since: datetime | None  # its billing mode or spec last changed (None: never)
+    # Loaded only for the records that need them: the terms history, when a record starts
+    # before the last change; when a frozen or released resource stopped running.
+    history: tuple[Terms, ...] = ()
+    stopped_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +82,4 @@ class ValidRecord:
     end_at: datetime
     first_hour: datetime
     last_hour: datetime
+    spec: str | None = None  # the resource's spec during the interval: the price it is rated at

@@ -39,6 +39,7 @@ def resource_facts(conn: Connection, resource_ids: Iterable[str]) -> dict[str, R
                 resource.c.status,
                 customer.c.currency,
                 resource.c.created_at,
+                resource.c.terms_since,
             )
             .join(customer, customer.c.id == resource.c.customer_id)
             .where(resource.c.id.in_(part))
@@ -127,6 +128,7 @@ RECORD_COLUMNS = (
     "first_hour",
     "last_hour",
     "received_at",
+    "spec",
 )
 
 
@@ -151,6 +153,7 @@ def insert_records(conn: Connection, records: Sequence[ValidRecord], now: dateti
                 r.first_hour,
                 r.last_hour,
                 now,
+                r.spec,
             )
             for r in records
         ),

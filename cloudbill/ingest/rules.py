@@ -178,15 +178,12 @@ def validate(
         raise Reject(ErrorCode.INVALID_ARGUMENT, "record_id: 1-128 letters, digits and _ . : -")
     if facts is None or (customer_id is not None and facts.customer_id != customer_id):
         raise Reject(ErrorCode.RESOURCE_NOT_FOUND, f"no resource {record.resource_id!r}")
-    if facts.status == "released" and not replay:
-        raise Reject(ErrorCode.RESOURCE_RELEASED, f"resource {facts.resource_id} is released")
-    if facts.status == "frozen" and not replay:
-        raise Reject(ErrorCode.RESOURCE_FROZEN, f"resource {facts.resource_id} is frozen")
-    if facts.billing_mode != "pay_per_use" and not replay:
-        raise Reject(
-            ErrorCode.INVALID_STATE,
-            f"resource {facts.resource_id} is yearly/monthly: its usage is prepaid, not metered",
-        )
+    start = _instant(record.start, "start")
+    end = _instant(record.end, "end")
+    if end <= start:
+        raise Reject(ErrorCode.INVALID_ARGUMENT, "the interval must end after it starts")
+    if not replay:
+        facts = in_force(facts, start, end)
     if not isinstance(record.usage_type, str):
         raise Reject(ErrorCode.INVALID_ARGUMENT, "usage_type is required")
     try:
@@ -208,10 +205,6 @@ def validate(
         quantity_e10 = to_e10(convert_quantity(quantity, unit, pricing_unit))
     except CloudbillError as exc:
         raise Reject(exc.code, exc.message) from None
-    start = _instant(record.start, "start")
-    end = _instant(record.end, "end")
-    if end <= start:
-        raise Reject(ErrorCode.INVALID_ARGUMENT, "the interval must end after it starts")
     if end - start > MAX_INTERVAL:
         raise Reject(
             ErrorCode.INVALID_ARGUMENT,
@@ -246,8 +239,65 @@ def validate(
         end_at=end,
         first_hour=hour_floor(start),
         last_hour=hour_floor(end - ONE_MICROSECOND),
+        spec=facts.spec,
     )
     return _with_hash(valid)
+
+
+def in_force(facts: ResourceFacts, start: datetime, end: datetime) -> ResourceFacts:
+    """The resource as it was over [start, end): usage is metered by the billing mode and
+    spec in force during its interval, not at its arrival. Pay-per-use usage from before a
+    change to yearly/monthly is still billed when it comes late; usage of a prepaid time never
+    is, whenever it comes; a spec change switches the price at its instant. A record spanning
+    a change is refused (its parts are priced apart: send them as two records), and so is
+    usage after a frozen or released resource stopped running (before it, it is billed)."""
+    if facts.status in ("frozen", "released"):
+        stopped = facts.stopped_at
+        if stopped is None or end > stopped + FUTURE_SKEW:
+            code = (
+                ErrorCode.RESOURCE_FROZEN
+                if facts.status == "frozen"
+                else (ErrorCode.RESOURCE_RELEASED)
+            )
+            since = f" since {stopped.isoformat()}" if stopped else ""
+            raise Reject(
+                code,
+                f"resource {facts.resource_id} is {facts.status}{since}: only usage that "
+                "ended before it stopped running is billed",
+            )
+    if facts.terms_since is not None and start < facts.terms_since and facts.history:
+        facts = _as_it_was(facts, start, end)
+    if facts.billing_mode != "pay_per_use":
+        raise Reject(
+            ErrorCode.INVALID_STATE,
+            f"resource {facts.resource_id} is yearly/monthly over {start.isoformat()} - "
+            f"{end.isoformat()}: its usage is prepaid, not metered",
+        )
+    return facts
+
+
+def _as_it_was(facts: ResourceFacts, start: datetime, end: datetime) -> ResourceFacts:
+    history = facts.history
+    overlapping = [
+        terms
+        for i, terms in enumerate(history)
+        if (i == 0 or terms.since < end) and (i + 1 == len(history) or history[i + 1].since > start)
+    ]
+    if len(overlapping) > 1:
+        before, after = overlapping[0], overlapping[1]
+        what = (
+            f"billing mode {before.billing_mode} -> {after.billing_mode}"
+            if before.billing_mode != after.billing_mode
+            else f"spec {before.spec} -> {after.spec}"
+        )
+        raise Reject(
+            ErrorCode.USAGE_SPANS_CHANGE,
+            f"usage from {start.isoformat()} to {end.isoformat()} spans the change of resource "
+            f"{facts.resource_id} at {after.since.isoformat()} ({what}): send the parts "
+            "before and after it as separate records",
+        )
+    terms = overlapping[0]
+    return replace(facts, billing_mode=terms.billing_mode, spec=terms.spec)
 
 
 def _with_hash(record: ValidRecord) -> ValidRecord:

@@ -8,6 +8,7 @@ rejected, nothing of it is stored and the answer says which records and why.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import NoReturn
 
@@ -17,8 +18,9 @@ from ..catalog import service as catalog_service
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import REJECTIONS_REPORTED_MAX, USAGE_BATCH_MAX, USAGE_HORIZON_DAYS
 from ..observe import metrics
+from ..resources import repo as resource_repo
 from . import repo, running_time
-from .model import IngestResult, Rejection, UsageInput, ValidRecord
+from .model import IngestResult, Rejection, ResourceFacts, UsageInput, ValidRecord
 from .rules import MAX_INTERVAL, PricingUnits, Reject, validate
 
 
@@ -82,7 +84,7 @@ def check_batch(
     horizon: timedelta,
     observe: RunningObserver | None = None,
 ) -> list[ValidRecord]:
-    facts = repo.resource_facts(conn, (r.resource_id for r in batch))  # type: ignore[misc]
+    facts = _with_history(conn, repo.resource_facts(conn, (r.resource_id for r in batch)))  # type: ignore[misc]
     # Ids stored before: such a record is checked as a replay (a duplicate or a conflict),
     # whatever became of its resource since.
     stored = repo.existing_hashes(
@@ -116,6 +118,22 @@ def check_batch(
     valid = _within_the_hour(conn, fresh, units, result, observe)
     result.accepted += len(valid)
     return valid
+
+
+def _with_history(conn: Connection, facts: dict[str, ResourceFacts]) -> dict[str, ResourceFacts]:
+    """What validation needs beyond the resource row, loaded only for the few resources that
+    need it: the terms history of those whose billing mode or spec ever changed, the instant
+    frozen or released ones stopped running."""
+    changed = [f.resource_id for f in facts.values() if f.terms_since is not None]
+    stopped = [f.resource_id for f in facts.values() if f.status in ("frozen", "released")]
+    if not changed and not stopped:
+        return facts
+    history = resource_repo.terms_history(conn, changed) if changed else {}
+    stops = resource_repo.stopped_at(conn, stopped) if stopped else {}
+    return {
+        rid: replace(f, history=tuple(history.get(rid, ())), stopped_at=stops.get(rid))
+        for rid, f in facts.items()
+    }
 
 
 # What a file's check pass keeps of a chunk's running time, to add up across its chunks: the

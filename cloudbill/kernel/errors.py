@@ -45,6 +45,7 @@ class ErrorCode(StrEnum):
     USAGE_REJECTED = "USAGE_REJECTED"
     # reasons a usage record is rejected (in USAGE_REJECTED's list, never an answer's own code)
     USAGE_BEFORE_RESOURCE = "USAGE_BEFORE_RESOURCE"  # dated before the resource was created
+    USAGE_SPANS_CHANGE = "USAGE_SPANS_CHANGE"  # across a change of billing mode or spec
     USAGE_TIME_EXCEEDED = "USAGE_TIME_EXCEEDED"  # more than an hour of running time in an hour
     RESOURCE_RELEASED = "RESOURCE_RELEASED"
     RESOURCE_FROZEN = "RESOURCE_FROZEN"

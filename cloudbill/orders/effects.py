@@ -158,7 +158,9 @@ def _renew(conn, order, line, customer, now) -> Event:  # type: ignore[no-untype
 
 def _convert(conn, order, line, customer, now) -> Event:  # type: ignore[no-untyped-def]
     expire_at = _start_subscription(conn, order, line, customer, now)
-    _set_expiry(conn, line.resource_id, expire_at, billing_mode="yearly_monthly")
+    # Prepaid from the payment on: usage from before it is still metered, never after.
+    resource_repo.change_terms(conn, line.resource_id, at=now, billing_mode="yearly_monthly")
+    _set_expiry(conn, line.resource_id, expire_at)
     return _event(
         "resource.converted",
         order,
@@ -172,6 +174,6 @@ def _convert(conn, order, line, customer, now) -> Event:  # type: ignore[no-unty
 def _change_spec(conn, order, line, customer, now) -> Event:  # type: ignore[no-untyped-def]
     current = resource_repo.get(conn, line.resource_id, lock=True)
     assert current is not None
-    conn.execute(update(resource).where(resource.c.id == line.resource_id).values(spec=line.spec))
+    resource_repo.change_terms(conn, line.resource_id, at=now, spec=line.spec)
     repo.update_line(conn, order.id, line.line_no, period_start=now, period_end=current.expire_at)
     return _event("resource.spec_changed", order, line, now, old_spec=line.old_spec)

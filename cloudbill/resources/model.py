@@ -52,6 +52,16 @@ class Resource:
     status_since: datetime
     created_at: datetime
     expire_at: datetime | None
+    terms_since: datetime | None = None  # its billing mode or spec last changed (None: never)
+
+
+@dataclass(frozen=True, slots=True)
+class Terms:
+    """The billing mode and spec a resource had from `since` on (until the next change)."""
+
+    since: datetime
+    billing_mode: str
+    spec: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,5 @@
-"""Resource use cases: register, list, show, release, change status."""
+"""Resource use cases: register, list, show, change a pay-per-use spec, release, change
+status."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
 from ..kernel.limits import PAGE_SIZE_DEFAULT, USAGE_HORIZON_DAYS
 from . import repo, rules
-from .model import Resource, ResourceInput, ResourceStatus, StatusChange
+from .model import Resource, ResourceInput, ResourceStatus, StatusChange, Terms
 
 
 def get(conn: Connection, resource_id: str, *, customer_id: str | None = None) -> Resource:
@@ -166,6 +167,41 @@ def change_status(
     return get(conn, resource_id)
 
 
+def change_spec(conn: Connection, resource_id: str, spec: object, *, now: datetime) -> Resource:
+    """A pay-per-use resource's new spec, from now on: its usage up to now is priced at the old
+    spec and after it at the new one, whenever it arrives (resource_terms; a record spanning
+    the instant is refused, its two parts are priced apart). A yearly/monthly resource changes
+    its spec by an order instead (orders/change.py): the rest of its term is paid or refunded."""
+    current = repo.get(conn, resource_id, lock=True) if is_valid_id(resource_id) else None
+    if current is None:
+        raise CloudbillError(ErrorCode.RESOURCE_NOT_FOUND, f"no resource {resource_id!r}")
+    if not isinstance(spec, str) or not spec.strip():
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "name the new spec")
+    spec = spec.strip()
+    if current.billing_mode is not BillingMode.PAY_PER_USE:
+        raise CloudbillError(
+            ErrorCode.INVALID_STATE,
+            f"resource {current.id} is yearly/monthly: change its spec with a change order",
+        )
+    if current.status in (ResourceStatus.FROZEN, ResourceStatus.RELEASED):
+        raise CloudbillError(ErrorCode.INVALID_STATE, f"resource {current.id} is {current.status}")
+    if spec == current.spec:
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, f"resource {current.id} already has spec {spec}"
+        )
+    customer = customers.get(conn, current.customer_id, lock=True)
+    customer_rules.check_fee_incurring_allowed(customer, customers.overview(conn, customer))
+    ref = catalog_service.active(conn).spec(current.resource_type, spec)
+    prices = ref.spec.prices.get(customer.currency)
+    if prices is None or not prices.pay_per_use:
+        raise CloudbillError(
+            ErrorCode.CATALOG_ITEM_NOT_FOUND,
+            f"{spec} has no pay-per-use price in {customer.currency} in the active catalog",
+        )
+    repo.change_terms(conn, current.id, at=now, spec=spec)
+    return get(conn, current.id)
+
+
 def release(conn: Connection, resource_id: str, *, reason: str, now: datetime) -> Resource:
     """Delete a resource for good (the customer or provider removed it). Terminal."""
     return change_status(conn, resource_id, ResourceStatus.RELEASED, reason=reason, now=now)
@@ -202,6 +238,11 @@ def list_resources(
         limit=limit,
         offset=offset,
     )
+
+
+def terms(conn: Connection, resource_id: str) -> list[Terms]:
+    """Its billing mode and spec and from when, oldest first (empty: never changed)."""
+    return repo.terms_history(conn, [resource_id]).get(resource_id, [])
 
 
 def history(conn: Connection, resource_id: str) -> list[StatusChange]:

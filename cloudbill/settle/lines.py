@@ -9,7 +9,8 @@ from datetime import datetime
 
 from ..rate.rules import split_record
 
-LineKey = tuple[str, str, str, str, datetime]  # customer, resource, usage type, unit, hour
+# customer, resource, usage type, unit, hour, spec (None: the resource's)
+LineKey = tuple[str, str, str, str, datetime, str | None]
 
 
 @dataclass
@@ -19,16 +20,17 @@ class Line:
     usage_type: str
     pricing_unit: str
     hour: datetime
+    spec: str | None  # the spec the usage ran at (usage of two specs in an hour: two lines)
     usage_e10: int
     records: int  # usage records with a piece on this line (a record spanning hours counts on each)
     is_late: bool
 
 
 def build_lines(
-    single_hour_sums: Iterable[tuple],  # (customer, resource, usage, unit, hour, sum, count)
+    single_hour_sums: Iterable[tuple],  # (customer, resource, usage, unit, hour, sum, count, spec)
     multi_hour_records: Iterable[
         tuple
-    ],  # (seq, customer, resource, usage, unit, qty, start, end, first, last)
+    ],  # (seq, customer, resource, usage, unit, qty, start, end, first, last, spec)
     *,
     hour: datetime,
     previous_hour: datetime | None,
@@ -49,9 +51,9 @@ def build_lines(
             line.usage_e10 += quantity
             line.records += count
 
-    for cid, rid, usage, unit, piece_hour, total, count in single_hour_sums:
-        add((cid, rid, usage, unit, piece_hour), int(total), int(count))
-    for seq, cid, rid, usage, unit, quantity, start, end, first, last in multi_hour_records:
+    for cid, rid, usage, unit, piece_hour, total, count, spec in single_hour_sums:
+        add((cid, rid, usage, unit, piece_hour, spec), int(total), int(count))
+    for seq, cid, rid, usage, unit, quantity, start, end, first, last, spec in multi_hour_records:
         if seq in voided_seqs:
             continue
         for piece_hour, part in split_record(start, end, first, last, quantity):
@@ -63,5 +65,5 @@ def build_lines(
                 and seq <= previous_watermark
             )
             if not billed_before:
-                add((cid, rid, usage, unit, piece_hour), part, 1)
+                add((cid, rid, usage, unit, piece_hour, spec), part, 1)
     return {key: line for key, line in lines.items() if line.records > 0}

@@ -28,10 +28,21 @@ from .lines import Line
 from .packages import PackageState, PackageUse, consume
 
 
+@dataclass(frozen=True, slots=True)
+class AsRated:
+    """A resource as its usage ran: with the spec in force then, when it changed since."""
+
+    id: str
+    service: str
+    resource_type: str
+    spec: str
+    region: str
+
+
 @dataclass
 class PricedLine:
     line: Line
-    facts: object  # resource row: service, resource_type, spec, region, billing_mode
+    facts: object  # resource row or AsRated: service, resource_type, spec, region
     package_e10: int
     rated: Rated
     payment: Payment | None = None
@@ -76,7 +87,8 @@ def price_lines(
     for package in packages.values():
         by_customer_packages[package.customer_id].append(package)
     lines_of: dict[str, list[Line]] = defaultdict(list)
-    for line in sorted(lines, key=lambda x: (x.customer_id, x.hour, x.resource_id, x.usage_type)):
+    order = lambda x: (x.customer_id, x.hour, x.resource_id, x.usage_type, x.spec or "")  # noqa: E731
+    for line in sorted(lines, key=order):
         lines_of[line.customer_id].append(line)
     discounts: dict[tuple[str, str], Discount | None] = {}
     settled: dict[str, CustomerSettlement] = {}
@@ -142,6 +154,8 @@ def _price_line(catalog, entry, line, facts, packages, tier_totals, discounts) -
         raise CloudbillError(
             ErrorCode.RESOURCE_NOT_FOUND, f"usage for unknown resource {line.resource_id}"
         )
+    if line.spec is not None and line.spec != fact.spec:  # the spec changed since the usage
+        fact = AsRated(fact.id, fact.service, fact.resource_type, line.spec, fact.region)
     ref = catalog.spec(fact.resource_type, fact.spec)
     prices = ref.spec.prices.get(row.currency)
     price = prices.pay_per_use.get(line.usage_type) if prices else None
@@ -200,10 +214,11 @@ def _tier_totals(conn, catalog, rows, facts, lines):  # type: ignore[no-untyped-
         if fact is None:
             continue
         row = rows[line.customer_id]
-        item = (fact.resource_type, fact.spec, row.currency, line.usage_type)
+        spec = line.spec or fact.spec
+        item = (fact.resource_type, spec, row.currency, line.usage_type)
         if item not in tiered:
             try:
-                ref = catalog.spec(fact.resource_type, fact.spec)
+                ref = catalog.spec(fact.resource_type, spec)
             except CloudbillError:  # pricing the line says so, for this customer only
                 tiered[item] = False
                 continue
@@ -212,9 +227,7 @@ def _tier_totals(conn, catalog, rows, facts, lines):  # type: ignore[no-untyped-
             tiered[item] = price is not None and price.tiers is not None
         if tiered[item]:
             month = month_period(*month_of(line.hour, row.timezone), row.timezone)
-            keys.append(
-                (row.id, fact.resource_type, fact.spec, line.usage_type, month.start, month.end)
-            )
+            keys.append((row.id, fact.resource_type, spec, line.usage_type, month.start, month.end))
     return repo.billed_this_month(conn, keys)
 
 

@@ -123,13 +123,14 @@ def single_hour_sums(conn: Connection, wprev: int, wk: int, hour: datetime, **sc
             u.usage_type,
             u.pricing_unit,
             u.first_hour,
+            u.spec,
             func.count(),
             *_quantity_sum(conn),
         )
         .where(_due_clause(wprev, wk, hour, **scope), u.first_hour == u.last_hour)
-        .group_by(u.customer_id, u.resource_id, u.usage_type, u.pricing_unit, u.first_hour)
+        .group_by(u.customer_id, u.resource_id, u.usage_type, u.pricing_unit, u.first_hour, u.spec)
     ).all()
-    return [(*r[:5], _joined_sum(r[6:]), r[5]) for r in rows]
+    return [(*r[:5], _joined_sum(r[7:]), r[6], r[5]) for r in rows]
 
 
 MULTI_HOUR_COLUMNS = (
@@ -143,6 +144,7 @@ MULTI_HOUR_COLUMNS = (
     "end_at",
     "first_hour",
     "last_hour",
+    "spec",
 )
 
 
@@ -173,6 +175,7 @@ def voided_due(conn: Connection, wprev: int, wk: int, hour: datetime, **scope): 
             r.first_hour,
             -r.quantity_e10,
             -1,
+            r.spec,
         )
         for r in rows
         if r.first_hour == r.last_hour

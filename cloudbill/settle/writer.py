@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, bindparam, update
 
+from ..catalog.model import BillingMode
 from ..ledger import service as ledger
 from ..ledger.model import AccountKind, Leg, Posting, TransactionKind
 from ..ledger.rules import payload_hash
@@ -23,6 +24,7 @@ from ..store.schema import (
 from . import repo
 from .pricing import CustomerSettlement, PricedSettlement
 
+PAY_PER_USE = str(BillingMode.PAY_PER_USE)
 PAID_FROM = (  # fee payment part -> the customer's book it is taken from
     ("coupon_units", AccountKind.COUPON),
     ("cash_units", AccountKind.CASH),
@@ -163,7 +165,7 @@ def _write_fees(conn, entries, transaction_ids, run_id, now) -> None:  # type: i
                     f.resource_type,
                     f.spec,
                     f.region,
-                    f.billing_mode,
+                    PAY_PER_USE,  # metered usage, whatever the resource became since
                     line.usage_type,
                     line.hour,
                     line.is_late,

@@ -165,6 +165,9 @@ resource = Table(
     Column("status_since", UtcDateTime, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("expire_at", UtcDateTime, nullable=True),
+    # When its billing mode or spec last changed (resource_terms); null: never since created.
+    # Usage starting at or after it needs no look into the history.
+    Column("terms_since", UtcDateTime, nullable=True),
     Index("ix_resource_customer_status", "customer_id", "status"),
     Index("ix_resource_parent", "parent_id"),
 )
@@ -179,6 +182,22 @@ resource_status_history = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("reason", String(256), nullable=False),
 )
+
+# A resource's billing mode and spec and from when they held, written from its first change
+# on (the row from its creation included): usage is metered by the terms in force during its
+# interval, so a prepaid time is never billed again and a spec change switches the price at
+# its instant.
+resource_terms = Table(
+    "resource_terms",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("resource_id", String(128), ForeignKey("resource.id"), nullable=False),
+    Column("since", UtcDateTime, nullable=False),
+    Column("billing_mode", String(16), nullable=False),
+    Column("spec", String(128), nullable=False),
+    Index("ix_resource_terms_resource", "resource_id", "since"),
+)
+APPEND_ONLY_TABLES_V18 = ("resource_terms",)
 
 # Tables whose rows are never updated or deleted; the migration adds triggers that enforce it.
 APPEND_ONLY_TABLES = (
@@ -209,6 +228,9 @@ usage_record = Table(
     Column("unit", String(32), nullable=False),
     Column("pricing_unit", String(32), nullable=False),
     Column("quantity_e10", BigInteger, nullable=False),  # in the pricing unit, truncated
+    # The resource's spec during the interval, the price it is rated at (null: rows stored
+    # before specs were kept per record, rated at the resource's spec).
+    Column("spec", String(128), nullable=True),
     Column("start_at", UtcDateTime, nullable=False),
     Column("end_at", UtcDateTime, nullable=False),
     # The first and last clock hour the interval touches: most records fit in one hour, and

@@ -342,7 +342,7 @@ def expire_due(conn: Connection, now: datetime) -> list[tuple[str, str]]:
             status = row.status
             for step in steps:
                 if step.to_status == "converted":
-                    resource_repo.set_billing_mode(conn, row.resource_id, "pay_per_use")
+                    resource_repo.set_billing_mode(conn, row.resource_id, "pay_per_use", at=step.at)
                     topic, to = "resource.converted", "pay_per_use"
                 else:
                     resource_repo.set_status(

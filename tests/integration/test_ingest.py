@@ -18,6 +18,7 @@ from cloudbill.ingest.model import UsageInput
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.resources import service as resources
 from cloudbill.resources.model import ResourceInput, ResourceStatus
+from cloudbill.store import clock_repo
 from cloudbill.store.schema import usage_record
 
 from ..conftest import T0
@@ -130,7 +131,7 @@ def test_bad_records_reject_the_whole_batch(container, vm, record, code) -> None
     assert snapshot(container) == before
 
 
-def test_frozen_released_and_yearly_resources_are_refused(container, vm) -> None:  # type: ignore[no-untyped-def]
+def test_usage_after_a_resource_stopped_or_of_a_yearly_one_is_refused(container, vm) -> None:  # type: ignore[no-untyped-def]
     _resource(container, vm.id, "vm-2")
     _resource(container, vm.id, "vm-3")
     _resource(container, vm.id, "vm-y", mode="yearly_monthly",
@@ -138,11 +139,26 @@ def test_frozen_released_and_yearly_resources_are_refused(container, vm) -> None
     container.write(lambda conn, now: resources.change_status(
         conn, "vm-2", ResourceStatus.FROZEN, reason="test", now=now))  # fmt: skip
     container.write(lambda conn, now: resources.release(conn, "vm-3", reason="test", now=now))
+    with container.db.write() as conn:
+        clock_repo.advance(conn, timedelta(hours=2))
+    after = {"start": "2026-03-16T09:30:00Z", "end": "2026-03-16T10:30:00Z"}  # after T0
     for rid, code in (("vm-2", "RESOURCE_FROZEN"), ("vm-3", "RESOURCE_RELEASED"),
                       ("vm-y", "INVALID_STATE")):  # fmt: skip
         with pytest.raises(CloudbillError) as info:
-            _ingest(container, [rec(f"r-{rid}", resource=rid)])
+            _ingest(container, [rec(f"r-{rid}", resource=rid, **after)])
         assert info.value.details["rejected"][0]["code"] == code
+    with pytest.raises(CloudbillError) as info:  # a yearly resource's usage is never metered
+        _ingest(container, [rec("r-y-before", resource="vm-y")])
+    assert info.value.details["rejected"][0]["code"] == "INVALID_STATE"
+    # Usage that ended before the resource stopped running (frozen or released at T0, 09:00)
+    # is still billed when it comes late.
+    result = _ingest(container, [rec("r-2-before", resource="vm-2"),
+                                 rec("r-3-before", resource="vm-3")])  # fmt: skip
+    assert result.accepted == 2
+    with pytest.raises(CloudbillError) as info:  # reaching past the stop: refused
+        _ingest(container, [rec("r-2-across", resource="vm-2", start="2026-03-16T08:30:00Z",
+                                end="2026-03-16T09:30:00Z")])  # fmt: skip
+    assert info.value.details["rejected"][0]["code"] == "RESOURCE_FROZEN"
 
 
 def test_a_replay_stays_a_duplicate_after_its_resource_was_frozen(container, vm) -> None:  # type: ignore[no-untyped-def]
@@ -154,8 +170,10 @@ def test_a_replay_stays_a_duplicate_after_its_resource_was_frozen(container, vm)
     with pytest.raises(CloudbillError) as info:  # changed content is still a conflict
         _ingest(container, [rec("r1", quantity="10")])
     assert info.value.details["rejected"][0]["code"] == "IDEMPOTENCY_CONFLICT"
+    with container.db.write() as conn:
+        clock_repo.advance(conn, timedelta(hours=2))
     with pytest.raises(CloudbillError) as info:  # and new usage of it is refused
-        _ingest(container, [rec("r2")])
+        _ingest(container, [rec("r2", start="2026-03-16T09:30:00Z", end="2026-03-16T10:30:00Z")])
     assert info.value.details["rejected"][0]["code"] == "RESOURCE_FROZEN"
 
 

@@ -132,8 +132,17 @@ def test_out_of_money_grace_frozen_released(container, story) -> None:  # type: 
     advance(container, seconds=1)
     run_due(container)
     assert (status(container, "css-1"), status(container, "eip-1")) == ("frozen", "frozen")
+    # The meter's last day came in after the freeze; it ended before it: billed (as debt)
+    debt_before, frozen_at = figures(container, cid).debt_units, container.now()
+    meter_day(container, 15)
+    advance(container, hours=1)  # the next run bills late usage
+    run_due(container)
+    assert figures(container, cid).debt_units == debt_before + day_cost()
+    # ... but usage from after the freeze is refused
     with pytest.raises(CloudbillError) as rejected:
-        meter_day(container, 15)
+        after = [UsageInput("css-1-after", "css-1", "duration", "30", frozen_at + timedelta(
+            minutes=30), frozen_at + timedelta(hours=1), "min")]  # fmt: skip
+        container.write(lambda conn, now: ingest.ingest_batch(conn, after, now=now))
     assert rejected.value.details["rejected"][0]["code"] == "RESOURCE_FROZEN"
     with container.db.read() as conn:
         fees_before = conn.execute(select(func.count()).select_from(fee_record)).scalar_one()

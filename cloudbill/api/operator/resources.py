@@ -14,7 +14,7 @@ from ...views import resource_view
 from ..deps import container, require_operator
 from ..shared import resources as shared
 from ..shared.resources import resource_filters
-from .schemas import Reason, ResourceCreate
+from .schemas import Reason, ResourceCreate, SpecChange
 
 router = APIRouter(tags=["resources"], dependencies=[Depends(require_operator)])
 
@@ -49,4 +49,13 @@ def release(resource_id: str, body: Reason, c: Container = Depends(container)) -
     resource = c.write(
         lambda conn, now: service.release(conn, resource_id, reason=body.reason, now=now)
     )
+    return resource_view(resource)
+
+
+@router.post("/resources/{resource_id}/spec")
+def change_spec(
+    resource_id: str, body: SpecChange, c: Container = Depends(container)
+) -> dict[str, Any]:
+    """A pay-per-use resource's new spec from now on (its usage before is priced at the old)."""
+    resource = c.write(lambda conn, now: service.change_spec(conn, resource_id, body.spec, now=now))
     return resource_view(resource)

@@ -53,6 +53,10 @@ class Reason(_Body):
     reason: str = Field("operator action", min_length=1, max_length=256)
 
 
+class SpecChange(_Body):
+    spec: str = Field(min_length=1, max_length=128, examples=["s6.large.2"])
+
+
 class ResourceCreate(_Body):
     customer_id: str = Field(max_length=32)
     resource_type: str = Field(max_length=128)

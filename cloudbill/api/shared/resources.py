@@ -8,7 +8,7 @@ from fastapi import Query
 
 from ...bootstrap import Container
 from ...resources import service
-from ...views import resource_view, status_change_view
+from ...views import instant, resource_view, status_change_view
 from .params import Limit, Offset
 
 
@@ -48,6 +48,12 @@ def show(c: Container, resource_id: str, *, owner: str | None) -> dict[str, Any]
         return {
             **resource_view(resource),
             "history": [status_change_view(h) for h in service.history(conn, resource.id)],
+            # Its billing mode and spec and from when, once they ever changed (usage is
+            # metered by those in force during its interval).
+            "terms": [
+                {"since": instant(t.since), "billing_mode": t.billing_mode, "spec": t.spec}
+                for t in service.terms(conn, resource.id)
+            ],
         }
 
     return c.read(work)
