@@ -11,12 +11,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from ..catalog.model import Discount, UsagePrice
+from ..catalog.model import Discount, TierMode, UsagePrice
 from ..catalog.pricing import (
     FEE_ROUNDING,
     discount_of,
     flat_official_units,
     usage_cost,
+    volume_cost,
 )
 from ..kernel.money import SCALE_DIGITS, Money
 from ..kernel.periods import Period, hour_floor, split_by_hour
@@ -49,12 +50,22 @@ def rate(
     discount: Discount | None,
     currency: str,
 ) -> Rated:
-    """Official price of `billed_e10` after `already_e10` this month, then the discount.
+    """Official price of `billed_e10` after `already_e10` this month (the customer's billed
+    quantity of this spec and usage type in the month so far), then the discount.
 
     Rounded once to 8 decimals by the fee rule; official = discount + amount exactly."""
     if price.tiers is None:
         assert price.price is not None
         official = flat_official_units(billed_e10, price.price)
+    elif price.tier_mode == TierMode.VOLUME:
+        # The month's cost after this hour less its cost before, each rounded by the fee rule:
+        # the hours of a month telescope to exactly the month's cost at 8 decimals.
+        after = volume_cost(price, from_e10(already_e10 + billed_e10))
+        before = volume_cost(price, from_e10(already_e10))
+        official = (
+            Money.from_decimal(after, currency, rounding=FEE_ROUNDING).units
+            - Money.from_decimal(before, currency, rounding=FEE_ROUNDING).units
+        )
     else:
         exact = usage_cost(price, from_e10(billed_e10), from_e10(already_e10))
         official = Money.from_decimal(exact, currency, rounding=FEE_ROUNDING).units
