@@ -1,8 +1,8 @@
 """Pure rating rules.
 
 A usage record is metered by the second and billed by the hour: its quantity is split between
-the clock hours its interval touches, in proportion to the time in each (exactly: the parts
-always add up to the record's quantity, whenever the split is computed).
+the clock hours its interval touches, in proportion to the time in each, each hour's piece
+truncated to 10 decimals in the pricing unit by itself (Huawei's rule; see split_record).
 """
 
 from __future__ import annotations
@@ -21,17 +21,31 @@ from ..catalog.pricing import (
 )
 from ..kernel.money import SCALE_DIGITS, Money
 from ..kernel.periods import Period, hour_floor, split_by_hour
-from ..kernel.quantity import from_e10, split_proportionally
+from ..kernel.quantity import from_e10, truncated_parts
 
 
 def split_record(
-    start: datetime, end: datetime, first_hour: datetime, last_hour: datetime, quantity_e10: int
+    start: datetime,
+    end: datetime,
+    first_hour: datetime,
+    last_hour: datetime,
+    quantity_e10: int,
+    exact: tuple[int, int] | None = None,
 ) -> list[tuple[datetime, int]]:
-    """(hour, quantity) pieces of one record, in hour order."""
+    """(hour, quantity) pieces of one record, in hour order.
+
+    Each hour's piece is the record's exact quantity in the pricing unit (`exact`, from its
+    quantity as sent: kernel.quantity.exact_e10) times the hour's share of the interval,
+    truncated to 10 decimals by itself: Huawei's bills show each period's usage in the pricing
+    unit that way (usage / conversion factor, truncated). The pieces may add up to a little
+    less than `quantity_e10`, the whole truncated once, never more. A piece depends on its
+    own hour only, so the split never depends on when it is computed. Without `exact` (the
+    catalog lost the record's unit) the stored quantity_e10 stands for the record's quantity.
+    """
     if first_hour == last_hour:
         return [(first_hour, quantity_e10)]
     pieces = list(split_by_hour(Period(start, end)))
-    parts = split_proportionally(quantity_e10, [p.microseconds for p in pieces])
+    parts = truncated_parts(exact or (quantity_e10, 1), [p.microseconds for p in pieces])
     return [(hour_floor(p.start), part) for p, part in zip(pieces, parts, strict=True)]
 
 

@@ -3,10 +3,12 @@ lines, one per customer, resource, usage type and hour."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
+from ..kernel.quantity import exact_e10
 from ..rate.rules import split_record
 
 LineKey = tuple[str, str, str, str, datetime]  # customer, resource, usage type, unit, hour
@@ -28,8 +30,9 @@ def build_lines(
     single_hour_sums: Iterable[tuple],  # (customer, resource, usage, unit, hour, sum, count)
     multi_hour_records: Iterable[
         tuple
-    ],  # (seq, customer, resource, usage, unit, qty, start, end, first, last)
+    ],  # (seq, customer, resource, usage, unit, qty, start, end, first, last, sent, sent unit)
     *,
+    unit_factors: Mapping[str, Decimal],
     hour: datetime,
     previous_hour: datetime | None,
     previous_watermark: int,
@@ -51,10 +54,27 @@ def build_lines(
 
     for cid, rid, usage, unit, piece_hour, total, count in single_hour_sums:
         add((cid, rid, usage, unit, piece_hour), int(total), int(count))
-    for seq, cid, rid, usage, unit, quantity, start, end, first, last in multi_hour_records:
+    for (
+        seq,
+        cid,
+        rid,
+        usage,
+        unit,
+        quantity,
+        start,
+        end,
+        first,
+        last,
+        sent,
+        sent_unit,
+    ) in multi_hour_records:
         if seq in voided_seqs:
             continue
-        for piece_hour, part in split_record(start, end, first, last, quantity):
+        source, target = unit_factors.get(sent_unit), unit_factors.get(unit)
+        exact = (
+            None if source is None or target is None else exact_e10(Decimal(sent), source, target)
+        )
+        for piece_hour, part in split_record(start, end, first, last, quantity, exact):
             if piece_hour > hour:
                 break
             billed_before = (
