@@ -11,7 +11,15 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+    model_validator,
+)
 
 MAX_UNIT_PRICE_PLACES = 10  # Huawei unit prices carry up to 10 decimals
 
@@ -84,17 +92,27 @@ class Tier(_Strict):
     price: Price
 
 
+class TierMode(StrEnum):
+    # Each part of the month's quantity at the price of the tier it falls in.
+    GRADUATED = "graduated"
+    # The month's whole quantity at the price of the tier the total reached (pricing.py).
+    VOLUME = "volume"
+
+
 class UsagePrice(_Strict):
     """Price of one usage type of one spec: a flat unit price, or tiers."""
 
     unit: str
     price: Price | None = None
     tiers: tuple[Tier, ...] | None = None
+    tier_mode: TierMode = TierMode.GRADUATED
 
     @model_validator(mode="after")
     def _one_of(self) -> UsagePrice:
         if (self.price is None) == (self.tiers is None):
             raise ValueError("give either price or tiers")
+        if self.tiers is None and "tier_mode" in self.model_fields_set:
+            raise ValueError("tier_mode applies to tiers only")
         if self.tiers is not None:
             bounds = [t.up_to for t in self.tiers]
             if not bounds or bounds[-1] is not None:
@@ -106,6 +124,15 @@ class UsagePrice(_Strict):
             ):
                 raise ValueError("tier bounds must increase, and only the last tier is open")
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_default_mode(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A stored version's checksum is of its dump: catalogs written before tier modes
+        # existed must dump as they did, or reloading one would read as changed content.
+        data: dict[str, Any] = handler(self)
+        if self.tier_mode == TierMode.GRADUATED:
+            data.pop("tier_mode", None)
+        return data
 
 
 class SpecPrices(_Strict):

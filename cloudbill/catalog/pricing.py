@@ -12,7 +12,7 @@ from decimal import ROUND_DOWN, Decimal, localcontext
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.money import SCALE, SCALE_DIGITS, Money, Rounding, round_ratio
 from ..kernel.quantity import QUANTITY_SCALE
-from .model import BillingMode, Discount, MeasureUnit, PeriodUnit, UsagePrice
+from .model import BillingMode, Discount, MeasureUnit, PeriodUnit, TierMode, UsagePrice
 
 QUANTITY_PLACES = 10
 FEE_ROUNDING = Rounding.HALF_UP  # a pay-per-use charge, rounded once to 8 decimals
@@ -36,7 +36,9 @@ def convert_quantity(quantity: Decimal, source: MeasureUnit, target: MeasureUnit
 def usage_cost(price: UsagePrice, quantity: Decimal, already_used: Decimal = Decimal(0)) -> Decimal:
     """Exact official cost of `quantity` (pricing unit) after `already_used` this month.
 
-    Tiers are by cumulative quantity: each part of the usage is priced by the tier it falls in.
+    Graduated tiers (the default): each part of the usage is priced by the tier it falls in.
+    Volume tiers: what the month's total after this usage costs less what it cost before
+    (`volume_cost`), so that the parts of a month always add up to the month's price.
     """
     if quantity < 0 or already_used < 0:
         raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "quantities cannot be negative")
@@ -45,6 +47,8 @@ def usage_cost(price: UsagePrice, quantity: Decimal, already_used: Decimal = Dec
         if price.tiers is None:
             assert price.price is not None
             return quantity * price.price
+        if price.tier_mode == TierMode.VOLUME:
+            return volume_cost(price, already_used + quantity) - volume_cost(price, already_used)
         total = Decimal(0)
         lower = Decimal(0)
         start, end = already_used, already_used + quantity
@@ -58,6 +62,36 @@ def usage_cost(price: UsagePrice, quantity: Decimal, already_used: Decimal = Dec
                 break
             lower = upper
         return total
+
+
+def volume_cost(price: UsagePrice, total: Decimal) -> Decimal:
+    """Exact official cost of a month's `total` (pricing unit) under volume tiers.
+
+    The whole total is priced at the unit price of the tier it reached (a tier holds the
+    quantities above the previous bound, up to and including its own `up_to`), but never more
+    than the least a larger total would cost: the start of any later tier, at that tier's
+    price. Without that cap a cheaper tier makes the cost fall as usage grows, and hourly
+    settlement, which bills the growth of this cost, would have to bill a negative hour (a
+    refund of fees already paid by coupons, cash or credit) or, clamping it, bill the month
+    more than its volume price. With it the cost only grows, every hour's part is >= 0, and
+    the month's parts add up to exactly this cost, never above the volume price of the total
+    (the "deficit" rule of volume-priced freight rates).
+    """
+    assert price.tiers is not None
+    with localcontext() as ctx:
+        ctx.prec = 60
+        cost: Decimal | None = None
+        lower = Decimal(0)
+        for tier in price.tiers:
+            if cost is None and (tier.up_to is None or total <= tier.up_to):
+                cost = total * tier.price  # the tier the total reached
+            elif cost is not None:
+                cost = min(cost, lower * tier.price)  # reaching this later tier costs at least
+            if tier.up_to is None:
+                break
+            lower = tier.up_to
+        assert cost is not None  # the last tier has no bound (model.py)
+        return cost
 
 
 def applicable(

@@ -111,7 +111,7 @@ def specs(
             "spec": spec.code,
             "name": spec.name,
             "pay_per_use": "; ".join(
-                f"{usage}: {p.price if p.price is not None else 'tiered'}/{p.unit}"
+                f"{usage}: {p.price if p.price is not None else f'{p.tier_mode} tiers'}/{p.unit}"
                 for usage, p in ppu.items()
             ) or None,
             "monthly": str(prices.monthly) if prices and prices.monthly is not None else None,

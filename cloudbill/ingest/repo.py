@@ -66,8 +66,8 @@ _SINGLE_HOUR_SUMS = (
     .group_by(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.first_hour)
 )  # fmt: skip
 _SPANNING = (
-    select(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.quantity_e10, _U.start_at,
-           _U.end_at, _U.first_hour, _U.last_hour)
+    select(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.quantity_e10, _U.quantity,
+           _U.unit, _U.start_at, _U.end_at, _U.first_hour, _U.last_hour)
     .outerjoin(usage_void, usage_void.c.seq == _U.seq)
     .where(_LIVE, _U.first_hour != _U.last_hour, _U.start_at >= bindparam("reach"),
            _U.start_at < bindparam("end"), _U.last_hour >= bindparam("first_hour"))

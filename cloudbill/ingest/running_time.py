@@ -6,9 +6,10 @@ type, stored or new, summed by the hour they fall in, cannot exceed the hour. (r
 one record by its own interval; this bounds records together, so that two meters, or a meter
 resent with new ids, cannot bill a VM 25.5 hours in a day.)
 
-A record's share of an hour is its duration times the part of its interval inside that hour,
-the proportion settlement bills, counted in 10^-10 s and rounded down, so that records which
-together fill an hour exactly are never refused by a rounding.
+A record's share of an hour is the piece settlement bills in that hour (its quantity times the
+part of its interval inside the hour, truncated in the pricing unit by itself), counted in
+10^-10 s and rounded down, so that records which together fill an hour exactly are never
+refused by a rounding.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Protocol
 
 from ..kernel.errors import ErrorCode
 from ..kernel.periods import Period, hour_floor, split_by_hour
-from ..kernel.quantity import QUANTITY_SCALE
+from ..kernel.quantity import QUANTITY_SCALE, exact_e10, truncated_parts
 
 HOUR_CAPACITY = 3600 * QUANTITY_SCALE  # in 10^-10 s
 ONE_MICROSECOND = timedelta(microseconds=1)
@@ -36,27 +37,43 @@ class Timed(Protocol):
     usage_type: str
     pricing_unit: str
     quantity_e10: int
+    quantity: str  # as sent, in `unit`
+    unit: str
     start_at: datetime
     end_at: datetime
     first_hour: datetime
     last_hour: datetime
 
 
-def shares(record: Timed, seconds_per_unit: Decimal | int) -> list[tuple[datetime, int]]:
-    """(hour, 10^-10 s) the record runs in each clock hour its interval touches."""
-    if type(seconds_per_unit) is int:  # s, min, h, day: no Decimal needed
-        total = record.quantity_e10 * seconds_per_unit
-    else:
-        with localcontext() as ctx:
-            ctx.prec = 60  # exact for any stored quantity
-            total = int(record.quantity_e10 * seconds_per_unit)  # 10^-10 s, rounded down
+def shares(
+    record: Timed, seconds_per_unit: Mapping[str, Decimal | int]
+) -> list[tuple[datetime, int]]:
+    """(hour, 10^-10 s) the record runs in each clock hour its interval touches: the piece
+    settlement bills in each hour (rate/rules.py split_record: truncated in the pricing unit
+    hour by hour), in seconds."""
+    factor = seconds_per_unit[record.pricing_unit]
     if record.first_hour == record.last_hour:
-        return [(record.first_hour, total)]
-    whole = (record.end_at - record.start_at) // ONE_MICROSECOND
+        return [(record.first_hour, _in_seconds(record.quantity_e10, factor))]
+    source = seconds_per_unit.get(record.unit)
+    exact = (
+        (record.quantity_e10, 1)
+        if source is None
+        else exact_e10(Decimal(record.quantity), Decimal(source), Decimal(factor))
+    )
+    pieces = list(split_by_hour(Period(record.start_at, record.end_at)))
+    parts = truncated_parts(exact, [piece.microseconds for piece in pieces])
     return [
-        (hour_floor(piece.start), total * ((piece.end - piece.start) // ONE_MICROSECOND) // whole)
-        for piece in split_by_hour(Period(record.start_at, record.end_at))
+        (hour_floor(piece.start), _in_seconds(part, factor))
+        for piece, part in zip(pieces, parts, strict=True)
     ]
+
+
+def _in_seconds(quantity_e10: int, seconds_per_unit: Decimal | int) -> int:
+    if type(seconds_per_unit) is int:  # s, min, h, day: no Decimal needed
+        return quantity_e10 * seconds_per_unit
+    with localcontext() as ctx:
+        ctx.prec = 60  # exact for any stored quantity
+        return int(quantity_e10 * seconds_per_unit)  # 10^-10 s, rounded down
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +102,7 @@ def admit(
             continue
         mine = [
             ((record.resource_id, record.usage_type, hour), share)
-            for hour, share in shares(record, factor)
+            for hour, share in shares(record, seconds_per_unit)
         ]
         over = next(
             ((key, load.get(key, 0) + share) for key, share in mine
@@ -136,10 +153,9 @@ def stored_load(
                 share = max(int(quantity_e10 * factor) - count, 0)
         load[key] = load.get(key, 0) + share
     for record in spanning:
-        factor = seconds_per_unit.get(record.pricing_unit)
-        if factor is None:
+        if record.pricing_unit not in seconds_per_unit:
             continue
-        for hour, share in shares(record, factor):
+        for hour, share in shares(record, seconds_per_unit):
             key = (record.resource_id, record.usage_type, hour)
             if key in wanted:
                 load[key] = load.get(key, 0) + share

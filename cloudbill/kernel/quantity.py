@@ -38,15 +38,24 @@ def e10_text(value: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def split_proportionally(total: int, weights: list[int]) -> list[int]:
-    """Split `total` in proportion to `weights`, exactly: floors, then the remainder to the
-    largest fractional parts (ties to the earlier piece). The parts always sum to `total`, and
-    the split of a record never depends on when it is computed."""
+def exact_e10(quantity: Decimal, source_factor: Decimal, target_factor: Decimal) -> tuple[int, int]:
+    """`quantity` of a unit of `source_factor` base units, in 10**-10 of a unit of
+    `target_factor` base units, exactly: (numerator, denominator), never truncated. Its floor is
+    the record's stored quantity_e10; its parts are truncated one by one (`truncated_parts`)."""
+    qn, qd = quantity.as_integer_ratio()
+    sn, sd = Decimal(source_factor).as_integer_ratio()
+    tn, td = Decimal(target_factor).as_integer_ratio()
+    return qn * sn * td * QUANTITY_SCALE, qd * sd * tn
+
+
+def truncated_parts(exact: tuple[int, int], weights: list[int]) -> list[int]:
+    """Each part of an exact quantity (numerator, denominator) in proportion to `weights`,
+    truncated on its own to 10 decimals, as Huawei bills each period's usage in the pricing
+    unit: the parts may add up to a little less than the whole truncated once. Integers only
+    (the settlement hot path): one product and one floor division a part."""
     whole = sum(weights)
     if whole <= 0:
         raise ValueError("weights must sum to more than zero")
-    parts = [total * w // whole for w in weights]
-    remainders = [(total * w % whole, -i) for i, w in enumerate(weights)]
-    for _, negative_index in sorted(remainders, reverse=True)[: total - sum(parts)]:
-        parts[-negative_index] += 1
-    return parts
+    numerator, denominator = exact
+    scale = denominator * whole
+    return [numerator * w // scale for w in weights]

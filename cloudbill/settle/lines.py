@@ -3,10 +3,12 @@ lines, one per customer, resource, usage type and hour."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 
+from ..kernel.quantity import exact_e10
 from ..rate.rules import split_record
 
 # customer, resource, usage type, unit, hour, spec (None: the resource's)
@@ -30,8 +32,10 @@ def build_lines(
     single_hour_sums: Iterable[tuple],  # (customer, resource, usage, unit, hour, sum, count, spec)
     multi_hour_records: Iterable[
         tuple
-    ],  # (seq, customer, resource, usage, unit, qty, start, end, first, last, spec)
+    ],  # (seq, customer, resource, usage, unit, qty, start, end, first, last, sent, sent unit,
+    #    spec)
     *,
+    unit_factors: Mapping[str, Decimal],
     hour: datetime,
     previous_hour: datetime | None,
     previous_watermark: int,
@@ -53,10 +57,28 @@ def build_lines(
 
     for cid, rid, usage, unit, piece_hour, total, count, spec in single_hour_sums:
         add((cid, rid, usage, unit, piece_hour, spec), int(total), int(count))
-    for seq, cid, rid, usage, unit, quantity, start, end, first, last, spec in multi_hour_records:
+    for (
+        seq,
+        cid,
+        rid,
+        usage,
+        unit,
+        quantity,
+        start,
+        end,
+        first,
+        last,
+        sent,
+        sent_unit,
+        spec,
+    ) in multi_hour_records:
         if seq in voided_seqs:
             continue
-        for piece_hour, part in split_record(start, end, first, last, quantity):
+        source, target = unit_factors.get(sent_unit), unit_factors.get(unit)
+        exact = (
+            None if source is None or target is None else exact_e10(Decimal(sent), source, target)
+        )
+        for piece_hour, part in split_record(start, end, first, last, quantity, exact):
             if piece_hour > hour:
                 break
             billed_before = (

@@ -144,6 +144,8 @@ MULTI_HOUR_COLUMNS = (
     "end_at",
     "first_hour",
     "last_hour",
+    "quantity",  # as sent, in `unit`: each hour's piece is truncated from it (rate/rules.py)
+    "unit",
     "spec",
 )
 

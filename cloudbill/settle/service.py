@@ -68,11 +68,13 @@ def settle_hour(
     wprev = previous.watermark_seq if previous else 0
     held = holds.open_holds(conn)
     previous_hour = previous.hour_start if previous else None
-    lines = _due_lines(conn, wprev, wk, hour, previous_hour=previous_hour)
+    catalog = catalog_service.active(conn)
+    factors = {code: unit.factor for code, unit in catalog.units.items()}
+    lines = _due_lines(conn, wprev, wk, hour, factors, previous_hour=previous_hour)
     lines = {key: line for key, line in lines.items() if key[0] not in held}
     for row in held.values():
-        lines.update(_backlog(conn, row, wk, hour))
-    priced = price_lines(conn, catalog_service.active(conn), list(lines.values()), now=now)
+        lines.update(_backlog(conn, row, wk, hour, factors))
+    priced = price_lines(conn, catalog, list(lines.values()), now=now)
     result = write_settlement(
         conn,
         priced,
@@ -108,11 +110,13 @@ def _arrears_at(conn: Connection, due_at: datetime, watermark: int, now: datetim
     return min(now, max(due_at, arrived) if arrived else due_at)
 
 
-def _due_lines(conn: Connection, wprev: int, wk: int, hour: datetime, *, previous_hour, **scope):  # type: ignore[no-untyped-def]
+def _due_lines(conn, wprev, wk, hour, factors, *, previous_hour, **scope):  # type: ignore[no-untyped-def]
+    """The hour's lines; `factors` (base units per unit code) split records spanning hours."""
     voided_sums, voided_seqs = repo.voided_due(conn, wprev, wk, hour, **scope)
     return build_lines(
         [*repo.single_hour_sums(conn, wprev, wk, hour, **scope), *voided_sums],
         repo.multi_hour_records(conn, wprev, wk, hour, **scope),
+        unit_factors=factors,
         hour=hour,
         previous_hour=previous_hour,
         previous_watermark=wprev,
@@ -120,7 +124,7 @@ def _due_lines(conn: Connection, wprev: int, wk: int, hour: datetime, *, previou
     )
 
 
-def _backlog(conn: Connection, hold, wk: int, hour: datetime):  # type: ignore[no-untyped-def]
+def _backlog(conn: Connection, hold, wk: int, hour: datetime, factors):  # type: ignore[no-untyped-def]
     """What a held customer has not been billed, up to `hour`: every piece but those billed
     before the hold began (an hour before `since_hour`, a seq up to `since_watermark`)."""
     lines = _due_lines(
@@ -128,6 +132,7 @@ def _backlog(conn: Connection, hold, wk: int, hour: datetime):  # type: ignore[n
         hold.since_watermark,
         wk,
         hour,
+        factors,
         previous_hour=hold.since_hour - HOUR,
         since=hold.since_hour,
         customer_id=hold.customer_id,

@@ -519,19 +519,20 @@ def half_up(value: Fraction) -> int:
     return math.floor(value + Fraction(1, 2))
 
 
-def to_pricing_e10(quantity: str, unit: str, pricing_unit: str) -> int:
-    """Convert to the pricing unit and truncate to 10 decimals."""
+def to_pricing_e10(quantity: str, unit: str, pricing_unit: str) -> Fraction:
+    """Convert to the pricing unit, in 10**-10 of it, exactly (truncated per hour piece)."""
     factor = Fraction(UNIT_FACTORS[unit][1]) / Fraction(UNIT_FACTORS[pricing_unit][1])
-    return math.floor(Fraction(Decimal(quantity)) * factor * E10)
+    return Fraction(Decimal(quantity)) * factor * E10
 
 
 def hour_floor(instant: datetime) -> datetime:
     return instant.replace(minute=0, second=0, microsecond=0)
 
 
-def split_hours(total: int, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
-    """The record's quantity split over the clock hours it touches, by microseconds in each:
-    floors, then one unit each to the largest remainders (ties: earlier piece first)."""
+def split_hours(exact: Fraction, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
+    """The record's exact quantity split over the clock hours it touches, by microseconds in
+    each, each hour's piece truncated to 10 decimals on its own (Huawei shows each period's
+    usage in the pricing unit truncated; the pieces may sum to less than the record)."""
     hours, weights = [], []
     hour = hour_floor(start)
     while hour < end:
@@ -540,11 +541,8 @@ def split_hours(total: int, start: datetime, end: datetime) -> list[tuple[dateti
         weights.append(piece // timedelta(microseconds=1))
         hour += HOUR
     whole = sum(weights)
-    parts = [total * w // whole for w in weights]
-    remainders = [total * w % whole for w in weights]
-    for i in sorted(range(len(parts)), key=lambda i: (-remainders[i], i))[: total - sum(parts)]:
-        parts[i] += 1
-    assert sum(parts) == total
+    parts = [math.floor(exact * w / whole) for w in weights]
+    assert sum(parts) <= math.floor(exact)
     return list(zip(hours, parts, strict=True))
 
 
@@ -584,7 +582,7 @@ class RefRecord:
     usage_type: str
     start: datetime
     end: datetime
-    quantity_e10: int
+    exact_e10: Fraction  # in the pricing unit, exactly; stored truncated as floor()
     received: datetime
 
 
@@ -736,7 +734,7 @@ class Reference:
         usage: dict[tuple[str, str, str, datetime], int] = defaultdict(int)
         for index, record in enumerate(self.records):
             new = index >= self.watermark
-            for piece_hour, part in split_hours(record.quantity_e10, record.start, record.end):
+            for piece_hour, part in split_hours(record.exact_e10, record.start, record.end):
                 if piece_hour == hour or (new and piece_hour < hour):
                     usage[
                         (record.customer_id, record.resource_id, record.usage_type, piece_hour)
@@ -1227,7 +1225,9 @@ def play(container: Container, sc: Scenario) -> Run:
     settle(run)  # nothing left: running again changes nothing
     assert run.reference.watermark == len(run.reference.records)
     billed = sum(f.usage for f in run.reference.fees)
-    assert billed == sum(r.quantity_e10 for r in run.reference.records)
+    pieces = [split_hours(r.exact_e10, r.start, r.end) for r in run.reference.records]
+    assert billed == sum(part for record in pieces for _hour, part in record)
+    assert billed <= sum(math.floor(r.exact_e10) for r in run.reference.records)
     label_coverage(run.reference)
     return run
 

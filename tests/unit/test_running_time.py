@@ -27,6 +27,8 @@ class Record:
     usage_type: str
     pricing_unit: str
     quantity_e10: int
+    quantity: str
+    unit: str
     start_at: datetime
     end_at: datetime
     first_hour: datetime
@@ -35,8 +37,8 @@ class Record:
 
 def record(start: datetime, end: datetime, seconds: Decimal, unit: str = "h") -> Record:
     quantity = to_e10(seconds / HOUR[unit])
-    return Record("vm", "duration", unit, quantity, start, end, hour_floor(start),
-                  hour_floor(end - US))  # fmt: skip
+    return Record("vm", "duration", unit, quantity, format(seconds, "f"), "s", start, end,
+                  hour_floor(start), hour_floor(end - US))  # fmt: skip
 
 
 def loads(taken: list[tuple[int, running_time.Key, int]]) -> dict[running_time.Key, int]:
@@ -48,7 +50,7 @@ def loads(taken: list[tuple[int, running_time.Key, int]]) -> dict[running_time.K
 
 def test_a_share_is_the_duration_times_the_part_of_the_interval_in_the_hour() -> None:
     r = record(DAY.replace(hour=6, minute=30), DAY.replace(hour=8, minute=30), Decimal(3600))
-    shares = running_time.shares(r, HOUR["h"])
+    shares = running_time.shares(r, HOUR)
     assert [(h.hour, s) for h, s in shares] == [(6, 900 * 10**10), (7, 1800 * 10**10),
                                                 (8, 900 * 10**10)]  # fmt: skip
 
@@ -69,7 +71,7 @@ def test_what_is_stored_counts_first() -> None:
 
 
 def test_other_units_pass_untouched() -> None:
-    gb = Record("vm", "upflow", "GB", 10**30, DAY, DAY + timedelta(hours=1), DAY, DAY)
+    gb = Record("vm", "upflow", "GB", 10**30, "1e20", "GB", DAY, DAY + timedelta(hours=1), DAY, DAY)
     admitted, refused, taken = running_time.admit([(0, gb), (1, gb)], HOUR, {})
     assert admitted == [0, 1] and refused == [] and taken == []
 
