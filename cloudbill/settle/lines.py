@@ -12,6 +12,19 @@ from ..rate.rules import split_record
 LineKey = tuple[str, str, str, str, datetime]  # customer, resource, usage type, unit, hour
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """Which records a run bills (settle/repo.py's due clause) and which of their pieces an
+    earlier run billed: what it takes to find a line's own records again (repo.line_pieces)."""
+
+    previous_watermark: int
+    watermark: int
+    hour: datetime
+    previous_hour: datetime | None
+    since: datetime | None = None  # a held customer's backlog: from this hour
+    customer_id: str | None = None
+
+
 @dataclass
 class Line:
     customer_id: str
@@ -22,6 +35,7 @@ class Line:
     usage_e10: int
     records: int  # usage records with a piece on this line (a record spanning hours counts on each)
     is_late: bool
+    due: Due | None = None  # None: built by hand (a test), its records cannot be looked up
 
 
 def build_lines(
@@ -34,6 +48,7 @@ def build_lines(
     previous_hour: datetime | None,
     previous_watermark: int,
     voided_seqs: frozenset[int] | set[int] = frozenset(),
+    due: Due | None = None,
 ) -> dict[LineKey, Line]:
     """Only pieces up to `hour`, and never a piece an earlier run billed: that is a piece in an
     hour <= previous_hour of a record with seq <= previous_watermark. Voided usage is left out:
@@ -44,7 +59,7 @@ def build_lines(
         line = lines.get(key)
         if line is None:
             late = previous_hour is not None and key[4] <= previous_hour
-            lines[key] = Line(*key, usage_e10=quantity, records=count, is_late=late)
+            lines[key] = Line(*key, usage_e10=quantity, records=count, is_late=late, due=due)
         else:
             line.usage_e10 += quantity
             line.records += count

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from ..catalog import service as catalog_service
 from ..kernel.periods import HOUR
 from . import holds, repo
-from .lines import build_lines
+from .lines import Due, build_lines
 from .pricing import price_lines
 from .writer import write_settlement
 
@@ -110,6 +110,7 @@ def _arrears_at(conn: Connection, due_at: datetime, watermark: int, now: datetim
 
 def _due_lines(conn: Connection, wprev: int, wk: int, hour: datetime, *, previous_hour, **scope):  # type: ignore[no-untyped-def]
     voided_sums, voided_seqs = repo.voided_due(conn, wprev, wk, hour, **scope)
+    due = Due(wprev, wk, hour, previous_hour, **scope)
     return build_lines(
         [*repo.single_hour_sums(conn, wprev, wk, hour, **scope), *voided_sums],
         repo.multi_hour_records(conn, wprev, wk, hour, **scope),
@@ -117,6 +118,7 @@ def _due_lines(conn: Connection, wprev: int, wk: int, hour: datetime, *, previou
         previous_hour=previous_hour,
         previous_watermark=wprev,
         voided_seqs=voided_seqs,
+        due=due,
     )
 
 
