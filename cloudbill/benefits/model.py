@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from ..catalog.model import BillingMode
 from ..kernel.periods import Period
+from ..kernel.resets import ResetKind
 
 QUANTITY_PLACES = 10
 QUANTITY_SCALE = 10**QUANTITY_PLACES
@@ -56,12 +57,13 @@ class ResourcePackage:
     name: str
     usage_type: str
     pricing_unit: str  # the unit the quantity was granted in
-    quantity_e10: int  # per period: per month when it resets monthly
+    quantity_e10: int  # per period: per reset period when it resets
     service: str | None  # scope; None = any
     resource_type: str | None
     spec: str | None
     region: str | None
-    resets_monthly: bool
+    reset_kind: ResetKind
+    reset_hour: int | None  # the customer's local hour of a daily reset
     valid_from: datetime
     valid_to: datetime
     source: PackageSource
@@ -82,7 +84,8 @@ class PackageGrant:
     resource_type: str | None
     spec: str | None
     region: str | None
-    resets_monthly: bool
+    reset_kind: ResetKind
+    reset_hour: int | None
     valid_from: datetime
     valid_to: datetime
 

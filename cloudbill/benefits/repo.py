@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, func, insert, select, tuple_, update
 
 from ..kernel.limits import PAGE_SIZE_MAX
+from ..kernel.resets import ResetKind
 from ..store.schema import (
     cash_coupon,
     coupon_usage,
@@ -51,7 +52,8 @@ def _package(row) -> ResourcePackage:  # type: ignore[no-untyped-def]
         resource_type=row.resource_type,
         spec=row.spec,
         region=row.region,
-        resets_monthly=row.resets_monthly,
+        reset_kind=ResetKind(row.reset_kind),
+        reset_hour=row.reset_hour,
         valid_from=row.valid_from,
         valid_to=row.valid_to,
         source=PackageSource(row.source),

@@ -12,7 +12,8 @@ from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id
 from ..kernel.limits import NAME_MAX_CHARS, REFERENCE_MAX_CHARS
 from ..kernel.money import check_int64, decimal_places, parse_decimal
-from ..kernel.periods import Period, month_of, month_period
+from ..kernel.periods import Period
+from ..kernel.resets import RESET_KINDS, ResetKind, reset_period
 from .model import (
     COUPON_BILLING_MODES,
     QUANTITY_PLACES,
@@ -114,6 +115,32 @@ def _code(value: object, what: str) -> str | None:
     return value.strip()
 
 
+def check_reset(
+    reset_kind: object, reset_hour: object, resets_monthly: object = None
+) -> tuple[ResetKind, int | None]:
+    """(kind, local hour of a daily reset). `resets_monthly`, the older form, still says
+    true = monthly_calendar (the only monthly reset it had), false = none."""
+    if resets_monthly is not None:
+        if not isinstance(resets_monthly, bool):
+            raise _bad("resets_monthly must be true or false")
+        legacy = ResetKind.MONTHLY_CALENDAR if resets_monthly else ResetKind.NONE
+        if reset_kind is not None and reset_kind != legacy:
+            raise _bad(f"resets_monthly={str(resets_monthly).lower()} contradicts reset_kind")
+        reset_kind = legacy
+    if reset_kind is None:
+        reset_kind = ResetKind.NONE
+    if reset_kind not in RESET_KINDS:
+        raise _bad(f"reset_kind {reset_kind!r}: use {', '.join(RESET_KINDS)}")
+    kind = ResetKind(reset_kind)
+    if kind is not ResetKind.DAILY:
+        if reset_hour is not None:
+            raise _bad("reset_hour is only for a daily reset", field="reset_hour")
+        return kind, None
+    if isinstance(reset_hour, bool) or not isinstance(reset_hour, int) or not 0 <= reset_hour <= 23:
+        raise _bad("a daily reset needs reset_hour, a whole hour from 0 to 23", field="reset_hour")
+    return kind, reset_hour
+
+
 def normalize_grant(
     customer_id: str,
     *,
@@ -125,7 +152,9 @@ def normalize_grant(
     resource_type: object,
     spec: object,
     region: object,
-    resets_monthly: object,
+    reset_kind: object = None,
+    reset_hour: object = None,
+    resets_monthly: object = None,
     valid_from: object,
     valid_to: object,
 ) -> PackageGrant:
@@ -134,8 +163,7 @@ def normalize_grant(
     if usage_code is None or unit_code is None:
         raise _bad("a package needs a usage type and a unit")
     quantity_e10 = parse_quantity(quantity)
-    if not isinstance(resets_monthly, bool):
-        raise _bad("resets_monthly must be true or false")
+    kind, hour = check_reset(reset_kind, reset_hour, resets_monthly)
     start, end = check_validity(valid_from, valid_to)
     default_name = f"{quantity_text(quantity_e10)} {unit_code} {usage_code}"
     return PackageGrant(
@@ -148,7 +176,8 @@ def normalize_grant(
         resource_type=_code(resource_type, "resource type"),
         spec=_code(spec, "spec"),
         region=check_region(region),
-        resets_monthly=resets_monthly,
+        reset_kind=kind,
+        reset_hour=hour,
         valid_from=start,
         valid_to=end,
     )
@@ -163,7 +192,7 @@ def same_grant(package: ResourcePackage, grant: PackageGrant) -> bool:
         and package.quantity_e10 == grant.quantity_e10
         and (package.service, package.resource_type, package.spec, package.region)
         == (grant.service, grant.resource_type, grant.spec, grant.region)
-        and package.resets_monthly == grant.resets_monthly
+        and (package.reset_kind, package.reset_hour) == (grant.reset_kind, grant.reset_hour)
         and package.valid_from == grant.valid_from
         and package.valid_to == grant.valid_to
     )
@@ -202,20 +231,20 @@ def package_state(package: ResourcePackage, at: datetime) -> PackageState:
 def current_period(package: ResourcePackage, tz_name: str, at: datetime) -> tuple[datetime, Period]:
     """(period key, usable window) of the period containing `at`.
 
-    The key is `package_period.period_start`: the validity start, or for a package that resets
-    monthly the start of the calendar month in the customer's zone (it may precede the
-    validity). The window is that period clipped to the validity. An instant outside the
-    validity is taken to its nearest end, so a pending package shows its first period and an
-    expired one its last.
+    The key is `package_period.period_start`: the validity start, or for a resetting package
+    the start of its reset period (kernel/resets.py; it may precede the validity). The window
+    is that period clipped to the validity. An instant outside the validity is taken to its
+    nearest end, so a pending package shows its first period and an expired one its last.
     """
     validity = Period(package.valid_from, package.valid_to)
     instant = min(max(ensure_utc(at), validity.start), validity.end - _LAST_INSTANT)
-    if not package.resets_monthly:
-        return validity.start, validity
-    month = month_period(*month_of(instant, tz_name), tz_name)
-    window = month.overlap(validity)
-    assert window is not None, "the clamped instant lies in both the month and the validity"
-    return month.start, window
+    period = reset_period(
+        package.reset_kind, reset_hour=package.reset_hour, valid_from=package.valid_from,
+        valid_to=package.valid_to, tz_name=tz_name, instant=instant,
+    )  # fmt: skip
+    window = period.overlap(validity)
+    assert window is not None, "the clamped instant lies in both the period and the validity"
+    return period.start, window
 
 
 def period_start(package: ResourcePackage, tz_name: str, at: datetime) -> datetime:

@@ -49,7 +49,8 @@ def _insert_package(conn: Connection, grant: PackageGrant, reference: str, *, no
         "resource_type": grant.resource_type,
         "spec": grant.spec,
         "region": grant.region,
-        "resets_monthly": grant.resets_monthly,
+        "reset_kind": str(grant.reset_kind),
+        "reset_hour": grant.reset_hour,
         "valid_from": grant.valid_from,
         "valid_to": grant.valid_to,
         "source": str(PackageSource.GRANTED),
@@ -80,7 +81,9 @@ def grant_package(
     resource_type: str | None = None,
     spec: str | None = None,
     region: str | None = None,
-    resets_monthly: bool = False,
+    reset_kind: str | None = None,
+    reset_hour: int | None = None,
+    resets_monthly: bool | None = None,
     valid_from: datetime,
     valid_to: datetime,
     reference: str,
@@ -96,7 +99,8 @@ def grant_package(
     grant = rules.normalize_grant(
         customer.id, name=name, usage_type=usage_type, quantity=quantity, unit=unit,
         service=service, resource_type=resource_type, spec=spec, region=region,
-        resets_monthly=resets_monthly, valid_from=valid_from, valid_to=valid_to,
+        reset_kind=reset_kind, reset_hour=reset_hour, resets_monthly=resets_monthly,
+        valid_from=valid_from, valid_to=valid_to,
     )  # fmt: skip
     existing = repo.package_by_reference(conn, reference)
     if existing is not None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..kernel.resets import ResetKind
 from ..views import instant, money
 from .model import CashCoupon, CouponUsage, PackageBalance, PackageUsage, ResourcePackage
 from .rules import quantity_text
@@ -24,7 +25,11 @@ def package_view(p: ResourcePackage) -> dict[str, Any]:
         "resource_type": p.resource_type,
         "spec": p.spec,
         "region": p.region,
-        "resets_monthly": p.resets_monthly,
+        "reset_kind": str(p.reset_kind),
+        "reset_hour": p.reset_hour,
+        # The older flag, kept for clients that read it: any monthly reset.
+        "resets_monthly": p.reset_kind
+        in (ResetKind.MONTHLY_CALENDAR, ResetKind.MONTHLY_PURCHASE_DAY),
         "valid_from": instant(p.valid_from),
         "valid_to": instant(p.valid_to),
         "source": str(p.source),

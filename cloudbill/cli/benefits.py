@@ -50,7 +50,11 @@ def grant(
     resource_type: str | None = typer.Option(None, help="limit to a resource type"),
     spec: str | None = typer.Option(None, help="limit to a spec (needs --resource-type)"),
     region: str | None = typer.Option(None, help="limit to a region"),
-    monthly: bool = typer.Option(False, "--monthly", help="the quantity resets every month"),
+    reset: str | None = typer.Option(
+        None, help="none, daily, monthly_purchase_day or monthly_calendar (default: none)"
+    ),
+    reset_hour: int | None = typer.Option(None, help="daily: the customer's local hour (0-23)"),
+    monthly: bool = typer.Option(False, "--monthly", help="older form of --reset monthly_calendar"),
     as_json: bool = JsonOption,
 ) -> None:
     """Grant a customer a resource package (usage consumes it before money)."""
@@ -59,7 +63,8 @@ def grant(
         package, created = service.grant_package(
             conn, customer_id=customer_id, name=name, usage_type=usage_type, quantity=quantity,
             unit=unit, service=service_code, resource_type=resource_type, spec=spec,
-            region=region, resets_monthly=monthly, valid_from=parse_instant(valid_from),
+            region=region, reset_kind=reset, reset_hour=reset_hour,
+            resets_monthly=True if monthly else None, valid_from=parse_instant(valid_from),
             valid_to=parse_instant(valid_to), reference=reference, now=now,
         )  # fmt: skip
         view = package_balance_view(service.get_package(conn, package.id, at=now))

@@ -38,6 +38,20 @@ def e10_text(value: int) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
+def split_proportionally(total: int, weights: list[int]) -> list[int]:
+    """Split `total` in proportion to `weights`, exactly: floors, then the remainder to the
+    largest fractional parts (ties to the earlier piece). The parts always sum to `total`
+    (a line's usage shared between the parts of an hour a package cuts)."""
+    whole = sum(weights)
+    if whole <= 0:
+        raise ValueError("weights must sum to more than zero")
+    parts = [total * w // whole for w in weights]
+    remainders = [(total * w % whole, -i) for i, w in enumerate(weights)]
+    for _, negative_index in sorted(remainders, reverse=True)[: total - sum(parts)]:
+        parts[-negative_index] += 1
+    return parts
+
+
 def exact_e10(quantity: Decimal, source_factor: Decimal, target_factor: Decimal) -> tuple[int, int]:
     """`quantity` of a unit of `source_factor` base units, in 10**-10 of a unit of
     `target_factor` base units, exactly: (numerator, denominator), never truncated. Its floor is

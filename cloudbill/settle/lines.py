@@ -15,6 +15,19 @@ from ..rate.rules import split_record
 LineKey = tuple[str, str, str, str, datetime, str | None]
 
 
+@dataclass(frozen=True, slots=True)
+class Due:
+    """Which records a run bills (settle/repo.py's due clause) and which of their pieces an
+    earlier run billed: what it takes to find a line's own records again (repo.line_pieces)."""
+
+    previous_watermark: int
+    watermark: int
+    hour: datetime
+    previous_hour: datetime | None
+    since: datetime | None = None  # a held customer's backlog: from this hour
+    customer_id: str | None = None
+
+
 @dataclass
 class Line:
     customer_id: str
@@ -26,6 +39,7 @@ class Line:
     usage_e10: int
     records: int  # usage records with a piece on this line (a record spanning hours counts on each)
     is_late: bool
+    due: Due | None = None  # None: built by hand (a test), its records cannot be looked up
 
 
 def build_lines(
@@ -40,6 +54,7 @@ def build_lines(
     previous_hour: datetime | None,
     previous_watermark: int,
     voided_seqs: frozenset[int] | set[int] = frozenset(),
+    due: Due | None = None,
 ) -> dict[LineKey, Line]:
     """Only pieces up to `hour`, and never a piece an earlier run billed: that is a piece in an
     hour <= previous_hour of a record with seq <= previous_watermark. Voided usage is left out:
@@ -50,7 +65,7 @@ def build_lines(
         line = lines.get(key)
         if line is None:
             late = previous_hour is not None and key[4] <= previous_hour
-            lines[key] = Line(*key, usage_e10=quantity, records=count, is_late=late)
+            lines[key] = Line(*key, usage_e10=quantity, records=count, is_late=late, due=due)
         else:
             line.usage_e10 += quantity
             line.records += count
@@ -74,11 +89,9 @@ def build_lines(
     ) in multi_hour_records:
         if seq in voided_seqs:
             continue
-        source, target = unit_factors.get(sent_unit), unit_factors.get(unit)
-        exact = (
-            None if source is None or target is None else exact_e10(Decimal(sent), source, target)
-        )
-        for piece_hour, part in split_record(start, end, first, last, quantity, exact):
+        split = record_split(start, end, first, last, quantity, sent, sent_unit, unit,
+                             unit_factors)  # fmt: skip
+        for piece_hour, part in split:
             if piece_hour > hour:
                 break
             billed_before = (
@@ -89,3 +102,13 @@ def build_lines(
             if not billed_before:
                 add((cid, rid, usage, unit, piece_hour, spec), part, 1)
     return {key: line for key, line in lines.items() if line.records > 0}
+
+
+def record_split(  # type: ignore[no-untyped-def]
+    start, end, first, last, quantity_e10, sent, sent_unit, unit, unit_factors
+) -> list[tuple[datetime, int]]:
+    """The hour pieces of a stored record, each truncated from the quantity as sent (its
+    stored quantity_e10 if the catalog lost the unit it was sent in)."""
+    source, target = unit_factors.get(sent_unit), unit_factors.get(unit)
+    exact = None if source is None or target is None else exact_e10(Decimal(sent), source, target)
+    return split_record(start, end, first, last, quantity_e10, exact)

@@ -18,6 +18,8 @@ from ..catalog.pricing import best_discount
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.money import check_book, check_int64
 from ..kernel.periods import HOUR, month_of, month_period
+from ..kernel.quantity import split_proportionally
+from ..kernel.resets import ResetKind
 from ..ledger import repo as ledger_repo
 from ..ledger.model import Account, AccountKind
 from ..rate.rules import Rated, rate
@@ -25,7 +27,7 @@ from . import repo
 from .deduction import Charge, CouponState, Payment, Wallet, deduct
 from .holds import Failure, describe
 from .lines import Line
-from .packages import PackageState, PackageUse, consume
+from .packages import PackageState, PackageUse, consume, hour_cuts, split_usage
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +79,7 @@ def price_lines(
     accounts = ledger_repo.customer_accounts_bulk(conn, customer_ids)
     facts = repo.resources(conn, {line.resource_id for line in lines})
     failures: dict[str, Failure] = {}
+    factors = {code: unit.factor for code, unit in catalog.units.items()}
     packages = _packages(conn, catalog, rows, lines, failures)
     coupons = _coupons(conn, customer_ids)
     tier_totals = _tier_totals(conn, catalog, rows, facts, lines)
@@ -110,7 +113,7 @@ def price_lines(
         try:
             _price_customer(
                 catalog, entry, lines_of[cid], facts, by_customer_packages, tier_totals,
-                discounts, now=now,
+                discounts, lambda line: repo.line_pieces(conn, line, factors), now=now,
             )  # fmt: skip
         except SQLAlchemyError:
             raise  # the database, not this customer's data: the whole run retries
@@ -121,10 +124,12 @@ def price_lines(
     return PricedSettlement(settled, packages, coupons, failures)
 
 
-def _price_customer(catalog, entry, lines, facts, packages, tier_totals, discounts, *, now) -> None:  # type: ignore[no-untyped-def]
+def _price_customer(
+    catalog, entry, lines, facts, packages, tier_totals, discounts, pieces_of, *, now
+) -> None:  # type: ignore[no-untyped-def]
     for line in lines:
         entry.lines.append(
-            _price_line(catalog, entry, line, facts, packages, tier_totals, discounts)
+            _price_line(catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of)
         )
     charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
                for p in entry.lines]  # fmt: skip
@@ -147,7 +152,9 @@ def _check_storable(entry: CustomerSettlement) -> None:
         check_book(value, "a balance after the hour's fees")
 
 
-def _price_line(catalog, entry, line, facts, packages, tier_totals, discounts) -> PricedLine:  # type: ignore[no-untyped-def]
+def _price_line(
+    catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of
+) -> PricedLine:  # type: ignore[no-untyped-def]
     row = entry.customer
     fact = facts.get(line.resource_id)
     if fact is None:
@@ -173,14 +180,10 @@ def _price_line(catalog, entry, line, facts, packages, tier_totals, discounts) -
     own_packages = packages.get(row.id)
     covered, uses = 0, []
     if own_packages:  # most customers hold none: skip the matching altogether
-        covered, uses = consume(
-            own_packages,
-            usage_type=line.usage_type,
-            facts=(fact.service, fact.resource_type, fact.spec, fact.region),
-            hour=line.hour,
-            usage_e10=usage,
-            pricing_factor=Decimal(catalog.unit(price.unit).factor),
-        )
+        covered, uses = _cover(
+            own_packages, line, (fact.service, fact.resource_type, fact.spec, fact.region),
+            usage, Decimal(catalog.unit(price.unit).factor), pieces_of,
+        )  # fmt: skip
     billed = usage - covered
     already = 0
     if price.tiers is not None:
@@ -199,6 +202,32 @@ def _price_line(catalog, entry, line, facts, packages, tier_totals, discounts) -
     )
     entry.package_uses.extend((priced, use) for use in uses)
     return priced
+
+
+def _cover(own, line, facts, usage, factor, pieces_of) -> tuple[int, list[PackageUse]]:  # type: ignore[no-untyped-def]
+    """Packages' cover of a line's `usage` (in the pricing unit). Where a matching package
+    starts, ends or resets inside the hour, each part of the hour is covered by the usage in
+    it, from the line's own records (loaded for these rare lines only)."""
+    cuts = hour_cuts(own, line.usage_type, facts, line.hour)
+    if not cuts:
+        return consume(own, usage_type=line.usage_type, facts=facts, at=line.hour,
+                       usage_e10=usage, pricing_factor=factor)  # fmt: skip
+    starts = [line.hour, *cuts]
+    raw = split_usage(pieces_of(line), starts, line.hour + HOUR)
+    assert sum(raw) == line.usage_e10, "a line's records add up to the line"
+    # In the current pricing unit (the catalog may have changed it): the same shares, exactly.
+    parts = split_proportionally(usage, raw) if sum(raw) > 0 else [0] * len(raw)
+    covered, merged = 0, {}
+    for start, part in zip(starts, parts, strict=True):
+        if part <= 0:
+            continue
+        took, uses = consume(own, usage_type=line.usage_type, facts=facts, at=start,
+                             usage_e10=part, pricing_factor=factor)  # fmt: skip
+        covered += took
+        for use in uses:  # one use per package and period on a line
+            key = (use.package_id, use.period_start)
+            merged[key] = merged.get(key, 0) + use.quantity_e10
+    return covered, [PackageUse(pid, start, qty) for (pid, start), qty in merged.items()]
 
 
 def _tier_key(row, fact, line):  # type: ignore[no-untyped-def]
@@ -249,7 +278,8 @@ def _packages(conn, catalog, rows, lines, failures) -> dict[str, PackageState]: 
             id=p.id, customer_id=p.customer_id, usage_type=p.usage_type,
             unit_factor=factor, quantity_e10=p.quantity_e10,
             service=p.service, resource_type=p.resource_type, spec=p.spec, region=p.region,
-            resets_monthly=p.resets_monthly, valid_from=p.valid_from, valid_to=p.valid_to,
+            reset_kind=ResetKind(p.reset_kind), reset_hour=p.reset_hour,
+            valid_from=p.valid_from, valid_to=p.valid_to,
             timezone=rows[p.customer_id].timezone, created_at=p.created_at,
             used_e10={start: e10 for (pid, start), e10 in used.items() if pid == p.id},
         )  # fmt: skip

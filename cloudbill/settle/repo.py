@@ -7,9 +7,10 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, insert, select, text
+from sqlalchemy import Connection, and_, exists, func, insert, select, text
 
 from ..kernel.limits import PAGE_SIZE_MAX, SQL_IN_CHUNK
+from ..kernel.periods import HOUR
 from ..store import gates
 from ..store.schema import (
     cash_coupon,
@@ -22,6 +23,7 @@ from ..store.schema import (
     usage_record,
     usage_void,
 )
+from .lines import record_split
 
 
 def chunked(ids: Iterable[str]) -> Iterable[list[str]]:
@@ -183,6 +185,51 @@ def voided_due(conn: Connection, wprev: int, wk: int, hour: datetime, **scope): 
         if r.first_hour == r.last_hour
     ]
     return single, {r.seq for r in rows if r.first_hour != r.last_hour}
+
+
+def line_pieces(conn: Connection, line, unit_factors):  # type: ignore[no-untyped-def]
+    """A line's own usage in its hour, record by record: [(start, end, quantity_e10)] summing to
+    the line's usage. Only asked for the rare line whose hour a package starts, ends or resets
+    in: the same records the run summed (due, not voided, not billed before), cut to the hour."""
+    due, u = line.due, usage_record.c
+    assert due is not None, "a line built from the database knows which records are due"
+    hour_end = line.hour + HOUR
+    rows = conn.execute(
+        select(*(u[name] for name in MULTI_HOUR_COLUMNS)).where(
+            _due_clause(
+                due.previous_watermark,
+                due.watermark,
+                due.hour,
+                since=due.since,
+                customer_id=due.customer_id,
+            ),
+            u.resource_id == line.resource_id,
+            u.start_at < hour_end,  # uses ix_usage_record_resource
+            u.customer_id == line.customer_id,
+            u.usage_type == line.usage_type,
+            u.pricing_unit == line.pricing_unit,
+            u.spec.is_(None) if line.spec is None else u.spec == line.spec,
+            u.first_hour <= line.hour,
+            u.last_hour >= line.hour,
+            ~exists().where(usage_void.c.seq == u.seq),
+        )
+    ).all()
+    pieces = []
+    for r in rows:
+        if r.first_hour == r.last_hour:
+            pieces.append((r.start_at, r.end_at, r.quantity_e10))
+            continue
+        billed_before = (
+            due.previous_hour is not None
+            and line.hour <= due.previous_hour
+            and r.seq <= due.previous_watermark
+        )
+        if billed_before:  # as settle/lines.py leaves it out
+            continue
+        part = dict(record_split(r.start_at, r.end_at, r.first_hour, r.last_hour, r.quantity_e10,
+                                 r.quantity, r.unit, r.pricing_unit, unit_factors))  # fmt: skip
+        pieces.append((max(r.start_at, line.hour), min(r.end_at, hour_end), part[line.hour]))
+    return pieces
 
 
 def lock_customers(conn: Connection, ids: Iterable[str]) -> dict[str, object]:

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 from ..catalog import service as catalog_service
 from ..kernel.periods import HOUR
 from . import holds, repo
-from .lines import build_lines
+from .lines import Due, build_lines
 from .pricing import price_lines
 from .writer import write_settlement
 
@@ -113,6 +113,7 @@ def _arrears_at(conn: Connection, due_at: datetime, watermark: int, now: datetim
 def _due_lines(conn, wprev, wk, hour, factors, *, previous_hour, **scope):  # type: ignore[no-untyped-def]
     """The hour's lines; `factors` (base units per unit code) split records spanning hours."""
     voided_sums, voided_seqs = repo.voided_due(conn, wprev, wk, hour, **scope)
+    due = Due(wprev, wk, hour, previous_hour, **scope)
     return build_lines(
         [*repo.single_hour_sums(conn, wprev, wk, hour, **scope), *voided_sums],
         repo.multi_hour_records(conn, wprev, wk, hour, **scope),
@@ -121,6 +122,7 @@ def _due_lines(conn, wprev, wk, hour, factors, *, previous_hour, **scope):  # ty
         previous_hour=previous_hour,
         previous_watermark=wprev,
         voided_seqs=voided_seqs,
+        due=due,
     )
 
 

@@ -372,12 +372,15 @@ resource_package = Table(
     Column("name", String(128), nullable=False),
     Column("usage_type", String(64), nullable=False),
     Column("pricing_unit", String(32), nullable=False),
-    Column("quantity_e10", BigInteger, nullable=False),  # per period (per month if it resets)
+    Column("quantity_e10", BigInteger, nullable=False),  # per period (per reset period)
     Column("service", String(64), nullable=True),  # scope; null = any
     Column("resource_type", String(128), nullable=True),
     Column("spec", String(128), nullable=True),
     Column("region", String(64), nullable=True),
-    Column("resets_monthly", Boolean, nullable=False),
+    # none | daily (at reset_hour, the customer's local hour) | monthly_purchase_day |
+    # monthly_calendar: see kernel/resets.py
+    Column("reset_kind", String(24), nullable=False),
+    Column("reset_hour", Integer, nullable=True),  # 0-23 for a daily reset, else null
     Column("valid_from", UtcDateTime, nullable=False),
     Column("valid_to", UtcDateTime, nullable=False),
     Column("source", String(16), nullable=False),  # granted | purchased
@@ -385,7 +388,7 @@ resource_package = Table(
     Column("created_at", UtcDateTime, nullable=False),
 )
 
-# Used quantity of a package per period (the whole validity, or one month when it resets):
+# Used quantity of a package per period (the whole validity, or one reset period):
 # a cache of the sum of its package_usage rows.
 package_period = Table(
     "package_period",

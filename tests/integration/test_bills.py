@@ -362,7 +362,7 @@ def add_package(container: Container, customer_id: str, package_id: str) -> None
             insert(resource_package).values(
                 id=package_id, customer_id=customer_id, name=f"{package_id} 744 h",
                 usage_type="duration", pricing_unit="h", quantity_e10=744 * 10**10,
-                resets_monthly=True, valid_from=start, valid_to=utc(2027, 3, 1),
+                reset_kind="monthly_calendar", valid_from=start, valid_to=utc(2027, 3, 1),
                 source="granted", reference=f"ref-{package_id}", created_at=start,
             )
         )

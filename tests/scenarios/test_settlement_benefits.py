@@ -9,6 +9,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from cloudbill.benefits import service as benefits
+from cloudbill.kernel.periods import parse_instant
 from cloudbill.store.schema import cash_coupon, package_period, package_usage
 from cloudbill.worker.jobs import settle_due
 
@@ -16,7 +17,9 @@ from ..helpers import assert_books_balance, new_customer
 from .test_settlement import TRAFFIC, advance, fees, figures, hour, meter, register, topup, units
 
 
-def grant(container, customer_id, ref, quantity, *, days=30, monthly=False, start=None, **scope):  # type: ignore[no-untyped-def]
+def grant(
+    container, customer_id, ref, quantity, *, days=30, monthly=None, start=None, end=None, **scope
+):  # type: ignore[no-untyped-def]
     return container.write(
         lambda conn, now: benefits.grant_package(
             conn,
@@ -26,8 +29,8 @@ def grant(container, customer_id, ref, quantity, *, days=30, monthly=False, star
             quantity=quantity,
             unit="h",
             resets_monthly=monthly,
-            valid_from=start or now - timedelta(days=1),
-            valid_to=now + timedelta(days=days),
+            valid_from=parse_instant(start) if start else now - timedelta(days=1),
+            valid_to=parse_instant(end) if end else now + timedelta(days=days),
             reference=ref,
             now=now,
             **scope,
@@ -136,6 +139,109 @@ def test_a_monthly_package_starts_fresh_each_month(container) -> None:  # type: 
     march, april = (h for h in per_hour(fees(container)) if h.usage)
     assert (march.package, april.package) == (10 * 10**10, 10 * 10**10)
     assert march.debt == april.debt == units("0.1562")  # 2 h each, no money
+
+
+E10 = 10**10
+
+
+def package_hours(container):  # type: ignore[no-untyped-def]
+    """{(hour, package id, period start): quantity} of every package use."""
+    with container.db.read() as conn:
+        rows = conn.execute(
+            select(
+                package_usage.c.hour_start,
+                package_usage.c.package_id,
+                package_usage.c.period_start,
+                package_usage.c.quantity_e10,
+            )
+        ).all()
+    found: dict[tuple, int] = {}
+    for hour_start, package_id, period_start, quantity in rows:
+        key = (hour_start.isoformat(), package_id, period_start.isoformat())
+        found[key] = found.get(key, 0) + quantity
+    return found
+
+
+def test_a_package_starting_mid_hour_covers_only_usage_after_its_start(container) -> None:  # type: ignore[no-untyped-def]
+    """Issue 15's example, generalised to a start at 07:20: a record of 06:30-07:30 is covered
+    for its 07:20-07:30 part only, at second precision, and a record of 07:10-07:40 inside the
+    hour for its 07:20-07:40 part; usage before the start is paid."""
+    customer = new_customer(container)
+    run_vms(container, customer.id, 2)
+    package = grant(container, customer.id, "p-mid", "10", start=hour(7, 20))
+    meter(container, ("a", "vm-1", "duration", "1", hour(6, 30), hour(7, 30), "h"),
+          ("b", "vm-2", "duration", "0.5", hour(7, 10), hour(7, 40), "h"))  # fmt: skip
+    settle_due(container)
+    six, seven = per_hour(fees(container))
+    assert (six.usage, six.package) == (E10 // 2, 0)
+    # vm-1: 10 of its 30 minutes in hour 7; vm-2: 20 of its 30 minutes (each split exactly)
+    assert seven.usage == E10 and seven.package == 1666666667 + 3333333333
+    assert package_hours(container) == {
+        (hour(7), package.id, hour(7, 20)): E10 // 2,
+    }
+    assert seven.debt == units("0.03905")  # the 0.5 h not covered, at 0.0781 an hour
+    assert_books_balance(container)
+
+
+def test_a_package_ending_mid_hour_covers_only_usage_before_its_end(container) -> None:  # type: ignore[no-untyped-def]
+    customer = new_customer(container)
+    run_vms(container, customer.id, 1)
+    grant(container, customer.id, "p-end", "10", start=hour(5), end=hour(9, 30))
+    advance(container, hours=2)
+    meter(container, ("a", "vm-1", "duration", "0.75", hour(9, 15), hour(10), "h"))
+    settle_due(container)
+    (nine,) = per_hour(fees(container))
+    assert (nine.usage, nine.package) == (E10 * 3 // 4, E10 // 4)  # 09:15-09:30 covered
+
+
+def test_a_daily_reset_inside_an_hour_splits_its_usage_between_the_days(container) -> None:  # type: ignore[no-untyped-def]
+    """Daily at 14:00 in Kolkata (UTC+5:30) is 08:30 UTC: 1 h a day, 3 VMs running 08:00-09:00
+    draw 1 h from the day ending at 08:30 and 1 h from the day beginning then."""
+    customer = new_customer(container, timezone="Asia/Kolkata")
+    run_vms(container, customer.id, 3)
+    package = grant(container, customer.id, "p-day", "1", reset_kind="daily", reset_hour=14)
+    meter(container, *running("r", 3, hour(8), hour(9)))
+    advance(container, hours=2)
+    settle_due(container)
+    (eight,) = (h for h in per_hour(fees(container)) if h.usage)
+    assert (eight.usage, eight.package) == (3 * E10, 2 * E10)
+    day_before, day = "2026-03-15T08:30:00+00:00", hour(8, 30)
+    assert package_hours(container) == {
+        (hour(8), package.id, day_before): E10,
+        (hour(8), package.id, day): E10,
+    }
+
+
+def test_a_purchase_day_reset_on_a_shorter_month_falls_on_its_last_day(container) -> None:  # type: ignore[no-untyped-def]
+    """Bought on January 31st at 09:20: the period resets on February 28th, then on March 31st
+    at 09:20 (Huawei's subscription cycle: bought on the 15th, resets on the 15th)."""
+    customer = new_customer(container)
+    run_vms(container, customer.id, 2)
+    package = grant(container, customer.id, "p-cycle", "1", days=90,
+                    start="2026-01-31T09:20:00Z", reset_kind="monthly_purchase_day")  # fmt: skip
+    advance(container, days=15, hours=2)  # to 2026-03-31 11:00
+    meter(container, *running("r", 2, "2026-03-31T09:00:00Z", "2026-03-31T10:00:00Z"))
+    settle_due(container)
+    (row,) = (h for h in per_hour(fees(container)) if h.usage)
+    # before 09:20: 2 x 20 min of the February period; after: 2 x 40 min, 1 h of March's
+    assert (row.usage, row.package) == (2 * E10, 6666666666 + E10)
+    assert package_hours(container) == {
+        ("2026-03-31T09:00:00+00:00", package.id, "2026-02-28T09:20:00+00:00"): 6666666666,
+        ("2026-03-31T09:00:00+00:00", package.id, "2026-03-31T09:20:00+00:00"): E10,
+    }
+
+
+def test_a_calendar_month_starting_mid_hour_splits_the_hour(container) -> None:  # type: ignore[no-untyped-def]
+    """April begins at 18:30 UTC in Kolkata: 2 VMs running 18:00-19:00 draw 1 h from March's
+    quantity and 1 h from April's."""
+    customer = new_customer(container, timezone="Asia/Kolkata")
+    run_vms(container, customer.id, 2)
+    grant(container, customer.id, "p-cal", "1", days=90, reset_kind="monthly_calendar")
+    advance(container, days=16)
+    meter(container, *running("r", 2, "2026-03-31T18:00:00Z", "2026-03-31T19:00:00Z"))
+    settle_due(container)
+    (row,) = (h for h in per_hour(fees(container)) if h.usage)
+    assert (row.usage, row.package) == (2 * E10, 2 * E10)
 
 
 def test_coupons_then_cash_then_debt_soonest_expiring_coupon_first(container) -> None:  # type: ignore[no-untyped-def]

@@ -18,6 +18,7 @@ from cloudbill.catalog.index import CatalogIndex
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.kernel.limits import INT64_MAX
 from cloudbill.kernel.periods import utc
+from cloudbill.kernel.resets import ResetKind
 
 CATALOG = CatalogIndex(loader.read_file(loader.DEFAULT_CATALOG_PATH))
 VM = "hws.resource.type.vm"
@@ -28,8 +29,9 @@ def package(**overrides: object) -> ResourcePackage:
     base = ResourcePackage(
         id="p1", customer_id="c1", name="vm hours", usage_type="duration", pricing_unit="h",
         quantity_e10=744 * E10, service=None, resource_type=None, spec=None, region=None,
-        resets_monthly=False, valid_from=utc(2026, 3, 1), valid_to=utc(2026, 6, 1),
-        source=PackageSource.GRANTED, reference="r1", created_at=utc(2026, 3, 1),
+        reset_kind=ResetKind.NONE, reset_hour=None, valid_from=utc(2026, 3, 1),
+        valid_to=utc(2026, 6, 1), source=PackageSource.GRANTED, reference="r1",
+        created_at=utc(2026, 3, 1),
     )  # fmt: skip
     return replace(base, **overrides)  # type: ignore[arg-type]
 
@@ -37,7 +39,7 @@ def package(**overrides: object) -> ResourcePackage:
 def grant_fields(**overrides: object) -> dict[str, object]:
     fields: dict[str, object] = dict(
         name=None, usage_type="duration", quantity="744", unit="h", service=None,
-        resource_type=None, spec=None, region=None, resets_monthly=False,
+        resource_type=None, spec=None, region=None, reset_kind=None, reset_hour=None,
         valid_from=utc(2026, 3, 1), valid_to=utc(2026, 6, 1),
     )  # fmt: skip
     fields.update(overrides)
@@ -98,7 +100,7 @@ def test_a_package_that_does_not_reset_has_one_period() -> None:
 
 
 def test_monthly_periods_follow_the_customer_zone() -> None:
-    p = package(resets_monthly=True)
+    p = package(reset_kind=ResetKind.MONTHLY_CALENDAR)
     # Asia/Shanghai is UTC+8: April begins on 2026-03-31 at 16:00 UTC.
     key, window = rules.current_period(p, "Asia/Shanghai", utc(2026, 3, 31, 15, 59, 59))
     assert key == utc(2026, 2, 28, 16)  # March 1st, Shanghai midnight
@@ -112,7 +114,7 @@ def test_monthly_periods_follow_the_customer_zone() -> None:
 
 
 def test_monthly_periods_across_daylight_saving() -> None:
-    p = package(resets_monthly=True)
+    p = package(reset_kind=ResetKind.MONTHLY_CALENDAR)
     # New York: March starts at EST (UTC-5), April at EDT (UTC-4).
     assert rules.current_period(p, "America/New_York", utc(2026, 4, 1, 3, 59))[0] == utc(
         2026, 3, 1, 5
@@ -122,7 +124,7 @@ def test_monthly_periods_across_daylight_saving() -> None:
 
 
 def test_the_last_month_ends_with_the_validity() -> None:
-    p = package(resets_monthly=True, valid_to=utc(2026, 5, 20))
+    p = package(reset_kind=ResetKind.MONTHLY_CALENDAR, valid_to=utc(2026, 5, 20))
     key, window = rules.current_period(p, "UTC", utc(2026, 5, 19))
     assert key == utc(2026, 5, 1) and window.end == utc(2026, 5, 20)
     # after expiry the last period is shown; before the start, the first
@@ -139,7 +141,7 @@ ZONES = ["UTC", "Asia/Shanghai", "America/New_York", "Asia/Kolkata", "Pacific/Ch
     start_day=st.integers(min_value=1, max_value=28),
 )
 def test_monthly_period_contains_the_instant(offset_s: int, zone: str, start_day: int) -> None:
-    p = package(resets_monthly=True, valid_from=utc(2026, 1, start_day, 7))
+    p = package(reset_kind=ResetKind.MONTHLY_CALENDAR, valid_from=utc(2026, 1, start_day, 7))
     p = replace(p, valid_to=p.valid_from + timedelta(days=92))
     at = p.valid_from + timedelta(seconds=offset_s)
     key, window = rules.current_period(p, zone, at)
@@ -176,6 +178,12 @@ def test_normalize_grant_defaults_and_utc() -> None:
         {"valid_to": utc(2026, 3, 1)},  # not after valid_from
         {"valid_to": "2026-06-01"},  # not an instant
         {"resets_monthly": "yes"},
+        {"reset_kind": "weekly"},
+        {"reset_kind": "daily"},  # a daily reset needs its hour
+        {"reset_kind": "daily", "reset_hour": 24},
+        {"reset_kind": "daily", "reset_hour": True},
+        {"reset_kind": "monthly_calendar", "reset_hour": 3},  # the hour is for daily only
+        {"reset_kind": "none", "resets_monthly": True},  # the older flag contradicts it
         {"region": "AP South"},
         {"name": "  "},
         {"usage_type": ""},
@@ -225,7 +233,18 @@ def test_same_grant_compares_every_field() -> None:
     assert not rules.same_grant(replace(stored, quantity_e10=1), grant)
     assert not rules.same_grant(replace(stored, customer_id="c2"), grant)
     assert not rules.same_grant(replace(stored, region="ap-southeast-1"), grant)
-    assert not rules.same_grant(replace(stored, resets_monthly=True), grant)
+    assert not rules.same_grant(replace(stored, reset_kind=ResetKind.MONTHLY_CALENDAR), grant)
+    daily = rules.normalize_grant("c1", **grant_fields(reset_kind="daily", reset_hour=8))
+    assert not rules.same_grant(replace(stored, reset_kind=ResetKind.DAILY, reset_hour=9), daily)
+
+
+def test_the_older_monthly_flag_means_the_calendar_month() -> None:
+    grant = rules.normalize_grant("c1", **grant_fields(resets_monthly=True))
+    assert (grant.reset_kind, grant.reset_hour) == (ResetKind.MONTHLY_CALENDAR, None)
+    same = rules.normalize_grant(
+        "c1", **grant_fields(resets_monthly=True, reset_kind="monthly_calendar")
+    )
+    assert same == grant
 
 
 # -- coupons and references -----------------------------------------------------------------

@@ -8,6 +8,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 from cloudbill.kernel.periods import utc
+from cloudbill.kernel.resets import ResetKind
 from cloudbill.settle.packages import PackageState, consume
 
 HOUR = utc(2026, 3, 16, 9, 0, 0)
@@ -26,7 +27,8 @@ def package(pid: str, *, bought_days_ago: int, expires_in_days: int = 30) -> Pac
         resource_type=None,
         spec=None,
         region=None,
-        resets_monthly=False,
+        reset_kind=ResetKind.NONE,
+        reset_hour=None,
         valid_from=HOUR - timedelta(days=40),
         valid_to=HOUR + timedelta(days=expires_in_days),
         timezone="UTC",
@@ -44,7 +46,7 @@ def test_of_packages_expiring_together_the_one_bought_first_is_used_first() -> N
         [later, earlier],
         usage_type="duration",
         facts=FACTS,
-        hour=HOUR,
+        at=HOUR,
         usage_e10=3 * E10,
         pricing_factor=Decimal(3600),
     )
@@ -62,7 +64,7 @@ def test_the_package_expiring_first_comes_before_the_one_bought_first() -> None:
         [old, soon],
         usage_type="duration",
         facts=FACTS,
-        hour=HOUR,
+        at=HOUR,
         usage_e10=E10,
         pricing_factor=Decimal(3600),
     )

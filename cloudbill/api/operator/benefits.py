@@ -14,6 +14,7 @@ from ...benefits.views import coupon_view, package_balance_view
 from ...bootstrap import Container
 from ...kernel.clock import ensure_utc
 from ...kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
+from ...kernel.resets import ResetKind
 from ..deps import container, require_operator
 from ..shared import benefits as shared
 from ..shared.params import AT_DOC, Limit, Offset
@@ -54,7 +55,15 @@ class PackageGrant(_Body):
     resource_type: str | None = Field(None, max_length=128)
     spec: str | None = Field(None, max_length=128)
     region: str | None = Field(None, max_length=64)
-    resets_monthly: bool = Field(False, strict=True)
+    reset_kind: ResetKind | None = Field(
+        None, description="none (default), daily, monthly_purchase_day or monthly_calendar"
+    )
+    reset_hour: int | None = Field(
+        None, strict=True, ge=0, le=23, description="daily: the customer's local hour (0-23)"
+    )
+    resets_monthly: bool | None = Field(
+        None, strict=True, description="older form: true = monthly_calendar, false = none"
+    )
     valid_from: Instant
     valid_to: Instant
     reference: str = Field(min_length=1, max_length=128, description="idempotency key")

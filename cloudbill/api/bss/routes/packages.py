@@ -9,13 +9,14 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ....benefits import service as benefits
-from ....benefits.model import PackageBalance, PackageState
+from ....benefits.model import PackageBalance, PackageState, ResourcePackage
 from ....benefits.rules import is_record_id
 from ....bills import repo as bills_repo
 from ....catalog.index import CatalogIndex
 from ....customers.model import Customer
 from ....kernel.limits import OFFSET_MAX
 from ....kernel.periods import Period, zone
+from ....kernel.resets import ResetKind
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
 from .common import (
@@ -36,7 +37,11 @@ router = APIRouter(route_class=ExactRoute)
 # Huawei package status: 0 not effective, 1 effective, 2 used up, 3 expired, 4 unsubscribed.
 NOT_EFFECTIVE, EFFECTIVE, USED_UP, EXPIRED = 0, 1, 2, 3
 RESETTABLE, NOT_RESETTABLE = 1, 2  # quota_reuse_mode
-MONTH_CYCLE, NATURAL_CYCLE = 4, 1  # quota_reuse_cycle (month), quota_reuse_cycle_type
+# quota_reuse_cycle: 1 hour, 2 day, 3 week, 4 month, 5 year; quota_reuse_cycle_type: 1 natural
+# period (a month resets on the 1st), 2 subscription cycle (bought on the 15th, resets on the
+# 15th) — the SDK's FreeResourceDetail.
+DAY_CYCLE, MONTH_CYCLE = 2, 4
+NATURAL_CYCLE, SUBSCRIPTION_CYCLE = 1, 2
 USAGE_RECORD_DAYS_MAX = 90
 # Every package of a customer is read to filter and page it in Huawei's terms; bounded.
 PACKAGES_READ_MAX = 1000
@@ -48,6 +53,21 @@ def _status(b: PackageBalance) -> int:
     if b.state is PackageState.EXPIRED:
         return EXPIRED
     return USED_UP if b.remaining_e10 <= 0 else EFFECTIVE
+
+
+def _reuse_cycle(p: ResourcePackage) -> dict[str, int | None]:
+    """quota_reuse_cycle and its type, as they are true of the package's reset kind."""
+    if p.reset_kind is ResetKind.MONTHLY_CALENDAR:
+        cycle, kind = MONTH_CYCLE, NATURAL_CYCLE
+    elif p.reset_kind is ResetKind.MONTHLY_PURCHASE_DAY:
+        cycle, kind = MONTH_CYCLE, SUBSCRIPTION_CYCLE
+    elif p.reset_kind is ResetKind.DAILY:
+        # A day starting at local midnight is the natural day; one starting at another hour is
+        # neither kind Huawei names, so the type is left out rather than said wrongly.
+        cycle, kind = DAY_CYCLE, NATURAL_CYCLE if p.reset_hour == 0 else None
+    else:
+        cycle, kind = None, None
+    return {"quota_reuse_cycle": cycle, "quota_reuse_cycle_type": kind}
 
 
 def _package_view(index: CatalogIndex, b: PackageBalance) -> dict[str, Any]:
@@ -70,7 +90,7 @@ def _package_view(index: CatalogIndex, b: PackageBalance) -> dict[str, Any]:
         "region_code": p.region,
         "source_type": 0,
         "bundle_type": "ATOMIC_PKG",
-        "quota_reuse_mode": RESETTABLE if p.resets_monthly else NOT_RESETTABLE,
+        "quota_reuse_mode": NOT_RESETTABLE if p.reset_kind is ResetKind.NONE else RESETTABLE,
         "free_resources": [
             {
                 # One package holds one usage type, so its item is the package itself.
@@ -159,8 +179,7 @@ def list_free_resource_usages(
             {
                 "free_resource_id": b.package.id,
                 "free_resource_type_name": b.package.name,
-                "quota_reuse_cycle": MONTH_CYCLE if b.package.resets_monthly else None,
-                "quota_reuse_cycle_type": NATURAL_CYCLE if b.package.resets_monthly else None,
+                **_reuse_cycle(b.package),
                 "usage_type_name": b.package.usage_type,
                 "start_time": utc_text(b.period.start),
                 "end_time": utc_text(b.period.end),

@@ -1,7 +1,7 @@
 """resource terms: billing mode and spec in force over time
 
 Revision ID: 0018
-Revises: 0015
+Revises: 0017
 Create Date: 2026-12-07
 
 Usage is metered by the terms in force during its interval, not at its arrival: the history
@@ -16,7 +16,7 @@ from cloudbill.store.append_only import create_append_only_triggers, drop_append
 
 
 revision = "0018"
-down_revision = "0015"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 
