@@ -20,6 +20,8 @@ from cloudbill.orders.rules import (
     PayableLine,
     handling_fee_percent,
     plan_payment,
+    plan_payments,
+    pro_rata_last,
     split_exact,
     split_line_payment,
     term_months,
@@ -245,6 +247,95 @@ def test_plan_payment_refuses_an_unneeded_coupon_and_a_short_balance() -> None:
     with pytest.raises(CloudbillError) as err:  # a negative balance pays nothing
         plan_payment(LINES, [], cash_available=-usd("5"), credit_available=usd("14.59"), now=NOW)
     assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
+
+
+# -- several orders paid together ----------------------------------------------------------------
+# Huawei, "多订单合并支付时,优惠券如何扣减?" (How are coupons deducted when several orders are paid
+# together?), https://support.huaweicloud.com/intl/zh-cn/faq-billing/unpaidorder_faq_0000008.html:
+# a coupon deduction of 69.31 USD is shared over three orders, 23.10 USD each, and the extra
+# 0.01 USD goes to one of them. cloudbill shares pro rata by what each order owes, and puts the
+# remainder on the last order (deterministic, where Huawei's is random).
+
+
+def test_one_coupon_over_three_equal_orders_is_huaweis_example() -> None:
+    orders = [[PayableLine(1, "ecs", usd("100.00"))] for _ in range(3)]
+    plans = plan_payments(
+        orders,
+        [offer(value="69.31")],
+        cash_available=usd("1000"),
+        credit_available=0,
+        step=CENT,
+        now=NOW,
+    )
+    assert [p.coupon_units for p in plans] == [usd("23.10"), usd("23.10"), usd("23.11")]
+    assert [p.cash_units for p in plans] == [usd("76.90"), usd("76.90"), usd("76.89")]
+
+
+def test_a_coupon_over_orders_is_shared_pro_rata_by_amount() -> None:
+    # 10.00 over orders of 30.00, 10.00 and 60.00 (and a line out of the coupon's scope):
+    # 3.00, 1.00, 6.00; then 0.01 over 0.03, 0.03, 0.03: 0, 0, 0.01 (the remainder, last)
+    orders = [
+        [PayableLine(1, "ecs", usd("30.00")), PayableLine(2, "rds", usd("50.00"))],
+        [PayableLine(1, "ecs", usd("10.00"))],
+        [PayableLine(1, "ecs", usd("60.00"))],
+    ]
+    plans = plan_payments(
+        orders,
+        [offer(value="10.00", services=["ecs"])],
+        cash_available=usd("55.00"),
+        credit_available=usd("100"),
+        step=CENT,
+        now=NOW,
+    )
+    assert [p.coupon_units for p in plans] == [usd("3.00"), usd("1.00"), usd("6.00")]
+    # cash order by order: 77.00 takes the 55.00, the rest of it and the others on credit
+    assert [(p.cash_units, p.credit_units) for p in plans] == [
+        (usd("55.00"), usd("22.00")),
+        (0, usd("9.00")),
+        (0, usd("54.00")),
+    ]
+    assert pro_rata_last(usd("0.01"), [usd("0.03")] * 3, step=CENT) == [0, 0, usd("0.01")]
+
+
+def test_the_remainder_never_exceeds_the_last_order() -> None:
+    # 0.02 over three orders of 0.01: every rounded-down share is 0; the last takes 0.01, the
+    # rest goes to the one before it
+    assert pro_rata_last(usd("0.02"), [usd("0.01")] * 3, step=CENT) == [0, usd("0.01"), usd("0.01")]
+
+
+@given(
+    st.lists(st.integers(0, 10**12), min_size=1, max_size=6),
+    st.integers(0, 10**12),
+    st.sampled_from([1, CENT]),
+)
+def test_pro_rata_shares_add_up_and_fit(weights, total, step) -> None:  # type: ignore[no-untyped-def]
+    total = min(total, sum(weights))
+    shares = pro_rata_last(total, weights, step=step)
+    assert sum(shares) == total
+    assert all(0 <= s <= w for s, w in zip(shares, weights, strict=True))
+
+
+def test_a_minimum_spend_counts_the_orders_together() -> None:
+    orders = [[PayableLine(1, "ecs", usd("6.00"))], [PayableLine(1, "ecs", usd("6.00"))]]
+    plans = plan_payments(
+        orders,
+        [offer(value="5.00", min_spend="10.00")],
+        cash_available=usd("100"),
+        credit_available=0,
+        step=CENT,
+        now=NOW,
+    )
+    assert [p.coupon_units for p in plans] == [usd("2.50"), usd("2.50")]
+    with pytest.raises(CloudbillError) as err:
+        plan_payments(
+            orders,
+            [offer(value="5.00", min_spend="12.01")],
+            cash_available=usd("100"),
+            credit_available=0,
+            step=CENT,
+            now=NOW,
+        )
+    assert err.value.code is ErrorCode.COUPON_NOT_APPLICABLE
 
 
 # -- unsubscription refunds ----------------------------------------------------------------------
