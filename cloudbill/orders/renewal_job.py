@@ -73,6 +73,8 @@ def _auto_renew(conn: Connection, terms: Terms, report: SubscriptionReport, now:
             tz_name=row.timezone,
             last_attempt=row.auto_renew_attempted_at,
             now=now,
+            days_before=row.deduction_days_before or rules.AUTO_RENEW_DAYS_BEFORE,
+            enabled_at=row.auto_renew_enabled_at,
         ):
             continue
         error = _renew_once(conn, row, terms, now, report)

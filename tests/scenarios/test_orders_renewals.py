@@ -166,6 +166,32 @@ def test_auto_renew_pays_with_the_soonest_expiring_coupon_first(container) -> No
     assert left.balance_units == units("5.00")
 
 
+def test_auto_renew_on_the_chosen_deduction_day_and_when_enabled_inside_it(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei: at 03:00 on the chosen deduction day (renewals_topic_20000006.html); enabled
+    inside the window, cloudbill charges at the next 03:00 (renewals_faq_0000004.html says
+    "immediately" only when the resource expires before that 03:00)."""
+    customer = new_customer(container, timezone="Asia/Shanghai")
+    topup(container, customer.id, "60.00", "seed")
+    _, early = bought(container, customer.id)
+    _, late = bought(container, customer.id)  # both expire at the end of 16 April Shanghai
+    container.write(
+        lambda conn, now: subscriptions.set_deduction_days(conn, customer.id, 3, now=now)
+    )
+    auto_renew(container, customer.id, early)
+    set_clock(container, utc(2026, 4, 8, 19, 0, 0))  # seven days before: not this customer's day
+    assert run_due(container).subscriptions.renewed == []
+    set_clock(container, utc(2026, 4, 12, 19, 0, 0))  # 13 April 03:00 Shanghai, three days before
+    assert len(run_due(container).subscriptions.renewed) == 1
+    assert resource(container, early).expire_at == utc(2026, 5, 16, 16, 0, 0)
+    set_clock(container, utc(2026, 4, 13, 4, 0, 0))  # 13 April 12:00: inside the window
+    auto_renew(container, customer.id, late)
+    assert run_due(container).subscriptions.renewed == []  # not at once
+    set_clock(container, utc(2026, 4, 13, 19, 0, 0))  # the next 03:00
+    assert len(run_due(container).subscriptions.renewed) == 1
+    assert resource(container, late).expire_at == utc(2026, 5, 16, 16, 0, 0)
+    assert_books_balance(container)
+
+
 def test_auto_renew_fails_for_lack_of_money_then_succeeds_after_a_top_up(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)  # UTC
     topup(container, customer.id, "11.60", "seed")

@@ -169,6 +169,56 @@ def test_split_exact_largest_remainder() -> None:
     }
 
 
+# Huawei, "When Does an Automatic Renewal Take Place?",
+# https://support.huaweicloud.com/eu/faq-billing/renewals_faq_0000004.html: deduction is
+# immediate when auto-renew is enabled before 03:00 and the resource expires before 03:00 that
+# day, or after 03:00 and it expires before 03:00 the next day; otherwise (enabled inside the
+# window) cloudbill charges at the next 03:00. "Deduction Date for Auto-Renewal",
+# https://support.huaweicloud.com/intl/en-us/usermanual-billing/renewals_topic_20000006.html:
+# at 03:00 on the chosen deduction day instead of seven days before.
+
+
+def _due_from(now, *, enabled_at=None, days_before=7, last=None):  # type: ignore[no-untyped-def]
+    anchor = date(2026, 3, 16)  # expires at the end of 16 April Shanghai = 16 April 16:00 UTC
+    return auto_renew_due(
+        anchor=anchor,
+        months=1,
+        expire_at=expiry(anchor, 1, SH),
+        tz_name=SH,
+        last_attempt=last,
+        now=now,
+        days_before=days_before,
+        enabled_at=enabled_at,
+    )
+
+
+def test_a_chosen_deduction_day_moves_the_first_charge() -> None:
+    # three days before: 13 April 03:00 Shanghai = 12 April 19:00 UTC
+    assert not _due_from(utc(2026, 4, 12, 18, 59, 59), days_before=3)
+    assert _due_from(utc(2026, 4, 12, 19, 0, 0), days_before=3)
+    assert _due_from(utc(2026, 4, 8, 19, 0, 0))  # the default, seven days before
+
+
+def test_enabled_inside_the_window_charges_at_the_next_three_oclock() -> None:
+    enabled = utc(2026, 4, 10, 4, 0, 0)  # 10 April 12:00 Shanghai, six days before expiry
+    assert not _due_from(utc(2026, 4, 10, 4, 0, 0), enabled_at=enabled)
+    assert not _due_from(utc(2026, 4, 10, 18, 59, 59), enabled_at=enabled)
+    assert _due_from(utc(2026, 4, 10, 19, 0, 0), enabled_at=enabled)  # 11 April 03:00
+    # enabled before the window opened: its first 03:00 as usual
+    assert _due_from(utc(2026, 4, 8, 19, 0, 0), enabled_at=utc(2026, 4, 1, 0, 0, 0))
+
+
+def test_enabled_when_the_resource_expires_before_the_next_three_oclock_charges_at_once() -> None:
+    # the last day (16 April) at 12:00 Shanghai: it expires at midnight, before 03:00 on the
+    # 17th, so at once (Huawei: enabled after 03:00, expiring before 03:00 the next day)
+    enabled = utc(2026, 4, 16, 4, 0, 0)
+    assert _due_from(enabled, enabled_at=enabled)
+    # 16 April 02:00 Shanghai (before 03:00): the resource expires after 03:00 that day, so 03:00
+    enabled = utc(2026, 4, 15, 18, 0, 0)
+    assert not _due_from(enabled, enabled_at=enabled)
+    assert _due_from(utc(2026, 4, 15, 19, 0, 0), enabled_at=enabled)
+
+
 # -- payment plans -------------------------------------------------------------------------------
 
 NOW = utc(2026, 3, 16, 9, 0, 0)
