@@ -7,7 +7,7 @@ from decimal import Decimal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from .kernel.limits import REQUEST_BODY_MAX_BYTES, USAGE_HORIZON_DAYS
+from .kernel.limits import MAX_COUPONS_PER_PAYMENT, REQUEST_BODY_MAX_BYTES, USAGE_HORIZON_DAYS
 from .kernel.money import Rounding
 
 DEFAULT_DATABASE_URL = "sqlite:///var/cloudbill.sqlite"
@@ -87,6 +87,13 @@ class Settings(BaseSettings):
         ge=1,
         le=24 * 90,
         description="an unpaid order is cancelled by itself this long after it is made",
+    )
+    coupons_per_payment: int = Field(
+        1,
+        ge=1,
+        le=MAX_COUPONS_PER_PAYMENT,
+        description="cash coupons one payment may use, auto-renewal's included (Huawei's "
+        "international site: one)",
     )
     full_refund_days: int = Field(
         0,

@@ -12,7 +12,7 @@ from ..orders.service import NewItem, Terms
 from ..orders.views import order_view, subscription_view
 from ..subscriptions import service as subscriptions
 from .context import CustomerArg, container
-from .output import JsonOption, errors_as_lines, show_record, show_rows
+from .output import JsonOption, emit_json, errors_as_lines, show_record, show_rows
 
 order_app = typer.Typer(
     help="Yearly/monthly orders: buy, renew, change spec, convert, unsubscribe, pay, cancel.",
@@ -231,27 +231,34 @@ def show(order_id: str, as_json: bool = JsonOption) -> None:
 
 @order_app.command("pay")
 def pay(
-    order_id: str,
+    order_ids: list[str] = typer.Argument(..., help="one pending order, or several of a customer"),
     coupon_ids: list[str] = typer.Option([], "--coupon", help="a cash coupon to use (repeat)"),
     reference: str | None = ReferenceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Pay a pending order: chosen coupons, then cash, then available credit."""
+    """Pay pending orders: chosen coupons, then cash, then available credit. Several orders
+    are paid together, all or none; a coupon is shared over them pro rata by amount."""
+    c = container()
 
     def work(conn, now):  # type: ignore[no-untyped-def]
-        order = service.get(conn, order_id)
-        return service.pay(
+        first = service.get(conn, order_ids[0])
+        return service.pay_together(
             conn,
-            order.customer_id,
-            order.id,
+            first.customer_id,
+            order_ids,
             coupon_ids=coupon_ids or None,
             reference=reference,
+            coupons_max=c.settings.coupons_per_payment,
             now=now,
         )
 
     with errors_as_lines():
-        order = container().write(work)
-    _show(order, as_json, "order paid")
+        paid = c.write(work)
+    if as_json and len(paid) > 1:
+        emit_json({"items": [order_view(order) for order in paid]})
+        return
+    for order in paid:
+        _show(order, as_json, "order paid")
 
 
 @order_app.command("cancel")

@@ -69,3 +69,8 @@ BREAKDOWN_LINES_MAX = 1000  # services / resource types / billing modes in one b
 EXPORT_CHUNK_ROWS = 1000
 FILTER_TEXT_MAX_CHARS = 128
 OFFSET_MAX = 10_000_000  # deeper than this, narrow the period or filter instead
+
+# Paying: the most an operator may allow (CLOUDBILL_COUPONS_PER_PAYMENT; Huawei allows one), and
+# how many pending orders one payment may take together.
+MAX_COUPONS_PER_PAYMENT = 10
+ORDERS_PAID_TOGETHER_MAX = 50

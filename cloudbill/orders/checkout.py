@@ -8,12 +8,14 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from ..benefits import coupons as coupon_service
-from ..benefits.model import CouponStatus
+from ..benefits.model import CashCoupon, CouponStatus
 from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..customers.model import Customer
 from ..expenditure import repo as expenditure_repo
+from ..kernel.currency import currency_digits
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.limits import ORDERS_PAID_TOGETHER_MAX
 from ..resources import repo as resource_repo
 from ..resources.model import ResourceStatus
 from . import effects, payment, records, repo, rules
@@ -21,11 +23,15 @@ from .drafting import MAX_LINES, bad, check_fee_allowed, get, reference_of
 from .model import FEE_INCURRING, Order, OrderStatus, OrderType
 
 
-def _chosen_coupons(conn: Connection, customer: Customer, coupon_ids: object, now: datetime):  # type: ignore[no-untyped-def]
+def _chosen_coupons(  # type: ignore[no-untyped-def]
+    conn: Connection, customer: Customer, coupon_ids: object, coupons_max: int, now: datetime
+):
     if coupon_ids is None:
         return []
     if not isinstance(coupon_ids, list | tuple) or len(coupon_ids) > MAX_LINES:
         raise bad(f"coupon ids: a list of at most {MAX_LINES}")
+    if len(coupon_ids) > coupons_max:
+        raise bad(f"a payment may use at most {coupons_max} cash coupon(s)")
     if len(set(coupon_ids)) != len(coupon_ids):
         raise bad("a coupon is named twice")
     offers = []
@@ -44,18 +50,20 @@ def _chosen_coupons(conn: Connection, customer: Customer, coupon_ids: object, no
                 f"coupon {coupon.id} is valid from {coupon.valid_from.isoformat()} to "
                 f"{coupon.valid_to.isoformat()}, not now",
             )
-        offers.append(
-            rules.CouponOffer(
-                coupon.id,
-                coupon.balance_units,
-                coupon.min_spend_units,
-                frozenset(coupon.services) if coupon.services is not None else None,
-                frozenset(coupon.billing_modes) if coupon.billing_modes is not None else None,
-                coupon.valid_from,
-                coupon.valid_to,
-            )
-        )
+        offers.append(coupon_offer(coupon))
     return offers
+
+
+def coupon_offer(coupon: CashCoupon) -> rules.CouponOffer:
+    return rules.CouponOffer(
+        coupon.id,
+        coupon.balance_units,
+        coupon.min_spend_units,
+        frozenset(coupon.services) if coupon.services is not None else None,
+        frozenset(coupon.billing_modes) if coupon.billing_modes is not None else None,
+        coupon.valid_from,
+        coupon.valid_to,
+    )
 
 
 def _still_valid(conn: Connection, order: Order, now: datetime) -> None:
@@ -84,6 +92,9 @@ def _still_valid(conn: Connection, order: Order, now: datetime) -> None:
             )
 
 
+HUAWEI_COUPONS_PER_PAYMENT = 1  # "When paying an order, you can use only one cash coupon."
+
+
 def pay(
     conn: Connection,
     customer_id: str,
@@ -91,18 +102,30 @@ def pay(
     *,
     coupon_ids: object = None,
     reference: object = None,
+    coupons_max: int = HUAWEI_COUPONS_PER_PAYMENT,
     now: datetime,
 ) -> Order:
     """Pay a pending order: chosen coupons, then cash, then available credit, in one ledger
     transaction, and apply it. Paying again with the same reference answers the paid order;
     paying a paid order otherwise is refused."""
-    reference = reference_of(reference)
-    customer = customers.get(conn, customer_id, lock=True)
+    return pay_together(
+        conn,
+        customer_id,
+        [order_id],
+        coupon_ids=coupon_ids,
+        reference=reference,
+        coupons_max=coupons_max,
+        now=now,
+    )[0]
+
+
+def _payable(conn: Connection, customer: Customer, order_id: str, reference, now):  # type: ignore[no-untyped-def]
+    """The order locked, and whether it is a replay (already paid with this reference)."""
     order = get(conn, order_id, customer_id=customer.id)
     order = repo.get(conn, order.id, lock=True) or order
     if order.status is OrderStatus.PAID:
         if reference is not None and order.pay_reference == reference:
-            return order
+            return order, True
         raise CloudbillError(ErrorCode.ORDER_ALREADY_PAID, f"order {order.id} is already paid")
     if order.status is not OrderStatus.PENDING_PAYMENT:
         raise CloudbillError(ErrorCode.ORDER_CLOSED, f"order {order.id} is {order.status}")
@@ -110,19 +133,74 @@ def pay(
         raise CloudbillError(
             ErrorCode.ORDER_CLOSED, f"order {order.id} was not paid by its deadline"
         )
-    if order.order_type in FEE_INCURRING:
+    return order, False
+
+
+def _order_ids(order_ids: object) -> list[str]:
+    if (
+        not isinstance(order_ids, list | tuple)
+        or not 1 <= len(order_ids) <= ORDERS_PAID_TOGETHER_MAX
+        or not all(isinstance(x, str) for x in order_ids)
+    ):
+        raise bad(f"order ids: a list of 1 to {ORDERS_PAID_TOGETHER_MAX}")
+    if len(set(order_ids)) != len(order_ids):
+        raise bad("an order is named twice")
+    return list(order_ids)
+
+
+def pay_together(
+    conn: Connection,
+    customer_id: str,
+    order_ids: object,
+    *,
+    coupon_ids: object = None,
+    reference: object = None,
+    coupons_max: int = HUAWEI_COUPONS_PER_PAYMENT,
+    now: datetime,
+) -> list[Order]:
+    """Pay several pending orders of a customer together, all or none: each chosen coupon is
+    shared over the orders pro rata by amount (`rules.plan_payments`), then cash, then credit.
+    Each order is paid by its own ledger transaction, all in this database transaction. The
+    same reference again answers the paid orders."""
+    reference = reference_of(reference)
+    ids = _order_ids(order_ids)
+    customer = customers.get(conn, customer_id, lock=True)
+    found = [_payable(conn, customer, oid, reference, now) for oid in ids]
+    replays = [order for order, replay in found if replay]
+    if replays:
+        if len(replays) != len(found):
+            raise CloudbillError(
+                ErrorCode.IDEMPOTENCY_CONFLICT,
+                f"reference {reference!r} paid other orders than these",
+            )
+        return replays
+    pending = [order for order, _ in found]
+    if any(order.order_type in FEE_INCURRING for order in pending):
         check_fee_allowed(conn, customer, now)
-    offers = _chosen_coupons(conn, customer, coupon_ids, now)
-    _still_valid(conn, order, now)
+    offers = _chosen_coupons(conn, customer, coupon_ids, coupons_max, now)
+    for order in pending:
+        _still_valid(conn, order, now)
     figures = customers.overview(conn, customer, now)
-    payable = [rules.PayableLine(x.line_no, x.service, x.amount_units) for x in order.lines]
-    plan = rules.plan_payment(
-        payable,
+    payables = [
+        [rules.PayableLine(x.line_no, x.service, x.amount_units) for x in order.lines]
+        for order in pending
+    ]
+    plans = rules.plan_payments(
+        payables,
         offers,
         cash_available=figures.cash_balance_units,
         credit_available=figures.available_credit_units,
+        step=rules.step_units(currency_digits(customer.currency)),
         now=now,
     )
+    return [
+        _settle(conn, customer, order, payable, plan, reference, now)
+        for order, payable, plan in zip(pending, payables, plans, strict=True)
+    ]
+
+
+def _settle(conn, customer, order, payable, plan, reference, now) -> Order:  # type: ignore[no-untyped-def]
+    """Post one order's planned payment, record how each line was paid, and apply it."""
     posted = payment.post_payment(
         conn,
         customer_id=customer.id,

@@ -41,6 +41,7 @@ class Terms:
     full_refund_days: int
     fee_percent: Decimal | None  # None: Huawei's table by term and year of use
     rounding: Rounding
+    coupons_max: int = 1  # cash coupons one payment may use (Huawei: one)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Terms:
@@ -49,6 +50,7 @@ class Terms:
             settings.full_refund_days,
             settings.unsubscribe_fee_percent,
             settings.bill_rounding,
+            settings.coupons_per_payment,
         )
 
 

@@ -10,16 +10,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from ..benefits import coupons as coupon_service
+from ..benefits.model import CouponStatus
 from ..catalog import service as catalog_service
 from ..customers import rules as customer_rules
 from ..customers import service as customers
-from ..kernel.errors import CloudbillError
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.limits import PAGE_SIZE_MAX
 from ..notify.outbox import Event, emit_many
 from ..resources import repo as resource_repo
 from ..store.schema import resource, subscription
 from ..subscriptions import repo, rules
 from ..subscriptions import service as subscriptions
-from .checkout import expire_due, pay
+from . import rules as order_rules
+from .checkout import coupon_offer, expire_due, pay
 from .drafting import Terms
 from .model import OrderSource
 from .pricing import period_quote
@@ -69,6 +73,8 @@ def _auto_renew(conn: Connection, terms: Terms, report: SubscriptionReport, now:
             tz_name=row.timezone,
             last_attempt=row.auto_renew_attempted_at,
             now=now,
+            days_before=row.deduction_days_before or rules.AUTO_RENEW_DAYS_BEFORE,
+            enabled_at=row.auto_renew_enabled_at,
         ):
             continue
         error = _renew_once(conn, row, terms, now, report)
@@ -85,6 +91,9 @@ def _auto_renew(conn: Connection, terms: Terms, report: SubscriptionReport, now:
 
 
 def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no-untyped-def]
+    """Order and pay one auto-renewal: the customer's applicable cash coupons first (Huawei:
+    "Cash coupons and discount coupons can both be used for an automatic renewal"), then
+    cash, then credit. Whether that pays is checked before the order is made."""
     cust = customers.get(conn, row.customer_id, lock=True)
     figures = customers.overview(conn, cust, now)
     try:
@@ -103,8 +112,26 @@ def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no
             period_count=count,
             rounding=terms.rounding,
         )
-        if price.amount.units > figures.cash_balance_units + figures.available_credit_units:
-            return f"the balance cannot pay the renewal ({price.amount.to_text()} {cust.currency})"
+        service = catalog.spec(r.resource_type, r.spec).service.code
+        lines = [order_rules.PayableLine(1, service, price.amount.units)]
+        coupons = order_rules.auto_coupons(
+            lines, _active_coupons(conn, cust.id), coupons_max=terms.coupons_max, now=now
+        )
+    except CloudbillError as exc:
+        return exc.message[:512]
+    try:
+        order_rules.plan_payment(  # refuses what the coupons, cash and credit cannot pay
+            lines,
+            coupons,
+            cash_available=figures.cash_balance_units,
+            credit_available=figures.available_credit_units,
+            now=now,
+        )
+    except CloudbillError as exc:
+        if exc.code is not ErrorCode.INSUFFICIENT_BALANCE:
+            return exc.message[:512]
+        return f"the balance cannot pay the renewal ({price.amount.to_text()} {cust.currency})"
+    try:
         order = create_renewal(
             conn,
             cust.id,
@@ -117,9 +144,24 @@ def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no
         )
     except CloudbillError as exc:
         return exc.message[:512]
-    pay(conn, cust.id, order.id, now=now)
+    pay(
+        conn,
+        cust.id,
+        order.id,
+        coupon_ids=[c.id for c in coupons],
+        coupons_max=terms.coupons_max,
+        now=now,
+    )
     report.renewed.append(order.id)
     return None
+
+
+def _active_coupons(conn: Connection, customer_id: str) -> list[order_rules.CouponOffer]:
+    """The customer's active coupons, soonest-expiring first (one page: the bound)."""
+    active, _ = coupon_service.list_coupons(
+        conn, customer_id, status=str(CouponStatus.ACTIVE), limit=PAGE_SIZE_MAX
+    )
+    return [coupon_offer(c) for c in active]
 
 
 def _failed_event(row, error: str, now: datetime) -> Event:  # type: ignore[no-untyped-def]

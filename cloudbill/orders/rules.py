@@ -86,6 +86,86 @@ class PaymentPlan:
         return sum(self.coupon_by_line.values())
 
 
+def pro_rata_last(total: int, weights: Sequence[int], *, step: int) -> list[int]:
+    """Split `total` (at most the weights' sum) over the weights in proportion: each share but
+    the last rounded down to whole steps, the last takes the remainder (Huawei's FAQ on paying
+    several orders together: 69.31 over three orders, 23.10 each and the extra 0.01 on one).
+    No share exceeds its weight: what would, goes to the shares before it, last first."""
+    weight_sum = sum(weights)
+    assert 0 <= total <= weight_sum and all(w >= 0 for w in weights)
+    if total == 0:
+        return [0] * len(weights)
+    shares = [total * w // weight_sum // step * step for w in weights]
+    shares[-1] = 0
+    rest = total - sum(shares)
+    for i in reversed(range(len(weights))):
+        extra = min(rest, weights[i] - shares[i])
+        shares[i] += extra
+        rest -= extra
+    assert rest == 0
+    return shares
+
+
+def _coupon_refusal(coupon: CouponOffer, why: str) -> CloudbillError:
+    return CloudbillError(
+        ErrorCode.COUPON_NOT_APPLICABLE, f"coupon {coupon.id} {why}", coupon_id=coupon.id
+    )
+
+
+def plan_payments(
+    orders: Sequence[Sequence[PayableLine]],
+    coupons: Sequence[CouponOffer],
+    *,
+    cash_available: int,
+    credit_available: int,
+    step: int,
+    now: datetime,
+) -> list[PaymentPlan]:
+    """Pay several orders together, one plan per order. Each chosen coupon in turn deducts
+    what it can from the lines it covers across all the orders, shared out over the orders pro
+    rata by what each still owes in its scope (`pro_rata_last`), and within an order line by
+    line; then cash, then the available credit of a post-paid customer, order by order. Refuses
+    a coupon that cannot apply (its minimum spend counts all the orders together) and a payment
+    the balance cannot cover (nothing is taken then)."""
+    plans = [PaymentPlan(coupon_by_line={x.line_no: 0 for x in lines}) for lines in orders]
+    left = [{x.line_no: x.amount_units for x in lines} for lines in orders]
+    for coupon in coupons:
+        scopes = [[x for x in lines if coupon.covers(x.service, now)] for lines in orders]
+        if not any(scopes):
+            raise _coupon_refusal(
+                coupon, "does not apply to this order (validity, service or billing mode)"
+            )
+        if sum(x.amount_units for scope in scopes for x in scope) < coupon.min_spend_units:
+            raise _coupon_refusal(
+                coupon, "needs a spend of at least its minimum on the services it covers"
+            )
+        owed = [sum(left[i][x.line_no] for x in scope) for i, scope in enumerate(scopes)]
+        deduction = min(coupon.balance_units, sum(owed))
+        if deduction == 0:
+            raise _coupon_refusal(coupon, "is not needed: the lines it covers are already paid")
+        for i, share in enumerate(pro_rata_last(deduction, owed, step=step)):
+            for line in scopes[i]:
+                used = min(share, left[i][line.line_no])
+                if used:
+                    share -= used
+                    left[i][line.line_no] -= used
+                    plans[i].coupon_by_line[line.line_no] += used
+                    plans[i].uses.append((line.line_no, coupon.id, used))
+    due = [sum(rest.values()) for rest in left]
+    cash = max(0, cash_available)
+    for plan, owed_units in zip(plans, due, strict=True):
+        plan.cash_units = min(owed_units, cash)
+        plan.credit_units = owed_units - plan.cash_units
+        cash -= plan.cash_units
+    if sum(plan.credit_units for plan in plans) > max(0, credit_available):
+        raise CloudbillError(
+            ErrorCode.INSUFFICIENT_BALANCE,
+            "the balance cannot pay this order: top up or choose coupons",
+            due_units=sum(due),
+        )
+    return plans
+
+
 def plan_payment(
     lines: Sequence[PayableLine],
     coupons: Sequence[CouponOffer],
@@ -94,52 +174,47 @@ def plan_payment(
     credit_available: int,
     now: datetime,
 ) -> PaymentPlan:
-    """Chosen coupons first (in the order chosen, each on the lines it covers), then cash, then
-    the available credit of a post-paid customer. Refuses a coupon that cannot apply, and a
-    payment the balance cannot cover (nothing is taken then)."""
-    plan = PaymentPlan(coupon_by_line={line.line_no: 0 for line in lines})
+    """One order: chosen coupons first (in the order chosen, each on the lines it covers), then
+    cash, then available credit (`plan_payments`)."""
+    return plan_payments(
+        [lines],
+        coupons,
+        cash_available=cash_available,
+        credit_available=credit_available,
+        step=1,
+        now=now,
+    )[0]
+
+
+def auto_coupons(
+    lines: Sequence[PayableLine],
+    coupons: Sequence[CouponOffer],
+    *,
+    coupons_max: int,
+    now: datetime,
+) -> list[CouponOffer]:
+    """The coupons an automatic payment (auto-renewal) uses before cash: of the customer's,
+    soonest-expiring first, those that apply and still have something to pay, at most
+    `coupons_max` (Huawei's auto-payment order: "Discount (only one at a time) -> Cash coupon
+    (only one at a time) -> Account balance")."""
+    chosen: list[CouponOffer] = []
     left = {line.line_no: line.amount_units for line in lines}
     for coupon in coupons:
-        in_scope = [line for line in lines if coupon.covers(line.service, now)]
-        if not in_scope:
-            raise CloudbillError(
-                ErrorCode.COUPON_NOT_APPLICABLE,
-                f"coupon {coupon.id} does not apply to this order (validity, service or "
-                "billing mode)",
-                coupon_id=coupon.id,
-            )
-        scope_total = sum(line.amount_units for line in in_scope)
-        if scope_total < coupon.min_spend_units:
-            raise CloudbillError(
-                ErrorCode.COUPON_NOT_APPLICABLE,
-                f"coupon {coupon.id} needs a spend of at least its minimum on the services it "
-                "covers",
-                coupon_id=coupon.id,
-            )
+        if len(chosen) >= coupons_max:
+            break
+        scope = [line for line in lines if coupon.covers(line.service, now)]
+        if coupon.balance_units <= 0 or not scope:
+            continue
+        if sum(line.amount_units for line in scope) < coupon.min_spend_units:
+            continue
         balance = coupon.balance_units
-        for line in in_scope:
+        for line in scope:
             used = min(balance, left[line.line_no])
-            if used:
-                balance -= used
-                left[line.line_no] -= used
-                plan.coupon_by_line[line.line_no] += used
-                plan.uses.append((line.line_no, coupon.id, used))
-        if balance == coupon.balance_units:
-            raise CloudbillError(
-                ErrorCode.COUPON_NOT_APPLICABLE,
-                f"coupon {coupon.id} is not needed: the lines it covers are already paid",
-                coupon_id=coupon.id,
-            )
-    due = sum(left.values())
-    plan.cash_units = min(due, max(0, cash_available))
-    plan.credit_units = due - plan.cash_units
-    if plan.credit_units > max(0, credit_available):
-        raise CloudbillError(
-            ErrorCode.INSUFFICIENT_BALANCE,
-            "the balance cannot pay this order: top up or choose coupons",
-            due_units=due,
-        )
-    return plan
+            balance -= used
+            left[line.line_no] -= used
+        if balance < coupon.balance_units:
+            chosen.append(coupon)
+    return chosen
 
 
 def split_line_payment(

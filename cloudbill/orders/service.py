@@ -9,7 +9,7 @@ it (creates, extends, converts or changes the resource) in the same database tra
 from __future__ import annotations
 
 from .change import create_change
-from .checkout import cancel, expire_due, pay
+from .checkout import cancel, expire_due, pay, pay_together
 from .drafting import MAX_LINES, NewItem, Terms, get, list_orders
 from .purchase import create_conversion, create_new
 from .renewal import create_renewal
@@ -28,5 +28,6 @@ __all__ = [
     "get",
     "list_orders",
     "pay",
+    "pay_together",
     "unsubscribe",
 ]

@@ -683,12 +683,25 @@ subscription = Table(
     Column("auto_renew_period_count", Integer, nullable=True),
     Column("auto_renew_attempted_at", UtcDateTime, nullable=True),
     Column("auto_renew_error", String(512), nullable=True),
+    # when auto-renew was last switched on: switched on inside the charging window, the first
+    # charge waits for the next 03:00 (unless the resource expires before it)
+    Column("auto_renew_enabled_at", UtcDateTime, nullable=True),
     Column("reminded_expire_at", UtcDateTime, nullable=True),
     Column("reminded_days", Integer, nullable=True),  # the nearest reminder sent for that expiry
     Column("updated_at", UtcDateTime, nullable=False),
 )
 
 APPEND_ONLY_TABLES_V9 = ("order_coupon",)
+
+# A customer's renewal settings (BSS SetResourcesRenewConfig): the auto-renewal deduction day,
+# 2 to 7 days before expiry (Huawei's default: 7). No row: the default.
+renewal_config = Table(
+    "renewal_config",
+    metadata,
+    Column("customer_id", String(32), ForeignKey("customer.id"), primary_key=True),
+    Column("deduction_days_before", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
 
 
 # Customer access keys (AK/SK) for the BSS and native customer APIs

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from ..store.schema import subscription
+from ..store.schema import renewal_config, subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,7 @@ class Subscription:
     auto_renew_period_count: int | None
     auto_renew_attempted_at: datetime | None
     auto_renew_error: str | None
+    auto_renew_enabled_at: datetime | None
     reminded_expire_at: datetime | None
     reminded_days: int | None
     updated_at: datetime
@@ -69,6 +70,7 @@ def start(
         "auto_renew_period_count": period_count,
         "auto_renew_attempted_at": None,
         "auto_renew_error": None,
+        "auto_renew_enabled_at": now if auto_renew else None,
         "reminded_expire_at": None,
         "reminded_days": None,
         "updated_at": now,
@@ -83,3 +85,21 @@ def update_subscription(conn: Connection, resource_id: str, **values: Any) -> No
     conn.execute(
         update(subscription).where(subscription.c.resource_id == resource_id).values(values)
     )
+
+
+def deduction_days_before(conn: Connection, customer_id: str) -> int | None:
+    """The customer's auto-renewal deduction day, in days before expiry (None: the default)."""
+    query = select(renewal_config.c.deduction_days_before).where(
+        renewal_config.c.customer_id == customer_id
+    )
+    return conn.execute(query).scalar()
+
+
+def set_deduction_days_before(conn: Connection, customer_id: str, days: int, now: datetime) -> None:
+    values = {"deduction_days_before": days, "updated_at": now}
+    if deduction_days_before(conn, customer_id) is None:
+        conn.execute(insert(renewal_config).values(customer_id=customer_id, **values))
+    else:
+        conn.execute(
+            update(renewal_config).where(renewal_config.c.customer_id == customer_id).values(values)
+        )

@@ -12,8 +12,10 @@ from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.periods import add_months, zone
 
 DAY = timedelta(days=1)
-# Huawei charges auto-renewal at 03:00 (customer time) seven days before expiry, daily after.
+# Huawei charges auto-renewal at 03:00 (customer time) seven days before expiry, daily after;
+# a customer may choose 2 to 7 days (SetResourcesRenewConfig DEDUCTION_DATE).
 AUTO_RENEW_DAYS_BEFORE = 7
+AUTO_RENEW_DAYS_BEFORE_MIN = 2
 AUTO_RENEW_LOCAL_TIME = time(3, 0)
 # Unified expiry: the day of the month every chosen resource will expire on.
 UNIFIED_DAY_MAX = 28
@@ -75,9 +77,11 @@ def expiry_day(anchor: date, months: int) -> date:
     return add_months(anchor, months)
 
 
-def auto_renew_first_attempt(anchor: date, months: int, tz_name: str) -> datetime:
-    """03:00 local, seven days before the expiry day."""
-    day = add_months(anchor, months) - AUTO_RENEW_DAYS_BEFORE * DAY
+def auto_renew_first_attempt(
+    anchor: date, months: int, tz_name: str, days_before: int = AUTO_RENEW_DAYS_BEFORE
+) -> datetime:
+    """03:00 local, `days_before` (by default seven) days before the expiry day."""
+    day = add_months(anchor, months) - days_before * DAY
     return datetime.combine(day, AUTO_RENEW_LOCAL_TIME, tzinfo=zone(tz_name)).astimezone(UTC)
 
 
@@ -90,6 +94,14 @@ def latest_daily_slot(now: datetime, tz_name: str) -> datetime:
     return slot.astimezone(UTC)
 
 
+def next_daily_slot(instant: datetime, tz_name: str) -> datetime:
+    """The first 03:00 local after `instant`."""
+    local = latest_daily_slot(instant, tz_name).astimezone(zone(tz_name))
+    return datetime.combine(
+        local.date() + DAY, AUTO_RENEW_LOCAL_TIME, tzinfo=zone(tz_name)
+    ).astimezone(UTC)
+
+
 def auto_renew_due(
     *,
     anchor: date,
@@ -98,10 +110,20 @@ def auto_renew_due(
     tz_name: str,
     last_attempt: datetime | None,
     now: datetime,
+    days_before: int = AUTO_RENEW_DAYS_BEFORE,
+    enabled_at: datetime | None = None,
 ) -> bool:
-    """Charge now? From 03:00 seven days before expiry, once per day (at or after 03:00 local),
-    until it succeeds (the expiry moves on) or the resource expires."""
-    if now >= expire_at or now < auto_renew_first_attempt(anchor, months, tz_name):
+    """Charge now? From 03:00 `days_before` days before expiry, once per day (at or after 03:00
+    local), until it succeeds (the expiry moves on) or the resource expires. Switched on later
+    than that first 03:00, the first charge is at the next 03:00, or at once when the resource
+    expires before that 03:00 (Huawei, "When Does an Automatic Renewal Take Place?":
+    immediately when enabled before 03:00 with expiry before 03:00 that day, or after 03:00
+    with expiry before 03:00 the next day)."""
+    first = auto_renew_first_attempt(anchor, months, tz_name, days_before)
+    if enabled_at is not None and enabled_at > first:
+        upcoming = next_daily_slot(enabled_at, tz_name)
+        first = enabled_at if expire_at <= upcoming else upcoming
+    if now >= expire_at or now < first:
         return False
     return last_attempt is None or last_attempt < latest_daily_slot(now, tz_name)
 

@@ -21,7 +21,7 @@ from ..notify.outbox import Event, emit_many
 from ..resources import repo as resource_repo
 from ..resources import service as resources
 from ..resources.model import ResourceStatus, StatusChange
-from ..store.schema import customer, resource, subscription
+from ..store.schema import customer, renewal_config, resource, subscription
 from ..views import instant
 from . import repo, rules
 from .repo import Subscription
@@ -105,8 +105,23 @@ def set_auto_renew(
         values |= {"auto_renew_period_unit": "month", "auto_renew_period_count": 1}
     if enabled:
         values["expire_policy"] = str(rules.ExpirePolicy.GRACE_THEN_RELEASE)
+    if enabled and not sub.auto_renew:
+        values["auto_renew_enabled_at"] = now  # switched on inside the window: the next 03:00
     repo.update_subscription(conn, r.id, **values)
     return get(conn, r.id)
+
+
+def set_deduction_days(conn: Connection, customer_id: str, days: object, *, now: datetime) -> int:
+    """The customer's auto-renewal deduction day: 2 to 7 days before expiry (Huawei's
+    SetResourcesRenewConfig DEDUCTION_DATE; 7 is the default)."""
+    low, high = rules.AUTO_RENEW_DAYS_BEFORE_MIN, rules.AUTO_RENEW_DAYS_BEFORE
+    if isinstance(days, bool) or not isinstance(days, int) or not low <= days <= high:
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, f"deduction day: {low} to {high} days before expiry"
+        )
+    customers.get(conn, customer_id, lock=True)
+    repo.set_deduction_days_before(conn, customer_id, days, now)
+    return days
 
 
 def set_expire_policy(
@@ -238,9 +253,11 @@ def _subscribed(conn: Connection, *where: Any):  # type: ignore[no-untyped-def]
             resource.c.name,
             customer.c.timezone,
             customer.c.level,
+            renewal_config.c.deduction_days_before,
         )
         .join(resource, resource.c.id == subscription.c.resource_id)
         .join(customer, customer.c.id == subscription.c.customer_id)
+        .outerjoin(renewal_config, renewal_config.c.customer_id == subscription.c.customer_id)
         .where(resource.c.billing_mode == "yearly_monthly", *where)
         .order_by(subscription.c.resource_id)
         .limit(PAGE_SIZE_MAX)

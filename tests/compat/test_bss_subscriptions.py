@@ -26,6 +26,7 @@ from sqlalchemy import select
 from cloudbill.bootstrap import Container
 from cloudbill.resources import service as resources
 from cloudbill.store.schema import subscription
+from cloudbill.subscriptions import repo as sub_repo
 from cloudbill.subscriptions import service as subscriptions
 from cloudbill.worker.jobs import run_due
 
@@ -212,21 +213,30 @@ def renew_config(client: Any, name: str, value: str) -> Any:
     )
 
 
-def test_renew_configuration_accepts_only_what_cloudbill_does(
+def test_renew_configuration_sets_the_deduction_day(
     container: Container, yearly: dict[str, Any]
 ) -> None:
+    """DEDUCTION_DATE 2 to 7 days before expiry is stored for the customer (Huawei, "Deduction
+    Date for Auto-Renewal",
+    https://support.huaweicloud.com/intl/en-us/usermanual-billing/renewals_topic_20000006.html);
+    anything else is refused and changes nothing."""
     client = yearly["client"]
     before = state(container)
-    answer = renew_config(client, "DEDUCTION_DATE", "7")  # cloudbill charges 7 days before
-    assert (answer.status_code, answer.error_code) == (200, "CBC.0000")
     for name, value in (
-        ("DEDUCTION_DATE", "3"),
+        ("DEDUCTION_DATE", "1"),
         ("DEDUCTION_DATE", "9"),
-        ("EXPIRE_DATE", "15"),
+        ("EXPIRE_DATE", "15"),  # cloudbill keeps no unified expiry day
         ("RENEW_DAY", "7"),
     ):
         refused(lambda n=name, v=value: renew_config(client, n, v), 400, "CBC.0100")
     assert state(container) == before
+    answer = renew_config(client, "DEDUCTION_DATE", "3")
+    assert (answer.status_code, answer.error_code) == (200, "CBC.0000")
+    customer_id = yearly["customer"].id
+    stored = container.read(lambda conn, _now: sub_repo.deduction_days_before(conn, customer_id))
+    assert stored == 3
+    assert renew_config(client, "DEDUCTION_DATE", "7").status_code == 200  # back to the default
+    assert container.read(lambda conn, _now: sub_repo.deduction_days_before(conn, customer_id)) == 7
 
 
 def test_malformed_queries_are_refused(container: Container, yearly: dict[str, Any]) -> None:

@@ -288,6 +288,22 @@ def test_withdraw_adjust_history(customer: str) -> None:
     assert "withdrawal" in run("customer", "history", customer).stdout
 
 
+def test_orders_paid_together_share_a_coupon(customer: str) -> None:
+    """Huawei's example (https://support.huaweicloud.com/intl/zh-cn/faq-billing/unpaidorder_faq_0000008.html):
+    a coupon over orders paid together is shared out, the odd cent on one of them (the last)."""
+    buy = ("order", "buy", customer, "--type", VM, "--spec", "s6.small.1", "--region", REGION,
+           "--name", "db", "--period", "month", "--count", "1")  # fmt: skip
+    ids = [run_json(*buy)["id"] for _ in range(3)]
+    coupon = run_json("coupon", "issue", customer, "10.00", "--valid-to", "2099-01-01",
+                      "--reference", "ten")  # fmt: skip
+    before = state()
+    run_error("order", "pay", *ids, "--coupon", coupon["id"], "--coupon", "c2",
+              code="INVALID_ARGUMENT")  # fmt: skip  # one cash coupon a payment (Huawei)
+    assert state() == before
+    paid = run_json("order", "pay", *ids, "--coupon", coupon["id"])["items"]
+    assert [o["coupon_amount"] for o in paid] == ["3.33", "3.33", "3.34"]
+
+
 def test_adjustments_and_orders_are_in_the_bill(customer: str) -> None:
     run(
         "resource", "register", "--customer", customer, "--type", VM, "--spec", "s6.large.2",

@@ -96,6 +96,39 @@ def test_purchase_paid_with_coupon_and_cash(container) -> None:  # type: ignore[
     assert snapshot(container) == before
 
 
+def test_several_orders_paid_together_share_one_coupon_pro_rata(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei, "多订单合并支付时,优惠券如何扣减?",
+    https://support.huaweicloud.com/intl/zh-cn/faq-billing/unpaidorder_faq_0000008.html: one
+    coupon over several orders paid together is shared out, the odd cent on one order."""
+    customer = new_customer(container)
+    topup(container, customer.id, "40.00", "seed")
+    c = coupon(container, customer.id, "ten", "10.00", billing_modes=["yearly_monthly"], days=90)
+    other = coupon(container, customer.id, "two", "2.00", billing_modes=["yearly_monthly"])
+    ids = [buy(container, customer.id).id for _ in range(3)]  # 11.60 each
+    together = lambda coupons, ref="r1": container.write(  # noqa: E731
+        lambda conn, now: orders.pay_together(
+            conn, customer.id, ids, coupon_ids=coupons, reference=ref, now=now
+        )
+    )
+    before = snapshot(container)
+    with pytest.raises(CloudbillError) as err:  # Huawei: one cash coupon a payment
+        together([c.id, other.id])
+    assert err.value.code is ErrorCode.INVALID_ARGUMENT
+    assert snapshot(container) == before
+    paid = together([c.id])
+    # 10.00 x 11.60 / 34.80 = 3.333..: 3.33, 3.33 and the remainder 3.34 on the last
+    assert [o.coupon_units for o in paid] == [units("3.33"), units("3.33"), units("3.34")]
+    assert [o.cash_units for o in paid] == [units("8.27"), units("8.27"), units("8.26")]
+    for order in paid:
+        check_order_adds_up(order)
+    assert figures(container, customer.id).cash_balance_units == units("15.20")  # 40 - 24.80
+    assert_books_balance(container)
+    # the same reference again answers the paid orders and moves nothing
+    before = snapshot(container)
+    assert [o.id for o in together([c.id])] == ids
+    assert snapshot(container) == before
+
+
 def test_unpaid_order_cancelled_at_deadline(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
     order = buy(container, customer.id)

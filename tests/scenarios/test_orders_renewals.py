@@ -13,6 +13,7 @@ import json
 import pytest
 from sqlalchemy import select
 
+from cloudbill.benefits import coupons as benefits
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.kernel.periods import utc
 from cloudbill.orders import service as orders
@@ -25,6 +26,7 @@ from cloudbill.worker.jobs import run_due
 from ..helpers import assert_books_balance, new_customer, snapshot
 from .test_orders import LARGE, SMALL, VM_TYPE, buy, check_order_adds_up, pay, set_clock, terms
 from .test_settlement import advance, figures, topup, units
+from .test_settlement_benefits import coupon
 
 
 def order_of(container, order_id):  # type: ignore[no-untyped-def]
@@ -135,6 +137,59 @@ def test_auto_renew_charges_at_three_local_seven_days_before_expiry(container) -
     assert order_count(container, customer.id) == 2
     assert events(container, "customer.auto_renew_failed") == []
     checked(container, first.id, renewal.id)
+
+
+def test_auto_renew_pays_with_the_soonest_expiring_coupon_first(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei, "Cash coupons and discount coupons can both be used for an automatic renewal"
+    (https://support.huaweicloud.com/intl/tr-tr/faq-billing/en-us_topic_000039.html); auto
+    payment takes "Cash coupon (only one at a time)" before the balance
+    (https://support.huaweicloud.com/intl/ar-mena/usermanual-billing/isautopay_topic_1000001.html)."""
+    customer = new_customer(container, timezone="Asia/Shanghai")
+    topup(container, customer.id, "25.00", "seed")
+    first, rid = bought(container, customer.id)
+    auto_renew(container, customer.id, rid)
+    modes = {"billing_modes": ["yearly_monthly"]}
+    later = coupon(container, customer.id, "later", "5.00", days=60, **modes)
+    soon = coupon(container, customer.id, "soon", "3.00", days=40)  # any service or mode
+    coupon(container, customer.id, "obs-only", "9.00", days=30, services=["obs"])
+    # 9 April 03:00 Shanghai: the renewal takes the 3.00 coupon (it expires first of those
+    # that apply), then 8.60 of the cash; the 5.00 coupon stays, one coupon a payment
+    set_clock(container, utc(2026, 4, 8, 19, 0, 0))
+    report = run_due(container).subscriptions
+    assert len(report.renewed) == 1 and report.renew_failed == []
+    renewal = order_of(container, report.renewed[0])
+    checked(container, first.id, renewal.id)
+    assert (renewal.coupon_units, renewal.cash_units) == (units("3.00"), units("8.60"))
+    assert [coupon_id for _, coupon_id, _ in renewal.coupons] == [soon.id]
+    assert figures(container, customer.id).cash_balance_units == units("4.80")  # 25 - 11.60 - 8.60
+    left = container.read(lambda conn, _now: benefits.get_coupon(conn, later.id))
+    assert left.balance_units == units("5.00")
+
+
+def test_auto_renew_on_the_chosen_deduction_day_and_when_enabled_inside_it(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei: at 03:00 on the chosen deduction day (renewals_topic_20000006.html); enabled
+    inside the window, cloudbill charges at the next 03:00 (renewals_faq_0000004.html says
+    "immediately" only when the resource expires before that 03:00)."""
+    customer = new_customer(container, timezone="Asia/Shanghai")
+    topup(container, customer.id, "60.00", "seed")
+    _, early = bought(container, customer.id)
+    _, late = bought(container, customer.id)  # both expire at the end of 16 April Shanghai
+    container.write(
+        lambda conn, now: subscriptions.set_deduction_days(conn, customer.id, 3, now=now)
+    )
+    auto_renew(container, customer.id, early)
+    set_clock(container, utc(2026, 4, 8, 19, 0, 0))  # seven days before: not this customer's day
+    assert run_due(container).subscriptions.renewed == []
+    set_clock(container, utc(2026, 4, 12, 19, 0, 0))  # 13 April 03:00 Shanghai, three days before
+    assert len(run_due(container).subscriptions.renewed) == 1
+    assert resource(container, early).expire_at == utc(2026, 5, 16, 16, 0, 0)
+    set_clock(container, utc(2026, 4, 13, 4, 0, 0))  # 13 April 12:00: inside the window
+    auto_renew(container, customer.id, late)
+    assert run_due(container).subscriptions.renewed == []  # not at once
+    set_clock(container, utc(2026, 4, 13, 19, 0, 0))  # the next 03:00
+    assert len(run_due(container).subscriptions.renewed) == 1
+    assert resource(container, late).expire_at == utc(2026, 5, 16, 16, 0, 0)
+    assert_books_balance(container)
 
 
 def test_auto_renew_fails_for_lack_of_money_then_succeeds_after_a_top_up(container) -> None:  # type: ignore[no-untyped-def]

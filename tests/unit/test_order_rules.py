@@ -20,6 +20,8 @@ from cloudbill.orders.rules import (
     PayableLine,
     handling_fee_percent,
     plan_payment,
+    plan_payments,
+    pro_rata_last,
     split_exact,
     split_line_payment,
     term_months,
@@ -167,6 +169,56 @@ def test_split_exact_largest_remainder() -> None:
     }
 
 
+# Huawei, "When Does an Automatic Renewal Take Place?",
+# https://support.huaweicloud.com/eu/faq-billing/renewals_faq_0000004.html: deduction is
+# immediate when auto-renew is enabled before 03:00 and the resource expires before 03:00 that
+# day, or after 03:00 and it expires before 03:00 the next day; otherwise (enabled inside the
+# window) cloudbill charges at the next 03:00. "Deduction Date for Auto-Renewal",
+# https://support.huaweicloud.com/intl/en-us/usermanual-billing/renewals_topic_20000006.html:
+# at 03:00 on the chosen deduction day instead of seven days before.
+
+
+def _due_from(now, *, enabled_at=None, days_before=7, last=None):  # type: ignore[no-untyped-def]
+    anchor = date(2026, 3, 16)  # expires at the end of 16 April Shanghai = 16 April 16:00 UTC
+    return auto_renew_due(
+        anchor=anchor,
+        months=1,
+        expire_at=expiry(anchor, 1, SH),
+        tz_name=SH,
+        last_attempt=last,
+        now=now,
+        days_before=days_before,
+        enabled_at=enabled_at,
+    )
+
+
+def test_a_chosen_deduction_day_moves_the_first_charge() -> None:
+    # three days before: 13 April 03:00 Shanghai = 12 April 19:00 UTC
+    assert not _due_from(utc(2026, 4, 12, 18, 59, 59), days_before=3)
+    assert _due_from(utc(2026, 4, 12, 19, 0, 0), days_before=3)
+    assert _due_from(utc(2026, 4, 8, 19, 0, 0))  # the default, seven days before
+
+
+def test_enabled_inside_the_window_charges_at_the_next_three_oclock() -> None:
+    enabled = utc(2026, 4, 10, 4, 0, 0)  # 10 April 12:00 Shanghai, six days before expiry
+    assert not _due_from(utc(2026, 4, 10, 4, 0, 0), enabled_at=enabled)
+    assert not _due_from(utc(2026, 4, 10, 18, 59, 59), enabled_at=enabled)
+    assert _due_from(utc(2026, 4, 10, 19, 0, 0), enabled_at=enabled)  # 11 April 03:00
+    # enabled before the window opened: its first 03:00 as usual
+    assert _due_from(utc(2026, 4, 8, 19, 0, 0), enabled_at=utc(2026, 4, 1, 0, 0, 0))
+
+
+def test_enabled_when_the_resource_expires_before_the_next_three_oclock_charges_at_once() -> None:
+    # the last day (16 April) at 12:00 Shanghai: it expires at midnight, before 03:00 on the
+    # 17th, so at once (Huawei: enabled after 03:00, expiring before 03:00 the next day)
+    enabled = utc(2026, 4, 16, 4, 0, 0)
+    assert _due_from(enabled, enabled_at=enabled)
+    # 16 April 02:00 Shanghai (before 03:00): the resource expires after 03:00 that day, so 03:00
+    enabled = utc(2026, 4, 15, 18, 0, 0)
+    assert not _due_from(enabled, enabled_at=enabled)
+    assert _due_from(utc(2026, 4, 15, 19, 0, 0), enabled_at=enabled)
+
+
 # -- payment plans -------------------------------------------------------------------------------
 
 NOW = utc(2026, 3, 16, 9, 0, 0)
@@ -245,6 +297,95 @@ def test_plan_payment_refuses_an_unneeded_coupon_and_a_short_balance() -> None:
     with pytest.raises(CloudbillError) as err:  # a negative balance pays nothing
         plan_payment(LINES, [], cash_available=-usd("5"), credit_available=usd("14.59"), now=NOW)
     assert err.value.code is ErrorCode.INSUFFICIENT_BALANCE
+
+
+# -- several orders paid together ----------------------------------------------------------------
+# Huawei, "多订单合并支付时,优惠券如何扣减?" (How are coupons deducted when several orders are paid
+# together?), https://support.huaweicloud.com/intl/zh-cn/faq-billing/unpaidorder_faq_0000008.html:
+# a coupon deduction of 69.31 USD is shared over three orders, 23.10 USD each, and the extra
+# 0.01 USD goes to one of them. cloudbill shares pro rata by what each order owes, and puts the
+# remainder on the last order (deterministic, where Huawei's is random).
+
+
+def test_one_coupon_over_three_equal_orders_is_huaweis_example() -> None:
+    orders = [[PayableLine(1, "ecs", usd("100.00"))] for _ in range(3)]
+    plans = plan_payments(
+        orders,
+        [offer(value="69.31")],
+        cash_available=usd("1000"),
+        credit_available=0,
+        step=CENT,
+        now=NOW,
+    )
+    assert [p.coupon_units for p in plans] == [usd("23.10"), usd("23.10"), usd("23.11")]
+    assert [p.cash_units for p in plans] == [usd("76.90"), usd("76.90"), usd("76.89")]
+
+
+def test_a_coupon_over_orders_is_shared_pro_rata_by_amount() -> None:
+    # 10.00 over orders of 30.00, 10.00 and 60.00 (and a line out of the coupon's scope):
+    # 3.00, 1.00, 6.00; then 0.01 over 0.03, 0.03, 0.03: 0, 0, 0.01 (the remainder, last)
+    orders = [
+        [PayableLine(1, "ecs", usd("30.00")), PayableLine(2, "rds", usd("50.00"))],
+        [PayableLine(1, "ecs", usd("10.00"))],
+        [PayableLine(1, "ecs", usd("60.00"))],
+    ]
+    plans = plan_payments(
+        orders,
+        [offer(value="10.00", services=["ecs"])],
+        cash_available=usd("55.00"),
+        credit_available=usd("100"),
+        step=CENT,
+        now=NOW,
+    )
+    assert [p.coupon_units for p in plans] == [usd("3.00"), usd("1.00"), usd("6.00")]
+    # cash order by order: 77.00 takes the 55.00, the rest of it and the others on credit
+    assert [(p.cash_units, p.credit_units) for p in plans] == [
+        (usd("55.00"), usd("22.00")),
+        (0, usd("9.00")),
+        (0, usd("54.00")),
+    ]
+    assert pro_rata_last(usd("0.01"), [usd("0.03")] * 3, step=CENT) == [0, 0, usd("0.01")]
+
+
+def test_the_remainder_never_exceeds_the_last_order() -> None:
+    # 0.02 over three orders of 0.01: every rounded-down share is 0; the last takes 0.01, the
+    # rest goes to the one before it
+    assert pro_rata_last(usd("0.02"), [usd("0.01")] * 3, step=CENT) == [0, usd("0.01"), usd("0.01")]
+
+
+@given(
+    st.lists(st.integers(0, 10**12), min_size=1, max_size=6),
+    st.integers(0, 10**12),
+    st.sampled_from([1, CENT]),
+)
+def test_pro_rata_shares_add_up_and_fit(weights, total, step) -> None:  # type: ignore[no-untyped-def]
+    total = min(total, sum(weights))
+    shares = pro_rata_last(total, weights, step=step)
+    assert sum(shares) == total
+    assert all(0 <= s <= w for s, w in zip(shares, weights, strict=True))
+
+
+def test_a_minimum_spend_counts_the_orders_together() -> None:
+    orders = [[PayableLine(1, "ecs", usd("6.00"))], [PayableLine(1, "ecs", usd("6.00"))]]
+    plans = plan_payments(
+        orders,
+        [offer(value="5.00", min_spend="10.00")],
+        cash_available=usd("100"),
+        credit_available=0,
+        step=CENT,
+        now=NOW,
+    )
+    assert [p.coupon_units for p in plans] == [usd("2.50"), usd("2.50")]
+    with pytest.raises(CloudbillError) as err:
+        plan_payments(
+            orders,
+            [offer(value="5.00", min_spend="12.01")],
+            cash_available=usd("100"),
+            credit_available=0,
+            step=CENT,
+            now=NOW,
+        )
+    assert err.value.code is ErrorCode.COUPON_NOT_APPLICABLE
 
 
 # -- unsubscription refunds ----------------------------------------------------------------------

@@ -18,6 +18,7 @@ from ..shared.orders import (
     ConversionOrder,
     NewOrder,
     Payment,
+    PaymentTogether,
     RenewalOrder,
     Unsubscription,
 )
@@ -84,6 +85,17 @@ def list_orders(
 @router.get("/orders/{order_id}")
 def show(order_id: str, me: KeyCaller = Depends(caller), c: Container = Depends(container)) -> Any:
     return shared.show(c, me.customer.id, order_id)
+
+
+@router.post("/orders/pay")
+def pay_together(
+    body: PaymentTogether,
+    me: KeyCaller = Depends(caller),
+    c: Container = Depends(container),
+) -> Any:
+    """Pay several pending orders together: each coupon is shared over them pro rata by
+    amount (the remainder on the last), then cash, then credit; all or none."""
+    return shared.pay_together(c, me.customer.id, body)
 
 
 @router.post("/orders/{order_id}/pay")

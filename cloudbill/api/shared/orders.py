@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from ...bootstrap import Container
-from ...kernel.limits import REFERENCE_MAX_CHARS
+from ...kernel.limits import ORDERS_PAID_TOGETHER_MAX, REFERENCE_MAX_CHARS
 from ...orders import service
 from ...orders.model import OrderSource
 from ...orders.service import NewItem, Terms
@@ -70,6 +70,10 @@ class Unsubscription(_Body):
 class Payment(_Body):
     coupon_ids: list[str] = Field(default_factory=list, max_length=100)
     reference: str | None = Reference
+
+
+class PaymentTogether(Payment):
+    order_ids: list[str] = Field(min_length=1, max_length=ORDERS_PAID_TOGETHER_MAX)
 
 
 class Cancel(_Body):
@@ -208,10 +212,26 @@ def pay(c: Container, customer_id: str, order_id: str, body: Payment) -> Any:
             order_id,
             coupon_ids=body.coupon_ids,
             reference=body.reference,
+            coupons_max=c.settings.coupons_per_payment,
             now=now,
         )
     )
     return order_view(order)
+
+
+def pay_together(c: Container, customer_id: str, body: PaymentTogether) -> Any:
+    paid = c.write(
+        lambda conn, now: service.pay_together(
+            conn,
+            customer_id,
+            body.order_ids,
+            coupon_ids=body.coupon_ids,
+            reference=body.reference,
+            coupons_max=c.settings.coupons_per_payment,
+            now=now,
+        )
+    )
+    return {"items": [order_view(o) for o in paid]}
 
 
 def cancel(c: Container, customer_id: str, order_id: str, body: Cancel) -> Any:

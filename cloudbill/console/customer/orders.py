@@ -101,6 +101,7 @@ def pay(
             order_id,
             coupon_ids=coupon_ids,
             reference=f"console-{form_key}",
+            coupons_max=container_of(request).settings.coupons_per_payment,
             now=now,
         )
         return _(request, "Order paid") + f": {paid.id}"

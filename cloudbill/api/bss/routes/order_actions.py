@@ -12,6 +12,7 @@ from sqlalchemy import Connection
 
 from ....customers.model import Customer
 from ....kernel.errors import CloudbillError, ErrorCode
+from ....kernel.limits import MAX_COUPONS_PER_PAYMENT
 from ....ledger.rules import payload_hash
 from ....orders import service as orders
 from ....orders.model import Order, OrderStatus
@@ -30,7 +31,6 @@ from .order_views import PROMOTION_DISCOUNT
 
 router = APIRouter(route_class=ExactRoute)
 CASH_COUPON_TYPE = 301  # Huawei coupon types at payment: 300 discount, 301 cash, 302, 303 other
-COUPONS_MAX = 3  # Huawei: at most three coupons for one payment
 
 
 class CancelOrder(BaseModel):
@@ -49,7 +49,7 @@ class PayOrder(BaseModel):
     order_id: str = Field(min_length=1, max_length=64)
     use_coupon: Literal["YES", "NO"] | None = None
     use_discount: Literal["YES", "NO"] | None = None
-    coupon_infos: list[Choice] | None = Field(None, max_length=COUPONS_MAX)
+    coupon_infos: list[Choice] | None = Field(None, max_length=MAX_COUPONS_PER_PAYMENT)
     discount_infos: list[Choice] | None = Field(None, max_length=1)
 
 
@@ -103,6 +103,10 @@ def pay_orders(request: Request, body: PayOrder, customer: Customer = Caller) ->
     discounts = _chosen(body.use_discount, body.discount_infos, "discount")
     if any(c.type not in (None, CASH_COUPON_TYPE) for c in coupons):
         raise bad_parameter("coupon_infos.type: cloudbill's coupons are cash coupons (301)")
+    coupons_max = request.app.state.container.settings.coupons_per_payment
+    if len(coupons) > coupons_max:
+        # the operator's limit, CLOUDBILL_COUPONS_PER_PAYMENT (Huawei: one cash coupon)
+        raise bad_parameter(f"coupon_infos: at most {coupons_max} cash coupon(s) per payment")
     coupon_ids = [c.id for c in coupons]
     digest = payload_hash(
         # the same choice in another order is the same request
@@ -124,6 +128,7 @@ def pay_orders(request: Request, body: PayOrder, customer: Customer = Caller) ->
                     order.id,
                     coupon_ids=coupon_ids,
                     reference=f"bss-pay:{digest}",
+                    coupons_max=coupons_max,
                     now=now,
                 )
             except CloudbillError as exc:

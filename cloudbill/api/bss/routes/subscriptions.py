@@ -14,7 +14,6 @@ from ....customers.model import Customer
 from ....kernel.limits import OFFSET_MAX
 from ....resources import service as resources
 from ....resources.model import ResourceStatus
-from ....subscriptions import rules as sub_rules
 from ....subscriptions import service as subscriptions
 from ....subscriptions.rules import ExpirePolicy
 from ....subscriptions.search import LIVE, Subscribed, SubscriptionFilter, search
@@ -237,19 +236,21 @@ class RenewConfig(BaseModel):
 
 
 @router.post("/v2/orders/subscriptions/resources/renew/config")
-def set_resources_renew_config(body: RenewConfig, _customer: Customer = Caller) -> dict[str, Any]:
-    """cloudbill has no per-customer renew configuration: it accepts only what it already does
-    and refuses the rest, so that no setting is reported as saved and then ignored."""
-    days_before = str(sub_rules.AUTO_RENEW_DAYS_BEFORE)
-    if body.config_name == "DEDUCTION_DATE":
-        if body.config_value not in {str(d) for d in range(2, 8)}:
-            raise bad_parameter("config_value: DEDUCTION_DATE takes 2 to 7 days before expiry")
-        if body.config_value != days_before:
-            raise bad_parameter(
-                f"config_value: cloudbill charges auto-renewals {days_before} days before "
-                "expiry; another deduction day is not supported"
-            )
-        return {"error_code": SUCCESS, "error_msg": "success"}
-    raise bad_parameter(
-        "config_name: cloudbill keeps no unified expiry day; EXPIRE_DATE is not supported"
+def set_resources_renew_config(
+    request: Request, body: RenewConfig, customer: Customer = Caller
+) -> dict[str, Any]:
+    """DEDUCTION_DATE sets the customer's auto-renewal deduction day, 2 to 7 days before
+    expiry, which the renewal job honours. EXPIRE_DATE (a unified expiry day after renewal) is
+    refused: cloudbill keeps no such setting, and reporting it saved would be a lie."""
+    if body.config_name != "DEDUCTION_DATE":
+        raise bad_parameter(
+            "config_name: cloudbill keeps no unified expiry day; EXPIRE_DATE is not supported"
+        )
+    if body.config_value not in {str(d) for d in range(2, 8)}:
+        raise bad_parameter("config_value: DEDUCTION_DATE takes 2 to 7 days before expiry")
+    days = int(body.config_value)
+    write(
+        request,
+        lambda conn, now: subscriptions.set_deduction_days(conn, customer.id, days, now=now),
     )
+    return {"error_code": SUCCESS, "error_msg": "success"}
