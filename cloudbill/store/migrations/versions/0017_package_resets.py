@@ -1,7 +1,7 @@
 """package reset kinds
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-07
 
 A resource package's monthly reset flag becomes a reset kind: none, daily at a local hour,
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 
 revision = "0017"
-down_revision = "0015"
+down_revision = "0016"
 branch_labels = None
 depends_on = None
 
