@@ -258,6 +258,46 @@ def test_pay_a_pending_order_with_a_coupon_then_renew_a_resource(browser: Any, d
     assert after > before
 
 
+def test_pay_two_unpaid_orders_together_sharing_one_coupon(browser: Any, demo: Demo) -> None:
+    """Unpaid Orders: two orders selected and paid at once, one coupon shared over them pro
+    rata by amount (Huawei's FAQ on paying several orders together, unpaidorder_faq_0000008);
+    a refusal (no order selected) is shown beside the form and changes nothing."""
+    c = demo.c
+    epsilon = demo.customer("epsilon-yearly")
+    terms = Terms.from_settings(c.settings)
+    coupon, _made = c.write(
+        lambda conn, now: benefits.issue_coupon(
+            conn, customer_id=epsilon, name="shared", value="6.00", valid_from=None,
+            valid_to=now + timedelta(days=30), reference="browser-shared-coupon", now=now,
+        )
+    )  # fmt: skip
+
+    def order(spec: str, ref: str):  # type: ignore[no-untyped-def]
+        item = NewItem("hws.resource.type.vm", spec, "ap-southeast-1", ref, "month", 1)
+        return c.write(
+            lambda conn, now: orders.create_new(
+                conn, epsilon, [item], reference=ref, terms=terms, now=now
+            )
+        )
+
+    made = [order("s6.small.1", "together-1"), order("s6.large.2", "together-2")]
+    page = browser.new_context(viewport=WIDE).new_page()
+    _sign_in(page, demo, "it@epsilon.example")
+    page.goto(demo.base + "/console/orders")
+    page.click("[data-testid=pay-selected] button.primary")  # nothing selected: refused
+    page.wait_for_selector("[data-testid=pay-selected] .field-error")
+    for order in made:
+        page.check(f"[data-order='{order.id}'] input[name=order_id]")
+    page.check(f"[data-testid=pay-selected] input[name=coupon_id][value='{coupon.id}']")
+    page.screenshot(path=str(demo.shots / "pay-together.png"), full_page=True)
+    page.click("[data-testid=pay-selected] button.primary")
+    page.wait_for_selector(".notice.done")
+    paid = [c.read(lambda conn, _now, o=o: orders.get(conn, o.id)) for o in made]
+    assert [str(o.status) for o in paid] == ["paid", "paid"]
+    # 6.00 over 11.60 and 39.10: 1.37 (rounded down to the cent) and the rest on the last
+    assert [o.coupon_units for o in paid] == [137 * 10**6, 463 * 10**6]
+
+
 def test_export_a_bill(browser: Any, demo: Demo) -> None:
     page = browser.new_context(viewport=WIDE, accept_downloads=True).new_page()
     _sign_in(page, demo, "finance@corvid.example")

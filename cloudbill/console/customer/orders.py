@@ -1,5 +1,5 @@
-"""Orders: Unpaid Orders (pay with the balance and chosen cash coupons, cancel), an order's
-details, and every order of the account."""
+"""Orders: Unpaid Orders (pay one or several together with the balance and chosen cash
+coupons, cancel), an order's details, and every order of the account."""
 
 from __future__ import annotations
 
@@ -42,8 +42,12 @@ def order_list(
     who: SignedIn = Depends(signed_in),
 ) -> Response:
     """Unpaid Orders by default; `status=` any other status, or empty for every order."""
+    return _list_page(request, who, status, offset, after(container_of(request), who, done))
+
+
+def _list_page(request: Request, who: SignedIn, status: str, offset: int, shown: Shown) -> Response:
     c = container_of(request)
-    shown = list_orders(
+    shown_orders = list_orders(
         c,
         who.customer_id,
         status=status or None,
@@ -51,19 +55,60 @@ def order_list(
         limit=PAGE_SIZE_DEFAULT,
         offset=offset,
     )
-    title = "Unpaid Orders" if status == OrderStatus.PENDING_PAYMENT else "Orders"
-    page = Page(request, who, title, nav="orders", shown=after(c, who, done))
+    unpaid = status == OrderStatus.PENDING_PAYMENT
+    # Unpaid orders can be paid together, the chosen coupons shared over them pro rata.
+    coupons = (
+        list_coupons(c, who.customer_id, status="active", limit=COUPONS_OFFERED_MAX, offset=0)
+        if unpaid
+        else {"items": []}
+    )
+    title = "Unpaid Orders" if unpaid else "Orders"
+    page = Page(request, who, title, nav="orders", shown=shown)
     return render(
         request,
         "orders.html",
         page,
-        orders=shown,
+        orders=shown_orders,
         status=status,
         offset=offset,
         limit=PAGE_SIZE_DEFAULT,
         statuses=[s.value for s in OrderStatus],
+        coupons=coupons["items"],
+        coupons_per_payment=c.settings.coupons_per_payment,
         **account_of(c, who),
     )
+
+
+@router.post("/orders/pay")
+def pay_selected(
+    request: Request,
+    form_key: str = Form("", max_length=64),
+    order_id: list[str] = Form([], max_length=PAGE_SIZE_DEFAULT),
+    coupon_id: list[str] = Form([], max_length=COUPONS_OFFERED_MAX),
+    who: SignedIn = Depends(acting),
+) -> Response:
+    """Pay the selected unpaid orders together, all or none: each chosen coupon is shared over
+    them pro rata by amount (the remainder on the last), then the balance (and credit)."""
+    order_ids, coupon_ids = list(order_id), list(coupon_id)
+
+    def action(conn, now):  # type: ignore[no-untyped-def]
+        paid = orders.pay_together(
+            conn,
+            who.customer_id,
+            order_ids,
+            coupon_ids=coupon_ids,
+            reference=f"console-{form_key}",
+            coupons_max=container_of(request).settings.coupons_per_payment,
+            now=now,
+        )
+        return _(request, "Orders paid") + ": " + ", ".join(o.id for o in paid)
+
+    try:
+        apply_form(container_of(request), who, form_key, action)
+    except CloudbillError as error:
+        shown = Shown.refused(error, "pay", coupon_ids=coupon_ids, order_ids=order_ids)
+        return _list_page(request, who, OrderStatus.PENDING_PAYMENT, 0, shown)
+    return done_redirect(request, "/orders", form_key)
 
 
 def _order_page(request: Request, who: SignedIn, order_id: str, shown: Shown) -> HTMLResponse:
