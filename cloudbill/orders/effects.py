@@ -35,7 +35,7 @@ def _event(topic: str, order: Order, line: OrderLine, at: datetime, **extra: Any
             "at": at.isoformat(),
             **extra,
         },
-        dedupe_key=f"{topic}:{line.resource_id}:{order.id}",
+        dedupe_key=f"{topic}:{line.resource_id}:{order.id}:{line.line_no}",
     )
 
 

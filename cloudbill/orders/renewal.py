@@ -11,6 +11,7 @@ from ..catalog import service as catalog_service
 from ..customers import service as customers
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..ledger.rules import payload_hash
+from ..subscriptions import repo as sub_repo
 from ..subscriptions import rules as sub_rules
 from .drafting import (
     Terms,
@@ -65,9 +66,25 @@ def create_renewal(
     check_fee_allowed(conn, customer, now)
     found = own_resources(conn, customer, resource_ids)
     catalog = catalog_service.active(conn)
+    # A period renewal runs on to the customer's unified expiry day (SetResourcesRenewConfig
+    # EXPIRE_DATE), the extra days a line of their own at the daily price.
+    extend_to = None if unified else sub_repo.unified_expiry_day(conn, customer.id)
     lines: list[dict[str, Any]] = []
+
+    def add_line(r, unit: str, count: int) -> None:  # type: ignore[no-untyped-def]
+        quote = period_quote(
+            catalog,
+            customer,
+            resource_type=r.resource_type,
+            spec=r.spec,
+            period_unit=unit,
+            period_count=count,
+            rounding=terms.rounding,
+        )
+        lines.append(line_values(len(lines) + 1, resource_line(r), quote, unit=unit, count=count))
+
     for r in found:
-        sub = subscription_of(conn, r)
+        sub, extra_days = subscription_of(conn, r), 0
         if unified:
             current = sub_rules.expiry_day(sub.anchor_date, sub.months)
             target = sub_rules.unified_day(current, unified_day)  # type: ignore[arg-type]
@@ -80,24 +97,20 @@ def create_renewal(
             line_unit, line_count = str(unit), count
             months = sub.months + sub_rules.months_of(unit, count)
             new_expiry = sub_rules.expiry(sub.anchor_date, months, customer.timezone)
+            if extend_to is not None:
+                period_end = sub_rules.expiry_day(sub.anchor_date, months)
+                target = sub_rules.unified_day(period_end, extend_to)
+                extra_days = (target - period_end).days
+                new_expiry = sub_rules.end_of_day(target, customer.timezone)
         if new_expiry <= now:
             raise CloudbillError(
                 ErrorCode.INVALID_STATE,
                 f"renewing {r.id} from its old expiry for that period still ends in the past: "
                 "choose a longer period",
             )
-        quote = period_quote(
-            catalog,
-            customer,
-            resource_type=r.resource_type,
-            spec=r.spec,
-            period_unit=line_unit,
-            period_count=line_count,
-            rounding=terms.rounding,
-        )
-        lines.append(
-            line_values(len(lines) + 1, resource_line(r), quote, unit=line_unit, count=line_count)
-        )
+        add_line(r, line_unit, line_count)
+        if extra_days:
+            add_line(r, DAY_UNIT, extra_days)
     if not lines:
         raise CloudbillError(
             ErrorCode.INVALID_STATE, "every resource already expires on that day of the month"

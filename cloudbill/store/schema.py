@@ -694,12 +694,14 @@ subscription = Table(
 APPEND_ONLY_TABLES_V9 = ("order_coupon",)
 
 # A customer's renewal settings (BSS SetResourcesRenewConfig): the auto-renewal deduction day,
-# 2 to 7 days before expiry (Huawei's default: 7). No row: the default.
+# 2 to 7 days before expiry (null: Huawei's default, 7), and the unified expiry day renewals
+# extend to (1-28 of the month, -1 its last day; null: none). No row: the defaults.
 renewal_config = Table(
     "renewal_config",
     metadata,
     Column("customer_id", String(32), ForeignKey("customer.id"), primary_key=True),
-    Column("deduction_days_before", Integer, nullable=False),
+    Column("deduction_days_before", Integer, nullable=True),
+    Column("unified_expiry_day", Integer, nullable=True),
     Column("updated_at", UtcDateTime, nullable=False),
 )
 

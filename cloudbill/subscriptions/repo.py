@@ -95,11 +95,23 @@ def deduction_days_before(conn: Connection, customer_id: str) -> int | None:
     return conn.execute(query).scalar()
 
 
-def set_deduction_days_before(conn: Connection, customer_id: str, days: int, now: datetime) -> None:
-    values = {"deduction_days_before": days, "updated_at": now}
-    if deduction_days_before(conn, customer_id) is None:
-        conn.execute(insert(renewal_config).values(customer_id=customer_id, **values))
+def unified_expiry_day(conn: Connection, customer_id: str) -> int | None:
+    """The day of the month the customer's renewals extend to (-1: the last; None: none)."""
+    query = select(renewal_config.c.unified_expiry_day).where(
+        renewal_config.c.customer_id == customer_id
+    )
+    return conn.execute(query).scalar()
+
+
+def set_renewal_config(conn: Connection, customer_id: str, now: datetime, **values: int) -> None:
+    """Set some of the customer's renewal settings (deduction_days_before, unified_expiry_day)."""
+    found = conn.execute(
+        select(renewal_config.c.customer_id).where(renewal_config.c.customer_id == customer_id)
+    ).first()
+    row = {**values, "updated_at": now}
+    if found is None:
+        conn.execute(insert(renewal_config).values(customer_id=customer_id, **row))
     else:
         conn.execute(
-            update(renewal_config).where(renewal_config.c.customer_id == customer_id).values(values)
+            update(renewal_config).where(renewal_config.c.customer_id == customer_id).values(row)
         )

@@ -164,15 +164,30 @@ def expiry_steps(
     return steps
 
 
-def unified_day(anchor_expiry_day: date, day_of_month: int) -> date:
-    """The first date on or after the current expiry day that falls on `day_of_month`."""
+LAST_DAY = -1  # a unified expiry day: the last day of each month
+
+
+def check_unified_day(day_of_month: object) -> None:
     if isinstance(day_of_month, bool) or not isinstance(day_of_month, int):
         raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "day of month must be a whole number")
-    if not 1 <= day_of_month <= UNIFIED_DAY_MAX:
+    if day_of_month != LAST_DAY and not 1 <= day_of_month <= UNIFIED_DAY_MAX:
         raise CloudbillError(
-            ErrorCode.INVALID_ARGUMENT, f"day of month must be from 1 to {UNIFIED_DAY_MAX}"
+            ErrorCode.INVALID_ARGUMENT,
+            f"day of month must be from 1 to {UNIFIED_DAY_MAX}, or {LAST_DAY} for the last day",
         )
+
+
+def unified_day(anchor_expiry_day: date, day_of_month: int) -> date:
+    """The first date on or after the current expiry day that falls on `day_of_month` (-1: the
+    last day of a month)."""
+    check_unified_day(day_of_month)
+    if day_of_month == LAST_DAY:
+        return _month_end(anchor_expiry_day)
     candidate = anchor_expiry_day.replace(day=day_of_month)
     if candidate < anchor_expiry_day:
         candidate = add_months(candidate, 1)
     return candidate
+
+
+def _month_end(day: date) -> date:
+    return add_months(day.replace(day=1), 1) - timedelta(days=1)

@@ -120,8 +120,21 @@ def set_deduction_days(conn: Connection, customer_id: str, days: object, *, now:
             ErrorCode.INVALID_ARGUMENT, f"deduction day: {low} to {high} days before expiry"
         )
     customers.get(conn, customer_id, lock=True)
-    repo.set_deduction_days_before(conn, customer_id, days, now)
+    repo.set_renewal_config(conn, customer_id, now, deduction_days_before=days)
     return days
+
+
+def set_unified_expiry_day(
+    conn: Connection, customer_id: str, day: object, *, now: datetime
+) -> int:
+    """The day of the month the customer's renewals extend to: 1 to 28, or -1 for the month's
+    last day (Huawei's SetResourcesRenewConfig EXPIRE_DATE). A renewal for a period then runs
+    on, by whole days paid at the daily price, to the first such day on or after the period's
+    end, so that renewed resources expire together."""
+    rules.check_unified_day(day)
+    customers.get(conn, customer_id, lock=True)
+    repo.set_renewal_config(conn, customer_id, now, unified_expiry_day=day)
+    return day  # type: ignore[return-value]
 
 
 def set_expire_policy(

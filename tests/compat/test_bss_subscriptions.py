@@ -24,6 +24,7 @@ from huaweicloudsdkbssintl.v2 import (
 from sqlalchemy import select
 
 from cloudbill.bootstrap import Container
+from cloudbill.orders import service as orders
 from cloudbill.resources import service as resources
 from cloudbill.store.schema import subscription
 from cloudbill.subscriptions import repo as sub_repo
@@ -31,7 +32,7 @@ from cloudbill.subscriptions import service as subscriptions
 from cloudbill.worker.jobs import run_due
 
 from ..helpers import new_customer, snapshot
-from ..scenarios.test_orders import LARGE, buy, pay, set_clock
+from ..scenarios.test_orders import LARGE, buy, pay, set_clock, terms
 from ..scenarios.test_settlement import topup
 from .conftest import issue_key, sdk_client
 from .test_bss_refusals import refused
@@ -225,7 +226,9 @@ def test_renew_configuration_sets_the_deduction_day(
     for name, value in (
         ("DEDUCTION_DATE", "1"),
         ("DEDUCTION_DATE", "9"),
-        ("EXPIRE_DATE", "15"),  # cloudbill keeps no unified expiry day
+        ("EXPIRE_DATE", "0"),
+        ("EXPIRE_DATE", "29"),  # 1 to 28, or -1 for the last day
+        ("EXPIRE_DATE", "last"),
         ("RENEW_DAY", "7"),
     ):
         refused(lambda n=name, v=value: renew_config(client, n, v), 400, "CBC.0100")
@@ -237,6 +240,42 @@ def test_renew_configuration_sets_the_deduction_day(
     assert stored == 3
     assert renew_config(client, "DEDUCTION_DATE", "7").status_code == 200  # back to the default
     assert container.read(lambda conn, _now: sub_repo.deduction_days_before(conn, customer_id)) == 7
+
+
+def test_renew_configuration_sets_a_unified_expiry_day(
+    container: Container, yearly: dict[str, Any]
+) -> None:
+    """EXPIRE_DATE: renewals run on to that day of the month (1-28, or -1 the last), the extra
+    days a line of their own at the daily price, so that renewed resources expire together
+    (the SDK's RenewResourceConfigReq: "设置续费后资源统一到期日")."""
+    client, vm, cid = yearly["client"], yearly["month_vm"], yearly["customer"].id
+
+    def renewed_for_a_month() -> tuple[list[tuple[str, int]], str]:
+        order = container.write(
+            lambda conn, now: orders.create_renewal(
+                conn, cid, [vm], period_unit="month", period_count=1,
+                terms=terms(container), now=now,
+            )
+        )  # fmt: skip
+        pay(container, cid, order.id)
+        lines = [(line.period_unit, line.period_count) for line in order.lines]
+        return lines, expire_at_text(container, vm)
+
+    first_expiry = expire_at_text(container, vm)
+    # bought on March 16 for a month: to the end of April 16 (the customer's time zone: UTC)
+    assert first_expiry == "2026-04-17T00:00:00Z"
+    assert renew_config(client, "EXPIRE_DATE", "20").status_code == 200
+    assert container.read(lambda conn, _now: sub_repo.unified_expiry_day(conn, cid)) == 20
+    lines, expiry = renewed_for_a_month()
+    assert lines == [("month", 1), ("day", 4)]  # May 16, then on to May 20
+    assert expiry == "2026-05-21T00:00:00Z"  # the end of May 20
+    assert renew_config(client, "EXPIRE_DATE", "-1").status_code == 200
+    lines, expiry = renewed_for_a_month()
+    assert lines == [("month", 1), ("day", 10)]  # June 20, then on to June 30
+    assert expiry == "2026-07-01T00:00:00Z"  # the end of June 30
+    # the deduction day is a setting of its own: setting it keeps the expiry day
+    assert renew_config(client, "DEDUCTION_DATE", "5").status_code == 200
+    assert container.read(lambda conn, _now: sub_repo.unified_expiry_day(conn, cid)) == -1
 
 
 def test_malformed_queries_are_refused(container: Container, yearly: dict[str, Any]) -> None:

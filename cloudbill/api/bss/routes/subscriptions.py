@@ -240,17 +240,24 @@ def set_resources_renew_config(
     request: Request, body: RenewConfig, customer: Customer = Caller
 ) -> dict[str, Any]:
     """DEDUCTION_DATE sets the customer's auto-renewal deduction day, 2 to 7 days before
-    expiry, which the renewal job honours. EXPIRE_DATE (a unified expiry day after renewal) is
-    refused: cloudbill keeps no such setting, and reporting it saved would be a lie."""
-    if body.config_name != "DEDUCTION_DATE":
-        raise bad_parameter(
-            "config_name: cloudbill keeps no unified expiry day; EXPIRE_DATE is not supported"
+    expiry, which the renewal job honours; EXPIRE_DATE the unified expiry day renewals extend
+    to, 1 to 28 or -1 (the month's last day), as the SDK model documents."""
+    if body.config_name == "DEDUCTION_DATE":
+        if body.config_value not in {str(d) for d in range(2, 8)}:
+            raise bad_parameter("config_value: DEDUCTION_DATE takes 2 to 7 days before expiry")
+        days = int(body.config_value)
+        write(
+            request,
+            lambda conn, now: subscriptions.set_deduction_days(conn, customer.id, days, now=now),
         )
-    if body.config_value not in {str(d) for d in range(2, 8)}:
-        raise bad_parameter("config_value: DEDUCTION_DATE takes 2 to 7 days before expiry")
-    days = int(body.config_value)
-    write(
-        request,
-        lambda conn, now: subscriptions.set_deduction_days(conn, customer.id, days, now=now),
-    )
+    else:
+        if body.config_value not in {*(str(d) for d in range(1, 29)), "-1"}:
+            raise bad_parameter("config_value: EXPIRE_DATE takes a day from 1 to 28, or -1")
+        day = int(body.config_value)
+        write(
+            request,
+            lambda conn, now: subscriptions.set_unified_expiry_day(
+                conn, customer.id, day, now=now
+            ),
+        )
     return {"error_code": SUCCESS, "error_msg": "success"}

@@ -24,7 +24,8 @@ def upgrade() -> None:
     op.create_table(
         "renewal_config",
         sa.Column("customer_id", sa.String(length=32), nullable=False),
-        sa.Column("deduction_days_before", sa.Integer(), nullable=False),
+        sa.Column("deduction_days_before", sa.Integer(), nullable=True),
+        sa.Column("unified_expiry_day", sa.Integer(), nullable=True),
         sa.Column("updated_at", cloudbill.store.types.UtcDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["customer_id"], ["customer.id"]),
         sa.PrimaryKeyConstraint("customer_id"),
