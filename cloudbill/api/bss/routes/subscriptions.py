@@ -256,8 +256,6 @@ def set_resources_renew_config(
         day = int(body.config_value)
         write(
             request,
-            lambda conn, now: subscriptions.set_unified_expiry_day(
-                conn, customer.id, day, now=now
-            ),
+            lambda conn, now: subscriptions.set_unified_expiry_day(conn, customer.id, day, now=now),
         )
     return {"error_code": SUCCESS, "error_msg": "success"}
