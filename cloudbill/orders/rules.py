@@ -179,14 +179,6 @@ def consumed(span: PaidSpan, now: datetime, *, digits: int, rounding: Rounding) 
     return scale(span.amount_units, used, total, digits=digits, rounding=rounding)
 
 
-def remaining_fraction(span_start: datetime, span_end: datetime, now: datetime) -> tuple[int, int]:
-    """(remaining, total) seconds of a span from the hour now is in; 1/1 before it starts."""
-    start = hour_floor(span_start)
-    total = max(int((span_end - start).total_seconds()), 1)
-    from_ = min(max(hour_floor(now), start), span_end)
-    return int((span_end - from_).total_seconds()), total
-
-
 @dataclass(frozen=True, slots=True)
 class Refund:
     paid_units: int
