@@ -31,7 +31,7 @@ from .drafting import (
 )
 from .model import Order, OrderSource, OrderStatus, OrderType
 from .pricing import period_quote
-from .refunds import computed, give_back
+from .refunds import computed, give_back, split_by_sources
 from .remaining import remaining_share
 
 
@@ -151,7 +151,9 @@ def create_change(
         now=now,
         status=OrderStatus.REFUNDED if amount < 0 else OrderStatus.PAID,
     )
-    moved = give_back(conn, customer, order_id, {r.id: -amount}, now=now)
+    moved = give_back(
+        conn, customer, order_id, split_by_sources(conn, customer, {r.id: -amount}), now=now
+    )
     repo.update_order(conn, order_id, paid_at=now, closed_at=now)
     order = get(conn, order_id)
     effects.apply(conn, order, customer, now=now)

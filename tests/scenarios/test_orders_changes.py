@@ -182,17 +182,18 @@ def test_without_the_window_four_days_in_pay_the_fee(container) -> None:  # type
     set_clock(container, utc(2026, 3, 21, 8, 0, 0))  # 4 days 23 hours later: 119 h of 759
     order = unsubscribe(container, customer.id, [rid])
     checked(container, first.id, order.id)
-    # used 11.60 x 119 / 759 = 1.8187 -> 1.82; fee 10% of 11.60 = 1.16; back 8.62, the way
-    # it came: 8.62 x 6.60 / 11.60 = 4.9045 cash and 3.7155 coupon, in whole cents by the
-    # largest remainder: 4.90 and 3.72
+    # Huawei counts only what cash paid, and keeps the coupon spent on a period in use
+    # (https://support.huaweicloud.com/intl/en-us/faq-billing/unsubscriptions_faq_300007.html):
+    # paid 6.60; used 6.60 x 119 / 759 = 1.0348 -> 1.03; fee 10% of 6.60 = 0.66; back 4.91
     (line,) = order.lines
-    assert (line.used_units, line.fee_units) == (units("1.82"), units("1.16"))
+    assert (line.used_units, line.fee_units) == (units("1.03"), units("0.66"))
     assert (order.amount_units, order.cash_units, order.coupon_units) == (
-        units("-8.62"),
-        units("-4.90"),
-        units("-3.72"),
+        units("-4.91"),
+        units("-4.91"),
+        0,
     )
-    assert coupon_balance(container, c.id)[0] == units("3.72")
+    assert coupon_balance(container, c.id) == (0, "used_up")
+    assert figures(container, customer.id).cash_balance_units == units("18.31")  # 13.40 + 4.91
 
 
 def test_unsubscription_outside_the_full_refund_window(container) -> None:  # type: ignore[no-untyped-def]
