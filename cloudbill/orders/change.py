@@ -31,7 +31,8 @@ from .drafting import (
 )
 from .model import Order, OrderSource, OrderStatus, OrderType
 from .pricing import period_quote
-from .refunds import computed, give_back
+from .refunds import computed, give_back, split_by_sources
+from .remaining import remaining_share
 
 
 def create_change(
@@ -48,7 +49,8 @@ def create_change(
     """Change the spec of a yearly/monthly resource for the rest of what was paid for.
 
     The difference is pro rata: for every paid period still to run, (new spec's price - current
-    spec's price) for that period x the share of it remaining (from the current hour). An
+    spec's price) for that period x the share of it remaining, by Huawei's calendar rule
+    (`remaining.remaining_share`: calendar-month day fractions, or days over 365). An
     upgrade makes an order to pay; a downgrade is applied at once and refunds the difference
     the way the money came."""
     reference = reference_of(reference)
@@ -75,8 +77,15 @@ def create_change(
     for row in repo.paid_lines(conn, r.id):
         if row.period_unit is None or row.period_start is None:
             continue  # a change line: its period is covered by the lines it changed
-        left, total = rules.remaining_fraction(row.period_start, row.period_end, now)
-        if left == 0:
+        share = remaining_share(
+            period_start=row.period_start,
+            period_end=row.period_end,
+            period_unit=row.period_unit,
+            period_count=row.period_count or 1,
+            now=now,
+            tz_name=customer.timezone,
+        )
+        if share == 0:
             continue
         quotes = [
             period_quote(
@@ -93,15 +102,15 @@ def create_change(
         new, cur = quotes
         official += rules.scale(
             new.official.units - cur.official.units,
-            left,
-            total,
+            share.numerator,
+            share.denominator,
             digits=digits,
             rounding=terms.rounding,
         )
         amount += rules.scale(
             new.amount.units - cur.amount.units,
-            left,
-            total,
+            share.numerator,
+            share.denominator,
             digits=digits,
             rounding=terms.rounding,
         )
@@ -142,7 +151,9 @@ def create_change(
         now=now,
         status=OrderStatus.REFUNDED if amount < 0 else OrderStatus.PAID,
     )
-    moved = give_back(conn, customer, order_id, {r.id: -amount}, now=now)
+    moved = give_back(
+        conn, customer, order_id, split_by_sources(conn, customer, {r.id: -amount}), now=now
+    )
     repo.update_order(conn, order_id, paid_at=now, closed_at=now)
     order = get(conn, order_id)
     effects.apply(conn, order, customer, now=now)

@@ -1,5 +1,5 @@
-"""Money given back for the unused part of a paid term (a downgrade, an unsubscription): by
-the sources it was paid from, in the reverse order of payment."""
+"""Money given back for the unused part of a paid term (a downgrade, an unsubscription): to
+the sources it was paid from."""
 
 from __future__ import annotations
 
@@ -32,28 +32,38 @@ def _sources(conn: Connection, resource_id: str) -> dict[str, int]:
     return out
 
 
+def split_by_sources(
+    conn: Connection, customer: Customer, refunds: dict[str, int]
+) -> dict[str, dict[str, int]]:
+    """Each resource's refund in proportion to where its money came from (a downgrade)."""
+    step = rules.step_units(currency_digits(customer.currency))
+    return {
+        resource_id: rules.split_exact(units, _sources(conn, resource_id), step=step)
+        for resource_id, units in refunds.items()
+    }
+
+
 def give_back(
     conn: Connection,
     customer: Customer,
     order_id: str,
-    refunds: dict[str, int],
+    parts_by_resource: dict[str, dict[str, int]],
     *,
     now: datetime,
 ) -> int:
-    """Refund each resource's amount in proportion to where its money came from; write the
-    parts (negative) on the order's lines and the order, and post the refund. Returns how much
-    of the credit part came back as cash (the customer had repaid it since)."""
-    step = rules.step_units(currency_digits(customer.currency))
+    """Give back each resource's parts ('cash', 'credit', 'coupon:<id>' -> units); write them
+    (negative) on the order's lines and the order, and post the refund. Returns how much of the
+    credit part came back as cash (the customer had repaid it since)."""
     cash = credit = 0
     coupon_back: dict[str, int] = {}
     uses: list[tuple[int, str, int]] = []
     lines = {line.resource_id: line.line_no for line in get(conn, order_id).lines}
-    for resource_id, units in refunds.items():
-        parts = rules.split_exact(units, _sources(conn, resource_id), step=step)
+    for resource_id, given in parts_by_resource.items():
+        parts = dict(given)
         c_cash, c_credit = parts.pop("cash", 0), parts.pop("credit", 0)
         line_no = lines[resource_id]
         line_coupons = 0
-        for key, part in parts.items():
+        for key, part in sorted(parts.items()):
             if part:
                 coupon_id = str(key).removeprefix("coupon:")
                 coupon_back[coupon_id] = coupon_back.get(coupon_id, 0) + part

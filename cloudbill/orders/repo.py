@@ -175,6 +175,30 @@ def coupon_parts(conn: Connection, order_ids: list[str], resource_id: str) -> di
     return {row[0]: int(row[1]) for row in rows}
 
 
+def line_coupon_parts(conn: Connection, resource_id: str) -> dict[tuple[str, int], dict[str, int]]:
+    """(order id, line no) -> coupon id -> net value it paid for that line of a resource (uses
+    minus what was given back on it)."""
+    rows = conn.execute(
+        select(
+            order_coupon.c.order_id,
+            order_coupon.c.line_no,
+            order_coupon.c.coupon_id,
+            func.sum(order_coupon.c.amount_units),
+        )
+        .join(
+            order_line,
+            (order_line.c.order_id == order_coupon.c.order_id)
+            & (order_line.c.line_no == order_coupon.c.line_no),
+        )
+        .where(order_line.c.resource_id == resource_id)
+        .group_by(order_coupon.c.order_id, order_coupon.c.line_no, order_coupon.c.coupon_id)
+    ).all()
+    out: dict[tuple[str, int], dict[str, int]] = {}
+    for order_id, line_no, coupon_id, units in rows:
+        out.setdefault((order_id, int(line_no)), {})[coupon_id] = int(units)
+    return out
+
+
 def expire_pending(conn: Connection, now, *, reason: str) -> list[str]:  # type: ignore[no-untyped-def]
     """Mark every pending order whose deadline has passed `expired`; their ids."""
     due = (customer_order.c.status == str(OrderStatus.PENDING_PAYMENT)) & (

@@ -254,22 +254,6 @@ def consumed(span: PaidSpan, now: datetime, *, digits: int, rounding: Rounding) 
     return scale(span.amount_units, used, total, digits=digits, rounding=rounding)
 
 
-def remaining_fraction(span_start: datetime, span_end: datetime, now: datetime) -> tuple[int, int]:
-    """(remaining, total) seconds of a span from the hour now is in; 1/1 before it starts."""
-    start = hour_floor(span_start)
-    total = max(int((span_end - start).total_seconds()), 1)
-    from_ = min(max(hour_floor(now), start), span_end)
-    return int((span_end - from_).total_seconds()), total
-
-
-@dataclass(frozen=True, slots=True)
-class Refund:
-    paid_units: int
-    used_units: int
-    fee_units: int
-    refund_units: int
-
-
 def term_months(period_unit: str | None, period_count: int | None) -> int | None:
     """An order line's subscription term in months (None: a line that bought no term, e.g. a
     spec change; the days of a unified-expiry renewal count as part of a month)."""
@@ -301,28 +285,3 @@ def year_of_use(start: datetime, now: datetime, term_months: int) -> int:
     if (now.month, now.day, now.time()) < (start.month, start.day, start.time()):
         years -= 1
     return min(max(years, 0) + 1, max(term_months // 12, 1))
-
-
-def unsubscription_refund(
-    spans: Sequence[PaidSpan],
-    *,
-    now: datetime,
-    full_refund: bool,
-    fee_percent_numerator: int,
-    fee_percent_denominator: int,
-    digits: int,
-    rounding: Rounding,
-) -> Refund:
-    """Refund = paid - used - handling fee (never below zero); within the full-refund window
-    everything paid comes back and there is no fee. The fee is a percentage of what was paid
-    (`fee_percent_numerator / fee_percent_denominator` percent: the operator's one rate, or
-    Huawei's table for the term in use, `handling_fee_percent`)."""
-    paid = sum(s.amount_units for s in spans)
-    if full_refund:
-        return Refund(paid, 0, 0, max(paid, 0))
-    used = sum(consumed(s, now, digits=digits, rounding=rounding) for s in spans)
-    fee = scale(
-        paid, fee_percent_numerator, fee_percent_denominator * 100, digits=digits, rounding=rounding
-    )
-    fee = max(0, min(fee, paid - used))
-    return Refund(paid, used, fee, max(0, paid - used - fee))

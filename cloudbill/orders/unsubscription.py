@@ -1,5 +1,5 @@
 """Unsubscribing yearly/monthly resources: the refund of the unused term less the handling
-fee, the resources released."""
+fee (period by period, source by source: period_refunds.py), the resources released."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from ..notify.outbox import Event, emit_many
 from ..resources import repo as resource_repo
 from ..resources.model import ResourceStatus, StatusChange
 from ..subscriptions import repo as sub_repo
-from . import records, repo, rules
+from . import period_refunds, records, repo, rules
 from .drafting import (
     Terms,
     get,
@@ -52,6 +52,28 @@ def _fee_percent(terms: Terms, paid_lines: list, now: datetime) -> tuple[int, in
     return rules.handling_fee_percent(months, year), 1
 
 
+def _paid_lines(conn: Connection, resource_id: str, rows: list) -> list[period_refunds.PaidLine]:  # type: ignore[type-arg]
+    """The resource's paid lines with the sources each was paid from (coupon by coupon)."""
+    coupons = repo.line_coupon_parts(conn, resource_id)
+    out = []
+    for row in rows:
+        sources = {"cash": row.cash_units, "credit": row.credit_units}
+        for coupon_id, units in coupons.get((row.order_id, row.line_no), {}).items():
+            sources[f"coupon:{coupon_id}"] = units
+        out.append(
+            period_refunds.PaidLine(
+                key=row.id,
+                period_start=row.period_start,
+                period_end=row.period_end,
+                period_unit=row.period_unit,
+                period_count=row.period_count,
+                amount_units=row.amount_units,
+                sources=sources,
+            )
+        )
+    return out
+
+
 def unsubscribe(
     conn: Connection,
     customer_id: str,
@@ -62,9 +84,10 @@ def unsubscribe(
     terms: Terms,
     now: datetime,
 ) -> Order:
-    """Unsubscribe yearly/monthly resources: each is released now and refunded what was paid
-    minus what was used (whole hours) minus the handling fee; within the full-refund window
-    after its purchase, everything paid, without a fee."""
+    """Unsubscribe yearly/monthly resources with their renewals: each is released now and
+    refunded by `period_refunds` (periods in use: cash and credit paid - used in whole hours -
+    the handling fee, their coupons kept; periods not begun: everything, coupons included, no
+    fee); within the full-refund window after its purchase, everything paid, without a fee."""
     reference = reference_of(reference)
     customer = customers.get(conn, customer_id, lock=True)
     digest = payload_hash({"type": "unsubscription", "resources": resource_ids})
@@ -77,20 +100,18 @@ def unsubscribe(
     lines, refunds = [], {}
     for r in found:
         sub = subscription_of(conn, r)
-        paid_lines = [
+        rows = [
             row
             for row in repo.paid_lines(conn, r.id)
             if row.period_start is not None and row.period_end is not None
         ]
-        spans = [
-            rules.PaidSpan(row.amount_units, row.period_start, row.period_end) for row in paid_lines
-        ]
-        numerator, denominator = _fee_percent(terms, paid_lines, now)
+        numerator, denominator = _fee_percent(terms, rows, now)
         window = timedelta(days=terms.full_refund_days)
         full = bool(window) and sub.first_paid_at is not None and now - sub.first_paid_at <= window
-        refund = rules.unsubscription_refund(
-            spans,
+        refund = period_refunds.unsubscription_refund(
+            _paid_lines(conn, r.id, rows),
             now=now,
+            tz_name=customer.timezone,
             full_refund=full,
             fee_percent_numerator=numerator,
             fee_percent_denominator=denominator,
@@ -106,7 +127,7 @@ def unsubscribe(
         )
         line |= {"used_units": refund.used_units, "fee_units": refund.fee_units}
         lines.append(line)
-        refunds[r.id] = refund.refund_units
+        refunds[r.id] = dict(refund.parts)
     order_id = store(
         conn,
         customer,

@@ -228,11 +228,12 @@ def test_orders_and_subscriptions_written_by_the_customer(
     )
     new_rid = paid["lines"][0]["resource_id"]
     refund = alice.post("/orders/unsubscription", {"resource_ids": [new_rid]}, 201)
-    # no full-refund window by default: the 10% fee 1.16 kept, 10.44 back the way it came
+    # no full-refund window by default: paid is the 9.60 of cash (the coupon spent on a
+    # resource in use is not returned), the 10% fee 0.96 kept: 8.64 back in cash
     assert (refund["status"], refund["cash_amount"], refund["coupon_amount"]) == (
         "refunded",
         "-8.64",
-        "-1.80",
+        "0.00",
     )
     assert alice.get("/account/overview")["cash_balance"] == "90.2838"  # 81.6438 + 8.64
     assert_books_balance(container)

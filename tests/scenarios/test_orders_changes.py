@@ -1,8 +1,10 @@
 """Spec changes, unsubscription and bad input on the simulated clock.
 
 Pro rata (create_change's rule): for the paid period still to run, (new spec's price - current
-spec's price) for that period x the share of it remaining, counted in seconds from the hour
-now is in over the span from the hour it took effect. Unsubscription: paid - used (whole
+spec's price) for that period x the share of it remaining by Huawei's calendar rule (the days
+left in this month after the day of the change over its days, plus the days of the last month
+over its days; https://support.huaweicloud.com/en-us/usermanual-billing/renewals_topic_60000001.html).
+Unsubscription: paid - used (whole
 hours, same shares) - the handling fee (Huawei's table: 10% of what was paid for a monthly
 term); within the operator's full-refund window (off by default; 5 days here where it is
 tested) everything paid comes back without a fee. Refunds go back the way the money came. Figures
@@ -37,7 +39,8 @@ from .test_settlement_benefits import coupon
 # Bought at T0 = 16 March 09:00 UTC by a UTC customer: expires 17 April 00:00 UTC.
 # The span runs from 16 March 09:00: 31 days 15 hours = 759 hours.
 # Ten days and 30 minutes later (26 March 09:30) the hour is 09:00: 240 hours are used and 519
-# remain.
+# remain (unsubscription); a spec change then has 27-31 March (5/31) and 1-16 April (16/30) of
+# the month left: 0.69462... of it.
 MID = utc(2026, 3, 26, 9, 30, 0)
 
 
@@ -87,19 +90,19 @@ def test_upgrade_mid_period_charges_the_difference_pro_rata(container) -> None: 
     checked(container, first.id)
     set_clock(container, MID)
     order = change(container, customer.id, rid, LARGE)
-    # (39.10 - 11.60) x 519 / 759 = 27.50 x 0.68379... = 18.8043 -> 18.80
+    # (39.10 - 11.60) x (5/31 + 16/30) = 27.50 x 0.69462... = 19.1022 -> 19.10
     assert (order.order_type.value, order.status.value) == ("change", "pending_payment")
-    assert order.amount_units == order.official_units == units("18.80")
+    assert order.amount_units == order.official_units == units("19.10")
     assert (order.lines[0].old_spec, order.lines[0].spec) == (SMALL, LARGE)
     checked(container, first.id, order.id)
     assert resource(container, rid).spec == SMALL  # not before it is paid
     paid = pay(container, customer.id, order.id)
     checked(container, first.id, paid.id)
-    assert paid.cash_units == units("18.80")
+    assert paid.cash_units == units("19.10")
     r = resource(container, rid)
     assert (r.spec, r.expire_at) == (LARGE, utc(2026, 4, 17, 0, 0, 0))  # the expiry stays
     assert (paid.lines[0].period_start, paid.lines[0].period_end) == (MID, r.expire_at)
-    assert figures(container, customer.id).cash_balance_units == units("9.60")  # 40-11.60-18.80
+    assert figures(container, customer.id).cash_balance_units == units("9.30")  # 40-11.60-19.10
     assert len(events(container, "resource.spec_changed", rid)) == 1
 
 
@@ -114,17 +117,17 @@ def test_downgrade_mid_period_refunds_the_way_the_money_came(container) -> None:
     checked(container, first.id)
     set_clock(container, MID)
     order = change(container, customer.id, rid, SMALL)
-    # (11.60 - 39.10) x 519 / 759 = -18.80, applied at once and given back
+    # (11.60 - 39.10) x (5/31 + 16/30) = -19.10, applied at once and given back
     assert (order.order_type.value, order.status.value) == ("change", "refunded")
-    assert order.amount_units == units("-18.80")
-    # by source: cash 29.10 and coupon 10.00 of 39.10 -> 1880 cents x 2910/3910 = 1399.18,
-    # x 1000/3910 = 480.82; the odd cent to the larger remainder (the coupon): 13.99 + 4.81
-    assert (order.cash_units, order.coupon_units) == (units("-13.99"), units("-4.81"))
-    assert order.coupons == ((1, c.id, units("-4.81")),)
+    assert order.amount_units == units("-19.10")
+    # by source: cash 29.10 and coupon 10.00 of 39.10 -> 1910 cents x 2910/3910 = 1421.51,
+    # x 1000/3910 = 488.49; the odd cent to the larger remainder (cash): 14.22 + 4.88
+    assert (order.cash_units, order.coupon_units) == (units("-14.22"), units("-4.88"))
+    assert order.coupons == ((1, c.id, units("-4.88")),)
     checked(container, first.id, order.id)
     assert resource(container, rid).spec == SMALL
-    assert coupon_balance(container, c.id) == (units("4.81"), "active")
-    assert figures(container, customer.id).cash_balance_units == units("24.89")  # 10.90+13.99
+    assert coupon_balance(container, c.id) == (units("4.88"), "active")
+    assert figures(container, customer.id).cash_balance_units == units("25.12")  # 10.90+14.22
     # changing to the spec it has, or an unknown one: refused, nothing changes
     refused(
         container, ErrorCode.INVALID_ARGUMENT, lambda: change(container, customer.id, rid, SMALL)
@@ -179,17 +182,18 @@ def test_without_the_window_four_days_in_pay_the_fee(container) -> None:  # type
     set_clock(container, utc(2026, 3, 21, 8, 0, 0))  # 4 days 23 hours later: 119 h of 759
     order = unsubscribe(container, customer.id, [rid])
     checked(container, first.id, order.id)
-    # used 11.60 x 119 / 759 = 1.8187 -> 1.82; fee 10% of 11.60 = 1.16; back 8.62, the way
-    # it came: 8.62 x 6.60 / 11.60 = 4.9045 cash and 3.7155 coupon, in whole cents by the
-    # largest remainder: 4.90 and 3.72
+    # Huawei counts only what cash paid, and keeps the coupon spent on a period in use
+    # (https://support.huaweicloud.com/intl/en-us/faq-billing/unsubscriptions_faq_300007.html):
+    # paid 6.60; used 6.60 x 119 / 759 = 1.0348 -> 1.03; fee 10% of 6.60 = 0.66; back 4.91
     (line,) = order.lines
-    assert (line.used_units, line.fee_units) == (units("1.82"), units("1.16"))
+    assert (line.used_units, line.fee_units) == (units("1.03"), units("0.66"))
     assert (order.amount_units, order.cash_units, order.coupon_units) == (
-        units("-8.62"),
-        units("-4.90"),
-        units("-3.72"),
+        units("-4.91"),
+        units("-4.91"),
+        0,
     )
-    assert coupon_balance(container, c.id)[0] == units("3.72")
+    assert coupon_balance(container, c.id) == (0, "used_up")
+    assert figures(container, customer.id).cash_balance_units == units("18.31")  # 13.40 + 4.91
 
 
 def test_unsubscription_outside_the_full_refund_window(container) -> None:  # type: ignore[no-untyped-def]
@@ -234,17 +238,17 @@ def test_unsubscription_after_an_upgrade_counts_both_payments(container) -> None
     rid = first.lines[0].resource_id
     set_clock(container, MID)
     upgrade = pay(container, customer.id, change(container, customer.id, rid, LARGE).id)
-    assert upgrade.amount_units == units("18.80")
+    assert upgrade.amount_units == units("19.10")
     set_clock(container, MID + timedelta(days=5))  # 31 March 09:30: 360 hours in
     order = unsubscribe(container, customer.id, [rid])
     checked(container, first.id, upgrade.id, order.id)
     # first: 11.60 x 360 / 759 = 5.5019 -> 5.50; the upgrade ran from 26 March 09:00 to
-    # 17 April 00:00 (519 h), 120 h used: 18.80 x 120 / 519 = 4.3468 -> 4.35.
-    # paid 30.40, used 9.85, fee 3.04: back 17.51
+    # 17 April 00:00 (519 h), 120 h used: 19.10 x 120 / 519 = 4.4162 -> 4.42.
+    # paid 30.70, used 9.92, fee 3.07: back 17.71
     (line,) = order.lines
-    assert (line.used_units, line.fee_units) == (units("9.85"), units("3.04"))
-    assert order.amount_units == units("-17.51")
-    assert figures(container, customer.id).cash_balance_units == units("27.11")  # 9.60 + 17.51
+    assert (line.used_units, line.fee_units) == (units("9.92"), units("3.07"))
+    assert order.amount_units == units("-17.71")
+    assert figures(container, customer.id).cash_balance_units == units("27.01")  # 9.30 + 17.71
 
 
 # -- bad input ----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ are worked out by hand in the comments."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,9 +15,9 @@ from hypothesis import strategies as st
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.kernel.money import Rounding
 from cloudbill.kernel.periods import utc
+from cloudbill.orders.period_refunds import PaidLine, unsubscription_refund
 from cloudbill.orders.rules import (
     CouponOffer,
-    PaidSpan,
     PayableLine,
     handling_fee_percent,
     plan_payment,
@@ -25,7 +26,6 @@ from cloudbill.orders.rules import (
     split_exact,
     split_line_payment,
     term_months,
-    unsubscription_refund,
     year_of_use,
 )
 from cloudbill.subscriptions.rules import auto_renew_due, end_of_day, expiry, expiry_day
@@ -390,14 +390,21 @@ def test_a_minimum_spend_counts_the_orders_together() -> None:
 
 # -- unsubscription refunds ----------------------------------------------------------------------
 
+
+# -- unsubscription refunds (orders/period_refunds.py) -------------------------------------------
+
 # 11.60 paid on 16 March 09:00 UTC for a month to 16 April 16:00 UTC: 31 days 7 hours = 751 h
-SPAN = PaidSpan(usd("11.60"), utc(2026, 3, 16, 9, 0, 0), utc(2026, 4, 16, 16, 0, 0))
+BOUGHT = PaidLine(1, utc(2026, 3, 16, 9, 0, 0), utc(2026, 4, 16, 16, 0, 0), "month", 1,
+                  usd("11.60"), {"cash": usd("11.60")})  # fmt: skip
+RENEWED = PaidLine(2, utc(2026, 4, 16, 16, 0, 0), utc(2026, 5, 16, 16, 0, 0), "month", 1,
+                   usd("11.60"), {"cash": usd("6.60"), "coupon:c1": usd("5.00")})  # fmt: skip
 
 
-def refund(now: datetime, *, full: bool = False, spans=(SPAN,), rounding=Rounding.HALF_UP):  # type: ignore[no-untyped-def]
+def refund(now: datetime, *, full: bool = False, lines=(BOUGHT,), rounding=Rounding.HALF_UP):  # type: ignore[no-untyped-def]
     return unsubscription_refund(
-        list(spans),
+        list(lines),
         now=now,
+        tz_name="UTC",
         full_refund=full,
         fee_percent_numerator=10,
         fee_percent_denominator=1,
@@ -407,21 +414,19 @@ def refund(now: datetime, *, full: bool = False, spans=(SPAN,), rounding=Roundin
 
 
 def test_unsubscription_refund_inside_the_full_refund_window() -> None:
-    r = refund(utc(2026, 3, 19, 9, 0, 0), full=True)
-    assert (r.paid_units, r.used_units, r.fee_units, r.refund_units) == (
-        usd("11.60"),
-        0,
-        0,
-        usd("11.60"),
-    )
+    r = refund(utc(2026, 3, 19, 9, 0, 0), full=True, lines=(BOUGHT, RENEWED))
+    assert (r.used_units, r.fee_units) == (0, 0)
+    assert r.parts == {"cash": usd("18.20"), "coupon:c1": usd("5.00")}
 
 
 def test_unsubscription_refund_paid_minus_used_whole_hours_minus_fee() -> None:
+    """https://support.huaweicloud.com/intl/en-us/faq-billing/unsubscriptions_faq_300007.html:
+    refund = paid - consumed - handling fee, consumed counted in whole hours."""
     # 10 days 0h30m in: 240 whole hours used of 751 -> 11.60 x 240 / 751 = 3.7070... -> 3.71
     r = refund(utc(2026, 3, 26, 9, 30, 0))
     assert r.used_units == usd("3.71")
     assert r.fee_units == usd("1.16")  # 10% of 11.60
-    assert r.refund_units == usd("11.60") - usd("3.71") - usd("1.16")  # 6.73
+    assert r.parts == {"cash": usd("11.60") - usd("3.71") - usd("1.16")}  # 6.73
     # truncating: 3.70 used
     assert refund(utc(2026, 3, 26, 9, 30, 0), rounding=Rounding.TRUNCATE).used_units == usd("3.70")
     # within the hour it started: nothing used yet
@@ -431,21 +436,70 @@ def test_unsubscription_refund_paid_minus_used_whole_hours_minus_fee() -> None:
 def test_unsubscription_refund_never_below_zero() -> None:
     # one hour before the end: used 750/751 of 11.60 = 11.58; the fee is capped at what is left
     r = refund(utc(2026, 4, 16, 15, 10, 0))
-    assert r.used_units == usd("11.58")
-    assert r.fee_units == usd("0.02")
-    assert r.refund_units == 0
+    assert (r.used_units, r.fee_units, r.refund_units) == (usd("11.58"), usd("0.02"), 0)
     after = refund(utc(2026, 5, 1, 0, 0, 0))
     assert (after.used_units, after.fee_units, after.refund_units) == (usd("11.60"), 0, 0)
 
 
-def test_unsubscription_refund_over_a_renewal_counts_both_spans() -> None:
-    renewal = PaidSpan(usd("11.60"), utc(2026, 4, 16, 16, 0, 0), utc(2026, 5, 16, 16, 0, 0))
-    r = refund(utc(2026, 3, 26, 9, 30, 0), spans=(SPAN, renewal))
-    # the renewal has not started: nothing of it used; fee is 10% of 23.20
-    assert r.paid_units == usd("23.20")
-    assert r.used_units == usd("3.71")
-    assert r.fee_units == usd("2.32")
-    assert r.refund_units == usd("23.20") - usd("3.71") - usd("2.32")
+def test_coupons_of_a_period_in_use_stay_spent() -> None:
+    """Huawei: "If you unsubscribe from an in-use resource, handling fee will be charged and any
+    cash coupon that was applied will not be returned"; paid is what cash paid (same FAQ)."""
+    bought = replace(BOUGHT, sources={"cash": usd("6.60"), "coupon:c0": usd("5.00")})
+    r = refund(utc(2026, 3, 26, 9, 30, 0), lines=(bought,))
+    # paid 6.60; used 6.60 x 240 / 751 = 2.1092 -> 2.11; fee 0.66: 3.83 back, in cash
+    assert (r.paid_units, r.used_units, r.fee_units) == (usd("6.60"), usd("2.11"), usd("0.66"))
+    assert r.parts == {"cash": usd("3.83")}
+
+
+def test_a_renewal_not_begun_comes_back_whole_with_its_coupons_and_no_fee() -> None:
+    """https://support.huaweicloud.com/intl/en-us/usermanual-billing/unsubscription_topic_2000010.html:
+    renewal periods are charged neither the consumed amount nor a fee, and the coupon is
+    returned."""
+    r = refund(utc(2026, 3, 26, 9, 30, 0), lines=(BOUGHT, RENEWED))
+    assert (r.used_units, r.fee_units) == (usd("3.71"), usd("1.16"))  # the month in use only
+    assert r.parts == {"cash": usd("6.73") + usd("6.60"), "coupon:c1": usd("5.00")}
+
+
+def test_a_downgrade_is_folded_into_the_periods_it_changed() -> None:
+    """A downgrade on 16 March 10:00 gave back 27.50 x 31/31 of the month in use (capped at 1)
+    and 27.50 of the renewal ahead: its refund lowers both, so the renewal comes back at
+    what it cost after the downgrade, never at its old price."""
+    large = replace(BOUGHT, amount_units=usd("39.10"), sources={"cash": usd("39.10")})
+    ahead = replace(RENEWED, amount_units=usd("39.10"), sources={"cash": usd("39.10")})
+    down = PaidLine(3, utc(2026, 3, 16, 10, 0, 0), ahead.period_end, None, None, -usd("55.00"),
+                    {"cash": -usd("55.00")})  # fmt: skip
+    r = refund(utc(2026, 3, 16, 11, 0, 0), lines=(large, ahead, down))
+    # The change weighs both periods alike (the month in use has 15/31 + 16/30 > 1 left,
+    # capped at 1): -27.50 each. The month in use: paid 39.10 - 27.50 = 11.60; used 2 h of
+    # 751 of 39.10 (0.1041 -> 0.10) and 1 h of 750 of -27.50 (-0.0367 -> -0.04): 0.06; fee
+    # 1.16; 10.38 back. The renewal: 39.10 - 27.50 = 11.60, whole. 21.98 of the 23.20 net.
+    assert (r.used_units, r.fee_units) == (usd("0.06"), usd("1.16"))
+    assert r.parts == {"cash": usd("21.98")}
+
+
+@given(
+    cash=st.lists(st.integers(min_value=0, max_value=10_000), min_size=1, max_size=3),
+    coupon=st.integers(min_value=0, max_value=500),
+    change=st.integers(min_value=-20_000, max_value=20_000),
+    at_h=st.integers(min_value=0, max_value=2_400),
+)
+def test_no_source_gets_back_more_than_it_paid_net(cash, coupon, change, at_h) -> None:  # type: ignore[no-untyped-def]
+    step = 10**6
+    start = utc(2026, 1, 10, 9, 0, 0)
+    lines, bounds = [], [start, utc(2026, 2, 11, 0, 0, 0), utc(2026, 3, 11, 0, 0, 0),
+                          utc(2026, 4, 11, 0, 0, 0)]  # fmt: skip
+    for i, c in enumerate(cash):
+        sources = {"cash": c * step, "coupon:k": coupon * step if i == len(cash) - 1 else 0}
+        amount = sum(sources.values())
+        lines.append(PaidLine(i, bounds[i], bounds[i + 1], "month", 1, amount, sources))
+    at = start + timedelta(hours=at_h)
+    lines.append(PaidLine(9, start + timedelta(days=3), bounds[len(cash)], None, None,
+                          change * step, {"cash": change * step}))  # fmt: skip
+    net_cash = sum(line.sources["cash"] for line in lines)
+    r = refund(at, lines=lines)
+    assert 0 <= r.parts.get("cash", 0) <= max(net_cash, 0)
+    assert 0 <= r.parts.get("coupon:k", 0) <= coupon * step
+    assert all(units % step == 0 for units in r.parts.values())
 
 
 @pytest.mark.parametrize(
