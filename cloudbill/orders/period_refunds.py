@@ -153,7 +153,9 @@ def unsubscription_refund(
     fee = rules.scale(
         paid, fee_percent_numerator, fee_percent_denominator * 100, digits=digits, rounding=rounding
     )
-    fee = max(0, min(fee, paid - used))
+    # Never more than what is left of the payment, in whole currency steps: a line's share of
+    # cash (split over an order's lines at 1e-8) need not be a whole cent.
+    fee = max(0, min(fee, (paid - used) // step * step))
     back = max(0, paid - used - fee)
     parts = _split_signed(back, {i: max(in_use.get(src, 0), 0) for i, src in enumerate(MONEY)})
     refund = {src: parts.get(i, 0) for i, src in enumerate(MONEY)}

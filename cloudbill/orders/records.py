@@ -144,7 +144,10 @@ def unsubscription_records(
         if not any(back.values()):
             continue  # nothing of this resource came back (its time was used up)
         fee = line.fee_units or 0
-        kept = split_exact(fee, back, step=step)
+        # The handling fee is kept out of the money paid (cash, credit), never out of coupons
+        # (Huawei: "Paid amount ... excluding any payment in cash coupons").
+        money = {k: (back[k] if k != "coupon" else 0) for k in back}
+        kept = split_exact(fee, money if any(money.values()) else {**money, "cash": 1}, step=step)
         span = refunded_spans.get(line.resource_id, (order.paid_at, None))
         before_fee = {k: back[k] + kept[k] for k in back}
         out.append(

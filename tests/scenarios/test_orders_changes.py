@@ -284,7 +284,7 @@ def test_bad_periods_and_specs_are_refused(container) -> None:  # type: ignore[n
         ErrorCode.CATALOG_ITEM_NOT_FOUND,
         lambda: buy(container, customer.id, spec="s6.huge.99"),
     )
-    for day in (0, 29, -1):
+    for day in (0, 29, -2):  # 1 to 28, or -1 for the last day of the month
         refused(
             container,
             ErrorCode.INVALID_ARGUMENT,
@@ -378,9 +378,19 @@ def test_coupons_outside_their_scope_or_validity(container) -> None:  # type: ig
     )
     # one good coupon among them still cannot carry the bad one
     good = coupon(container, customer.id, "good", "5.00", services=["ecs"])
-    refused(
+    refused(  # where the operator allows two coupons a payment
         container,
         ErrorCode.COUPON_NOT_APPLICABLE,
+        lambda: container.write(
+            lambda conn, now: orders.pay(
+                conn, customer.id, order.id, coupon_ids=[good.id, storage.id], coupons_max=2,
+                now=now,
+            )
+        ),
+    )  # fmt: skip
+    refused(  # Huawei's limit by default: one cash coupon a payment
+        container,
+        ErrorCode.INVALID_ARGUMENT,
         lambda: pay(container, customer.id, order.id, [good.id, storage.id]),
     )
     paid = pay(container, customer.id, order.id, [good.id])
