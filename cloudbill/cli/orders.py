@@ -178,10 +178,14 @@ def convert(
 def unsubscribe(
     customer_id: CustomerArg,
     resource_ids: list[str] = typer.Argument(...),
+    to_pay_per_use: bool = typer.Option(
+        False, "--to-pay-per-use", help="keep them running, billed by the hour from now on"
+    ),
     reference: str | None = ReferenceOption,
     as_json: bool = JsonOption,
 ) -> None:
-    """Unsubscribe resources: released now, refunded paid - used - handling fee."""
+    """Unsubscribe resources: refunded paid - used - handling fee, then released now (or
+    changed to pay-per-use at once)."""
     with errors_as_lines():
         order = container().write(
             lambda conn, now: service.unsubscribe(
@@ -190,6 +194,7 @@ def unsubscribe(
                 resource_ids,
                 reference=reference,
                 source=OrderSource.OPERATOR,
+                then="to_pay_per_use" if to_pay_per_use else "release",
                 terms=_terms(),
                 now=now,
             )

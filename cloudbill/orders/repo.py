@@ -147,11 +147,23 @@ def pending_for_resources(conn: Connection, resource_ids: list[str]) -> dict[str
 
 
 def paid_lines(conn: Connection, resource_id: str):  # type: ignore[no-untyped-def]
-    """The paid (or refunded: a downgrade) lines of a resource with their order's type."""
+    """The paid (or refunded: a downgrade) lines of a resource with their order's type, since
+    its last unsubscription: that settled all the money before it (a resource changed to
+    pay-per-use at once and later bought again starts afresh)."""
+    last_unsubscribed = (
+        select(func.coalesce(func.max(order_line.c.id), 0))
+        .join(customer_order, customer_order.c.id == order_line.c.order_id)
+        .where(
+            order_line.c.resource_id == resource_id,
+            customer_order.c.order_type == str(OrderType.UNSUBSCRIPTION),
+        )
+        .scalar_subquery()
+    )
     return conn.execute(
         select(order_line, customer_order.c.order_type)
         .join(customer_order, customer_order.c.id == order_line.c.order_id)
         .where(
+            order_line.c.id > last_unsubscribed,
             order_line.c.resource_id == resource_id,
             customer_order.c.status.in_([str(OrderStatus.PAID), str(OrderStatus.REFUNDED)]),
             customer_order.c.order_type != str(OrderType.UNSUBSCRIPTION),

@@ -1,5 +1,6 @@
 """Unsubscribing yearly/monthly resources: the refund of the unused term less the handling
-fee (period by period, source by source: period_refunds.py), the resources released."""
+fee (period by period, source by source: period_refunds.py), the resources released or
+changed to pay-per-use at once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..expenditure import repo as expenditure_repo
 from ..kernel.currency import currency_digits
+from ..kernel.errors import CloudbillError, ErrorCode
 from ..ledger.rules import payload_hash
 from ..notify.outbox import Event, emit_many
 from ..resources import repo as resource_repo
@@ -19,6 +21,7 @@ from ..subscriptions import repo as sub_repo
 from . import period_refunds, records, repo, rules
 from .drafting import (
     Terms,
+    bad,
     get,
     line_values,
     own_resources,
@@ -30,6 +33,9 @@ from .drafting import (
 )
 from .model import Order, OrderSource, OrderStatus, OrderType
 from .refunds import computed, give_back
+
+# What becomes of an unsubscribed resource: released now, or billed by the hour from now on.
+RELEASE, TO_PAY_PER_USE = "release", "to_pay_per_use"
 
 
 def _fee_percent(terms: Terms, paid_lines: list, now: datetime) -> tuple[int, int]:  # type: ignore[type-arg]
@@ -81,21 +87,38 @@ def unsubscribe(
     *,
     reference: object = None,
     source: OrderSource = OrderSource.CUSTOMER,
+    then: object = RELEASE,
     terms: Terms,
     now: datetime,
 ) -> Order:
-    """Unsubscribe yearly/monthly resources with their renewals: each is released now and
-    refunded by `period_refunds` (periods in use: cash and credit paid - used in whole hours -
-    the handling fee, their coupons kept; periods not begun: everything, coupons included, no
-    fee); within the full-refund window after its purchase, everything paid, without a fee."""
+    """Unsubscribe yearly/monthly resources with their renewals: each is refunded by
+    `period_refunds` (periods in use: cash and credit paid - used in whole hours - the handling
+    fee, their coupons kept; periods not begun: everything, coupons included, no fee; within the
+    full-refund window after its purchase, everything paid, without a fee), then released now,
+    or (`then="to_pay_per_use"`) kept running, billed by the hour from now on: a change from
+    yearly/monthly to pay-per-use that takes effect at once instead of at expiry."""
+    if then not in (RELEASE, TO_PAY_PER_USE):
+        raise bad(f"then: {RELEASE} or {TO_PAY_PER_USE}")
     reference = reference_of(reference)
     customer = customers.get(conn, customer_id, lock=True)
-    digest = payload_hash({"type": "unsubscription", "resources": resource_ids})
+    request = {"type": "unsubscription", "resources": resource_ids}
+    digest = payload_hash(request if then == RELEASE else {**request, "then": then})
     replay = replayed(conn, customer, reference, digest)
     if replay is not None:
         return replay
     customer_rules.check_not_frozen(customer)  # a refund is an operation like any other
     found = own_resources(conn, customer, resource_ids)
+    if then == TO_PAY_PER_USE:
+        # metered from now on: a fee-incurring operation, on a resource still in its term
+        customer_rules.check_fee_incurring_allowed(customer, customers.overview(conn, customer))
+        for r in found:
+            subscription_of(conn, r)
+            if r.status is not ResourceStatus.NORMAL or r.expire_at is None or r.expire_at <= now:
+                raise CloudbillError(
+                    ErrorCode.INVALID_STATE,
+                    f"resource {r.id} is {r.status}, expiring {r.expire_at}: only a resource "
+                    "in its term changes to pay-per-use at once (else: at expiry)",
+                )
     digits = currency_digits(customer.currency)
     lines, refunds = [], {}
     for r in found:
@@ -148,6 +171,12 @@ def unsubscribe(
     expenditure_repo.insert_expenditures(
         conn, records.unsubscription_records(get(conn, order_id), refunded, credit_to_cash=moved)
     )
+    if then == TO_PAY_PER_USE:
+        emit_many(conn, [_converted(r, order_id, now) for r in found], now=now)
+        for r in found:
+            sub_repo.update_subscription(conn, r.id, auto_renew=False, updated_at=now)
+            resource_repo.set_billing_mode(conn, r.id, "pay_per_use", at=now)
+        return get(conn, order_id)
     events = []
     for r in found:
         sub_repo.update_subscription(conn, r.id, auto_renew=False, updated_at=now)
@@ -173,3 +202,19 @@ def unsubscribe(
         )
     emit_many(conn, events, now=now)
     return get(conn, order_id)
+
+
+def _converted(r, order_id: str, now: datetime) -> Event:  # type: ignore[no-untyped-def]
+    return Event(
+        "resource.converted",
+        r.id,
+        {
+            "resource_id": r.id,
+            "billing_mode": "pay_per_use",
+            "at": now.isoformat(),
+            "order_id": order_id,
+            "cause": "unsubscription",
+            "old_expire_at": r.expire_at.isoformat(),
+        },
+        dedupe_key=f"resource.converted:{r.id}:{now.isoformat()}",
+    )

@@ -213,6 +213,50 @@ def test_unsubscription_outside_the_full_refund_window(container) -> None:  # ty
     assert resource(container, rid).status.value == "released"
 
 
+def test_a_change_to_pay_per_use_at_once_refunds_like_an_unsubscription(container) -> None:  # type: ignore[no-untyped-def]
+    """Yearly/monthly -> pay-per-use taking effect now (issue 15, item 8), not at expiry: the
+    unused term comes back as an unsubscription's refund would, and the resource keeps running,
+    billed by the hour from this instant; bought again later, it starts afresh (the refunded
+    term is never refunded twice)."""
+    customer = new_customer(container)
+    topup(container, customer.id, "40.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    set_clock(container, MID)
+    order = unsubscribe(container, customer.id, [rid], then="to_pay_per_use")
+    checked(container, first.id, order.id)
+    (line,) = order.lines  # as test_unsubscription_outside_the_full_refund_window
+    assert (line.used_units, line.fee_units) == (units("3.67"), units("1.16"))
+    assert order.amount_units == order.cash_units == units("-6.77")
+    r = resource(container, rid)
+    assert (r.status.value, r.billing_mode.value, r.expire_at, r.terms_since) == (
+        "normal", "pay_per_use", None, MID,
+    )  # fmt: skip
+    assert events(container, "resource.converted", rid)[-1]["order_id"] == order.id
+    # bought again, then unsubscribed within the hour: only the new month counts
+    again = container.write(
+        lambda conn, now: orders.create_conversion(
+            conn, customer.id, rid, period_unit="month", period_count=1,
+            terms=terms(container), now=now,
+        )
+    )  # fmt: skip
+    again = pay(container, customer.id, again.id)
+    last = unsubscribe(container, customer.id, [rid])
+    checked(container, again.id, last.id)
+    # 11.60 paid, no whole hour used, 10% fee: 10.44 back
+    assert last.amount_units == last.cash_units == units("-10.44")
+    # a resource not in its term, or a bad choice: refused, nothing changed
+    before = snapshot(container)
+    for rids, then, code in (
+        ([rid], "to_pay_per_use", ErrorCode.RESOURCE_RELEASED),
+        ([rid], "keep", ErrorCode.INVALID_ARGUMENT),
+    ):
+        with pytest.raises(CloudbillError) as err:
+            unsubscribe(container, customer.id, rids, then=then)
+        assert err.value.code is code, then
+    assert snapshot(container) == before
+
+
 def test_unsubscribing_an_expired_resource_gives_nothing_back(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
     topup(container, customer.id, "20.00", "seed")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -64,6 +64,11 @@ class ConversionOrder(_Body):
 
 class Unsubscription(_Body):
     resource_ids: list[str] = Field(min_length=1, max_length=100)
+    then: Literal["release", "to_pay_per_use"] = Field(
+        "release",
+        description="release: the resources are released now; to_pay_per_use: they keep "
+        "running, billed by the hour from now on (the change to pay-per-use at once)",
+    )
     reference: str | None = Reference
 
 
@@ -174,6 +179,7 @@ def unsubscribe(c: Container, customer_id: str, body: Unsubscription, source: Or
             body.resource_ids,
             reference=body.reference,
             source=source,
+            then=body.then,
             terms=order_terms(c),
             now=now,
         )
