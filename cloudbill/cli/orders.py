@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import typer
 
+from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_DEFAULT
 from ..orders import service
 from ..orders.model import OrderSource
@@ -181,12 +182,28 @@ def unsubscribe(
     to_pay_per_use: bool = typer.Option(
         False, "--to-pay-per-use", help="keep them running, billed by the hour from now on"
     ),
+    renewals_only: bool = typer.Option(
+        False, "--renewals-only", help="give back only the renewal periods not begun"
+    ),
     reference: str | None = ReferenceOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Unsubscribe resources: refunded paid - used - handling fee, then released now (or
     changed to pay-per-use at once)."""
     with errors_as_lines():
+        if renewals_only and to_pay_per_use:
+            raise CloudbillError(
+                ErrorCode.INVALID_ARGUMENT, "--renewals-only keeps the resources as they are"
+            )
+        if renewals_only:
+            order = container().write(
+                lambda conn, now: service.unsubscribe_renewals(
+                    conn, customer_id, resource_ids, reference=reference,
+                    source=OrderSource.OPERATOR, terms=_terms(), now=now,
+                )
+            )  # fmt: skip
+            _show(order, as_json, "renewals unsubscribed")
+            return
         order = container().write(
             lambda conn, now: service.unsubscribe(
                 conn,

@@ -165,3 +165,21 @@ def unsubscription_refund(
     }
     paid_all = paid + sum(max(units, 0) for units in ahead.values())
     return PeriodRefund(paid_all, used, fee, {k: v for k, v in capped.items() if v})
+
+
+def renewals_refund(lines: Sequence[PaidLine], ahead: set[int], *, digits: int) -> PeriodRefund:
+    """What giving back the renewal periods `ahead` (their keys; none begun, and no spec
+    change reaching them) returns: everything they were paid with, coupon by coupon, no fee,
+    each source capped by what it paid net of what was given back since."""
+    net: dict[str, int] = {}
+    back: dict[str, int] = {}
+    for line in lines:
+        _add(net, line.sources)
+        if line.key in ahead:
+            _add(back, {src: max(units, 0) for src, units in line.sources.items()})
+    step = rules.step_units(digits)
+    capped = {
+        src: min(units, max(net.get(src, 0), 0)) // step * step for src, units in back.items()
+    }
+    paid = sum(max(line.amount_units, 0) for line in lines if line.key in ahead)
+    return PeriodRefund(paid, 0, 0, {k: v for k, v in capped.items() if v})

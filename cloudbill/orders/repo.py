@@ -147,23 +147,14 @@ def pending_for_resources(conn: Connection, resource_ids: list[str]) -> dict[str
 
 
 def paid_lines(conn: Connection, resource_id: str):  # type: ignore[no-untyped-def]
-    """The paid (or refunded: a downgrade) lines of a resource with their order's type, since
-    its last unsubscription: that settled all the money before it (a resource changed to
-    pay-per-use at once and later bought again starts afresh)."""
-    last_unsubscribed = (
-        select(func.coalesce(func.max(order_line.c.id), 0))
-        .join(customer_order, customer_order.c.id == order_line.c.order_id)
-        .where(
-            order_line.c.resource_id == resource_id,
-            customer_order.c.order_type == str(OrderType.UNSUBSCRIPTION),
-        )
-        .scalar_subquery()
-    )
+    """The paid (or refunded: a downgrade) lines of a resource with their order's type, but
+    those an unsubscription settled (a resource changed to pay-per-use at once and bought again
+    starts afresh; a renewal given back before it began no longer counts)."""
     return conn.execute(
         select(order_line, customer_order.c.order_type)
         .join(customer_order, customer_order.c.id == order_line.c.order_id)
         .where(
-            order_line.c.id > last_unsubscribed,
+            order_line.c.settled_by.is_(None),
             order_line.c.resource_id == resource_id,
             customer_order.c.status.in_([str(OrderStatus.PAID), str(OrderStatus.REFUNDED)]),
             customer_order.c.order_type != str(OrderType.UNSUBSCRIPTION),
@@ -232,3 +223,11 @@ def expire_pending(conn: Connection, now, *, reason: str) -> list[str]:  # type:
             )
         )
     return ids
+
+
+def settle_lines(conn: Connection, line_ids: list[int], order_id: str) -> None:
+    """Lines whose money the unsubscription `order_id` settled."""
+    if line_ids:
+        conn.execute(
+            update(order_line).where(order_line.c.id.in_(line_ids)).values(settled_by=order_id)
+        )

@@ -13,7 +13,7 @@ from .checkout import cancel, expire_due, pay, pay_together
 from .drafting import MAX_LINES, NewItem, Terms, get, list_orders
 from .purchase import create_conversion, create_new
 from .renewal import create_renewal
-from .unsubscription import unsubscribe
+from .unsubscription import unsubscribe, unsubscribe_renewals
 
 __all__ = [
     "MAX_LINES",
@@ -30,4 +30,5 @@ __all__ = [
     "pay",
     "pay_together",
     "unsubscribe",
+    "unsubscribe_renewals",
 ]

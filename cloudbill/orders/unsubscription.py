@@ -18,6 +18,7 @@ from ..notify.outbox import Event, emit_many
 from ..resources import repo as resource_repo
 from ..resources.model import ResourceStatus, StatusChange
 from ..subscriptions import repo as sub_repo
+from ..subscriptions import rules as sub_rules
 from . import period_refunds, records, repo, rules
 from .drafting import (
     Terms,
@@ -120,14 +121,12 @@ def unsubscribe(
                     "in its term changes to pay-per-use at once (else: at expiry)",
                 )
     digits = currency_digits(customer.currency)
-    lines, refunds = [], {}
+    lines, refunds, settled = [], {}, []
     for r in found:
         sub = subscription_of(conn, r)
-        rows = [
-            row
-            for row in repo.paid_lines(conn, r.id)
-            if row.period_start is not None and row.period_end is not None
-        ]
+        everything = repo.paid_lines(conn, r.id)
+        settled += [row.id for row in everything]
+        rows = [row for row in everything if row.period_start and row.period_end]
         numerator, denominator = _fee_percent(terms, rows, now)
         window = timedelta(days=terms.full_refund_days)
         full = bool(window) and sub.first_paid_at is not None and now - sub.first_paid_at <= window
@@ -167,6 +166,7 @@ def unsubscribe(
         conn, order_id, fee_units=sum(x["fee_units"] for x in lines), paid_at=now, closed_at=now
     )
     moved = give_back(conn, customer, order_id, refunds, now=now)
+    repo.settle_lines(conn, settled, order_id)
     refunded = {r.id: (now, r.expire_at) for r in found}
     expenditure_repo.insert_expenditures(
         conn, records.unsubscription_records(get(conn, order_id), refunded, credit_to_cash=moved)
@@ -218,3 +218,107 @@ def _converted(r, order_id: str, now: datetime) -> Event:  # type: ignore[no-unt
         },
         dedupe_key=f"resource.converted:{r.id}:{now.isoformat()}",
     )
+
+
+def unsubscribe_renewals(
+    conn: Connection,
+    customer_id: str,
+    resource_ids: list[str],
+    *,
+    reference: object = None,
+    source: OrderSource = OrderSource.CUSTOMER,
+    terms: Terms,
+    now: datetime,
+) -> Order:
+    """Give back only the renewal periods not begun (BSS `unsubscribe_type` 2): refunded whole,
+    coupons included, no fee (Huawei: renewal periods are charged no handling fee and their
+    cash coupons are returned); the resource keeps the periods it is in and expires at the end
+    of the last of them. Refused where a spec change reached those periods (its money is spread
+    over them and the period in use: unsubscribe the whole resource instead)."""
+    reference = reference_of(reference)
+    customer = customers.get(conn, customer_id, lock=True)
+    digest = payload_hash({"type": "unsubscription", "resources": resource_ids, "renewals": 1})
+    replay = replayed(conn, customer, reference, digest)
+    if replay is not None:
+        return replay
+    customer_rules.check_not_frozen(customer)
+    found = own_resources(conn, customer, resource_ids)
+    digits = currency_digits(customer.currency)
+    lines, refunds, settled, spans = [], {}, [], {}
+    for r in found:
+        subscription_of(conn, r)
+        rows = [
+            row
+            for row in repo.paid_lines(conn, r.id)
+            if row.period_start is not None and row.period_end is not None
+        ]
+        periods = [row for row in rows if row.period_unit is not None]
+        ahead = [row for row in periods if row.period_start > now]
+        begun = [row for row in periods if row.period_start <= now]
+        if not ahead or not begun:
+            raise CloudbillError(
+                ErrorCode.INVALID_STATE, f"resource {r.id} has no renewal period not yet begun"
+            )
+        first_ahead = min(row.period_start for row in ahead)
+        if any(row.period_unit is None and row.period_end > first_ahead for row in rows):
+            raise CloudbillError(
+                ErrorCode.INVALID_STATE,
+                f"a spec change of resource {r.id} reached its renewal periods: unsubscribe the "
+                "whole resource",
+            )
+        refund = period_refunds.renewals_refund(
+            _paid_lines(conn, r.id, rows), {row.id for row in ahead}, digits=digits
+        )
+        line = line_values(
+            len(lines) + 1,
+            resource_line(r),
+            computed(-refund.refund_units, -refund.refund_units, customer.currency),
+            unit=None,
+            count=None,
+        )
+        lines.append(line | {"used_units": 0, "fee_units": 0})
+        refunds[r.id] = dict(refund.parts)
+        settled += [row.id for row in ahead]
+        spans[r.id] = (max(row.period_end for row in begun), r.expire_at)
+    order_id = store(
+        conn,
+        customer,
+        OrderType.UNSUBSCRIPTION,
+        lines,
+        source=source,
+        reference=reference,
+        digest=digest,
+        terms=terms,
+        now=now,
+        status=OrderStatus.REFUNDED,
+    )
+    repo.update_order(conn, order_id, fee_units=0, paid_at=now, closed_at=now)
+    moved = give_back(conn, customer, order_id, refunds, now=now)
+    repo.settle_lines(conn, settled, order_id)
+    expenditure_repo.insert_expenditures(
+        conn, records.unsubscription_records(get(conn, order_id), spans, credit_to_cash=moved)
+    )
+    events = []
+    for r in found:
+        expiry, old = spans[r.id]
+        sub_repo.update_subscription(  # anchored on its new expiry day, as a registered one
+            conn,
+            r.id,
+            anchor_date=sub_rules.local_date(expiry - timedelta(microseconds=1), customer.timezone),
+            months=0,
+            reminded_expire_at=None,
+            reminded_days=None,
+            updated_at=now,
+        )
+        resource_repo.set_expiry(conn, r.id, expiry)
+        told = {
+            "resource_id": r.id,
+            "order_id": order_id,
+            "expire_at": expiry.isoformat(),
+            "old_expire_at": old.isoformat() if old else None,
+            "at": now.isoformat(),
+        }
+        key = f"resource.renewals_unsubscribed:{r.id}:{order_id}"
+        events.append(Event("resource.renewals_unsubscribed", r.id, told, dedupe_key=key))
+    emit_many(conn, events, now=now)
+    return get(conn, order_id)

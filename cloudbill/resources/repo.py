@@ -110,6 +110,10 @@ def set_billing_mode(conn: Connection, resource_id: str, mode: str, *, at: datet
         conn.execute(update(resource).where(resource.c.id == resource_id).values(expire_at=None))
 
 
+def set_expiry(conn: Connection, resource_id: str, expire_at: datetime) -> None:
+    conn.execute(update(resource).where(resource.c.id == resource_id).values(expire_at=expire_at))
+
+
 def change_terms(
     conn: Connection,
     resource_id: str,

@@ -652,6 +652,9 @@ order_line = Table(
     # an unsubscription line: what was paid, used, charged and given back
     Column("used_units", BigInteger, nullable=True),
     Column("fee_units", BigInteger, nullable=True),
+    # The unsubscription that settled this line's money (the whole resource, or a renewal
+    # period given back before it began): such a line no longer counts among its paid periods.
+    Column("settled_by", String(32), nullable=True),
     UniqueConstraint("order_id", "line_no"),
 )
 

@@ -206,8 +206,41 @@ def test_unsubscription_refunds_what_the_engine_gives_back(
     assert unsubscribe(client, [vm], trans_id="u-1").order_ids == answer.order_ids  # no 2nd refund
     assert state(container) == before
     refused(lambda: unsubscribe(client, [vm]), 400, "CBC.30050009")  # released already
-    refused(lambda: unsubscribe(client, [yearly["year_vm"]], unsubscribe_type=2), 400, "CBC.0100")
+    # type 2 with no renewal period ahead: the operation is refused
+    refused(lambda: unsubscribe(client, [yearly["year_vm"]], unsubscribe_type=2), 403, "CBC.0150")
     assert state(container) == before
+    assert_books_balance(container)
+
+
+def test_unsubscribing_only_the_renewal_periods_not_begun(
+    container: Container, yearly: dict[str, Any]
+) -> None:
+    """`unsubscribe_type` 2: only the renewed periods not begun come back, whole, with no
+    handling fee (Huawei, "Unsubscription Rules": renewal periods are charged no handling fee,
+    https://support.huaweicloud.com/intl/en-us/usermanual-billing/unsubscription_topic_2000010.html);
+    the resource keeps the month it is in and expires at its end again."""
+    client, acme, vm = yearly["client"], yearly["customer"], yearly["month_vm"]
+    old_expiry = expiry(container, vm)
+    cash = figures(container, acme.id).cash_balance_units
+    paid = renew(client, [vm], period_num=2, is_auto_pay=1, trans_id="renew-ahead")
+    renewal = order_of(container, paid.order_ids[0])
+    assert expiry(container, vm) > old_expiry
+    answer = unsubscribe(client, [vm], unsubscribe_type=2, trans_id="u-renewals")
+    order = order_of(container, answer.order_ids[0])
+    assert (order.order_type, order.status, order.fee_units) == ("unsubscription", "refunded", 0)
+    assert order.cash_units == -renewal.cash_units  # the two months, whole
+    assert figures(container, acme.id).cash_balance_units == cash
+    r = container.read(lambda conn, _now: resources.get(conn, vm))
+    assert (r.status, r.expire_at) == ("normal", old_expiry)
+    before = state(container)
+    replay = unsubscribe(client, [vm], unsubscribe_type=2, trans_id="u-renewals")
+    assert replay.order_ids == answer.order_ids
+    refused(lambda: unsubscribe(client, [vm], unsubscribe_type=2), 403, "CBC.0150")  # none left
+    assert state(container) == before
+    # the resource as a whole still unsubscribes, its refund counting the month in use only
+    whole = order_of(container, unsubscribe(client, [vm]).order_ids[0])
+    month = order_of(container, yearly["month_order"])
+    assert 0 < -whole.cash_units < month.cash_units
     assert_books_balance(container)
 
 

@@ -257,6 +257,48 @@ def test_a_change_to_pay_per_use_at_once_refunds_like_an_unsubscription(containe
     assert snapshot(container) == before
 
 
+def test_renewals_only_come_back_whole_with_their_coupons(container) -> None:  # type: ignore[no-untyped-def]
+    """unsubscribe_type 2: a renewal period not begun is given back whole, its cash coupon
+    returned, no fee (Huawei, "Unsubscription Rules"); the resource keeps its month. A spec
+    change that reached the renewal spreads its money over both: refused, nothing changed."""
+    customer = new_customer(container)
+    topup(container, customer.id, "100.00", "seed")
+    first = pay(container, customer.id, buy(container, customer.id).id)
+    rid = first.lines[0].resource_id
+    expiry = resource(container, rid).expire_at
+    c = coupon(container, customer.id, "renewal", "5.00", days=90, billing_modes=["yearly_monthly"])
+    ahead = pay(container, customer.id, renew(container, customer.id, [rid]).id, [c.id])
+    assert (ahead.coupon_units, ahead.cash_units) == (units("5.00"), units("6.60"))
+    set_clock(container, MID)
+    order = container.write(
+        lambda conn, now: orders.unsubscribe_renewals(
+            conn, customer.id, [rid], terms=terms(container), now=now
+        )
+    )
+    checked(container, first.id, ahead.id, order.id)
+    assert (order.cash_units, order.coupon_units, order.fee_units) == (
+        units("-6.60"), units("-5.00"), 0,
+    )  # fmt: skip
+    assert coupon_balance(container, c.id) == (units("5.00"), "active")
+    r = resource(container, rid)
+    assert (r.status.value, r.expire_at) == ("normal", expiry)
+    # renewed again, then upgraded: the upgrade paid for the renewal too
+    again = pay(container, customer.id, renew(container, customer.id, [rid]).id)
+    upgrade = change(container, customer.id, rid, LARGE)
+    pay(container, customer.id, upgrade.id)
+    before = snapshot(container)
+    with pytest.raises(CloudbillError) as err:
+        container.write(
+            lambda conn, now: orders.unsubscribe_renewals(
+                conn, customer.id, [rid], terms=terms(container), now=now
+            )
+        )
+    assert err.value.code is ErrorCode.INVALID_STATE
+    assert snapshot(container) == before
+    whole = unsubscribe(container, customer.id, [rid])  # the whole resource still can
+    checked(container, again.id, upgrade.id, whole.id)
+
+
 def test_unsubscribing_an_expired_resource_gives_nothing_back(container) -> None:  # type: ignore[no-untyped-def]
     customer = new_customer(container)
     topup(container, customer.id, "20.00", "seed")

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ...bootstrap import Container
+from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import ORDERS_PAID_TOGETHER_MAX, REFERENCE_MAX_CHARS
 from ...orders import service
 from ...orders.model import OrderSource
@@ -68,6 +69,12 @@ class Unsubscription(_Body):
         "release",
         description="release: the resources are released now; to_pay_per_use: they keep "
         "running, billed by the hour from now on (the change to pay-per-use at once)",
+    )
+    renewals_only: bool = Field(
+        False,
+        strict=True,
+        description="give back only the renewal periods not begun (whole, coupons included, "
+        "no fee); the resource keeps the periods it is in",
     )
     reference: str | None = Reference
 
@@ -172,6 +179,18 @@ def create_conversion(
 
 
 def unsubscribe(c: Container, customer_id: str, body: Unsubscription, source: OrderSource) -> Any:
+    if body.renewals_only and body.then != "release":
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, "renewals_only keeps the resource: give no `then`"
+        )
+    if body.renewals_only:
+        order = c.write(
+            lambda conn, now: service.unsubscribe_renewals(
+                conn, customer_id, body.resource_ids, reference=body.reference, source=source,
+                terms=order_terms(c), now=now,
+            )
+        )  # fmt: skip
+        return order_view(order)
     order = c.write(
         lambda conn, now: service.unsubscribe(
             conn,

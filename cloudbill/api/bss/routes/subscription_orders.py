@@ -15,14 +15,13 @@ from ....kernel.errors import CloudbillError, ErrorCode
 from ....orders import repo as order_repo
 from ....orders import service as orders
 from ....orders.model import Order
-from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
 from .common import Caller, idempotency_key, order_terms, write
 from .ratings import PERIOD_UNIT
 
 router = APIRouter(route_class=ExactRoute)
 RESOURCE_IDS_MAX = 10  # Huawei's limit per renewal or unsubscription
-UNSUBSCRIBE_WITH_RENEWALS = 1  # the resource and its renewed periods; 2 (renewals only) is not
+UNSUBSCRIBE_WITH_RENEWALS = 1  # the resource and its renewed periods; 2: only the renewals
 TransId = Field(None, min_length=1, max_length=64, description="idempotency key")
 
 
@@ -89,16 +88,18 @@ def renewal_resources(
 def cancel_resources_subscription(
     request: Request, body: Unsubscription, customer: Customer = Caller
 ) -> dict[str, Any]:
-    """Released now, refunded the way the money came (cloudbill keeps no reason)."""
-    if body.unsubscribe_type != UNSUBSCRIBE_WITH_RENEWALS:
-        raise bad_parameter(
-            "unsubscribe_type: cloudbill unsubscribes a resource with its renewed periods (1); "
-            "unsubscribing only the renewed periods (2) is not supported"
-        )
+    """Type 1: the resources with their renewed periods, released now, refunded the way the
+    money came; type 2: only their renewal periods not begun, refunded whole (cloudbill keeps
+    no reason)."""
     terms, reference = order_terms(request), idempotency_key(request, body.trans_id)
+    unsubscribe = (
+        orders.unsubscribe
+        if body.unsubscribe_type == UNSUBSCRIBE_WITH_RENEWALS
+        else orders.unsubscribe_renewals
+    )
     order = write(
         request,
-        lambda conn, now: orders.unsubscribe(
+        lambda conn, now: unsubscribe(
             conn,
             customer.id,
             list(body.resource_ids),

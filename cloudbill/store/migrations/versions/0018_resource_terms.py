@@ -1,4 +1,4 @@
-"""resource terms: billing mode and spec in force over time
+"""resource terms: billing mode and spec in force over time; order lines settled by unsubscriptions
 
 Revision ID: 0018
 Revises: 0017
@@ -42,13 +42,15 @@ def upgrade() -> None:
         "resource", sa.Column("terms_since", cloudbill.store.types.UtcDateTime(), nullable=True)
     )
     op.add_column("usage_record", sa.Column("spec", sa.String(length=128), nullable=True))
+    op.add_column("order_line", sa.Column("settled_by", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("usage_record") as batch:
-        batch.drop_column("spec")
-    with op.batch_alter_table("resource") as batch:
-        batch.drop_column("terms_since")
+    # Plain ALTER TABLE (SQLite >= 3.35 has DROP COLUMN): a batch copy of usage_record would
+    # lose its append-only triggers.
+    op.execute("ALTER TABLE order_line DROP COLUMN settled_by")
+    op.execute("ALTER TABLE usage_record DROP COLUMN spec")
+    op.execute("ALTER TABLE resource DROP COLUMN terms_since")
     drop_append_only_triggers(APPEND_ONLY)
     op.drop_index("ix_resource_terms_resource", table_name="resource_terms")
     op.drop_table("resource_terms")
