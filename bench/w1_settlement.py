@@ -108,6 +108,7 @@ def setup_usage(container: Container, ds: DataSet, parquet_path: Path) -> dict[s
                             r.quantity_e10,
                             *stored[r.slot.key],
                             received_at,
+                            None,  # spec: the resource's (no spec change in the dataset)
                         )
                         for n, (i, r) in enumerate(records)
                     ),

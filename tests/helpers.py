@@ -6,15 +6,23 @@ from collections import defaultdict
 from dataclasses import replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 
 from cloudbill.bootstrap import Container
+from cloudbill.catalog import service as catalog_service
 from cloudbill.customers import service as customers
 from cloudbill.customers.model import CustomerInput
 from cloudbill.kernel.periods import zone
 from cloudbill.ledger.verify import verify
 from cloudbill.resources.model import ResourceInput
-from cloudbill.store.schema import ledger_account, ledger_entry, ledger_transaction, metadata
+from cloudbill.settle.lines import record_split
+from cloudbill.store.schema import (
+    ledger_account,
+    ledger_entry,
+    ledger_transaction,
+    metadata,
+    usage_record,
+)
 
 
 def snapshot(container: Container) -> dict[str, object]:
@@ -82,3 +90,21 @@ def created_before(data: ResourceInput, now: datetime) -> ResourceInput:
     if data.billing_mode != "pay_per_use" or data.created_at is not None:
         return data
     return replace(data, created_at=now - METERED_SINCE)
+
+
+def billable_by_resource(conn: Connection) -> dict[str, int]:
+    """Each resource's usage as settlement bills it (pricing unit, 1e-10): a record within an
+    hour as stored, one spanning hours as the sum of its hour pieces, each truncated on its own
+    (Huawei's rule), so a little less than the record truncated once. Voided records count."""
+
+    u = usage_record.c
+    factors = {code: unit.factor for code, unit in catalog_service.active(conn).units.items()}
+    totals: dict[str, int] = {}
+    rows = conn.execute(
+        select(u.resource_id, u.quantity_e10, u.start_at, u.end_at, u.first_hour, u.last_hour,
+               u.quantity, u.unit, u.pricing_unit)
+    )  # fmt: skip
+    for rid, e10, start, end, first, last, sent, sent_unit, unit in rows:
+        pieces = record_split(start, end, first, last, e10, sent, sent_unit, unit, factors)
+        totals[rid] = totals.get(rid, 0) + sum(part for _hour, part in pieces)
+    return totals

@@ -53,6 +53,7 @@ def _routes(alice: Owned, bob: Owned) -> list[tuple[str, str, Any, str, str]]:
         ("GET", "/orders/{id}", None, paid, ABSENT_ORDER),
         ("POST", "/orders/{id}/pay", {}, alice.pending_order, ABSENT_ORDER),
         ("POST", "/orders/{id}/cancel", {}, alice.pending_order, ABSENT_ORDER),
+        ("POST", "/orders/pay", {"order_ids": ["{id}"]}, alice.pending_order, ABSENT_ORDER),
         ("GET", "/subscriptions/{id}", None, sub, ABSENT_HEX),
         ("PUT", "/subscriptions/{id}/auto-renew", {"enabled": True}, sub, ABSENT_HEX),
         ("PUT", "/subscriptions/{id}/expire-policy", {"policy": "release"}, sub, ABSENT_HEX),

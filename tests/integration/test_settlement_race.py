@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from cloudbill.bootstrap import Container, build
 from cloudbill.config import Settings
@@ -40,7 +40,7 @@ from cloudbill.store.schema import (
 from cloudbill.worker.jobs import read_watermark, settle_due
 
 from ..conftest import T0, make_container
-from ..helpers import assert_books_balance, created_before
+from ..helpers import assert_books_balance, billable_by_resource, created_before
 
 HOUR = timedelta(hours=1)
 USAGE_START = T0 - 8 * HOUR  # usage in the 8 hours before T0 (the clock)
@@ -130,12 +130,7 @@ def summary(container: Container) -> dict[str, Any]:
         balances = sorted(
             (names[a.customer_id], a.kind, a.balance_units) for a in conn.execute(own)
         )
-        usage = dict(
-            conn.execute(
-                select(usage_record.c.resource_id, func.sum(usage_record.c.quantity_e10))
-                .group_by(usage_record.c.resource_id)
-            ).all()
-        )  # fmt: skip
+        usage = billable_by_resource(conn)  # each hour's piece truncated on its own
     return {"hours": hours, "fees": fees, "balances": balances, "usage": usage}
 
 

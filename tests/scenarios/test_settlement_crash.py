@@ -50,11 +50,10 @@ from cloudbill.store.schema import (
     package_usage,
     resource_package,
     settlement_run,
-    usage_record,
 )
 
 from ..conftest import _truncate_postgres, make_container
-from ..helpers import created_before
+from ..helpers import billable_by_resource, created_before
 
 CLI = str(Path(sys.executable).parent / "cloudbill")
 USAGE_START = utc(2026, 3, 16, 1)  # the backlog: usage in hours 01:00 .. 06:00 (+ spill to 07:00)
@@ -341,16 +340,9 @@ def books(url: str) -> dict[str, Any]:
                 "arrears": sorted(
                     (r.name, r.arrears_since) for r in conn.execute(select(customer))
                 ),
-                "usage_total": conn.execute(
-                    select(func.sum(usage_record.c.quantity_e10))
-                ).scalar_one(),
-                "usage_by_resource": dict(
-                    conn.execute(
-                        select(
-                            usage_record.c.resource_id, func.sum(usage_record.c.quantity_e10)
-                        ).group_by(usage_record.c.resource_id)
-                    ).all()
-                ),
+                # as settlement bills it: each hour's piece truncated on its own
+                "usage_total": sum(billable_by_resource(conn).values()),
+                "usage_by_resource": billable_by_resource(conn),
             }
     finally:
         db.dispose()
