@@ -140,12 +140,15 @@ def unsubscription_refund(
         return PeriodRefund(sum(parts.values()), 0, 0, {k: v for k, v in parts.items() if v})
     in_use: dict[str, int] = {}
     ahead: dict[str, int] = {}
-    used = 0
+    used = ended = 0
     for piece in pieces(lines, now=now, tz_name=tz_name):
         if not piece.begun:
             _add(ahead, piece.sources)
             continue
         money = {src: piece.sources.get(src, 0) for src in MONEY}
+        if piece.end <= now:  # a period that has ended: used up, and no handling fee on it
+            ended += sum(money.values())
+            continue
         _add(in_use, money)
         span = rules.PaidSpan(sum(money.values()), piece.start, piece.end)
         used += rules.consumed(span, now, digits=digits, rounding=rounding)
@@ -164,7 +167,7 @@ def unsubscription_refund(
         src: min(units, max(net.get(src, 0), 0)) // step * step for src, units in refund.items()
     }
     paid_all = paid + sum(max(units, 0) for units in ahead.values())
-    return PeriodRefund(paid_all, used, fee, {k: v for k, v in capped.items() if v})
+    return PeriodRefund(paid_all, used + max(ended, 0), fee, {k: v for k, v in capped.items() if v})
 
 
 def renewals_refund(lines: Sequence[PaidLine], ahead: set[int], *, digits: int) -> PeriodRefund:

@@ -12,13 +12,12 @@ from sqlalchemy import Connection
 
 from ..benefits import coupons as coupon_service
 from ..benefits.model import CouponStatus
-from ..catalog import service as catalog_service
 from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_MAX
+from ..kernel.money import Money
 from ..notify.outbox import Event, emit_many
-from ..resources import repo as resource_repo
 from ..store.schema import resource, subscription
 from ..subscriptions import repo, rules
 from ..subscriptions import service as subscriptions
@@ -26,7 +25,6 @@ from . import rules as order_rules
 from .checkout import coupon_offer, expire_due, pay
 from .drafting import Terms
 from .model import OrderSource
-from .pricing import period_quote
 from .renewal import create_renewal
 
 
@@ -90,68 +88,64 @@ def _auto_renew(conn: Connection, terms: Terms, report: SubscriptionReport, now:
             emit_many(conn, [_failed_event(row, error, now)], now=now)
 
 
+class _Unpaid(Exception):
+    """The renewal order cannot be paid: it is rolled back, the reason recorded."""
+
+
 def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no-untyped-def]
     """Order and pay one auto-renewal: the customer's applicable cash coupons first (Huawei:
     "Cash coupons and discount coupons can both be used for an automatic renewal"), then
-    cash, then credit. Whether that pays is checked before the order is made."""
+    cash, then credit. The order is made and paid in a savepoint: what the renewal really
+    costs (its period, and the days on to a unified expiry day) is checked against what can
+    pay it, and a renewal that cannot be paid leaves no order behind, only its reason. One
+    customer's failure never stops the others' renewals."""
     cust = customers.get(conn, row.customer_id, lock=True)
     figures = customers.overview(conn, cust, now)
     try:
         customer_rules.check_fee_incurring_allowed(cust, figures)
-        unit = row.auto_renew_period_unit or "month"
-        count = row.auto_renew_period_count or 1
-        catalog = catalog_service.active(conn)
-        r = resource_repo.get(conn, row.resource_id)
-        assert r is not None
-        price = period_quote(
-            catalog,
-            cust,
-            resource_type=r.resource_type,
-            spec=r.spec,
-            period_unit=unit,
-            period_count=count,
-            rounding=terms.rounding,
-        )
-        service = catalog.spec(r.resource_type, r.spec).service.code
-        lines = [order_rules.PayableLine(1, service, price.amount.units)]
-        coupons = order_rules.auto_coupons(
-            lines, _active_coupons(conn, cust.id), coupons_max=terms.coupons_max, now=now
-        )
+        with conn.begin_nested():
+            order = create_renewal(
+                conn,
+                cust.id,
+                [row.resource_id],
+                period_unit=row.auto_renew_period_unit or "month",
+                period_count=row.auto_renew_period_count or 1,
+                source=OrderSource.AUTO_RENEW,
+                terms=terms,
+                now=now,
+            )
+            lines = [
+                order_rules.PayableLine(x.line_no, x.service, x.amount_units) for x in order.lines
+            ]
+            coupons = order_rules.auto_coupons(
+                lines, _active_coupons(conn, cust.id), coupons_max=terms.coupons_max, now=now
+            )
+            try:
+                order_rules.plan_payment(  # refuses what the coupons, cash and credit cannot pay
+                    lines,
+                    coupons,
+                    cash_available=figures.cash_balance_units,
+                    credit_available=figures.available_credit_units,
+                    now=now,
+                )
+            except CloudbillError as exc:
+                if exc.code is not ErrorCode.INSUFFICIENT_BALANCE:
+                    raise
+                amount = Money(order.amount_units, cust.currency).to_text()
+                unpaid = f"the balance cannot pay the renewal ({amount} {cust.currency})"
+                raise _Unpaid(unpaid) from None
+            pay(
+                conn,
+                cust.id,
+                order.id,
+                coupon_ids=[c.id for c in coupons],
+                coupons_max=terms.coupons_max,
+                now=now,
+            )
+    except _Unpaid as exc:
+        return str(exc)
     except CloudbillError as exc:
         return exc.message[:512]
-    try:
-        order_rules.plan_payment(  # refuses what the coupons, cash and credit cannot pay
-            lines,
-            coupons,
-            cash_available=figures.cash_balance_units,
-            credit_available=figures.available_credit_units,
-            now=now,
-        )
-    except CloudbillError as exc:
-        if exc.code is not ErrorCode.INSUFFICIENT_BALANCE:
-            return exc.message[:512]
-        return f"the balance cannot pay the renewal ({price.amount.to_text()} {cust.currency})"
-    try:
-        order = create_renewal(
-            conn,
-            cust.id,
-            [row.resource_id],
-            period_unit=unit,
-            period_count=count,
-            source=OrderSource.AUTO_RENEW,
-            terms=terms,
-            now=now,
-        )
-    except CloudbillError as exc:
-        return exc.message[:512]
-    pay(
-        conn,
-        cust.id,
-        order.id,
-        coupon_ids=[c.id for c in coupons],
-        coupons_max=terms.coupons_max,
-        now=now,
-    )
     report.renewed.append(order.id)
     return None
 

@@ -149,11 +149,24 @@ def pending_for_resources(conn: Connection, resource_ids: list[str]) -> dict[str
 def paid_lines(conn: Connection, resource_id: str):  # type: ignore[no-untyped-def]
     """The paid (or refunded: a downgrade) lines of a resource with their order's type, but
     those an unsubscription settled (a resource changed to pay-per-use at once and bought again
-    starts afresh; a renewal given back before it began no longer counts)."""
+    starts afresh; a renewal given back before it began no longer counts), and none before its
+    latest purchase or conversion to yearly/monthly: a term that ended in a change to
+    pay-per-use at expiry is settled too."""
+    latest_start = (
+        select(func.coalesce(func.max(order_line.c.id), 0))
+        .join(customer_order, customer_order.c.id == order_line.c.order_id)
+        .where(
+            order_line.c.resource_id == resource_id,
+            customer_order.c.order_type.in_([str(OrderType.NEW), str(OrderType.CONVERSION)]),
+            customer_order.c.status.in_([str(OrderStatus.PAID), str(OrderStatus.REFUNDED)]),
+        )
+        .scalar_subquery()
+    )
     return conn.execute(
         select(order_line, customer_order.c.order_type)
         .join(customer_order, customer_order.c.id == order_line.c.order_id)
         .where(
+            order_line.c.id >= latest_start,
             order_line.c.settled_by.is_(None),
             order_line.c.resource_id == resource_id,
             customer_order.c.status.in_([str(OrderStatus.PAID), str(OrderStatus.REFUNDED)]),

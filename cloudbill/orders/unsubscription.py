@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from ..catalog.model import PeriodUnit
 from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..expenditure import repo as expenditure_repo
@@ -244,7 +245,7 @@ def unsubscribe_renewals(
     customer_rules.check_not_frozen(customer)
     found = own_resources(conn, customer, resource_ids)
     digits = currency_digits(customer.currency)
-    lines, refunds, settled, spans = [], {}, [], {}
+    lines, refunds, settled, spans, anchors = [], {}, [], {}, {}
     for r in found:
         subscription_of(conn, r)
         rows = [
@@ -280,6 +281,7 @@ def unsubscribe_renewals(
         refunds[r.id] = dict(refund.parts)
         settled += [row.id for row in ahead]
         spans[r.id] = (max(row.period_end for row in begun), r.expire_at)
+        anchors[r.id] = _anchor_without(conn, r.id, ahead, spans[r.id][0], customer.timezone)
     order_id = store(
         conn,
         customer,
@@ -301,11 +303,13 @@ def unsubscribe_renewals(
     events = []
     for r in found:
         expiry, old = spans[r.id]
-        sub_repo.update_subscription(  # anchored on its new expiry day, as a registered one
+        anchor, months = anchors[r.id]
+        sub_repo.update_subscription(  # auto-renew off: it would buy the periods back at once
             conn,
             r.id,
-            anchor_date=sub_rules.local_date(expiry - timedelta(microseconds=1), customer.timezone),
-            months=0,
+            anchor_date=anchor,
+            months=months,
+            auto_renew=False,
             reminded_expire_at=None,
             reminded_days=None,
             updated_at=now,
@@ -322,3 +326,19 @@ def unsubscribe_renewals(
         events.append(Event("resource.renewals_unsubscribed", r.id, told, dedupe_key=key))
     emit_many(conn, events, now=now)
     return get(conn, order_id)
+
+
+def _anchor_without(conn, resource_id, ahead, expiry, tz_name):  # type: ignore[no-untyped-def]
+    """The subscription's (anchor day, months) without the periods given back: the same anchor
+    less their months, so that later renewals keep the purchase day (bought Jan 31: Mar 31
+    after Feb 28); anchored on the new expiry day itself where that does not land on it (a
+    period renewed to a unified day among them)."""
+    sub = sub_repo.get(conn, resource_id)
+    assert sub is not None
+    if all(row.period_unit in ("month", "year") for row in ahead):
+        months = sub.months - sum(
+            sub_rules.months_of(PeriodUnit(row.period_unit), row.period_count) for row in ahead
+        )
+        if months >= 0 and sub_rules.expiry(sub.anchor_date, months, tz_name) == expiry:
+            return sub.anchor_date, months
+    return sub_rules.local_date(expiry - timedelta(microseconds=1), tz_name), 0
