@@ -15,6 +15,8 @@ from .catalog import loader as catalog_loader
 from .catalog import service as catalog_service
 from .config import Settings
 from .customers import service as customers_service
+from .invoices import service as invoices_service
+from .invoices.model import Terms as InvoiceTerms
 from .kernel.clock import Clock, SystemClock
 from .kernel.errors import CloudbillError, ErrorCode
 from .ledger import service as ledger_service
@@ -151,4 +153,10 @@ def build(settings: Settings | None = None, *, prepare_db: bool = True) -> Conta
     container = Container(settings=settings, db=db, clock=clock_repo.DatabaseClock(db))
     container.new_operator_token = None if settings.operator_token else prepared.new_operator_token
     container.sealing_key = prepared.sealing_key
+    invoice_terms = InvoiceTerms.from_settings(settings)
+    customers_service.set_withdrawal_hold(
+        lambda conn, customer, now: invoices_service.held_units(
+            conn, customer, invoice_terms, now=now
+        )
+    )
     return container
