@@ -236,6 +236,9 @@ def list_invoices(
     kind: str | None = None,
     limit: int = 50,
     offset: int = 0,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+    exclude_status: str | None = None,
 ) -> tuple[list[Invoice], int]:
     if not (
         isinstance(limit, int)
@@ -256,6 +259,12 @@ def list_invoices(
         if kind not in tuple(Kind):
             raise CloudbillError(ErrorCode.INVALID_ARGUMENT, f"unknown invoice kind {kind!r}")
         where.append(c.kind == kind)
+    if created_from is not None:
+        where.append(c.created_at >= created_from)
+    if created_to is not None:
+        where.append(c.created_at < created_to)
+    if exclude_status is not None:
+        where.append(c.status != exclude_status)
     return repo.page(conn, where, limit=limit, offset=offset)
 
 

@@ -9,7 +9,6 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Response
 
 from ...bootstrap import Container
-from ...kernel.errors import CloudbillError, ErrorCode
 from ...worker.jobs import invoices_due
 from ..deps import container, require_operator
 from ..shared import invoices as shared
@@ -60,23 +59,28 @@ def show(invoice_id: str, c: Container = Depends(container)) -> Any:
     return shared.show(c, ANYONE, invoice_id)
 
 
-@router.post("/invoices/{invoice_id}/{action}")
-def act(
-    invoice_id: str, action: str, body: Reason | None = None, c: Container = Depends(container)
-) -> Any:
-    """`start` (pending review -> issuing), `issue` (numbered, its document written),
-    `reject` (with a reason), `confirm-return` (return pending -> returned)."""
-    verbs = {
-        "start": "start",
-        "issue": "issue",
-        "reject": "reject",
-        "confirm-return": "confirm_return",
-    }
-    if action not in verbs:
-        raise CloudbillError(
-            ErrorCode.NOT_FOUND, f"no invoice action {action!r}: " + ", ".join(verbs)
-        )
-    return shared.act(c, ANYONE, invoice_id, verbs[action], body.reason if body else None)
+@router.post("/invoices/{invoice_id}/start")
+def start(invoice_id: str, c: Container = Depends(container)) -> Any:
+    """Pending review -> issuing."""
+    return shared.act(c, ANYONE, invoice_id, "start")
+
+
+@router.post("/invoices/{invoice_id}/issue")
+def issue(invoice_id: str, c: Container = Depends(container)) -> Any:
+    """Number it and write its document (from pending review or issuing)."""
+    return shared.act(c, ANYONE, invoice_id, "issue")
+
+
+@router.post("/invoices/{invoice_id}/reject")
+def reject(invoice_id: str, body: Reason, c: Container = Depends(container)) -> Any:
+    """Refuse a request not yet issued, with a reason the customer sees."""
+    return shared.act(c, ANYONE, invoice_id, "reject", body.reason)
+
+
+@router.post("/invoices/{invoice_id}/confirm-return")
+def confirm_return(invoice_id: str, c: Container = Depends(container)) -> Any:
+    """Return pending -> returned: its money is invoiceable again."""
+    return shared.act(c, ANYONE, invoice_id, "confirm_return")
 
 
 @router.get("/invoices/{invoice_id}/pdf", response_class=Response)
