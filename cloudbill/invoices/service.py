@@ -56,8 +56,15 @@ def customer_figures(conn: Connection, customer_id: str, terms: Terms, *, now: d
 
 
 def held_units(conn: Connection, customer: Customer, terms: Terms, *, now: datetime) -> int:
-    """The outstanding invoice amount: invoiced money given back, which cannot be withdrawn."""
-    return figures(conn, customer, terms, now=now).outstanding_units
+    """What cannot be withdrawn: the outstanding invoice amount (invoiced money given back);
+    and when top-ups are invoiced (request mode), the invoiced part of the cash balance, taken
+    to be spent last. The automatic mode lets it go and makes a credit memo instead."""
+    figs = figures(conn, customer, terms, now=now)
+    held = figs.outstanding_units
+    if terms.on_topup and terms.method is Method.REQUEST:
+        cash = customers.overview(conn, customer, now).cash_balance_units
+        held = max(held, min(cash, figs.invoiced_units))
+    return held
 
 
 def _selected(figs: Figures, selections: list[Any]) -> dict[Decimal, list[Item]]:

@@ -323,3 +323,34 @@ def test_numbering_is_gapless_under_concurrent_issuing(request_mode) -> None:  #
     with c.db.read() as conn:
         numbers = sorted(conn.execute(select(invoice_document.c.number)).scalars())
     assert numbers == list(range(1, len(ids) + 1))
+
+
+def test_invoice_on_top_up_mode(database_url) -> None:  # type: ignore[no-untyped-def]
+    """Top-ups are invoiced instead of consumption; withdrawing invoiced money is refused in
+    request mode, and makes a credit memo in automatic mode."""
+    for mode in ("request", "automatic"):
+        c = container_with(database_url, invoice_mode=mode, invoice_on_topup=True)
+        acme = new_customer(c, name=f"acme-{mode}")
+        topup(c, acme.id, "100.00", f"seed-{mode}")
+        pay(c, acme.id, buy(c, acme.id).id)  # consumption: not invoiced in this mode
+        figs = figures(c, acme.id)
+        [source] = figs.sources
+        assert (source.kind, source.invoiceable_units) == ("topup", units("100.00"))
+        if mode == "request":
+            profile(c, acme.id)
+            [inv] = ask(c, acme.id, ("topup", source.source_id), ref=f"t-{mode}")
+            act(c, inv.id, "issue")
+            before = snapshot(c)
+            with pytest.raises(CloudbillError) as err:
+                withdraw(c, acme.id, "10.00", "w")
+            assert err.value.code is ErrorCode.INVOICED_MONEY_HELD and snapshot(c) == before
+        else:
+            run_due(c)
+            withdraw(c, acme.id, "30.00", "w")
+            run_due(c)
+            listed, total = c.read(
+                lambda conn, _n, a=acme.id: invoices.list_invoices(conn, customer_id=a)
+            )
+            amounts = sorted((str(i.kind), i.amount_units) for i in listed)
+            assert amounts == [("credit_memo", -units("30.00")), ("invoice", units("100.00"))]
+        c.db.dispose()
