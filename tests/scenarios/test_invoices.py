@@ -348,7 +348,7 @@ def test_invoice_on_top_up_mode(database_url) -> None:  # type: ignore[no-untype
             run_due(c)
             withdraw(c, acme.id, "30.00", "w")
             run_due(c)
-            listed, total = c.read(
+            listed, _total = c.read(
                 lambda conn, _n, a=acme.id: invoices.list_invoices(conn, customer_id=a)
             )
             amounts = sorted((str(i.kind), i.amount_units) for i in listed)
