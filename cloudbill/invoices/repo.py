@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..bills.repo import bucket
@@ -220,10 +220,12 @@ def by_reference(conn: Connection, customer_id: str, prefix: str) -> list[Invoic
 def page(
     conn: Connection, where: list[Any], *, limit: int, offset: int
 ) -> tuple[list[Invoice], int]:
-    total = conn.execute(select(func.count()).select_from(invoice).where(and_(*where))).scalar_one()
+    total = conn.execute(
+        select(func.count()).select_from(invoice).where(and_(true(), *where))
+    ).scalar_one()
     rows = conn.execute(
         select(invoice)
-        .where(and_(*where))
+        .where(and_(true(), *where))
         .order_by(invoice.c.created_at.desc(), invoice.c.id.desc())
         .limit(limit)
         .offset(offset)
