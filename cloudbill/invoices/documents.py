@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -10,6 +11,10 @@ from sqlalchemy import Connection
 from ..customers.model import Customer
 from ..kernel.money import units_to_text
 from ..kernel.periods import zone
+from ..notify.notices import store as notices
+from ..notify.notices.contexts import customer_view
+from ..notify.notices.rules import INVOICE_ISSUED
+from ..notify.notices.store import Draft
 from . import repo
 from .model import Invoice, Kind, Profile, Status, Terms
 from .rules import rate_text, round_lines, split_tax
@@ -100,6 +105,8 @@ def issue(
         corrects = corrected.number_text if corrected else None
     doc = content(inv, f"{series}-{number:08d}", customer, profile, terms, corrects, now)
     repo.insert_document(conn, inv.id, series, number, doc, now)
+    if terms.notice_settings is not None:
+        _tell(conn, inv, customer, profile, doc, terms, now)
     repo.set_status(
         conn,
         inv.id,
@@ -112,3 +119,29 @@ def issue(
         },
     )
     return doc
+
+
+def _tell(
+    conn: Connection,
+    inv: Invoice,
+    customer: Customer,
+    profile: Profile | None,
+    doc: dict[str, Any],
+    terms: Terms,
+    now: datetime,
+) -> None:
+    """The issued document by email (with its PDF, made when sent) to the invoice information's
+    address, else the customer's, through the customer notice channel; once per document."""
+    to = replace(customer, email=(profile.email if profile else None) or customer.email)
+    context = {
+        "kind": INVOICE_ISSUED,
+        "customer": customer_view(to),
+        "document_kind": doc["kind"],
+        "invoice_id": inv.id,
+        "number": doc["number"],
+        "total": f"{doc['total']} {doc['currency']}",
+        "tax": f"{doc['tax']} {doc['currency']}",
+        "issued_at": doc["issued_at"],
+    }
+    draft = Draft(to, INVOICE_ISSUED, f"invoice_issued:{inv.id}", context)
+    notices.add(conn, [draft], terms.notice_settings, now=now)

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 
 class TitleType(StrEnum):
@@ -177,6 +178,8 @@ class Terms:
     invoice_series: str
     credit_memo_series: str
     template_path: str | None = None
+    # the notice channel's settings: an issued document is emailed with its PDF (None: not)
+    notice_settings: Any = None
 
     @classmethod
     def from_settings(cls, settings) -> Terms:  # type: ignore[no-untyped-def]
@@ -194,4 +197,5 @@ class Terms:
             invoice_series=settings.invoice_series,
             credit_memo_series=settings.credit_memo_series,
             template_path=settings.invoice_template,
+            notice_settings=settings,
         )

@@ -10,8 +10,11 @@ from typing import Any
 from fpdf import FPDF
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError
 from jinja2.sandbox import SandboxedEnvironment
+from sqlalchemy import Connection
 
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..notify.notices.attachments import Attachment
+from . import repo
 
 DEFAULT_TEMPLATE = Path(__file__).parent / "templates" / "invoice.html"
 
@@ -47,3 +50,13 @@ def render_pdf(doc: dict[str, Any], template_path: str | None = None) -> bytes:
     pdf.set_font("Helvetica", size=10)
     pdf.write_html(_latin1(render_html(doc, template_path)))
     return bytes(pdf.output())
+
+
+def attachments(
+    conn: Connection, data: dict[str, Any], template_path: str | None
+) -> list[Attachment]:
+    """The PDF of the document an `invoice_issued` notice tells of (rendered when it is sent)."""
+    doc = repo.document(conn, data["invoice_id"])
+    if doc is None:  # never: the notice is written with the document
+        return []
+    return [Attachment(f"{doc['number']}.pdf", render_pdf(doc, template_path), "application/pdf")]

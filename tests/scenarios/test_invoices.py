@@ -6,10 +6,12 @@ automatic mode's invoices and credit memos; numbering gapless under concurrent i
 
 from __future__ import annotations
 
+import io
 import threading
 from datetime import timedelta
 from decimal import Decimal
 
+import pypdf
 import pytest
 from sqlalchemy import select, text
 
@@ -27,11 +29,13 @@ from cloudbill.worker.jobs import run_due
 
 from ..conftest import T0
 from ..helpers import assert_books_balance, new_customer, snapshot
+from ..notice_servers import configure, smtp
 from .test_orders import buy, pay, set_clock
 from .test_orders_changes import unsubscribe
 from .test_settlement import meter, register, topup, units
 from .test_settlement_benefits import coupon
 
+__all__ = ["smtp"]  # the fixture, used by name
 RATES = "USD=0.1"
 
 
@@ -354,3 +358,27 @@ def test_invoice_on_top_up_mode(database_url) -> None:  # type: ignore[no-untype
             amounts = sorted((str(i.kind), i.amount_units) for i in listed)
             assert amounts == [("credit_memo", -units("30.00")), ("invoice", units("100.00"))]
         c.db.dispose()
+
+
+def test_an_issued_invoice_is_emailed_with_its_pdf(request_mode, smtp) -> None:  # type: ignore[no-untyped-def]
+    """Through the customer notice channel (a real SMTP server on loopback), to the invoice
+    information's address; once, however often delivery runs."""
+    c = configure(request_mode, smtp, None)
+    acme = new_customer(c, email="owner@acme.example")
+    topup(c, acme.id, "50.00", "seed")
+    order = pay(c, acme.id, buy(c, acme.id).id)
+    profile(c, acme.id)
+    [inv] = ask(c, acme.id, ("order", order.id))
+    act(c, inv.id, "issue")
+    run_due(c)
+    run_due(c)
+    mails = [m for m in smtp.messages if "INV-00000001" in str(m["Subject"])]
+    assert len(mails) == 1
+    mail = mails[0]
+    assert str(mail["To"]) == "billing@acme.example"  # the invoice information's email
+    assert str(mail["Subject"]) == "Invoice INV-00000001: 11.60 USD"
+    assert "INV-00000001 of 11.60 USD (tax 1.05 USD)" in mail.get_body(("plain",)).get_content()
+    [attached] = list(mail.iter_attachments())
+    assert attached.get_filename() == "INV-00000001.pdf"
+    text = pypdf.PdfReader(io.BytesIO(attached.get_content())).pages[0].extract_text()
+    assert "INV-00000001" in text and "Acme Ltd" in text and "Total: 11.60 USD" in text
