@@ -217,6 +217,12 @@ def by_reference(conn: Connection, customer_id: str, prefix: str) -> list[Invoic
     return [_invoice(r, items[r.id]) for r in rows]
 
 
+def request_hash(conn: Connection, invoice_id: str) -> str:
+    return conn.execute(
+        select(invoice.c.request_hash).where(invoice.c.id == invoice_id)
+    ).scalar_one()
+
+
 def page(
     conn: Connection, where: list[Any], *, limit: int, offset: int
 ) -> tuple[list[Invoice], int]:

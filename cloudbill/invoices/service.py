@@ -156,7 +156,7 @@ def request(
     digest = payload_hash({"selections": selections})
     previous = repo.by_reference(conn, customer.id, f"req:{key}#")
     if previous:
-        if any(_hash(conn, p.id) != digest for p in previous):
+        if any(repo.request_hash(conn, p.id) != digest for p in previous):
             raise CloudbillError(
                 ErrorCode.IDEMPOTENCY_CONFLICT,
                 f"reference {reference!r} was already used for a different request",
@@ -185,14 +185,6 @@ def request(
         )
         for n, (_rate, items) in enumerate(sorted(by_rate.items()))
     ]
-
-
-def _hash(conn: Connection, invoice_id: str) -> str:
-    return conn.execute(
-        invoice_table.select()
-        .with_only_columns(invoice_table.c.request_hash)
-        .where(invoice_table.c.id == invoice_id)
-    ).scalar_one()
 
 
 def get(

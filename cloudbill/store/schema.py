@@ -803,7 +803,8 @@ invoice = Table(
     Column("currency", String(3), nullable=False),
     Column("tax_rate", String(16), nullable=False),  # exact decimal text, e.g. 0.06
     Column("amount_units", BigInteger, nullable=False),  # sum of its items (< 0: credit memo)
-    Column("reference", String(160), nullable=True),  # the request's idempotency key
+    # "req:" + the request's idempotency key (at most 160) + "#" + the rate's index
+    Column("reference", String(200), nullable=True),
     Column("request_hash", String(64), nullable=False),
     Column("reason", String(512), nullable=True),  # why rejected / returned
     Column("corrects_id", String(32), nullable=True),  # a credit memo: the invoice it corrects

@@ -232,7 +232,10 @@ def test_request_states_cancel_and_reject(request_mode) -> None:  # type: ignore
     topup(c, acme.id, "50.00", "seed")
     order = pay(c, acme.id, buy(c, acme.id).id)
     profile(c, acme.id)
-    [inv] = ask(c, acme.id, ("order", order.id))
+    [inv] = ask(c, acme.id, ("order", order.id), ref="k" * 160)  # the longest key
+    with pytest.raises(CloudbillError) as err:
+        ask(c, acme.id, ("cycle", "2026-03"), ref="k" * 160)  # the same key, another request
+    assert err.value.code is ErrorCode.IDEMPOTENCY_CONFLICT
     with pytest.raises(CloudbillError) as err:
         act(c, inv.id, "cancel", customer_id="someone-else")
     assert err.value.code is ErrorCode.INVOICE_NOT_FOUND

@@ -46,7 +46,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("tax_rate", sa.String(length=16), nullable=False),
         sa.Column("amount_units", sa.BigInteger(), nullable=False),
-        sa.Column("reference", sa.String(length=160), nullable=True),
+        sa.Column("reference", sa.String(length=200), nullable=True),
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("reason", sa.String(length=512), nullable=True),
         sa.Column("corrects_id", sa.String(length=32), nullable=True),
