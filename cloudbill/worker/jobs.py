@@ -41,6 +41,7 @@ T = TypeVar("T")
 # One call settles at most this many hours; the next call goes on (bounded work per call).
 MAX_HOURS_PER_CALL = 24 * 31
 MAX_COUPON_PAGES = 100  # 100,000 coupons expired a call at most; the next call goes on
+MAX_INVOICE_PAGES = 100  # automatic invoicing looks at 100,000 customers a call at most
 
 
 @dataclass
@@ -153,7 +154,7 @@ def invoices_due(container: Container) -> int:
     def one(customer_id: str) -> Callable[[Connection, datetime], int]:
         return lambda conn, now: automatic.run_customer(conn, customer_id, terms, now=now)
 
-    for _ in range(MAX_COUPON_PAGES):
+    for _ in range(MAX_INVOICE_PAGES):
         ids = container.read(lambda conn, _now, a=after: automatic.customer_ids(conn, a))
         for customer_id in ids:
             made += container.write(_exclusive("invoices", 0, one(customer_id)))
