@@ -15,11 +15,16 @@ from .catalog import loader as catalog_loader
 from .catalog import service as catalog_service
 from .config import Settings
 from .customers import service as customers_service
+from .invoices import pdf as invoice_pdf
+from .invoices import service as invoices_service
+from .invoices.model import Terms as InvoiceTerms
 from .kernel.clock import Clock, SystemClock
 from .kernel.errors import CloudbillError, ErrorCode
 from .ledger import service as ledger_service
 from .lifecycle import service as lifecycle_service
 from .notify import alerts
+from .notify.notices import attachments as notice_attachments
+from .notify.notices.rules import INVOICE_ISSUED
 from .observe import logs
 from .resources import service as resources_service
 from .store import clock_repo, operator_token, sealing_key
@@ -151,4 +156,14 @@ def build(settings: Settings | None = None, *, prepare_db: bool = True) -> Conta
     container = Container(settings=settings, db=db, clock=clock_repo.DatabaseClock(db))
     container.new_operator_token = None if settings.operator_token else prepared.new_operator_token
     container.sealing_key = prepared.sealing_key
+    invoice_terms = InvoiceTerms.from_settings(settings)
+    notice_attachments.register(
+        INVOICE_ISSUED,
+        lambda conn, data: invoice_pdf.attachments(conn, data, settings.invoice_template),
+    )
+    customers_service.set_withdrawal_hold(
+        lambda conn, customer, now: invoices_service.held_units(
+            conn, customer, invoice_terms, now=now
+        )
+    )
     return container

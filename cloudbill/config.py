@@ -200,6 +200,32 @@ class Settings(BaseSettings):
     notice_templates_dir: str | None = Field(
         None, description="files here replace the default templates of the same name"
     )
+    invoice_mode: str = Field(
+        "request",
+        pattern=r"^(request|automatic)$",
+        description="request: the customer asks, an operator reviews and issues; automatic: "
+        "an invoice when an order is paid and when a month is billed, a credit memo on refunds",
+    )
+    invoice_on_topup: bool = Field(
+        False, description="invoice top-ups (net of withdrawals) instead of consumption"
+    )
+    invoice_tax_rates: str = Field(
+        "",
+        description="tax rates, most specific first: 'CNY=0.06,ecs:CNY=0.13,USD/eu-west-1=0.2' "
+        "([service:]currency[/region]=rate; unset currencies: 0)",
+    )
+    invoice_seller_name: str = Field("cloudbill provider", description="the seller on invoices")
+    invoice_seller_tax_id: str = Field("", description="the seller's tax id on invoices")
+    invoice_seller_address: str = Field("", description="the seller's address on invoices")
+    invoice_series: str = Field(
+        "INV", pattern=r"^[A-Z0-9]{1,12}$", description="number prefix of invoices"
+    )
+    credit_memo_series: str = Field(
+        "CM", pattern=r"^[A-Z0-9]{1,12}$", description="number prefix of credit memos"
+    )
+    invoice_template: str | None = Field(
+        None, description="a Jinja2 HTML file that replaces the invoice PDF's template"
+    )
     notice_grace_reminder_days: str = Field(
         "7,3,1",
         pattern=r"^\s*(\d{1,3}(\s*,\s*\d{1,3})*)?\s*$",

@@ -24,6 +24,7 @@ from .operator import (
     catalog,
     clock,
     customers,
+    invoices,
     ledger,
     notices,
     orders,
@@ -87,6 +88,7 @@ def create_app(container: Container) -> FastAPI:
         notices,
         access_keys,
         orders,
+        invoices,
         users,
     )
     for module in modules:

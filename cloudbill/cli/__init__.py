@@ -16,6 +16,7 @@ from . import (
     bills,
     catalog,
     customers,
+    invoices,
     notices,
     orders,
     resources,
@@ -70,6 +71,7 @@ app.add_typer(notices.app, name="notices")
 app.add_typer(benefits.package_app, name="package")
 app.add_typer(benefits.coupon_app, name="coupon")
 app.add_typer(bills.app, name="bill")
+app.add_typer(invoices.app, name="invoice")
 app.add_typer(system.clock_app, name="clock")
 app.add_typer(system.config_app, name="config")
 app.add_typer(access_keys.app, name="access-key")

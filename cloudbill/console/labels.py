@@ -27,6 +27,10 @@ WORDS = (
     N_("used up"), N_("revoked"), N_("sent"), N_("pending"), N_("dead"), N_("skipped"),
     N_("email"), N_("sms"), N_("cash"), N_("debt"), N_("credit"), N_("coupon"),
     N_("topup"), N_("withdrawal"), N_("adjustment"), N_("settlement"), N_("order payment"),
+    # invoices
+    N_("personal"), N_("enterprise"), N_("order"), N_("cycle"), N_("pending review"),
+    N_("issuing"), N_("issued"), N_("rejected"), N_("return pending"), N_("returned"),
+    N_("Invoices"),
     # tabs, choices and buttons the templates list as data
     N_("Manual renewal"), N_("Auto-renew"), N_("To pay-per-use at expiry"),
     N_("Release at expiry"), N_("Expiring"), N_("Expired"), N_("Frozen"), N_("All"),

@@ -355,6 +355,17 @@ def _text(units: int, currency: str) -> str:
     return Money(units, currency).to_text()
 
 
+# How much of a customer's cash may not be withdrawn (invoices: an outstanding invoice amount).
+# One slot, set by bootstrap.build with that container's settings: a later stage's rule, passed
+# down so that this stage imports nothing above it.
+WithdrawalHold = Callable[[Connection, Customer, datetime], int]
+_withdrawal_hold: list[WithdrawalHold] = []
+
+
+def set_withdrawal_hold(hold: WithdrawalHold | None) -> None:
+    _withdrawal_hold[:] = [hold] if hold is not None else []
+
+
 def withdraw(
     conn: Connection, customer_id: str, amount: object, *, reference: str, now: datetime
 ) -> PostedTransaction:
@@ -369,7 +380,18 @@ def withdraw(
     previous = ledger.replay(conn, key, digest)
     if previous is not None:
         return previous
-    rules.check_withdrawal(customer, overview(conn, customer), money)
+    figures = overview(conn, customer)
+    rules.check_withdrawal(customer, figures, money)
+    held = _withdrawal_hold[0](conn, customer, now) if _withdrawal_hold else 0
+    if held and money.units > max(figures.withdrawable_units - held, 0):
+        raise CloudbillError(
+            ErrorCode.INVOICED_MONEY_HELD,
+            f"{Money(held, customer.currency)} of the balance is invoiced money given back (an "
+            "outstanding invoice amount): it cannot be withdrawn until later consumption offsets "
+            "it or the invoice is returned",
+            customer_id=customer.id,
+            held=Money(held, customer.currency).to_text(),
+        )
     accounts = ledger.customer_accounts(conn, customer.id)
     funds = ledger.provider_account(conn, customer.currency, AccountKind.FUNDS, now=now)
     return ledger.post(

@@ -56,6 +56,11 @@ class ErrorCode(StrEnum):
     ORDER_ALREADY_PAID = "ORDER_ALREADY_PAID"
     ORDER_CLOSED = "ORDER_CLOSED"
     COUPON_NOT_APPLICABLE = "COUPON_NOT_APPLICABLE"
+    # invoices
+    INVOICE_NOT_FOUND = "INVOICE_NOT_FOUND"
+    INVOICE_PROFILE_MISSING = "INVOICE_PROFILE_MISSING"  # no invoice title yet
+    NOTHING_TO_INVOICE = "NOTHING_TO_INVOICE"  # a chosen order or cycle has nothing invoiceable
+    INVOICED_MONEY_HELD = "INVOICED_MONEY_HELD"  # withdrawal of an outstanding invoice amount
     # access keys
     ACCESS_KEY_NOT_FOUND = "ACCESS_KEY_NOT_FOUND"
     ACCESS_KEY_LIMIT_REACHED = "ACCESS_KEY_LIMIT_REACHED"
@@ -100,6 +105,10 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ORDER_ALREADY_PAID: 409,
     ErrorCode.ORDER_CLOSED: 409,
     ErrorCode.COUPON_NOT_APPLICABLE: 422,
+    ErrorCode.INVOICE_NOT_FOUND: 404,
+    ErrorCode.INVOICE_PROFILE_MISSING: 409,
+    ErrorCode.NOTHING_TO_INVOICE: 409,
+    ErrorCode.INVOICED_MONEY_HELD: 409,
     ErrorCode.ACCESS_KEY_NOT_FOUND: 404,
     ErrorCode.ACCESS_KEY_LIMIT_REACHED: 409,
     ErrorCode.USER_NOT_FOUND: 404,

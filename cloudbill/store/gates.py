@@ -29,6 +29,7 @@ JOB_LOCK_KEYS = {
     "lifecycle": 7_240_013,
     "alert_reminders": 7_240_014,
     "notice_enqueue": 7_240_015,
+    "invoices": 7_240_016,
 }
 
 

@@ -778,3 +778,86 @@ console_form = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Index("ix_console_form_created", "created_at"),
 )
+
+# --- invoices ------------------------------------------------------------------------------------
+# A customer's invoice information (the buyer printed on invoices): mutable, the issued
+# documents keep a copy of what it said when they were issued.
+invoice_profile = Table(
+    "invoice_profile",
+    metadata,
+    Column("customer_id", String(32), ForeignKey("customer.id"), primary_key=True),
+    Column("title_type", String(16), nullable=False),  # personal | enterprise
+    Column("title", String(200), nullable=False),
+    Column("tax_id", String(64), nullable=True),  # required for an enterprise
+    Column("email", String(254), nullable=True),
+    Column("address", String(512), nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# An invoice or credit memo of one customer, one currency and one tax rate. Mutable only in
+# its status (request mode: pending_review -> issuing -> issued -> return_pending -> returned,
+# or rejected / cancelled); its figures are fixed when it is made, its number when issued.
+invoice = Table(
+    "invoice",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # invoice | credit_memo
+    Column("method", String(16), nullable=False),  # request | automatic
+    Column("status", String(16), nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("tax_rate", String(16), nullable=False),  # exact decimal text, e.g. 0.06
+    Column("amount_units", BigInteger, nullable=False),  # sum of its items (< 0: credit memo)
+    # "req:" + the request's idempotency key (at most 160) + "#" + the rate's index
+    Column("reference", String(200), nullable=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("reason", String(512), nullable=True),  # why rejected / returned
+    Column("corrects_id", String(32), nullable=True),  # a credit memo: the invoice it corrects
+    Column("series", String(16), nullable=True),
+    Column("number", Integer, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=True),
+    UniqueConstraint("customer_id", "reference"),
+    UniqueConstraint("series", "number", name="uq_invoice_series_number"),
+    Index("ix_invoice_customer_created", "customer_id", "created_at"),
+    Index("ix_invoice_status", "status", "created_at"),
+)
+
+# What an invoice covers: a part of an order's or a billing cycle's (or a top-up's) paid money
+# at one tax rate. Append-only; a credit memo's items are negative.
+invoice_item = Table(
+    "invoice_item",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("invoice_id", String(32), ForeignKey("invoice.id"), nullable=False, index=True),
+    Column("customer_id", String(32), nullable=False, index=True),
+    Column("source_kind", String(16), nullable=False),  # order | cycle | topup
+    Column("source_id", String(64), nullable=False),
+    Column("tax_rate", String(16), nullable=False),
+    Column("amount_units", BigInteger, nullable=False),
+)
+
+# The issued document as printed (seller, buyer, lines, rounded totals, tax), JSON: what was
+# issued never changes, whatever happens to the profile, the settings or the template.
+invoice_document = Table(
+    "invoice_document",
+    metadata,
+    Column("invoice_id", String(32), ForeignKey("invoice.id"), primary_key=True),
+    Column("series", String(16), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("content", Text, nullable=False),
+    Column("issued_at", UtcDateTime, nullable=False),
+    UniqueConstraint("series", "number", name="uq_invoice_document_series_number"),
+)
+
+# The next number of each series; its row is locked while a document is numbered, so numbers
+# are gapless (a rolled-back issue gives its number back with the transaction).
+invoice_series = Table(
+    "invoice_series",
+    metadata,
+    Column("series", String(16), primary_key=True),
+    Column("next_number", Integer, nullable=False),
+)
+
+APPEND_ONLY_TABLES_V19 = ("invoice_item", "invoice_document")

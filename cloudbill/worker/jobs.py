@@ -15,6 +15,9 @@ from sqlalchemy import Connection, func, select
 
 from ..benefits import coupons
 from ..bootstrap import Container
+from ..invoices import automatic
+from ..invoices.model import Method as InvoiceMethod
+from ..invoices.model import Terms as InvoiceTerms
 from ..kernel.limits import PAGE_SIZE_MAX
 from ..lifecycle import service as lifecycle
 from ..lifecycle.rules import Transition
@@ -38,6 +41,7 @@ T = TypeVar("T")
 # One call settles at most this many hours; the next call goes on (bounded work per call).
 MAX_HOURS_PER_CALL = 24 * 31
 MAX_COUPON_PAGES = 100  # 100,000 coupons expired a call at most; the next call goes on
+MAX_INVOICE_PAGES = 100  # automatic invoicing looks at 100,000 customers a call at most
 
 
 @dataclass
@@ -50,6 +54,7 @@ class RunReport:
     notices: NoticeReport = field(default_factory=NoticeReport)
     subscriptions: SubscriptionReport = field(default_factory=SubscriptionReport)
     coupons_expired: int = 0
+    invoices_made: int = 0  # automatic mode: invoices and credit memos issued
 
 
 def _exclusive(job: str, skipped: T, work: Callable[[Connection, datetime], T]):  # type: ignore[no-untyped-def]
@@ -138,6 +143,27 @@ def coupons_due(container: Container) -> int:
     return expired
 
 
+def invoices_due(container: Container) -> int:
+    """Automatic invoicing: every customer's new invoices and credit memos, one transaction
+    each (a customer's bad data never holds back the others' documents)."""
+    terms = InvoiceTerms.from_settings(container.settings)
+    if terms.method is not InvoiceMethod.AUTOMATIC:
+        return 0
+    made, after = 0, ""
+
+    def one(customer_id: str) -> Callable[[Connection, datetime], int]:
+        return lambda conn, now: automatic.run_customer(conn, customer_id, terms, now=now)
+
+    for _ in range(MAX_INVOICE_PAGES):
+        ids = container.read(lambda conn, _now, a=after: automatic.customer_ids(conn, a))
+        for customer_id in ids:
+            made += container.write(_exclusive("invoices", 0, one(customer_id)))
+        if len(ids) < PAGE_SIZE_MAX:
+            break
+        after = ids[-1]
+    return made
+
+
 def lifecycle_due(container: Container) -> list[Transition]:
     return container.write(
         _exclusive("lifecycle", [], lambda conn, now: lifecycle.apply_due(conn, now=now))
@@ -167,6 +193,9 @@ def run_due(
     report.coupons_expired = coupons_due(container)
     if report.coupons_expired:
         log.info("cash coupons expired", count=report.coupons_expired)
+    report.invoices_made = invoices_due(container)
+    if report.invoices_made:
+        log.info("invoices issued", count=report.invoices_made)
     report.transitions = lifecycle_due(container)
     _log_transitions(report.transitions)
     container.write(

@@ -241,7 +241,9 @@ def test_refund_order_of_an_unsubscription(container: Container, shop: dict[str,
     )
 
 
-def test_invoices_are_an_empty_list(container: Container, bss: str, shop: dict[str, Any]) -> None:
+def test_invoices_refusals_and_an_empty_list(
+    container: Container, bss: str, shop: dict[str, Any]
+) -> None:
     client, key = shop["client"], shop["key"]
     window = {"start_time": "2026-01-01T00:00:00Z", "end_time": "2026-12-31T00:00:00Z"}
     answer = client.list_invoices(ListInvoicesRequest(**window, offset=1, limit=10))

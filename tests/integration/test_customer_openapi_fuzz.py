@@ -25,7 +25,13 @@ from schemathesis.specs.openapi.checks import (
 
 from cloudbill.bootstrap import Container
 from tests.helpers import assert_books_balance
-from tests.integration.customer_world import PREFIX, issue_key, seed, unthrottled_client
+from tests.integration.customer_world import (
+    PREFIX,
+    issue_key,
+    requested_invoice,
+    seed,
+    unthrottled_client,
+)
 
 EXAMPLES_PER_OPERATION = 20
 # The fuzz asks whether a request can fail, not how fast it answers: a shared CI machine can
@@ -54,6 +60,10 @@ def _real_ids(container: Container) -> tuple[dict[str, list[str]], str]:
         "access_key": [spare_key.key.id, neighbour.key.key.id],
         "month": ["2026-03", "2026-02"],
         "code": ["ecs", "evs"],
+        "invoice_id": [
+            requested_invoice(container, me.customer_id, me.paid_order),
+            requested_invoice(container, neighbour.customer_id, neighbour.paid_order),
+        ],
     }
     ak, sk = me.auth
     return ids, "Basic " + base64.b64encode(f"{ak}:{sk}".encode()).decode()

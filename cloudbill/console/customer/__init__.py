@@ -1,12 +1,13 @@
 """The customer's Billing Center pages."""
 
-from . import account, bills, holdings, orders, overview, renewals
+from . import account, bills, holdings, invoices, orders, overview, renewals
 
 ROUTERS = [
     overview.router,
     orders.router,
     renewals.router,
     bills.router,
+    invoices.router,
     holdings.router,
     account.router,
 ]

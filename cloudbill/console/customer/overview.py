@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, Response
 
 from ...api.shared.dashboard import dashboard, funds
+from ...api.shared.invoices import invoiceable
 from ...customers import service as customers
 from ...kernel.errors import CloudbillError
 from ...notify import alerts
@@ -31,7 +32,8 @@ router = APIRouter()
 
 
 def _overview(request: Request, who: SignedIn, shown: Shown = Shown()) -> HTMLResponse:
-    d = dashboard(container_of(request), who.customer_id)
+    c = container_of(request)
+    d = dashboard(c, who.customer_id)
     page = Page(request, who, "Overview", nav="overview", shown=shown)
     trend = [
         {"month": m["month"], "amount": m["amount_exact"], "net_amount": m["net_amount_exact"]}
@@ -44,6 +46,7 @@ def _overview(request: Request, who: SignedIn, shown: Shown = Shown()) -> HTMLRe
         "overview.html",
         page,
         dashboard=d,
+        invoicing=invoiceable(c, who.customer_id),
         account_name=d["name"],
         trend_json=json.dumps(chart).replace("<", "\\u003c"),
     )

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Sequence
 from email.message import EmailMessage
 from email.utils import formatdate
 
 import httpx
 
 from ...config import Settings
+from .attachments import Attachment
 
 ERROR_MAX_CHARS = 1000
 
@@ -26,7 +28,13 @@ def message_id(notice_id: int, sender: str) -> str:
 
 
 def send_email(
-    settings: Settings, *, notice_id: int, to: str, subject: str, body: str
+    settings: Settings,
+    *,
+    notice_id: int,
+    to: str,
+    subject: str,
+    body: str,
+    attachments: Sequence[Attachment] = (),
 ) -> str | None:
     assert settings.smtp_host and settings.smtp_from, "checked when the notice was made"
     msg = EmailMessage()
@@ -36,6 +44,9 @@ def send_email(
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id(notice_id, settings.smtp_from)
     msg.set_content(body)
+    for a in attachments:
+        maintype, _, subtype = a.mime_type.partition("/")
+        msg.add_attachment(a.content, maintype=maintype, subtype=subtype, filename=a.filename)
     context = ssl.create_default_context()
     try:
         if settings.smtp_ssl:

@@ -10,6 +10,7 @@ until an operator retries it. A sent notice is never sent again.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,6 +20,7 @@ from sqlalchemy import Connection, insert, or_, select, update
 from ...bootstrap import Container
 from ...config import Settings
 from ...store.schema import customer_notice, customer_notice_attempt
+from . import attachments
 from .channels import send_email, send_sms
 from .rules import DEAD, EMAIL, PENDING, SENT, backoff
 
@@ -118,12 +120,16 @@ def _send_one(container: Container, client: httpx.Client, notice) -> str | None:
     if attempt is None:
         return None
     if notice.channel == EMAIL:
+        files = container.read(
+            lambda conn, _now: attachments.for_notice(conn, notice.kind, json.loads(notice.data))
+        )
         error = send_email(
             settings,
             notice_id=notice.id,
             to=notice.recipient,
             subject=notice.subject,
             body=notice.body,
+            attachments=files,
         )
     else:
         error = send_sms(

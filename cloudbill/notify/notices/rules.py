@@ -41,11 +41,14 @@ EXPIRY_KINDS = {
     "frozen": "subscription_frozen",
     "released": "subscription_released",
 }
+# Notices written directly by the stage they tell of (no outbox event): an issued invoice.
+INVOICE_ISSUED = "invoice_issued"
 KINDS = (
     *(k for k in TOPIC_KINDS.values() if k != "expired"),
     *EXPIRY_KINDS.values(),
     GRACE_REMINDER,
     RELEASE_REMINDER,
+    INVOICE_ISSUED,
 )
 
 

@@ -173,6 +173,14 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "at": SAMPLE_AT,
     },
     "subscription_expired": {"resources": SAMPLE_RESOURCES, "at": SAMPLE_AT},
+    "invoice_issued": {
+        "document_kind": "invoice",
+        "invoice_id": "i-sample",
+        "number": "INV-00000017",
+        "total": "106.00 USD",
+        "tax": "6.00 USD",
+        "issued_at": SAMPLE_AT,
+    },
     "subscription_frozen": {"resources": SAMPLE_RESOURCES, "at": SAMPLE_AT},
     "subscription_released": {"resources": SAMPLE_RESOURCES, "at": SAMPLE_AT},
 }

@@ -1,24 +1,80 @@
-"""Invoices (ListInvoices, group 6 of the map). cloudbill issues no invoices yet, so a well-formed
-query answers the empty list; the parameters are checked all the same, as Huawei checks them."""
+"""Invoices (ListInvoices, group 6 of the map): the caller's invoices and credit memos applied
+for between start_time and end_time, in Huawei's fields and codes (InvoiceRequestInfoIntl)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from ....customers.model import Customer
+from ....invoices import repo as invoice_repo
+from ....invoices import service as invoices
+from ....invoices.model import Invoice, Kind, SourceKind, Status
+from ....invoices.rules import rate_text, split_tax
 from ..errors import ACCESS_DENIED, BssError, bad_parameter
 from ..jsonnum import ExactRoute
-from .common import Caller, utc_instant
+from .common import Caller, amount, read, utc_instant, utc_text
 
 router = APIRouter(route_class=ExactRoute)
 PAGES_MAX = 99_999  # Huawei: offset is a page number, 1-99999
 PAGE_SIZE_MAX = 100  # Huawei: limit is a page size, 1-100
 
+# Huawei's invoiceState: 1 pending review, 4 waiting for the invoice file (issuing), 8 done,
+# 13 return pending review, 9 returned; a rejected request goes back to the customer as a
+# draft (0) with its cancelReason. A cancelled request is gone (not listed).
+STATE_CODE = {
+    Status.PENDING_REVIEW: 1,
+    Status.ISSUING: 4,
+    Status.ISSUED: 8,
+    Status.REJECTED: 0,
+    Status.RETURN_PENDING: 13,
+    Status.RETURNED: 9,
+}
+# tradeType: 8 yearly/monthly online payment, 6 monthly billing, 7 top-up;
+# invoiceMethod: 2 by order, 0 by billing cycle, 1 on receipt (top-up).
+TRADE_TYPE = {SourceKind.ORDER: 8, SourceKind.CYCLE: 6, SourceKind.TOPUP: 7}
+METHOD_CODE = {SourceKind.ORDER: 2, SourceKind.CYCLE: 0, SourceKind.TOPUP: 1}
+
+
+def _view(inv: Invoice, title_type: int, title: str, email: str | None) -> dict[str, Any]:
+    main = max(inv.items, key=lambda i: abs(i.amount_units)).source_kind
+    total, _net, tax = split_tax(inv.amount_units, inv.tax_rate, inv.currency)
+    mode = "1" if inv.kind is Kind.CREDIT_MEMO else "2" if inv.status is Status.RETURNED else "0"
+    cycles = sorted({i.source_id for i in inv.items if i.source_kind is SourceKind.CYCLE})
+    return {
+        "requestId": inv.id,
+        "cancelReason": inv.reason if inv.status is Status.REJECTED else None,
+        "titleType": title_type,
+        "channelType": 0,
+        "invoiceType": 1,  # an ordinary (not special VAT) invoice
+        "invoiceTitle": title,
+        "invoiceAmount": amount(total, inv.currency),
+        "invoiceMethod": METHOD_CODE[main],
+        "invoiceClass": 0,  # a tax invoice
+        "invoiceState": STATE_CODE[inv.status],
+        "applyTime": utc_text(inv.created_at),
+        "email": email,
+        "requestMode": mode,
+        "srcRequestId": inv.corrects_id,
+        "invoiceNo": inv.number_text,
+        "tradeType": TRADE_TYPE[main],
+        "billCycle": ",".join(cycles) or None,
+        "taxList": [
+            {
+                "taxClass": "VAT",
+                "taxRate": rate_text(inv.tax_rate),
+                "taxAmount": amount(tax, inv.currency),
+                "taxVisibleFlag": "Y",
+                "taxAccountingFlag": "Y",
+            }
+        ],
+    }
+
 
 @router.get("/v1.0/{domain_id}/payments/intl-invoices")
 def list_invoices(
+    request: Request,
     domain_id: str,
     customer: Customer = Caller,
     start_time: str | None = Query(None, max_length=64),
@@ -37,4 +93,17 @@ def list_invoices(
         raise bad_parameter("start_time, end_time, offset (page number) and limit are required")
     if end < start:
         raise bad_parameter("end_time is before start_time")
-    return {"count": 0, "invoices": []}
+
+    def work(conn, _now):  # type: ignore[no-untyped-def]
+        rows, total = invoices.list_invoices(
+            conn, customer_id=customer.id, created_from=start, created_to=end,
+            exclude_status=str(Status.CANCELLED), limit=limit, offset=(offset - 1) * limit,
+        )  # fmt: skip
+        profile = invoice_repo.get_profile(conn, customer.id)
+        return rows, total, profile
+
+    rows, total, profile = read(request, work)
+    title_type = 1 if profile is not None and profile.title_type == "enterprise" else 0
+    title = profile.title if profile is not None else customer.name
+    email = (profile.email if profile is not None else None) or customer.email
+    return {"count": total, "invoices": [_view(i, title_type, title, email) for i in rows]}

@@ -1,0 +1,98 @@
+"""The paid money a customer may invoice, loaded and decided: per order, per billed month
+(billing cycle) or, in the "invoice on top-up" mode, per top-up."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Connection
+
+from ..bills.rules import month_text
+from ..customers.model import Customer, PaymentMode
+from ..kernel.periods import add_months, month_of, month_period
+from . import repo
+from .model import Figures, Method, Piece, SourceKey, SourceKind, Terms
+from .rules import invoice_figures, tax_rate
+
+MONTHS_MAX = 240  # twenty years of billing cycles a customer at most
+
+
+def _billed_until(conn: Connection, customer: Customer, now: datetime) -> datetime:
+    """A month's pay-per-use fees are invoiceable once it is billed: a prepaid month when it
+    ends, a post-paid month once a post-paid bill covering its end was issued."""
+    year, month = month_of(now, customer.timezone)
+    month_start = month_period(year, month, customer.timezone).start
+    if customer.payment_mode is not PaymentMode.POSTPAID:
+        return month_start
+    bill_end = repo.last_postpaid_bill_end(conn, customer.id)
+    return min(month_start, bill_end) if bill_end is not None else datetime.min.replace(tzinfo=UTC)
+
+
+def billed_months(
+    conn: Connection, customer: Customer, now: datetime
+) -> list[tuple[str, datetime]]:
+    """(label, first instant) of the months from the first usage up to the last billed one."""
+    first = repo.first_usage_at(conn, customer.id)
+    if first is None:
+        return []
+    until = _billed_until(conn, customer, now)
+    year, month = month_of(first, customer.timezone)
+    months = []
+    for n in range(MONTHS_MAX):
+        start_date = add_months(date(year, month, 1), n)
+        period = month_period(start_date.year, start_date.month, customer.timezone)
+        if period.end > until:
+            break
+        months.append((month_text(start_date.year, start_date.month), period.start))
+    return months
+
+
+def pieces(conn: Connection, customer: Customer, terms: Terms, now: datetime) -> list[Piece]:
+    cur, rates = customer.currency, terms.tax_rates
+    if terms.on_topup:
+        return [
+            Piece(SourceKind.TOPUP, str(r.id), tax_rate(rates, "", cur, ""), "", r.at, int(r.units))
+            for r in repo.topup_rows(conn, customer.id, cur)
+            if r.at <= now
+        ]
+    out = [
+        Piece(
+            SourceKind.ORDER,
+            r.trade_id,
+            tax_rate(rates, r.service, cur, r.region),
+            r.resource_id,
+            r.at,
+            int(r.units),
+        )
+        for r in repo.order_rows(conn, customer.id)
+        if int(r.units or 0)
+    ]
+    months = billed_months(conn, customer, now)
+    if months:
+        year, month = (int(x) for x in months[-1][0].split("-"))
+        end = month_period(year, month, customer.timezone).end
+        starts = dict(months)
+        for r in repo.cycle_rows(conn, customer.id, months, end):
+            if int(r.units or 0):
+                rate = tax_rate(rates, r.service, cur, r.region)
+                out.append(
+                    Piece(SourceKind.CYCLE, r.month, rate, "", starts[r.month], int(r.units))
+                )
+    return out
+
+
+def invoiced(conn: Connection, customer_id: str) -> dict[SourceKey, int]:
+    return {
+        (SourceKind(r.source_kind), r.source_id, Decimal(r.tax_rate)): int(r.units)
+        for r in repo.invoiced(conn, customer_id)
+    }
+
+
+def figures(conn: Connection, customer: Customer, terms: Terms, *, now: datetime) -> Figures:
+    return invoice_figures(
+        customer.currency,
+        pieces(conn, customer, terms, now),
+        invoiced(conn, customer.id),
+        offset=terms.method is Method.REQUEST,
+    )
