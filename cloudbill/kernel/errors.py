@@ -67,6 +67,9 @@ class ErrorCode(StrEnum):
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     # a fault of cloudbill's, logged with the request id (never a refusal of the input)
+    BILL_STORAGE_NOT_SET_UP = "BILL_STORAGE_NOT_SET_UP"
+    BILL_STORAGE_UNVERIFIED = "BILL_STORAGE_UNVERIFIED"  # the bucket check failed: see details
+
     INTERNAL = "INTERNAL"
 
 
@@ -104,6 +107,8 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ACCESS_KEY_LIMIT_REACHED: 409,
     ErrorCode.USER_NOT_FOUND: 404,
     ErrorCode.CSRF_FAILED: 403,
+    ErrorCode.BILL_STORAGE_NOT_SET_UP: 404,
+    ErrorCode.BILL_STORAGE_UNVERIFIED: 422,
 }
 
 

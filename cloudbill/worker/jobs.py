@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from ..benefits import coupons
 from ..bootstrap import Container
+from ..credentials.sealing import SecretBox
 from ..kernel.limits import PAGE_SIZE_MAX
 from ..lifecycle import service as lifecycle
 from ..lifecycle.rules import Transition
@@ -28,6 +29,8 @@ from ..orders.renewal_job import SubscriptionReport
 from ..orders.service import Terms as OrderTerms
 from ..postpaid import service as postpaid
 from ..settle.service import SettleResult, settle_hour
+from ..storage import push as storage_push
+from ..storage.push import PushReport
 from ..store import gates
 from ..store.schema import usage_record
 from ..users import sessions
@@ -50,6 +53,7 @@ class RunReport:
     notices: NoticeReport = field(default_factory=NoticeReport)
     subscriptions: SubscriptionReport = field(default_factory=SubscriptionReport)
     coupons_expired: int = 0
+    storage: PushReport = field(default_factory=PushReport)
 
 
 def _exclusive(job: str, skipped: T, work: Callable[[Connection, datetime], T]):  # type: ignore[no-untyped-def]
@@ -138,6 +142,25 @@ def coupons_due(container: Container) -> int:
     return expired
 
 
+def storage_due(container: Container) -> PushReport:
+    """Bill files of the days whose lateness window has passed, to each enabled customer's
+    bucket (storage/push.py). Skipped while no customer has storage on: no sealing key read."""
+    settings = container.settings
+    enabled = container.read(
+        lambda conn, _now: storage_push.repo.enabled_customers(conn, after="", limit=1)
+    )
+    if not enabled:
+        return PushReport()
+    return storage_push.push_due(
+        container,
+        SecretBox(container.secret_key()),
+        lateness=timedelta(seconds=settings.settlement_lateness_s),
+        max_rows=settings.bill_storage_file_rows,
+        failure_days=settings.bill_storage_failure_days,
+        wall_now=container.wall.now(),
+    )
+
+
 def lifecycle_due(container: Container) -> list[Transition]:
     return container.write(
         _exclusive("lifecycle", [], lambda conn, now: lifecycle.apply_due(conn, now=now))
@@ -169,6 +192,9 @@ def run_due(
         log.info("cash coupons expired", count=report.coupons_expired)
     report.transitions = lifecycle_due(container)
     _log_transitions(report.transitions)
+    report.storage = storage_due(container)
+    if report.storage.days or report.storage.failed:
+        log.info("bill storage", **asdict(report.storage))
     container.write(
         _exclusive("alert_reminders", None, lambda conn, now: alerts.remind_due(conn, now=now))
     )
