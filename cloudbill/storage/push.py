@@ -175,14 +175,20 @@ def _previous_period(day: date) -> str:
 
 
 def push_day(db: Database, s3: Any, ctx: _Context, day: date) -> int:
-    """The day's files, then every file of this and the previous billing period whose
-    records changed since it was pushed (late usage, adjustments): a new version each."""
-    tz = ctx.customer.timezone
-    pushed = sum(_push_file(db, s3, ctx, s) for s in rules.files_of_day(day, tz, ctx.config.bills))
-    periods = [f"{day.year:04d}-{day.month:02d}", _previous_period(day)]
+    """The day's files (those already pushed unchanged are left as they are)."""
+    specs = rules.files_of_day(day, ctx.customer.timezone, ctx.config.bills)
+    return sum(_push_file(db, s3, ctx, s) for s in specs)
+
+
+def recheck(db: Database, s3: Any, ctx: _Context, last_day: date) -> int:
+    """Every file of the last pushed day's billing period and the one before whose records
+    changed since it was pushed (late usage, adjustments): a new version each. Runs every
+    pass, so a change is pushed even when no new day is due."""
+    periods = [f"{last_day.year:04d}-{last_day.month:02d}", _previous_period(last_day)]
     current = db.read(lambda conn, _now: repo.latest_versions(conn, ctx.customer.id, periods))
+    pushed = 0
     for version in current:
-        spec = rules.spec_of(version.name, version.billing_period, tz)
+        spec = rules.spec_of(version.name, version.billing_period, ctx.customer.timezone)
         if spec.kind in ctx.config.bills:
             pushed += _push_file(db, s3, ctx, spec)
     return pushed
@@ -203,36 +209,41 @@ def push_customer(
     days = rules.due_days(
         config.next_day, customer.timezone, lateness=lateness, now=now, limit=DAYS_PER_PASS
     )
-    if not days:
-        return
     target = target_of(config, box)
     ctx = _Context(config, target, customer, max_rows)
     s3 = bucket.client(target)
-    for day in days:
+    last = days[-1] if days else config.next_day - timedelta(days=1)
+    for day in [*days, None]:
         started = wall_now
         try:
-            count = push_day(db, s3, ctx, day)
+            count = push_day(db, s3, ctx, day) if day else recheck(db, s3, ctx, last)
         except BucketError as error:
-            _failed(db, customer, day, error, started=started, limit_days=failure_days,
+            _failed(db, customer, day or last, error, started=started, limit_days=failure_days,
                     report=report)  # fmt: skip
             return
+        if day is None:
+            if count:  # a recheck that pushed new versions is a recorded job of its own
+                _succeeded(db, customer.id, last, count, started=started, advance=False)
+            report.files += count
+            continue
         _succeeded(db, customer.id, day, count, started=started)
         report.days += 1
         report.files += count
 
 
-def _succeeded(db: Database, customer_id: str, day: date, count: int, *, started: datetime) -> None:
+def _succeeded(
+    db: Database, customer_id: str, day: date, count: int, *, started: datetime,
+    advance: bool = True,
+) -> None:  # fmt: skip
     def save(conn: Connection, now: datetime) -> None:
         repo.record_push(
             conn, customer_id, day=day.isoformat(), outcome="ok", files_written=count, rows=0,
             problem=None, error=None, started_at=started, finished_at=now,
         )  # fmt: skip
-        repo.upsert(
-            conn, customer_id,
-            {"next_day": (day + timedelta(days=1)).isoformat(), "failure_days": 0,
-             "last_failure_on": None},
-            now=now,
-        )  # fmt: skip
+        values: dict[str, Any] = {"failure_days": 0, "last_failure_on": None}
+        if advance:
+            values["next_day"] = (day + timedelta(days=1)).isoformat()
+        repo.upsert(conn, customer_id, values, now=now)
 
     db.write(save)
 
