@@ -29,6 +29,7 @@ from .operator import (
     orders,
     resources,
     settlement,
+    storage,
     usage,
     users,
 )
@@ -88,6 +89,7 @@ def create_app(container: Container) -> FastAPI:
         access_keys,
         orders,
         users,
+        storage,
     )
     for module in modules:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)

@@ -103,33 +103,40 @@ def verify(db: Database, box: SecretBox, customer_id: str) -> VerifyReport:
     return bucket.verify(target_of(config, box))
 
 
+def unverified(report: VerifyReport) -> CloudbillError:
+    """The refusal of switching storage on, naming the step and problem that failed."""
+    return CloudbillError(
+        ErrorCode.BILL_STORAGE_UNVERIFIED,
+        f"the bucket check failed at {report.step}: {report.problem}: {report.message}",
+        step=report.step,
+        problem=str(report.problem),
+    )
+
+
+def switch_on(conn: Connection, customer_id: str, *, now: datetime) -> StorageConfig:
+    """Record a verification that passed just now and switch storage on (the caller verified
+    outside the transaction: the bucket is no part of it)."""
+    config = get(conn, customer_id)
+    customer = customers.get(conn, customer_id)
+    values: dict[str, Any] = {
+        "enabled": True,
+        "verified_at": now,
+        "failure_days": 0,
+        "last_failure_on": None,
+        "disabled_reason": None,
+    }
+    if config.next_day is None:
+        values["next_day"] = rules.first_day(now, customer.timezone).isoformat()
+    repo.upsert(conn, customer_id, values, now=now)
+    return get(conn, customer_id)
+
+
 def enable(db: Database, box: SecretBox, customer_id: str) -> StorageConfig:
     """Switch storage on after a verification passes; refused with what failed otherwise."""
     report = verify(db, box, customer_id)
     if not report.ok:
-        raise CloudbillError(
-            ErrorCode.BILL_STORAGE_UNVERIFIED,
-            f"the bucket check failed at {report.step}: {report.problem}: {report.message}",
-            step=report.step,
-            problem=str(report.problem),
-        )
-
-    def switch_on(conn: Connection, now: datetime) -> StorageConfig:
-        config = get(conn, customer_id)
-        customer = customers.get(conn, customer_id)
-        values: dict[str, Any] = {
-            "enabled": True,
-            "verified_at": now,
-            "failure_days": 0,
-            "last_failure_on": None,
-            "disabled_reason": None,
-        }
-        if config.next_day is None:
-            values["next_day"] = rules.first_day(now, customer.timezone).isoformat()
-        repo.upsert(conn, customer_id, values, now=now)
-        return get(conn, customer_id)
-
-    return db.write(switch_on)
+        raise unverified(report)
+    return db.write(lambda conn, now: switch_on(conn, customer_id, now=now))
 
 
 def disable(
@@ -154,4 +161,4 @@ def pushes(conn: Connection, customer_id: str, *, limit: int = 50) -> list[dict[
     return repo.pushes(conn, customer_id, limit=max(1, min(limit, 1000)))
 
 
-__all__ = ["FileFormat", "configure", "disable", "enable", "get", "pushes", "verify"]
+__all__ = ["FileFormat", "configure", "disable", "enable", "get", "pushes", "switch_on", "verify"]
