@@ -22,47 +22,50 @@ RESOURCE_BILL_NAME = "Spendings(ByResource)_"
 ONE_DAY = timedelta(days=1)
 
 
-def _bad(message: str) -> CloudbillError:
-    return CloudbillError(ErrorCode.INVALID_ARGUMENT, message)
+def _bad(message: str, field: str) -> CloudbillError:
+    """`field`: which setting is wrong, so a form shows the refusal beside it."""
+    return CloudbillError(ErrorCode.INVALID_ARGUMENT, message, field=field)
 
 
 def check_endpoint(url: object) -> str:
     if not isinstance(url, str) or len(url) > 512:
-        raise _bad("endpoint_url must be an http(s) URL of at most 512 characters")
+        raise _bad("endpoint_url must be an http(s) URL of at most 512 characters", "endpoint_url")
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
-        raise _bad("endpoint_url must be an http(s) URL such as https://obs.example.com")
+        raise _bad(
+            "endpoint_url must be an http(s) URL such as https://obs.example.com", "endpoint_url"
+        )
     return url.strip().rstrip("/")
 
 
 def check_bucket(name: object) -> str:
     if not isinstance(name, str) or not BUCKET_RE.match(name) or ".." in name:
-        raise _bad("bucket must be 3-63 lower-case letters, digits, dots and hyphens")
+        raise _bad("bucket must be 3-63 lower-case letters, digits, dots and hyphens", "bucket")
     return name
 
 
 def check_region(name: object) -> str:
     if not isinstance(name, str) or not REGION_RE.match(name):
-        raise _bad("region must be 1-64 lower-case letters, digits and hyphens")
+        raise _bad("region must be 1-64 lower-case letters, digits and hyphens", "region")
     return name
 
 
 def check_prefix(prefix: object) -> str:
     """A folder in the bucket: no leading or trailing slash, no empty or dot segments."""
     if not isinstance(prefix, str) or len(prefix) > PREFIX_MAX_CHARS:
-        raise _bad(f"prefix must be at most {PREFIX_MAX_CHARS} characters")
+        raise _bad(f"prefix must be at most {PREFIX_MAX_CHARS} characters", "prefix")
     cleaned = prefix.strip().strip("/")
     segments = cleaned.split("/") if cleaned else []
     if any(s in ("", ".", "..") for s in segments) or any(ord(ch) < 32 for ch in cleaned):
-        raise _bad("prefix must be folder names separated by single slashes")
+        raise _bad("prefix must be folder names separated by single slashes", "prefix")
     return cleaned
 
 
 def check_key_field(name: str, value: object) -> str:
     if not isinstance(value, str) or not value.strip() or len(value) > KEY_FIELD_MAX_CHARS:
-        raise _bad(f"{name} must be 1-{KEY_FIELD_MAX_CHARS} characters")
+        raise _bad(f"{name} must be 1-{KEY_FIELD_MAX_CHARS} characters", name)
     if any(ord(ch) < 33 for ch in value.strip()):
-        raise _bad(f"{name} must not contain spaces or control characters")
+        raise _bad(f"{name} must not contain spaces or control characters", name)
     return value.strip()
 
 
@@ -70,11 +73,13 @@ def check_bills(values: object) -> tuple[BillFile, ...]:
     if isinstance(values, str):
         values = [v for v in values.split(",") if v.strip()]
     if not isinstance(values, list | tuple) or not values:
-        raise _bad("bills must name at least one of " + ", ".join(b.value for b in BillFile))
+        raise _bad(
+            "bills must name at least one of " + ", ".join(b.value for b in BillFile), "bills"
+        )
     try:
         chosen = {BillFile(str(v).strip()) for v in values}
     except ValueError:
-        raise _bad("bills must be among " + ", ".join(b.value for b in BillFile)) from None
+        raise _bad("bills must be among " + ", ".join(b.value for b in BillFile), "bills") from None
     return tuple(b for b in BillFile if b in chosen)
 
 
@@ -83,7 +88,7 @@ def check_format(value: object) -> FileFormat:
         return FileFormat(value)
     except ValueError:
         choices = ", ".join(f.value for f in FileFormat)
-        raise _bad(f"file_format must be one of {choices}") from None
+        raise _bad(f"file_format must be one of {choices}", "file_format") from None
 
 
 def local_day_bounds(day: date, tz_name: str) -> tuple[datetime, datetime]:

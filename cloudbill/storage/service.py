@@ -70,7 +70,11 @@ def configure(
     }
     if secret_access_key in (None, ""):
         if before is None:
-            raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "secret_access_key is required")
+            raise CloudbillError(
+                ErrorCode.INVALID_ARGUMENT,
+                "secret_access_key is required",
+                field="secret_access_key",
+            )
         values["secret_sealed"] = before.secret_sealed
     else:
         secret = rules.check_key_field("secret_access_key", secret_access_key)
@@ -156,9 +160,28 @@ def disable(
     return get(conn, customer_id)
 
 
+def card(conn: Connection, customer_id: str) -> tuple[StorageConfig | None, dict[str, Any] | None]:
+    """The settings (None: never set up) and the latest push, for the Overview card."""
+    config = repo.get(conn, customer_id)
+    if config is None:
+        return None, None
+    latest = repo.pushes(conn, customer_id, limit=1)
+    return config, latest[0] if latest else None
+
+
 def pushes(conn: Connection, customer_id: str, *, limit: int = 50) -> list[dict[str, Any]]:
     get(conn, customer_id)
     return repo.pushes(conn, customer_id, limit=max(1, min(limit, 1000)))
 
 
-__all__ = ["FileFormat", "configure", "disable", "enable", "get", "pushes", "switch_on", "verify"]
+__all__ = [
+    "FileFormat",
+    "card",
+    "configure",
+    "disable",
+    "enable",
+    "get",
+    "pushes",
+    "switch_on",
+    "verify",
+]

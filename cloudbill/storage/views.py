@@ -53,3 +53,19 @@ def push_view(row: dict[str, Any]) -> dict[str, Any]:
         "started_at": instant(row["started_at"]),
         "finished_at": instant(row["finished_at"]),
     }
+
+
+def card_view(config: StorageConfig | None, last_push: dict[str, Any] | None) -> dict[str, Any]:
+    """The Overview's bill storage card: set up or not, on or off, where to, the last push."""
+    if config is None:
+        return {"set_up": False, "enabled": False, "verified": False}
+    return {
+        "set_up": True,
+        "enabled": config.enabled,
+        "verified": config.verified_at is not None,
+        "bucket": config.bucket,
+        "prefix": config.prefix,
+        "file_format": str(config.file_format),
+        "disabled_reason": config.disabled_reason,
+        "last_push": push_view(last_push) if last_push else None,
+    }
