@@ -14,7 +14,6 @@ import hashlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection
@@ -53,8 +52,10 @@ class PushReport:
 
 
 def exact8(units: int) -> str:
-    """Counts of 10**-8 as exact text with all 8 decimals (never rounded, never a float)."""
-    return format(Decimal(units).scaleb(-8), "f")
+    """Counts of 10**-8 as exact text with all 8 decimals (never rounded, never a float);
+    integer arithmetic: this runs for every figure of every row pushed."""
+    whole, fraction = divmod(abs(units), 10**8)
+    return f"{'-' if units < 0 else ''}{whole}.{fraction:08d}"
 
 
 def _text(value: object) -> str:
@@ -62,7 +63,7 @@ def _text(value: object) -> str:
 
 
 def expenditure_row(r: FeeRecord, tz_name: str) -> list[str]:
-    view = fee_record_view(r)
+    view = fee_record_view(r, with_figures=False)
     view["hour_start_local"] = r.hour_start.astimezone(zone(tz_name)).isoformat()
     view["is_late"] = "true" if r.is_late else "false"
     view["line_no"] = r.line_no
@@ -71,7 +72,8 @@ def expenditure_row(r: FeeRecord, tz_name: str) -> list[str]:
 
 
 def resource_row(g: FeeGroup) -> list[str]:
-    view = fee_group_view(g) | {n: exact8(u) for n, u in g.figures.units().items()}
+    figures = {n: exact8(u) for n, u in g.figures.units().items()}
+    view = fee_group_view(g, with_figures=False) | figures
     return [_text(view[c]) for c in RESOURCE_COLUMNS]
 
 
