@@ -63,13 +63,13 @@ class ErrorCode(StrEnum):
     # console users
     USER_NOT_FOUND = "USER_NOT_FOUND"
     CSRF_FAILED = "CSRF_FAILED"  # a console form without its session's token
+    # bill storage
+    BILL_STORAGE_NOT_SET_UP = "BILL_STORAGE_NOT_SET_UP"
+    BILL_STORAGE_UNVERIFIED = "BILL_STORAGE_UNVERIFIED"  # the bucket check failed: see details
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
     # a fault of cloudbill's, logged with the request id (never a refusal of the input)
-    BILL_STORAGE_NOT_SET_UP = "BILL_STORAGE_NOT_SET_UP"
-    BILL_STORAGE_UNVERIFIED = "BILL_STORAGE_UNVERIFIED"  # the bucket check failed: see details
-
     INTERNAL = "INTERNAL"
 
 
