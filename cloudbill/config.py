@@ -115,6 +115,15 @@ class Settings(BaseSettings):
         description="'expires in N days' reminders of yearly/monthly resources (empty: none)",
     )
     worker_interval_s: int = Field(60, ge=1, le=3600, description="how often the worker looks")
+    bill_storage_failure_days: int = Field(
+        3, ge=1, le=60,
+        description="bill storage is switched off (and the customer told) after its bucket "
+        "failed on this many days in a row",
+    )  # fmt: skip
+    bill_storage_file_rows: int = Field(
+        500_000, ge=1, le=10_000_000,
+        description="a bill file pushed to a bucket is split into parts of at most this many rows",
+    )  # fmt: skip
     console_session_hours: int = Field(
         12, ge=1, le=24 * 30, description="a console sign-in lasts at most this long"
     )

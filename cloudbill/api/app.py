@@ -30,6 +30,7 @@ from .operator import (
     orders,
     resources,
     settlement,
+    storage,
     usage,
     users,
 )
@@ -90,6 +91,7 @@ def create_app(container: Container) -> FastAPI:
         orders,
         invoices,
         users,
+        storage,
     )
     for module in modules:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)

@@ -82,7 +82,10 @@ def _exact(figures: Figures, currency: str) -> dict[str, str]:
     return figures_view(figures.units(), currency)
 
 
-def fee_record_view(r: FeeRecord) -> dict[str, Any]:
+def fee_record_view(r: FeeRecord, *, with_figures: bool = True) -> dict[str, Any]:
+    """`with_figures=False`: without the amounts as money text (a caller that writes them
+    otherwise, e.g. bill storage's exact 8 decimals, skips their cost)."""
+    figures = _exact(r.figures, r.currency) if with_figures else {}
     return {
         "id": r.id,
         "hour_start": instant(r.hour_start),
@@ -90,7 +93,7 @@ def fee_record_view(r: FeeRecord) -> dict[str, Any]:
         "usage": quantity(r.usage_e10),
         "package_usage": quantity(r.package_usage_e10),
         "unit_price": r.unit_price,
-        **_exact(r.figures, r.currency),
+        **figures,
         "currency": r.currency,
         "is_late": r.is_late,
         "settlement_id": r.settlement_id,
@@ -103,8 +106,9 @@ def fee_record_view(r: FeeRecord) -> dict[str, Any]:
     }
 
 
-def fee_group_view(g: FeeGroup) -> dict[str, Any]:
+def fee_group_view(g: FeeGroup, *, with_figures: bool = True) -> dict[str, Any]:
     view: dict[str, Any] = {"day": g.day.isoformat()} if g.day is not None else {}
+    figures = _exact(g.figures, g.currency) if with_figures else {}
     return {
         **view,
         **_item_view(g.item),
@@ -114,7 +118,7 @@ def fee_group_view(g: FeeGroup) -> dict[str, Any]:
         "late_records": g.late_records,
         "usage": quantity(g.usage_e10),
         "package_usage": quantity(g.package_usage_e10),
-        **_exact(g.figures, g.currency),
+        **figures,
         "currency": g.currency,
     }
 

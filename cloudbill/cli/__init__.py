@@ -20,6 +20,7 @@ from . import (
     notices,
     orders,
     resources,
+    storage,
     system,
     usage,
     users,
@@ -76,6 +77,7 @@ app.add_typer(system.clock_app, name="clock")
 app.add_typer(system.config_app, name="config")
 app.add_typer(access_keys.app, name="access-key")
 app.add_typer(users.app, name="user")
+app.add_typer(storage.app, name="storage")
 
 
 def main() -> None:

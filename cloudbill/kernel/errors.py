@@ -68,6 +68,9 @@ class ErrorCode(StrEnum):
     # console users
     USER_NOT_FOUND = "USER_NOT_FOUND"
     CSRF_FAILED = "CSRF_FAILED"  # a console form without its session's token
+    # bill storage
+    BILL_STORAGE_NOT_SET_UP = "BILL_STORAGE_NOT_SET_UP"
+    BILL_STORAGE_UNVERIFIED = "BILL_STORAGE_UNVERIFIED"  # the bucket check failed: see details
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -113,6 +116,8 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ACCESS_KEY_LIMIT_REACHED: 409,
     ErrorCode.USER_NOT_FOUND: 404,
     ErrorCode.CSRF_FAILED: 403,
+    ErrorCode.BILL_STORAGE_NOT_SET_UP: 404,
+    ErrorCode.BILL_STORAGE_UNVERIFIED: 422,
 }
 
 

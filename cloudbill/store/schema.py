@@ -861,3 +861,63 @@ invoice_series = Table(
 )
 
 APPEND_ONLY_TABLES_V19 = ("invoice_item", "invoice_document")
+# Bill storage (storage/): where a customer's bill files go. The secret key is sealed like
+# customers' secret access keys (credentials/sealing.py). `next_day` is the first local day not
+# yet pushed, so a worker that was down catches up every missed day from it.
+bill_storage = Table(
+    "bill_storage",
+    metadata,
+    Column("customer_id", String(32), ForeignKey("customer.id"), primary_key=True),
+    Column("endpoint_url", String(512), nullable=False),
+    Column("region", String(64), nullable=False),
+    Column("bucket", String(63), nullable=False),
+    Column("prefix", String(512), nullable=False),
+    Column("access_key_id", String(128), nullable=False),
+    Column("secret_sealed", Text, nullable=False),
+    Column("bills", String(64), nullable=False),  # comma list of storage.model.BillFile
+    Column("file_format", String(16), nullable=False),  # csv | csv.gz | parquet
+    Column("enabled", Boolean, nullable=False),
+    Column("next_day", String(10), nullable=True),  # YYYY-MM-DD in the customer's zone
+    Column("failure_days", Integer, nullable=False),  # days in a row a push failed
+    Column("last_failure_on", String(10), nullable=True),
+    Column("disabled_reason", String(512), nullable=True),
+    Column("verified_at", UtcDateTime, nullable=True),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)
+
+# One row per version of a bill file pushed: a bill that changed after its push (late usage,
+# adjustments) gets the next version; the highest is current.
+bill_storage_file = Table(
+    "bill_storage_file",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("name", String(64), nullable=False),  # e.g. Resource_Expenditures_20260105
+    Column("billing_period", String(7), nullable=False),  # YYYY-MM
+    Column("version", Integer, nullable=False),
+    Column("fingerprint", String(64), nullable=False),  # of the records the version holds
+    Column("high_water", BigInteger, nullable=False),  # the highest fee record id it may hold
+    Column("rows", BigInteger, nullable=False),
+    Column("parts", Integer, nullable=False),
+    Column("manifest_key", String(1024), nullable=False),
+    Column("pushed_at", UtcDateTime, nullable=False),
+    UniqueConstraint("customer_id", "name", "version", name="uq_bill_storage_file_version"),
+)
+
+# Each push of a day is a recorded job with its outcome (ok / failed) and figures.
+bill_storage_push = Table(
+    "bill_storage_push",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("day", String(10), nullable=False),  # the local day pushed
+    Column("outcome", String(16), nullable=False),
+    Column("files_written", Integer, nullable=False),
+    Column("rows", BigInteger, nullable=False),
+    Column("problem", String(32), nullable=True),  # storage.model.Problem when failed
+    Column("error", String(512), nullable=True),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime, nullable=False),
+    Index("ix_bill_storage_push_customer", "customer_id", "id"),
+)

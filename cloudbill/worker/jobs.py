@@ -15,6 +15,7 @@ from sqlalchemy import Connection, func, select
 
 from ..benefits import coupons
 from ..bootstrap import Container
+from ..credentials.sealing import SecretBox
 from ..invoices import automatic
 from ..invoices.model import Method as InvoiceMethod
 from ..invoices.model import Terms as InvoiceTerms
@@ -31,6 +32,8 @@ from ..orders.renewal_job import SubscriptionReport
 from ..orders.service import Terms as OrderTerms
 from ..postpaid import service as postpaid
 from ..settle.service import SettleResult, settle_hour
+from ..storage import push as storage_push
+from ..storage.push import PushReport
 from ..store import gates
 from ..store.schema import usage_record
 from ..users import sessions
@@ -55,6 +58,7 @@ class RunReport:
     subscriptions: SubscriptionReport = field(default_factory=SubscriptionReport)
     coupons_expired: int = 0
     invoices_made: int = 0  # automatic mode: invoices and credit memos issued
+    storage: PushReport = field(default_factory=PushReport)
 
 
 def _exclusive(job: str, skipped: T, work: Callable[[Connection, datetime], T]):  # type: ignore[no-untyped-def]
@@ -164,6 +168,25 @@ def invoices_due(container: Container) -> int:
     return made
 
 
+def storage_due(container: Container) -> PushReport:
+    """Bill files of the days whose lateness window has passed, to each enabled customer's
+    bucket (storage/push.py). Skipped while no customer has storage on: no sealing key read."""
+    settings = container.settings
+    enabled = container.read(
+        lambda conn, _now: storage_push.repo.enabled_customers(conn, after="", limit=1)
+    )
+    if not enabled:
+        return PushReport()
+    return storage_push.push_due(
+        container,
+        SecretBox(container.secret_key()),
+        lateness=timedelta(seconds=settings.settlement_lateness_s),
+        max_rows=settings.bill_storage_file_rows,
+        failure_days=settings.bill_storage_failure_days,
+        wall_now=container.wall.now(),
+    )
+
+
 def lifecycle_due(container: Container) -> list[Transition]:
     return container.write(
         _exclusive("lifecycle", [], lambda conn, now: lifecycle.apply_due(conn, now=now))
@@ -198,6 +221,9 @@ def run_due(
         log.info("invoices issued", count=report.invoices_made)
     report.transitions = lifecycle_due(container)
     _log_transitions(report.transitions)
+    report.storage = storage_due(container)
+    if report.storage.days or report.storage.failed:
+        log.info("bill storage", **asdict(report.storage))
     container.write(
         _exclusive("alert_reminders", None, lambda conn, now: alerts.remind_due(conn, now=now))
     )

@@ -325,6 +325,7 @@ def test_export_a_bill(browser: Any, demo: Demo) -> None:
         "/orders",
         "/top-up",
         "/withdraw",
+        "/bill-storage",
     ):
         page.goto(demo.base + "/console" + path)
         assert page.locator("h1").count() == 1, path

@@ -238,6 +238,13 @@ ID_FREE = {
     ("GET", "/notices"),
     ("GET", "/access-keys"),
     ("POST", "/access-keys"),
+    # the caller's own bill storage: no id in any of its paths
+    ("GET", "/bill-storage"),
+    ("PUT", "/bill-storage"),
+    ("POST", "/bill-storage/verify"),
+    ("POST", "/bill-storage/enable"),
+    ("POST", "/bill-storage/disable"),
+    ("GET", "/bill-storage/pushes"),
 }
 
 

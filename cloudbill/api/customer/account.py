@@ -36,9 +36,9 @@ def account_dashboard(
     me: KeyCaller = Depends(caller), c: Container = Depends(container)
 ) -> dict[str, Any]:
     """The Account Overview page's figures card by card: funds and the balance alert, unpaid
-    bills, orders pending payment, cash coupons, renewals (30 days, expired, frozen), the six
-    months' expenditure trend, and in arrears the dates each resource will be frozen and
-    released unless the debt is paid."""
+    bills, orders pending payment, cash coupons, bill storage, renewals (30 days, expired,
+    frozen), the six months' expenditure trend, and in arrears the dates each resource will be
+    frozen and released unless the debt is paid."""
     return dashboard(c, me.customer.id)
 
 

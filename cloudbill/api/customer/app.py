@@ -26,15 +26,17 @@ from . import (
     notices,
     orders,
     resources,
+    storage,
     subscriptions,
 )
 
 PREFIX = "/customer/v1"
 DESCRIPTION = """\
 cloudbill's native API for customers: everything the billing center shows you — balances,
-alerts, bills, fee records, resources, orders, renewals, resource packages, coupons, notices and
-your access keys. Every answer is about the customer of the calling access key only: there is
-no customer id in any path, and another customer's ids answer like ids that do not exist.
+alerts, bills, fee records, resources, orders, renewals, resource packages, coupons, notices,
+your access keys and bill storage to your own bucket. Every answer is about the customer of the
+calling access key only: there is no customer id in any path, and another customer's ids answer
+like ids that do not exist.
 
 Authenticate with an access key: HTTP Basic with the AK as user name and the SK as password
 (`curl -u AK:SK`), or an `SDK-HMAC-SHA256` signature exactly as the Huawei SDKs sign requests.
@@ -90,6 +92,7 @@ def create_customer_app(container: Container) -> FastAPI:
         catalog,
         notices,
         access_keys,
+        storage,
     )
     for module in modules:
         app.include_router(module.router, responses=REFUSALS)

@@ -1,7 +1,7 @@
 """The Account Overview's figures, card by card (Huawei Billing Center's Overview page), in one
-read: funds and the alert, unpaid bills (post-paid), orders pending payment, cash coupons,
-renewals, the six months' expenditure trend and, in arrears, which resources the lifecycle
-will freeze or release and when. The console's Overview renders exactly this; the customer
+read: funds and the alert, unpaid bills (post-paid), orders pending payment, cash coupons, bill
+storage, renewals, the six months' expenditure trend and, in arrears, which resources the
+lifecycle will freeze or release and when. The console's Overview renders exactly this; the customer
 API answers it at /account/dashboard and the operator API per customer."""
 
 from __future__ import annotations
@@ -20,6 +20,8 @@ from ...lifecycle import service as lifecycle
 from ...notify import alerts
 from ...orders import service as orders
 from ...orders.model import OrderStatus
+from ...storage import service as storage
+from ...storage.views import card_view
 from ...subscriptions import service as subscriptions
 from ...views import alert_view, instant, overview_view
 
@@ -92,6 +94,7 @@ def dashboard(c: Container, customer_id: str) -> dict[str, Any]:
                 "expired": renewals["expired"],
                 "frozen": renewals["frozen"],
             },
+            "bill_storage": card_view(*storage.card(conn, customer.id)),
             "trend": trend_view(customer.id, trend),
             "arrears": {
                 "in_arrears": funds["in_arrears"],

@@ -95,6 +95,10 @@ BUILDERS = {
     "postpaid_bill_issued": _bill,
     "subscription_expiring": _expiring,
     "auto_renew_failed": _renew_failed,
+    "bill_storage_disabled": lambda p, _cur, tz: {
+        "reason": p["reason"],
+        "at": local_time(p["at"], tz),
+    },
 }
 
 

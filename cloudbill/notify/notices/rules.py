@@ -31,6 +31,7 @@ TOPIC_KINDS = {
     "customer.postpaid_bill_issued": "postpaid_bill_issued",
     "customer.subscription_expiring": "subscription_expiring",
     "customer.auto_renew_failed": "auto_renew_failed",
+    "customer.bill_storage_disabled": "bill_storage_disabled",  # its bucket kept failing
     "resource.expired": "expired",  # a subscription's expiry: told as `subscription_expired`
 }
 GRACE_REMINDER, RELEASE_REMINDER = "grace_reminder", "release_reminder"

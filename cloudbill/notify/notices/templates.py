@@ -172,6 +172,10 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "reason": "the balance cannot pay the renewal (11.60 USD)",
         "at": SAMPLE_AT,
     },
+    "bill_storage_disabled": {
+        "reason": "the bucket failed 3 days in a row (access_denied: AccessDenied)",
+        "at": SAMPLE_AT,
+    },
     "subscription_expired": {"resources": SAMPLE_RESOURCES, "at": SAMPLE_AT},
     "invoice_issued": {
         "document_kind": "invoice",
