@@ -90,6 +90,10 @@ def _selected(figs: Figures, selections: list[Any]) -> dict[Decimal, list[Item]]
             )
         seen.add((kind, source_id))
         found = [s for s in figs.sources if (str(s.kind), s.source_id) == (kind, source_id)]
+        if not found and kind == str(SourceKind.ORDER):  # another customer's looks absent too
+            raise CloudbillError(
+                ErrorCode.ORDER_NOT_FOUND, f"no paid order {source_id!r}", kind=kind, id=source_id
+            )
         if not any(s.invoiceable_units > 0 for s in found):
             raise CloudbillError(
                 ErrorCode.NOTHING_TO_INVOICE,

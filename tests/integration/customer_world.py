@@ -14,6 +14,8 @@ from cloudbill.bootstrap import Container
 from cloudbill.credentials import service as credentials
 from cloudbill.credentials.model import IssuedKey
 from cloudbill.credentials.sealing import SecretBox
+from cloudbill.invoices import service as invoices
+from cloudbill.invoices.model import Terms as InvoiceTerms
 from cloudbill.notify import customer_notices
 from cloudbill.store.schema import customer_notice
 from cloudbill.worker.jobs import settle_due
@@ -47,6 +49,7 @@ class Owned:
     spent_coupon: str  # used for the paid order
     spare_coupon: str  # still active
     notice: int
+    invoice: str = ""  # requested for the paid order, pending review
 
     @property
     def auth(self) -> tuple[str, str]:
@@ -111,6 +114,20 @@ def seed(container: Container, *names: str) -> dict[str, Owned]:
             spare_coupon=spare.id,
             notice=0,
         )
+    terms = InvoiceTerms.from_settings(container.settings)
+    for owned in world.values():
+        container.write(
+            lambda conn, now, o=owned: invoices.set_profile(
+                conn, o.customer_id, {"title_type": "personal", "title": "Alice or Bob"}, now=now
+            )
+        )
+        made = container.write(
+            lambda conn, now, o=owned: invoices.request(
+                conn, o.customer_id, [{"kind": "order", "id": o.paid_order}], terms,
+                reference=f"{o.customer_id}-invoice", now=now,
+            )
+        )  # fmt: skip
+        owned.invoice = made[0].id
     customer_notices.run_due(container)
     for owned in world.values():
         owned.notice = _notice_of(container, owned.customer_id)
