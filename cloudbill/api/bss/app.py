@@ -24,6 +24,7 @@ from .routes import (
     packages,
     products,
     ratings,
+    resource_specs,
     subscriptions,
 )
 
@@ -65,6 +66,7 @@ def create_bss_app(container: Container) -> FastAPI:
         invoices,
         ratings,
         products,
+        resource_specs,
     )
     for module in modules:
         app.include_router(module.router, dependencies=[Depends(authenticate)])
