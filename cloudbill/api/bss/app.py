@@ -17,6 +17,7 @@ from .errors import BAD_PARAMETER, INTERNAL, BssError, error_response, install_e
 from .routes import (
     accounts,
     bills,
+    costs,
     coupons,
     invoices,
     monthly_sum,
@@ -67,6 +68,7 @@ def create_bss_app(container: Container) -> FastAPI:
         ratings,
         products,
         resource_specs,
+        costs,
     )
     for module in modules:
         app.include_router(module.router, dependencies=[Depends(authenticate)])
