@@ -147,3 +147,18 @@ def query_of(
     )
     rules.check(query)
     return query
+
+
+def filters_of_text(include: Sequence[str] = (), exclude: Sequence[str] = ()) -> list[Filter]:
+    """`dimension=value[,value…]` texts (API query parameters, CLI options) as filters."""
+    result = []
+    for texts, excluded in ((include, False), (exclude, True)):
+        for text in texts:
+            dimension, sep, values = str(text).partition("=")
+            if not sep or not values:
+                raise CloudbillError(
+                    ErrorCode.INVALID_ARGUMENT,
+                    f"a filter is dimension=value[,value…], got {text!r}",
+                )
+            result.append(filter_of(dimension.strip(), values.split(","), excluded))
+    return result
