@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -13,6 +14,8 @@ import typer
 from ..bills import export, service
 from ..bills.model import FIGURES, Granularity
 from ..bills.views import fee_view, package_use_view, summary_view, trend_view
+from ..costs import service as cost_service
+from ..costs.views import cost_view
 from ..customers import service as customers
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_DEFAULT
@@ -159,6 +162,40 @@ def trend(
     show_rows(
         view["months"], columns, as_json=as_json, title="expenditure trend", payload=lambda: view
     )
+
+
+@app.command("costs")
+def costs(
+    customer_id: CustomerArg,
+    first: str = typer.Argument(..., help="YYYY-MM-DD (--by day) or YYYY-MM (--by month)"),
+    last: str = typer.Argument(..., help="the last day or month, included"),
+    by: str = typer.Option("month", "--by", help="day (at most 90 days) or month (at most 18)"),
+    cost_type: str = typer.Option("original", help="original or amortized"),
+    amount_type: str = typer.Option("amount", help="amount (amount due) or net"),
+    group_by: list[str] = typer.Option([], help="a dimension; at most twice"),
+    include: list[str] = typer.Option([], help="dimension=value[,value...]"),
+    exclude: list[str] = typer.Option([], help="dimension=value[,value...]"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Original or amortized costs by day or month, grouped and filtered (README, Cost analysis)."""
+    with errors_as_lines():
+        query = cost_service.query_of(
+            first=first, last=last, granularity=by, cost_type=cost_type,
+            amount_type=amount_type, group_by=group_by,
+            filters=cost_service.filters_of_text(include, exclude),
+        )  # fmt: skip
+        report = container().read(lambda conn, _now: cost_service.costs(conn, customer_id, query))
+    view = cost_view(customer_id, report)
+    # one line per group and bucket with a cost (the JSON carries every bucket, zeros too)
+    rows = [
+        {**row["group"], "period": cost["label"], "amount": cost["amount"]}
+        for row in view["rows"]
+        for cost in row["costs"]
+        if Decimal(cost["amount"])
+    ]
+    title = f"{view['cost_type']} costs ({view['amount_type']}, {view['currency']})"
+    columns = (*view["group_by"], "period", "amount")
+    show_rows(rows, columns, as_json=as_json, title=title, payload=lambda: view)
 
 
 @app.command("postpaid")

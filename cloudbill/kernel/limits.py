@@ -74,3 +74,12 @@ OFFSET_MAX = 10_000_000  # deeper than this, narrow the period or filter instead
 # how many pending orders one payment may take together.
 MAX_COUPONS_PER_PAYMENT = 10
 ORDERS_PAID_TOGETHER_MAX = 50
+
+# Cost analysis (costs/): Huawei's Cost Center answers at most 90 days by day and keeps 18
+# months; a query's records and groups are bounded so one answer stays small.
+COSTS_DAYS_MAX = 90
+COSTS_MONTHS_MAX = 18
+COSTS_GROUP_BY_MAX = 2
+COSTS_FILTER_VALUES_MAX = 100
+COSTS_ROWS_MAX = 200_000  # (group, bucket) sums one query may read
+COSTS_SPREAD_RECORDS_MAX = 100_000  # yearly/monthly records one amortized query may spread

@@ -17,6 +17,7 @@ from .errors import BAD_PARAMETER, INTERNAL, BssError, error_response, install_e
 from .routes import (
     accounts,
     bills,
+    costs,
     coupons,
     invoices,
     monthly_sum,
@@ -24,6 +25,7 @@ from .routes import (
     packages,
     products,
     ratings,
+    resource_specs,
     subscriptions,
 )
 
@@ -65,6 +67,8 @@ def create_bss_app(container: Container) -> FastAPI:
         invoices,
         ratings,
         products,
+        resource_specs,
+        costs,
     )
     for module in modules:
         app.include_router(module.router, dependencies=[Depends(authenticate)])

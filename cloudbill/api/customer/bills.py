@@ -12,6 +12,7 @@ from ...bootstrap import Container
 from ..deps import container
 from ..keyauth import KeyCaller
 from ..shared import bills as shared
+from ..shared import costs as shared_costs
 from ..shared.bills import FeeFilters, fee_filters
 from ..shared.params import MONTH_DOC, Limit, Offset
 from .auth import caller
@@ -74,3 +75,14 @@ def expenditure_trend(
 ) -> dict[str, Any]:
     """Amount and net amount of the last N months, zeros included."""
     return shared.expenditure_trend(c, me.customer.id, months)
+
+
+@router.get("/costs")
+def costs(
+    params: shared_costs.CostParams = Depends(shared_costs.cost_params),
+    me: KeyCaller = Depends(caller),
+    c: Container = Depends(container),
+) -> dict[str, Any]:
+    """Your original or amortized costs by day or month, grouped by up to two dimensions,
+    filtered in (`include`) or out (`exclude`): README, Cost analysis."""
+    return shared_costs.costs(c, me.customer.id, params)

@@ -10,6 +10,7 @@ from ...bills.model import TREND_MONTHS_MAX
 from ...bootstrap import Container
 from ..deps import container, require_operator
 from ..shared import bills as shared
+from ..shared import costs as shared_costs
 from ..shared.bills import FeeFilters, fee_filters
 from ..shared.params import MONTH_DOC, Limit, Offset
 
@@ -55,6 +56,16 @@ def expenditure_trend(
 ) -> dict[str, Any]:
     """Amount and net amount (amount minus cash coupons) of the last N months, zeros included."""
     return shared.expenditure_trend(c, customer_id, months)
+
+
+@router.get("/customers/{customer_id}/costs")
+def costs(
+    customer_id: str,
+    params: shared_costs.CostParams = Depends(shared_costs.cost_params),
+    c: Container = Depends(container),
+) -> dict[str, Any]:
+    """The customer's original or amortized costs by day or month (README, Cost analysis)."""
+    return shared_costs.costs(c, customer_id, params)
 
 
 @router.get("/customers/{customer_id}/bills/{month}/export.csv")
