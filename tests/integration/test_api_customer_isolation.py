@@ -234,6 +234,7 @@ ID_FREE = {
     ("GET", "/bills/{}"),  # a month: the caller's own bill of it
     ("GET", "/bills/{}/export.csv"),
     ("GET", "/fee-records"),
+    ("GET", "/costs"),  # the caller's own; another's resource in a filter matches nothing
     ("GET", "/expenditure-trend"),
     ("GET", "/package-usage"),
     ("GET", "/resources"),
