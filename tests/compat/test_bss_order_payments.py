@@ -108,6 +108,29 @@ def test_pay_with_a_coupon_then_repeat(container: Container, acme: dict[str, Any
     assert details.order_info.amount_info.coupon_amount == pytest.approx(5.0)
 
 
+def test_pay_several_orders_together_sharing_the_coupon(
+    container: Container, acme: dict[str, Any]
+) -> None:
+    """cloudbill's extension of PayOrders (`order_ids`, a dict body: not in the SDK's model):
+    the console's Combine Payment over the API. The coupon is shared pro rata by amount, the
+    remainder on the last order (Huawei's FAQ on paying several orders together,
+    https://support.huaweicloud.com/intl/zh-cn/faq-billing/unpaidorder_faq_0000008.html)."""
+    client, first, customer, five = (acme[k] for k in ("client", "order", "customer", "coupon"))
+    topup(container, customer.id, "40.00", "more")
+    second = buy(container, customer.id, spec="s6.large.2")
+    body = {"order_id": first.id, "order_ids": [first.id, second.id],
+            "use_coupon": "YES", "coupon_infos": [{"id": five.id, "type": 301}]}  # fmt: skip
+    assert client.pay_orders(PayOrdersRequest(body=body)).status_code == 200
+    paid = [engine_order(container, o.id) for o in (first, second)]
+    assert [o.status.value for o in paid] == ["paid", "paid"]
+    # 5.00 over 11.60 and 39.10: 1.14 (rounded down to the cent), the rest on the last
+    assert [o.coupon_units for o in paid] == [units("1.14"), units("3.86")]
+    before = snapshot(container)
+    assert client.pay_orders(PayOrdersRequest(body=body)).status_code == 200  # a replay
+    assert snapshot(container) == before
+    assert_books_balance(container)
+
+
 def test_pay_with_the_orders_own_discount(container: Container, bss: str) -> None:
     gold = new_customer(container, "gold", level=3)
     topup(container, gold.id, "20.00", "seed")

@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from ....customers.model import Customer
 from ....kernel.errors import CloudbillError, ErrorCode
-from ....kernel.limits import MAX_COUPONS_PER_PAYMENT
+from ....kernel.limits import MAX_COUPONS_PER_PAYMENT, ORDERS_PAID_TOGETHER_MAX
 from ....ledger.rules import payload_hash
 from ....orders import service as orders
 from ....orders.model import Order, OrderStatus
@@ -47,6 +47,10 @@ class Choice(BaseModel):
 class PayOrder(BaseModel):
     model_config = ConfigDict(extra="ignore")
     order_id: str = Field(min_length=1, max_length=64)
+    # cloudbill's extension (not in the SDK's model: send a dict body): the pending orders to pay
+    # together with `order_id`, as the console's Combine Payment does; the coupons are shared
+    # over them pro rata by amount
+    order_ids: list[str] | None = Field(None, max_length=ORDERS_PAID_TOGETHER_MAX)
     use_coupon: Literal["YES", "NO"] | None = None
     use_discount: Literal["YES", "NO"] | None = None
     coupon_infos: list[Choice] | None = Field(None, max_length=MAX_COUPONS_PER_PAYMENT)
@@ -108,10 +112,12 @@ def pay_orders(request: Request, body: PayOrder, customer: Customer = Caller) ->
         # the operator's limit, CLOUDBILL_COUPONS_PER_PAYMENT (Huawei: one cash coupon)
         raise bad_parameter(f"coupon_infos: at most {coupons_max} cash coupon(s) per payment")
     coupon_ids = [c.id for c in coupons]
+    together = list(dict.fromkeys([body.order_id, *(body.order_ids or [])]))
     digest = payload_hash(
         # the same choice in another order is the same request
         {
             "order": body.order_id,
+            **({"together": sorted(together)} if len(together) > 1 else {}),
             "coupons": sorted(coupon_ids),
             "discounts": sorted(d.id for d in discounts),
         }
@@ -122,6 +128,17 @@ def pay_orders(request: Request, body: PayOrder, customer: Customer = Caller) ->
             order = orders.get(conn, body.order_id, customer_id=customer.id)
             _check_discount(order, discounts)
             try:
+                if len(together) > 1:
+                    orders.pay_together(
+                        conn,
+                        customer.id,
+                        together,
+                        coupon_ids=coupon_ids,
+                        reference=f"bss-pay:{digest}",
+                        coupons_max=coupons_max,
+                        now=now,
+                    )
+                    return
                 orders.pay(
                     conn,
                     customer.id,
