@@ -185,6 +185,35 @@ class ArrearsPolicy(_Strict):
     customer_level: int | None = Field(default=None, ge=1, le=10, strict=True)
 
 
+def _tax_rate(value: Any) -> Any:
+    value = _exact(value)
+    if isinstance(value, Decimal):
+        exponent = value.normalize().as_tuple().exponent
+        if (
+            not value.is_finite()
+            or not 0 <= value < 1
+            or (isinstance(exponent, int) and -exponent > TAX_RATE_MAX_PLACES)
+        ):
+            raise ValueError(
+                f"a tax rate is from 0 to below 1, at most {TAX_RATE_MAX_PLACES} decimals"
+            )
+    return value
+
+
+TAX_RATE_MAX_PLACES = 4
+
+
+class TaxRate(_Strict):
+    """The tax rate invoices apply to a currency's money (0.06 = 6%), for a service and/or a
+    region, or for the whole currency; the most specific applies (service and region, service,
+    region, currency)."""
+
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    rate: Annotated[Decimal, BeforeValidator(_tax_rate)]
+    service: str | None = None
+    region: str | None = None
+
+
 class CatalogDocument(_Strict):
     version: str = Field(min_length=1, max_length=64)
     name: str = ""
@@ -194,3 +223,14 @@ class CatalogDocument(_Strict):
     discounts: tuple[Discount, ...] = ()
     # Unset: 15 days of grace and 15 of retention for everything (the seeds' figures).
     arrears_policies: tuple[ArrearsPolicy, ...] = ()
+    # Invoices' tax rates (invoices/); unset: CLOUDBILL_INVOICE_TAX_RATES, else no tax.
+    tax_rates: tuple[TaxRate, ...] = ()
+
+    @model_serializer(mode="wrap")
+    def _without_empty_taxes(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # A stored version's checksum is of its dump: catalogs written before tax rates
+        # existed must dump as they did.
+        data: dict[str, Any] = handler(self)
+        if not self.tax_rates:
+            data.pop("tax_rates", None)
+        return data

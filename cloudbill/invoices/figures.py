@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import Connection
 
 from ..bills.rules import month_text
+from ..catalog import service as catalog_service
 from ..customers.model import Customer, PaymentMode
 from ..kernel.periods import add_months, month_of, month_period
 from . import repo
@@ -49,7 +50,7 @@ def billed_months(
 
 
 def pieces(conn: Connection, customer: Customer, terms: Terms, now: datetime) -> list[Piece]:
-    cur, rates = customer.currency, terms.tax_rates
+    cur, rates = customer.currency, {**terms.tax_rates, **catalog_tax_rates(conn)}
     if terms.on_topup:
         return [
             Piece(SourceKind.TOPUP, str(r.id), tax_rate(rates, "", cur, ""), "", r.at, int(r.units))
@@ -96,3 +97,12 @@ def figures(conn: Connection, customer: Customer, terms: Terms, *, now: datetime
         invoiced(conn, customer.id),
         offset=terms.method is Method.REQUEST,
     )
+
+
+def catalog_tax_rates(conn: Connection) -> dict[tuple[str, str, str], Decimal]:
+    """The active catalog's tax rates as (service, currency, region) -> rate ("": any); they
+    take precedence over CLOUDBILL_INVOICE_TAX_RATES for the same key."""
+    return {
+        (t.service or "", t.currency, t.region or ""): t.rate
+        for t in catalog_service.active(conn).document.tax_rates
+    }

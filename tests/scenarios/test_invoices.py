@@ -16,6 +16,8 @@ import pytest
 from sqlalchemy import select, text
 
 from cloudbill.bootstrap import build
+from cloudbill.catalog import service as catalog_service
+from cloudbill.catalog.model import TaxRate
 from cloudbill.config import Settings
 from cloudbill.customers import service as customers
 from cloudbill.invoices import service as invoices
@@ -224,6 +226,32 @@ def test_prepaid_customer_invoices_by_order_and_cycle_and_refunds_become_outstan
     assert figs.outstanding_units == 0
     assert by_source(figs)[first.id] == units("6.60")
     assert_books_balance(c)
+
+
+def test_the_catalogs_tax_rates_apply_most_specific_first(request_mode) -> None:  # type: ignore[no-untyped-def]
+    """Tax rates per service, currency and region in the catalog; the catalog's take precedence
+    over CLOUDBILL_INVOICE_TAX_RATES (USD=0.1 here) for the same key, and a service's rate over
+    the currency's: one invoice per rate."""
+    c = request_mode
+    doc = c.read(lambda conn, _now: catalog_service.active(conn).document)
+    taxed = doc.model_copy(
+        update={
+            "version": f"{doc.version}-taxed",
+            "tax_rates": (
+                TaxRate(currency="USD", rate=Decimal("0.06")),
+                TaxRate(currency="USD", rate=Decimal("0.13"), service="ecs"),
+            ),
+        }
+    )
+    c.write(lambda conn, now: catalog_service.load(conn, taxed, source="test", now=now))
+    with pytest.raises(ValueError, match="tax rate"):
+        TaxRate(currency="USD", rate=Decimal("1.5"))
+    acme = new_customer(c)
+    topup(c, acme.id, "100.00", "seed")
+    paid = pay(c, acme.id, buy(c, acme.id).id)  # an ECS order
+    profile(c, acme.id)
+    (made,) = ask(c, acme.id, ("order", paid.id))
+    assert made.tax_rate == Decimal("0.13")
 
 
 def test_request_states_cancel_and_reject(request_mode) -> None:  # type: ignore[no-untyped-def]
