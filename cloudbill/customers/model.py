@@ -68,7 +68,10 @@ class Overview:
     # Post-paid bills issued and not fully repaid, and of that what is past its due date.
     billed_outstanding_units: int = 0
     overdue_units: int = 0
+    # Invoiced money given back (the outstanding invoice amount): not withdrawable. Worked out
+    # only where the figure is shown or a withdrawal is checked (`overview(with_hold=True)`).
+    held_units: int = 0
 
     @property
     def withdrawable_units(self) -> int:
-        return 0 if self.in_arrears else self.cash_balance_units
+        return 0 if self.in_arrears else max(self.cash_balance_units - self.held_units, 0)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import Any
 
@@ -223,9 +223,17 @@ def check_page(limit: int, offset: int) -> None:
         )
 
 
-def overview(conn: Connection, customer: Customer, now: datetime | None = None) -> Overview:
+def overview(
+    conn: Connection, customer: Customer, now: datetime | None = None, *, with_hold: bool = False
+) -> Overview:
+    """The customer's figures; `with_hold`: the withdrawable balance less the invoiced money
+    given back (the invoices stage's hook: computed only where it is shown or checked)."""
     balances = ledger_repo.customer_balances(conn, [customer.id])[customer.id]
-    return rules.overview(customer, balances, **_postpaid_figures(conn, customer, now))
+    figures = rules.overview(customer, balances, **_postpaid_figures(conn, customer, now))
+    if with_hold and _withdrawal_hold:
+        moment = now if now is not None else clock_repo.read_clock(conn)[1]
+        figures = replace(figures, held_units=_withdrawal_hold[0](conn, customer, moment))
+    return figures
 
 
 def overviews(conn: Connection, customers: list[Customer]) -> dict[str, Overview]:
@@ -380,10 +388,13 @@ def withdraw(
     previous = ledger.replay(conn, key, digest)
     if previous is not None:
         return previous
-    figures = overview(conn, customer)
-    rules.check_withdrawal(customer, figures, money)
-    held = _withdrawal_hold[0](conn, customer, now) if _withdrawal_hold else 0
-    if held and money.units > max(figures.withdrawable_units - held, 0):
+    figures = overview(conn, customer, now, with_hold=True)
+    held = figures.held_units
+    if (
+        held
+        and not figures.in_arrears
+        and (figures.withdrawable_units < money.units <= figures.cash_balance_units)
+    ):  # the balance is there, the hold is why it cannot go: say so
         raise CloudbillError(
             ErrorCode.INVOICED_MONEY_HELD,
             f"{Money(held, customer.currency)} of the balance is invoiced money given back (an "
@@ -392,6 +403,7 @@ def withdraw(
             customer_id=customer.id,
             held=Money(held, customer.currency).to_text(),
         )
+    rules.check_withdrawal(customer, figures, money)
     accounts = ledger.customer_accounts(conn, customer.id)
     funds = ledger.provider_account(conn, customer.currency, AccountKind.FUNDS, now=now)
     return ledger.post(

@@ -206,6 +206,13 @@ def test_prepaid_customer_invoices_by_order_and_cycle_and_refunds_become_outstan
         withdraw(c, acme.id, cents(balance.cash_balance_units), "w1")
     assert err.value.code is ErrorCode.INVOICED_MONEY_HELD and snapshot(c) == before
     assert balance.cash_balance_units - given_back > units("30.00")
+    # the Overview's withdrawable balance leaves the held money out
+    held = c.read(
+        lambda conn, now: customers.overview(
+            conn, customers.get(conn, acme.id), now, with_hold=True
+        )
+    )
+    assert held.withdrawable_units == balance.cash_balance_units - given_back
     withdraw(c, acme.id, "10.00", "w2")  # what is not held can go
 
     # Later consumption (paid from cash) offsets it: 200 hours in April (15.62) cover it, the

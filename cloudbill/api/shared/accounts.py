@@ -31,7 +31,9 @@ def profile(c: Container, customer_id: str) -> dict[str, Any]:
 
 def overview(c: Container, customer_id: str) -> dict[str, Any]:
     return c.read(
-        lambda conn, _now: overview_view(service.overview(conn, service.get(conn, customer_id)))
+        lambda conn, now: overview_view(
+            service.overview(conn, service.get(conn, customer_id), now, with_hold=True)
+        )
     )
 
 

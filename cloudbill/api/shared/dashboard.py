@@ -40,7 +40,7 @@ def funds(c: Container, customer_id: str) -> dict[str, Any]:
             "name": customer.name,
             "currency": customer.currency,
             "payment_mode": str(customer.payment_mode),
-            "funds": overview_view(customers.overview(conn, customer, now)),
+            "funds": overview_view(customers.overview(conn, customer, now, with_hold=True)),
             "balance_alert": alert_view(alerts.get(conn, customer.id), customer.currency),
         }
 
@@ -52,7 +52,7 @@ def dashboard(c: Container, customer_id: str) -> dict[str, Any]:
 
     def read(conn: Connection, now):  # type: ignore[no-untyped-def]
         customer = customers.get(conn, customer_id)
-        funds = overview_view(customers.overview(conn, customer, now))
+        funds = overview_view(customers.overview(conn, customer, now, with_hold=True))
         _orders, pending = orders.list_orders(
             conn,
             customer.id,
