@@ -12,6 +12,7 @@ from ..bills.rules import month_text
 from ..catalog import service as catalog_service
 from ..customers.model import Customer, PaymentMode
 from ..kernel.periods import add_months, month_of, month_period
+from ..orders.rules import split_exact
 from . import repo
 from .model import Figures, Method, Piece, SourceKey, SourceKind, Terms
 from .rules import invoice_figures, tax_rate
@@ -80,6 +81,31 @@ def pieces(conn: Connection, customer: Customer, terms: Terms, now: datetime) ->
                 out.append(
                     Piece(SourceKind.CYCLE, r.month, rate, "", starts[r.month], int(r.units))
                 )
+        out += _repaid_debt(conn, customer, months, end, rates)
+    return out
+
+
+def _repaid_debt(conn, customer, months, end, rates) -> list[Piece]:  # type: ignore[no-untyped-def]
+    """Fees that went to debt and were paid off since count as paid in their month: the money
+    the customer's top-ups paid to debt, oldest month first (as a repayment writes off debt),
+    shared within a month over its services and regions by their debt."""
+    repaid = repo.debt_repaid_units(conn, customer.id)
+    if not repaid:
+        return []
+    starts, out = dict(months), []
+    rows = sorted(repo.cycle_debt_rows(conn, customer.id, months, end), key=lambda r: r.month)
+    for month in sorted({r.month for r in rows}):
+        of_month = [r for r in rows if r.month == month]
+        debt = sum(int(r.units) for r in of_month)
+        paid = min(repaid, debt)
+        repaid -= paid
+        shares = split_exact(paid, {i: int(r.units) for i, r in enumerate(of_month)}, step=1)
+        for i, r in enumerate(of_month):
+            if shares[i]:
+                rate = tax_rate(rates, r.service, customer.currency, r.region)
+                out.append(Piece(SourceKind.CYCLE, month, rate, "", starts[month], shares[i]))
+        if not repaid:
+            break
     return out
 
 

@@ -72,6 +72,48 @@ def cycle_rows(
     return list(conn.execute(query))
 
 
+def cycle_debt_rows(
+    conn: Connection, customer_id: str, months: Sequence[tuple[str, datetime]], end: datetime
+) -> list[Any]:
+    """Per billed month, service and region: the fees that went to debt (unpaid then)."""
+    if not months:
+        return []
+    c = fee_record.c
+    month = bucket(c.hour_start, months).label("month")
+    query = (
+        select(month, c.service, c.region, func.sum(c.debt_units).label("units"))
+        .where(
+            c.customer_id == customer_id,
+            c.bill_type == str(BillType.USAGE),
+            c.debt_units > 0,
+            c.hour_start >= months[0][1],
+            c.hour_start < end,
+        )
+        .group_by(month, c.service, c.region)
+    )
+    return list(conn.execute(query))
+
+
+def debt_repaid_units(conn: Connection, customer_id: str) -> int:
+    """Debt the customer paid off with money (the debt part of its top-ups), not what the
+    operator wrote off."""
+    e, t, a = ledger_entry.c, ledger_transaction.c, ledger_account.c
+    total = conn.execute(
+        select(func.coalesce(func.sum(e.amount_units), 0))
+        .select_from(
+            ledger_entry.join(ledger_transaction, t.id == e.transaction_id).join(
+                ledger_account, a.id == e.account_id
+            )
+        )
+        .where(
+            a.customer_id == customer_id,
+            a.kind == str(AccountKind.DEBT),
+            t.kind == str(TransactionKind.TOPUP),
+        )
+    ).scalar_one()
+    return max(-int(total), 0)  # credits of the debt account are negative
+
+
 def first_usage_at(conn: Connection, customer_id: str) -> datetime | None:
     c = fee_record.c
     return conn.execute(

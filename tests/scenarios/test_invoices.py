@@ -261,6 +261,25 @@ def test_the_catalogs_tax_rates_apply_most_specific_first(request_mode) -> None:
     assert made.tax_rate == Decimal("0.13")
 
 
+def test_fees_that_went_to_debt_are_invoiceable_once_paid_off(request_mode) -> None:  # type: ignore[no-untyped-def]
+    """Money actually paid for consumption: a prepaid customer runs out, its fees become debt
+    (not invoiceable: nothing was paid), a top-up pays the debt off, and that money counts for
+    its billing cycle, oldest first; an operator's write-off never does."""
+    c = request_mode
+    acme = new_customer(c)
+    topup(c, acme.id, "1.00", "seed")
+    register(c, acme.id, "vm-1")
+    use_vm(c, "vm-1", T0, 48)  # 48 h x 0.0781 = 3.7488: 1.00 from cash, 2.7488 to debt
+    set_clock(c, utc(2026, 4, 1, 2, 0, 0))
+    run_due(c)
+    assert by_source(figures(c, acme.id)) == {"2026-03": units("1.00")}
+    topup(c, acme.id, "2.00", "repay")  # pays 2.00 of the 2.7488 debt
+    assert by_source(figures(c, acme.id)) == {"2026-03": units("3.00")}
+    topup(c, acme.id, "10.00", "repay-rest")  # the rest of the debt, then cash
+    assert by_source(figures(c, acme.id)) == {"2026-03": units("3.7488")}
+    assert_books_balance(c)
+
+
 def test_request_states_cancel_and_reject(request_mode) -> None:  # type: ignore[no-untyped-def]
     c = request_mode
     acme = new_customer(c)
