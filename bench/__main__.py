@@ -1,12 +1,12 @@
 """`make bench` / `python -m bench`: run the benchmarks and print their figures.
 
-    python -m bench [--size quick|medium|full] [--only W1,W2,W3,W4,B0] [--database-url URL]
-                    [--profile] [--seed N] [--w4-records N]
+    python -m bench [--size quick|medium|full] [--only W1,W2,W3,W9,B0] [--database-url URL]
+                    [--profile] [--seed N] [--w9-records N]
 
 Each benchmark prints its size, seconds, records/s, the floor measured in the same run, the
 ratio, and whether the issue's goal is met. W1-W3 share one database built from a seeded data
 set (bench/dataset.py): a fresh SQLite file in a temporary directory, or with a PostgreSQL URL
-a fresh database created on that server and dropped at the end. W4 (bill storage) pushes a
+a fresh database created on that server and dropped at the end. W9 (bill storage) pushes a
 month of fee records to moto's S3 server on loopback, in a SQLite file of its own.
 """
 
@@ -23,13 +23,13 @@ from . import (
     w1_settlement,
     w2_parquet_ingest,
     w3_http_ingest,
-    w4_bill_storage,
+    w9_bill_storage,
 )
 from .machine import describe
 
-BENCHMARKS = ("W1", "W2", "W3", "W4", "B0")
-# W4's month of fee records per size: the issue's 1M-record month at full size.
-W4_RECORDS = {"quick": 5_000, "medium": 100_000, "full": 1_000_000}
+BENCHMARKS = ("W1", "W2", "W3", "W9", "B0")
+# W9's month of fee records per size: the issue's 1M-record month at full size.
+W9_RECORDS = {"quick": 5_000, "medium": 100_000, "full": 1_000_000}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -45,13 +45,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default=",".join(BENCHMARKS),
-        help="comma-separated subset of W1,W2,W3,W4,B0 (default: all)",
+        help="comma-separated subset of W1,W2,W3,W9,B0 (default: all)",
     )
     parser.add_argument(
-        "--w4-records",
+        "--w9-records",
         type=int,
         default=None,
-        help="W4's month of fee records (default by size: " + str(W4_RECORDS) + ")",
+        help="W9's month of fee records (default by size: " + str(W9_RECORDS) + ")",
     )
     parser.add_argument(
         "--database-url",
@@ -89,10 +89,10 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
                 size, wanted, database_url=args.database_url, profile=args.profile, seed=args.seed
             )
         )
-    if "W4" in args.only:
-        records = args.w4_records or W4_RECORDS.get(args.size, W4_RECORDS["full"])
-        with w4_bill_storage.moto_server() as endpoint:
-            results["W4"] = w4_bill_storage.run(records, endpoint)
+    if "W9" in args.only:
+        records = args.w9_records or W9_RECORDS.get(args.size, W9_RECORDS["full"])
+        with w9_bill_storage.moto_server() as endpoint:
+            results["W9"] = w9_bill_storage.run(records, endpoint)
     if "B0" in args.only:
         b0 = ledger_postings.run(size.b0_movements)
         results["B0"] = b0

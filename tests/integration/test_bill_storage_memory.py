@@ -1,7 +1,7 @@
 """Bill storage streams from the database in bounded memory: a day of 80,000 fee records is
 pushed (to moto's S3 server on loopback) with about the same peak of Python allocations as a
 day of 20,000 (tracemalloc), not four times as much. The full month of 1M records is
-`make bench`'s W4 (bench/w4_bill_storage.py)."""
+`make bench`'s W9 (bench/w9_bill_storage.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import timedelta
 import boto3
 import pytest
 
-from bench.w4_bill_storage import push_all, seed_fee_records, storage_customer
+from bench.w9_bill_storage import push_all, seed_fee_records, storage_customer
 from cloudbill.bootstrap import Container
 
 from ..conftest import T0

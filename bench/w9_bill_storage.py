@@ -1,4 +1,4 @@
-"""W4: a month of fee records pushed to an S3-compatible bucket (bill storage, issue 17).
+"""W9: a month of fee records pushed to an S3-compatible bucket (bill storage, issue 17).
 
 Set-up (not measured): one customer with bill storage on, its month's fee records bulk-inserted
 (executemany) as settlement writes them — `records` rows spread over every hour of the month,
@@ -169,9 +169,9 @@ def run(records: int, endpoint: str, *, file_rows: int = 500_000) -> dict[str, A
     s3 = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1",
                       aws_access_key_id="AK", aws_secret_access_key="SK")  # fmt: skip
     s3.create_bucket(Bucket=BUCKET)
-    with tempfile.TemporaryDirectory(prefix="cloudbill-bench-w4-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="cloudbill-bench-w9-") as tmp:
         workdir = Path(tmp)
-        container = build(Settings(database_url=f"sqlite:///{workdir / 'w4.sqlite'}"))
+        container = build(Settings(database_url=f"sqlite:///{workdir / 'w9.sqlite'}"))
         try:
             with container.db.write() as conn:
                 clock_repo.set_simulated(conn, NOW)
@@ -201,7 +201,7 @@ def run(records: int, endpoint: str, *, file_rows: int = 500_000) -> dict[str, A
         "ratio": seconds / floor_s, "setup_seconds": setup_s,
     }  # fmt: skip
     print(
-        f"W4 bill storage: a month of {records:,} fee records, {report.days} days pushed, "
+        f"W9 bill storage: a month of {records:,} fee records, {report.days} days pushed, "
         f"{report.files} files ({rows:,} rows) in {seconds:.1f} s = {rows / seconds:,.0f} rows/s; "
         f"peak memory +{memory['peak'] / 2**20:.1f} MiB; floor (one SELECT to one CSV, one "
         f"upload) {floor_s:.1f} s; ratio {seconds / floor_s:.1f}x "
