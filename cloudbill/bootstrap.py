@@ -103,7 +103,7 @@ class Container:
         return operator_token.matches(presented, expected)
 
     # The sealing key as this process's start found or made it (None: read when first needed).
-    sealing_key: str | None = None
+    sealing_key: str | None = field(default=None, repr=False)  # never in a log or traceback
 
     def secret_key(self) -> str:
         """The key that seals customers' secret access keys (see credentials/sealing.py); kept

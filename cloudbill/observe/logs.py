@@ -34,7 +34,10 @@ def configure(level: str = "info", fmt: str = "text", stream: Any = None) -> Non
     renderer: Any = (
         structlog.processors.JSONRenderer(sort_keys=False)
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0)
+        # plain tracebacks: a rich one prints every frame's local variables (secrets among them)
+        else structlog.dev.ConsoleRenderer(
+            colors=False, pad_event_to=0, exception_formatter=structlog.dev.plain_traceback
+        )
     )
     structlog.configure(
         processors=[

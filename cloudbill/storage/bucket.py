@@ -74,7 +74,10 @@ def put(s3: Any, bucket: str, key: str, body: bytes | IO[bytes], *, content_type
 def verify(target: Target) -> VerifyReport:
     """Write, read back and delete a test object under the prefix; the first step that fails
     is reported with its problem."""
-    s3 = client(target)
+    try:
+        s3 = client(target)
+    except ValueError as exc:  # an endpoint the client refuses (e.g. a host with "_")
+        return VerifyReport(False, "write", Problem.ENDPOINT_UNREACHABLE, str(exc)[:200])
     base = f"{target.prefix}/" if target.prefix else ""
     key = f"{base}cloudbill-verify-{secrets.token_hex(8)}.txt"
     body = f"cloudbill bill storage check {secrets.token_hex(16)}\n".encode()

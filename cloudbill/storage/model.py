@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -49,7 +49,7 @@ class Target:
     bucket: str
     prefix: str
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)  # never in a log line or a traceback
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +81,7 @@ class VerifyReport:
     step: str | None = None  # write | read | delete: where it failed
     problem: Problem | None = None
     message: str | None = None
+    settings: str = ""  # a digest of the settings it checked: switching on needs them unchanged
 
 
 @dataclass(frozen=True, slots=True)

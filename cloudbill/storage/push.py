@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..bills import repo as bills_repo
 from ..bills.export import COLUMNS as EXPORT_COLUMNS
@@ -25,11 +26,23 @@ from ..bills.views import fee_group_view, fee_record_view
 from ..credentials.sealing import SecretBox
 from ..customers import service as customers
 from ..customers.model import Customer
+from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.periods import Period, zone
+from ..observe import logs
 from ..store.schema import fee_record
 from . import bucket, files, repo, rules
-from .model import BillFile, BucketError, FileSpec, PushedVersion, StorageConfig, Target
+from .model import (
+    BillFile,
+    BucketError,
+    FileSpec,
+    Problem,
+    PushedVersion,
+    StorageConfig,
+    Target,
+)
 from .service import Database, disable, target_of
+
+log = logs.get("cloudbill.storage")
 
 DAYS_PER_PASS = 62  # a pass catches up two months at most; the next pass goes on
 CUSTOMERS_PER_PAGE = 100
@@ -167,7 +180,12 @@ def _push_file(db: Database, s3: Any, ctx: _Context, spec: FileSpec) -> int:
         spec.name, spec.billing_period, version, digest, high, sum(f["rows"] for f in listed),
         len(listed), rules.current_manifest_key(prefix, spec), now,
     )  # fmt: skip
-    db.write(lambda conn, _now: repo.add_version(conn, cid, pushed))
+    try:
+        db.write(lambda conn, _now: repo.add_version(conn, cid, pushed))
+    except CloudbillError as exc:
+        if exc.code is not ErrorCode.ALREADY_EXISTS:
+            raise
+        return 0  # another worker pushed this version first: the same bytes, written once more
     return 1
 
 
@@ -213,8 +231,14 @@ def push_customer(
     )
     target = target_of(config, box)
     ctx = _Context(config, target, customer, max_rows)
-    s3 = bucket.client(target)
     last = days[-1] if days else config.next_day - timedelta(days=1)
+    try:
+        s3 = bucket.client(target)
+    except ValueError as exc:  # an endpoint the client refuses: this bucket's failure
+        error = BucketError(Problem.ENDPOINT_UNREACHABLE, str(exc)[:200])
+        _failed(db, customer, days[0] if days else last, error, started=wall_now,
+                limit_days=failure_days, report=report)  # fmt: skip
+        return
     for day in [*days, None]:
         started = wall_now
         try:
@@ -293,10 +317,18 @@ def push_due(
             )
         )
         for customer_id in page:
-            push_customer(
-                db, box, customer_id, lateness=lateness, max_rows=max_rows,
-                failure_days=failure_days, wall_now=wall_now, report=report,
-            )  # fmt: skip
+            try:
+                push_customer(
+                    db, box, customer_id, lateness=lateness, max_rows=max_rows,
+                    failure_days=failure_days, wall_now=wall_now, report=report,
+                )  # fmt: skip
+            except SQLAlchemyError:
+                raise  # the database, not this customer: the pass stops and runs again
+            except Exception as exc:  # whatever this customer's settings break: the others go on
+                report.failed.append(customer_id)
+                log.warning(
+                    "bill storage push failed", customer_id=customer_id, error=type(exc).__name__
+                )
         if len(page) < CUSTOMERS_PER_PAGE:
             return report
         after = page[-1]

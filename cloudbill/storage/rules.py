@@ -8,6 +8,8 @@ from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from urllib.parse import urlsplit
 
+from botocore.utils import is_valid_endpoint_url, is_valid_ipv6_endpoint_url
+
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.periods import month_period, zone
 from .model import BillFile, FileFormat, FileSpec
@@ -30,12 +32,24 @@ def _bad(message: str, field: str) -> CloudbillError:
 def check_endpoint(url: object) -> str:
     if not isinstance(url, str) or len(url) > 512:
         raise _bad("endpoint_url must be an http(s) URL of at most 512 characters", "endpoint_url")
-    parts = urlsplit(url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.query:
+    cleaned = url.strip()
+    try:
+        parts = urlsplit(cleaned)
+        valid = (
+            bool(parts.hostname)
+            and (parts.port is None or parts.port > 0)
+            and parts.scheme in ("http", "https")
+            and not parts.query
+            # the S3 client's own rule too: an endpoint it would refuse is refused when saved
+            and bool(is_valid_endpoint_url(cleaned) or is_valid_ipv6_endpoint_url(cleaned))
+        )
+    except ValueError:  # e.g. "http://[::1": an unclosed IPv6 address, a port out of range
+        valid = False
+    if not valid:
         raise _bad(
             "endpoint_url must be an http(s) URL such as https://obs.example.com", "endpoint_url"
         )
-    return url.strip().rstrip("/")
+    return cleaned.rstrip("/")
 
 
 def check_bucket(name: object) -> str:

@@ -6,6 +6,7 @@ storage on records the verification it passed."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -14,6 +15,7 @@ from sqlalchemy import Connection
 from ..credentials.sealing import SecretBox
 from ..customers import service as customers
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..ledger.rules import payload_hash
 from ..notify.outbox import Event, emit_many
 from . import bucket, repo, rules
 from .model import FileFormat, StorageConfig, Target, VerifyReport
@@ -104,7 +106,21 @@ def target_of(config: StorageConfig, box: SecretBox) -> Target:
 def verify(db: Database, box: SecretBox, customer_id: str) -> VerifyReport:
     """Write, read back and delete a test object with the saved settings."""
     config = db.read(lambda conn, _now: get(conn, customer_id))
-    return bucket.verify(target_of(config, box))
+    return replace(bucket.verify(target_of(config, box)), settings=settings_digest(config))
+
+
+def settings_digest(config: StorageConfig) -> str:
+    """What a verification checked: the bucket's address and key (sealed secret included)."""
+    return payload_hash(
+        {
+            "endpoint_url": config.endpoint_url,
+            "region": config.region,
+            "bucket": config.bucket,
+            "prefix": config.prefix,
+            "access_key_id": config.access_key_id,
+            "secret": config.secret_sealed,
+        }
+    )
 
 
 def unverified(report: VerifyReport) -> CloudbillError:
@@ -117,10 +133,17 @@ def unverified(report: VerifyReport) -> CloudbillError:
     )
 
 
-def switch_on(conn: Connection, customer_id: str, *, now: datetime) -> StorageConfig:
+def switch_on(conn: Connection, customer_id: str, *, verified: str, now: datetime) -> StorageConfig:
     """Record a verification that passed just now and switch storage on (the caller verified
-    outside the transaction: the bucket is no part of it)."""
+    outside the transaction: the bucket is no part of it). `verified`: the report's digest of
+    the settings it checked; settings changed in between are refused, never switched on
+    unchecked."""
     config = get(conn, customer_id)
+    if settings_digest(config) != verified:
+        raise CloudbillError(
+            ErrorCode.INVALID_STATE,
+            "the bucket settings changed while they were being verified: verify them again",
+        )
     customer = customers.get(conn, customer_id)
     values: dict[str, Any] = {
         "enabled": True,
@@ -140,7 +163,9 @@ def enable(db: Database, box: SecretBox, customer_id: str) -> StorageConfig:
     report = verify(db, box, customer_id)
     if not report.ok:
         raise unverified(report)
-    return db.write(lambda conn, now: switch_on(conn, customer_id, now=now))
+    return db.write(
+        lambda conn, now: switch_on(conn, customer_id, verified=report.settings, now=now)
+    )
 
 
 def disable(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from typing import TypeVar
 
 from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
 from ..benefits import coupons
 from ..bootstrap import Container
@@ -161,7 +162,14 @@ def invoices_due(container: Container) -> int:
     for _ in range(MAX_INVOICE_PAGES):
         ids = container.read(lambda conn, _now, a=after: automatic.customer_ids(conn, a))
         for customer_id in ids:
-            made += container.write(_exclusive("invoices", 0, one(customer_id)))
+            try:
+                made += container.write(_exclusive("invoices", 0, one(customer_id)))
+            except SQLAlchemyError:
+                raise  # the database, not this customer: the pass stops and runs again
+            except Exception as exc:  # this customer's data: logged, the others go on
+                log.warning(
+                    "automatic invoicing failed", customer_id=customer_id, error=str(exc)[:200]
+                )
         if len(ids) < PAGE_SIZE_MAX:
             break
         after = ids[-1]

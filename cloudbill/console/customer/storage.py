@@ -155,9 +155,11 @@ def switch(
     on = enabled == "true"
     path = PATH if back == "storage" else "/"
 
+    verified = ""
+
     def action(conn, now):  # type: ignore[no-untyped-def]
         if on:
-            storage.switch_on(conn, who.customer_id, now=now)
+            storage.switch_on(conn, who.customer_id, verified=verified, now=now)
             return _(request, "Bill storage on")
         storage.disable(conn, who.customer_id, now=now)
         return _(request, "Bill storage off")
@@ -167,6 +169,7 @@ def switch(
             report = storage.verify(c, secret_box(request, c), who.customer_id)
             if not report.ok:
                 raise storage.unverified(report)
+            verified = report.settings
         apply_form(c, who, form_key, action)
     except CloudbillError as error:
         shown = Shown.refused(error, SWITCH_FIELD)

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query, Request
 from ....customers.model import Customer
 from ....invoices import repo as invoice_repo
 from ....invoices import service as invoices
+from ....invoices.documents import buyer_of
 from ....invoices.model import Invoice, Kind, SourceKind, Status
 from ....invoices.rules import rate_text, split_tax
 from ..errors import ACCESS_DENIED, BssError, bad_parameter
@@ -100,10 +101,18 @@ def list_invoices(
             exclude_status=str(Status.CANCELLED), limit=limit, offset=(offset - 1) * limit,
         )  # fmt: skip
         profile = invoice_repo.get_profile(conn, customer.id)
-        return rows, total, profile
+        # An issued document's buyer is what it printed; one not issued yet shows the
+        # invoice information as it stands.
+        printed = {i.id: invoice_repo.document(conn, i.id) for i in rows}
+        return rows, total, profile, printed
 
-    rows, total, profile = read(request, work)
-    title_type = 1 if profile is not None and profile.title_type == "enterprise" else 0
-    title = profile.title if profile is not None else customer.name
-    email = (profile.email if profile is not None else None) or customer.email
-    return {"count": total, "invoices": [_view(i, title_type, title, email) for i in rows]}
+    rows, total, profile, printed = read(request, work)
+    current = buyer_of(customer, profile)
+    views = []
+    for inv in rows:
+        doc = printed.get(inv.id)
+        buyer = doc.get("buyer", current) if doc else current
+        title_type = 1 if buyer.get("title_type") == "enterprise" else 0
+        email = buyer.get("email") or customer.email
+        views.append(_view(inv, title_type, buyer.get("title") or customer.name, email))
+    return {"count": total, "invoices": views}
