@@ -1,6 +1,6 @@
 """The bill overview behind the Overview's View Bill: the totals of the last 18 months, the cost
 trend by month or day grouped by up to two dimensions and filtered, its breakdown table and
-the table as CSV. Every figure is the cost engine's (the customer API's GET /costs view).
+the table as CSV. Every figure is the customer API's GET /costs answer (the cost engine's).
 
 The form is a GET: its fields are the query parameters, so the page works without JavaScript
 and a view can be bookmarked. Changing the granularity starts from that granularity's default
@@ -19,10 +19,9 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from ...api.shared import costs as shared_costs
 from ...bootstrap import Container
-from ...costs import service
 from ...costs.model import AmountType, CostType, Dimension, Granularity
-from ...costs.views import cost_view
 from ...kernel.errors import CloudbillError
 from ...kernel.limits import COSTS_GROUP_BY_MAX, COSTS_MONTHS_MAX
 from ...kernel.periods import add_months, zone
@@ -99,17 +98,16 @@ def _asked(
 
 
 def _report(c: Container, customer_id: str, a: Asked) -> dict[str, Any]:
-    """The engine's cost view for the form (refused with the field it is about)."""
-    filters = []
+    """The customer API's GET /costs answer for the form (refused with the field it is
+    about): the form's one include filter is its `dimension=value,value` text."""
+    include = []
     if a.filter_dimension or a.filter_values:
-        values = [v.strip() for v in a.filter_values.split(",") if v.strip()]
-        filters.append(service.filter_of(a.filter_dimension, values))
-    query = service.query_of(
-        first=a.first, last=a.last, granularity=a.granularity, cost_type=a.cost_type,
-        amount_type=a.amount_type, group_by=a.group_by, filters=filters,
-    )  # fmt: skip
-    report = c.read(lambda conn, _now: service.costs(conn, customer_id, query))
-    return cost_view(customer_id, report)
+        values = ",".join(v.strip() for v in a.filter_values.split(",") if v.strip())
+        include.append(f"{a.filter_dimension}={values}")
+    params = shared_costs.CostParams(
+        a.first, a.last, a.granularity, a.cost_type, a.amount_type, list(a.group_by), include, []
+    )
+    return shared_costs.costs(c, customer_id, params)
 
 
 def last_18_months(c: Container, customer_id: str, tz: str, cost_type: str) -> dict[str, Any]:
