@@ -23,6 +23,9 @@ WORDS = (
     N_("usage"), N_("new purchase"), N_("auto renewal"), N_("upgrade"),
     N_("downgrade refund"), N_("unsubscription refund"), N_("unsubscription fee"),
     N_("compensation"), N_("deduction"), N_("hour"), N_("resource"),
+    # cost analysis: cost types and the dimensions costs are grouped by
+    N_("original"), N_("amortized"), N_("service"), N_("resource type"), N_("region"),
+    N_("billing mode"), N_("usage type"), N_("bill type"), N_("spec"),
     # coupons, notices, history
     N_("used up"), N_("revoked"), N_("sent"), N_("pending"), N_("dead"), N_("skipped"),
     N_("email"), N_("sms"), N_("cash"), N_("debt"), N_("credit"), N_("coupon"),
@@ -41,7 +44,8 @@ WORDS = (
     N_("system"),
     # page titles
     N_("Overview"), N_("Unpaid Orders"), N_("Orders"), N_("Renewals"), N_("Bills"),
-    N_("Fee records"), N_("Unpaid bills"), N_("Resources"), N_("Resource Packages"),
+    N_("Bill overview"), N_("Fee records"), N_("Unpaid bills"), N_("Resources"),
+    N_("Resource Packages"),
     N_("Cash Coupons"), N_("Balance History"), N_("Notifications"), N_("Access Keys"),
     N_("Users"), N_("Sign in"), N_("Accept the invitation"), N_("Refused"), N_("Withdraw"),
     N_("Top up"), N_("Repayment"), N_("Customers"), N_("Status"), N_("Settlements"),

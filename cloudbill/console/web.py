@@ -210,10 +210,11 @@ class Page:
 
 
 def console_url(request: Request, path: str, **query: Any) -> str:
-    """A path of this console, with the query parameters that have a value."""
+    """A path of this console, with the query parameters that have a value (a list: the
+    parameter repeated, once per value)."""
     root = request.app.state.surface.root
-    shown = {k: v for k, v in query.items() if v not in (None, "")}
-    return f"{root}{path}" + (f"?{urlencode(shown)}" if shown else "")
+    shown = {k: v for k, v in query.items() if v not in (None, "", [], ())}
+    return f"{root}{path}" + (f"?{urlencode(shown, doseq=True)}" if shown else "")
 
 
 def container_of(request: Request) -> Container:

@@ -80,18 +80,25 @@ def month_window(first_month: date, last_month: date) -> tuple[date, date]:
 def check(query: CostQuery) -> None:
     """Refuse what the Cost Center refuses: an empty or too long range, too many group-bys."""
     if query.last < query.first:
-        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "the range ends before it begins")
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, "the range ends before it begins", field="last"
+        )
     if query.granularity is Granularity.DAY:
         if (query.last - query.first).days + 1 > COSTS_DAYS_MAX:
             raise CloudbillError(
-                ErrorCode.LIMIT_EXCEEDED, f"costs by day cover at most {COSTS_DAYS_MAX} days"
+                ErrorCode.LIMIT_EXCEEDED,
+                f"costs by day cover at most {COSTS_DAYS_MAX} days",
+                field="first",
             )
     elif len(labels(query)) > COSTS_MONTHS_MAX:
         raise CloudbillError(
-            ErrorCode.LIMIT_EXCEEDED, f"costs by month cover at most {COSTS_MONTHS_MAX} months"
+            ErrorCode.LIMIT_EXCEEDED,
+            f"costs by month cover at most {COSTS_MONTHS_MAX} months",
+            field="first",
         )
     if len(query.group_by) > COSTS_GROUP_BY_MAX or len(set(query.group_by)) != len(query.group_by):
         raise CloudbillError(
             ErrorCode.INVALID_ARGUMENT,
             f"group by at most {COSTS_GROUP_BY_MAX} different dimensions",
+            field="group_by",
         )

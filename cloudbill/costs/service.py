@@ -85,13 +85,18 @@ def costs(conn: Connection, customer_id: str, query: CostQuery) -> CostReport:
 # -- the query read from outside (API, CLI, console) ---------------------------------------------
 
 
-def _choice(enum: type, value: object, name: str):  # type: ignore[no-untyped-def]
+# Each refusal names the field it is about (`field`), so a form shows it beside that field.
+
+
+def _choice(enum: type, value: object, name: str, field: str = ""):  # type: ignore[no-untyped-def]
     try:
         return enum(value)
     except ValueError:
         choices = ", ".join(str(m) for m in enum)
         raise CloudbillError(
-            ErrorCode.INVALID_ARGUMENT, f"{name} must be one of {choices}, got {value!r}"
+            ErrorCode.INVALID_ARGUMENT,
+            f"{name} must be one of {choices}, got {value!r}",
+            field=field or name,
         ) from None
 
 
@@ -101,14 +106,19 @@ def _day(text: str, name: str) -> date:
         if not MONTH_YEAR_MIN <= day.year <= MONTH_YEAR_MAX or len(text) != 10:
             raise ValueError
     except (ValueError, TypeError):
-        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, f"{name} must be YYYY-MM-DD") from None
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, f"{name} must be YYYY-MM-DD", field=name
+        ) from None
     return day
 
 
 def _date_of(text: str, granularity: Granularity, name: str) -> date:
     if granularity is Granularity.DAY:
         return _day(text, name)
-    year, month = parse_month(text)
+    try:
+        year, month = parse_month(text)
+    except CloudbillError as error:
+        raise CloudbillError(error.code, f"{name}: {error.message}", field=name) from None
     return date(year, month, 1)
 
 
@@ -118,10 +128,13 @@ def filter_of(dimension: str, values: Iterable[str], exclude: bool = False) -> F
         raise CloudbillError(
             ErrorCode.INVALID_ARGUMENT,
             f"a filter names 1-{COSTS_FILTER_VALUES_MAX} values",
+            field="filter",
         )
     if any(len(v) > NAME_MAX_CHARS for v in chosen):
-        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "a filter value is too long")
-    return Filter(_choice(Dimension, dimension, "filter dimension"), chosen, exclude)
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT, "a filter value is too long", field="filter"
+        )
+    return Filter(_choice(Dimension, dimension, "filter dimension", "filter"), chosen, exclude)
 
 
 def query_of(
@@ -159,6 +172,7 @@ def filters_of_text(include: Sequence[str] = (), exclude: Sequence[str] = ()) ->
                 raise CloudbillError(
                     ErrorCode.INVALID_ARGUMENT,
                     f"a filter is dimension=value[,value…], got {text!r}",
+                    field="filter",
                 )
             result.append(filter_of(dimension.strip(), values.split(","), excluded))
     return result

@@ -23,6 +23,30 @@
     });
   }
 
+  // The bill overview's cost trend: a bar per period, stacked by group (the breakdown table
+  // below it holds the exact figures).
+  var PALETTE = ["#0b5cad", "#c7000b", "#2e8540", "#e07b00", "#6f42c1", "#008b8b",
+    "#8b5a2b", "#d63384", "#495057", "#7a9a01"];
+
+  function drawCosts() {
+    var data = document.getElementById("cost-data");
+    var canvas = document.getElementById("cost-chart");
+    if (!data || !canvas || typeof Chart === "undefined") return;
+    var costs = JSON.parse(data.textContent);
+    new Chart(canvas, {
+      type: "bar",
+      data: {
+        labels: costs.labels,
+        datasets: costs.series.map(function (s, i) {
+          return { label: s.name + " (" + costs.currency + ")", data: s.values.map(Number),
+            backgroundColor: PALETTE[i % PALETTE.length] };
+        })
+      },
+      options: { responsive: true, maintainAspectRatio: false, animation: false,
+        scales: { x: { stacked: true }, y: { stacked: true } } }
+    });
+  }
+
   // The alert slider saves as soon as it is switched when htmx is there to post it.
   function wireAlertSwitch(root) {
     var box = (root || document).querySelector("[data-testid=alert-enabled]");
@@ -41,6 +65,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     drawTrend();
+    drawCosts();
     wireAlertSwitch();
     document.body.addEventListener("htmx:afterSwap", function (e) { wireAlertSwitch(e.target); });
   });
