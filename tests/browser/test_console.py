@@ -288,14 +288,21 @@ def test_pay_two_unpaid_orders_together_sharing_one_coupon(browser: Any, demo: D
     page.wait_for_selector("[data-testid=pay-selected] .field-error")
     for order in made:
         page.check(f"[data-order='{order.id}'] input[name=order_id]")
+    rows = page.locator("[data-testid=orders] tbody tr[data-order]")
+    listed = [rows.nth(i).get_attribute("data-order") for i in range(rows.count())]
+    page_order = [oid for oid in listed if oid in {o.id for o in made}]
     page.check(f"[data-testid=pay-selected] input[name=coupon_id][value='{coupon.id}']")
     page.screenshot(path=str(demo.shots / "pay-together.png"), full_page=True)
     page.click("[data-testid=pay-selected] button.primary")
     page.wait_for_selector(".notice.done")
     paid = [c.read(lambda conn, _now, o=o: orders.get(conn, o.id)) for o in made]
     assert [str(o.status) for o in paid] == ["paid", "paid"]
-    # 6.00 over 11.60 and 39.10: 1.37 (rounded down to the cent) and the rest on the last
-    assert [o.coupon_units for o in paid] == [137 * 10**6, 463 * 10**6]
+    # 6.00 over 11.60 and 39.10, in the order the table lists them: the first's share rounded
+    # down to the cent (1.37 for 11.60, 4.62 for 39.10), the rest on the last
+    first = page_order[0]
+    share = {made[0].id: 137 * 10**6, made[1].id: 462 * 10**6}[first]
+    coupons = {o.id: o.coupon_units for o in paid}
+    assert coupons[first] == share and sum(coupons.values()) == 600 * 10**6
 
 
 def test_export_a_bill(browser: Any, demo: Demo) -> None:
