@@ -16,7 +16,6 @@ from datetime import timedelta
 from typing import Any
 
 import nats
-from nats.errors import TimeoutError as FetchTimeout
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
@@ -91,7 +90,7 @@ async def consume(write: Write, options: Options, *, horizon: timedelta) -> Tota
                     break
             try:
                 msgs = await sub.fetch(want, timeout=options.max_wait_s)
-            except FetchTimeout:
+            except TimeoutError:  # nats-py raises its own or asyncio's: both are TimeoutError
                 msgs = []
             if not msgs:
                 if options.once:
