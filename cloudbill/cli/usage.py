@@ -11,14 +11,16 @@ import pyarrow.parquet as pq
 import typer
 
 from ..api.operator.settlement import void_view
-from ..ingest import file_ingest, files
+from ..ingest import file_ingest, files, jetstream
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.limits import STREAM_FETCH_MAX, STREAM_WAIT_MAX_S
 from ..settle import holds
 from .context import container
 from .output import JsonOption, emit_json, errors_as_lines, progress_bar, show_record, show_rows
 
 app = typer.Typer(
-    help="Ingest usage records from CSV or Parquet files; void a wrong one of a held customer.",
+    help="Ingest usage records from CSV or Parquet files or NATS JetStream; void a wrong one of "
+    "a held customer.",
     no_args_is_help=True,
 )
 T = TypeVar("T", bound=Sequence[Any])
@@ -88,6 +90,53 @@ def _show_rejections(exc: CloudbillError, as_json: bool) -> None:
         title="rejected usage records",
         stderr=True,
     )
+
+
+@app.command("consume")
+def consume(
+    server: str = typer.Option("nats://127.0.0.1:4222", help="the NATS server's URL"),
+    stream: str = typer.Option("USAGE", help="the JetStream stream holding the usage records"),
+    subject: str = typer.Option("usage.records", help="the subject (filter) to read"),
+    durable: str = typer.Option(
+        "cloudbill-usage", help="the durable consumer's name: where reading resumes"
+    ),
+    dead_letter_subject: str = typer.Option(
+        "usage.dead", help="where rejected records go, with their reasons (a stream must keep it)"
+    ),
+    batch: int = typer.Option(1000, min=1, max=STREAM_FETCH_MAX, help="messages per batch"),
+    max_wait: float = typer.Option(
+        1.0, min=0.01, max=STREAM_WAIT_MAX_S, help="seconds a fetch waits for messages"
+    ),
+    ack_wait: float = typer.Option(
+        60.0, min=1.0, help="seconds before an unacknowledged message is delivered again"
+    ),
+    max_messages: int | None = typer.Option(None, min=1, help="stop after this many messages"),
+    once: bool = typer.Option(False, "--once", help="stop when the stream has nothing more"),
+    as_json: bool = JsonOption,
+) -> None:
+    """Consume usage records from NATS JetStream with a durable pull consumer, until stopped
+    (SIGTERM or Ctrl-C ends it after the batch in hand), `--once` or `--max-messages`. Each
+    message is one record as JSON, or a JSON array of them, with the fields of
+    `POST /operator/v1/usage-records`. The records that pass are stored, each rejected one is
+    published to the dead-letter subject with its code and reason; a batch is acknowledged
+    only once stored. Record ids make a redelivery harmless (duplicates are counted)."""
+    options = jetstream.Options(
+        server=server,
+        stream=stream,
+        subject=subject,
+        durable=durable,
+        dead_letter_subject=dead_letter_subject,
+        batch=batch,
+        max_wait_s=max_wait,
+        ack_wait_s=ack_wait,
+        max_messages=max_messages,
+        once=once,
+    )
+    with errors_as_lines():
+        c = container()
+        horizon = timedelta(days=c.settings.usage_horizon_days)
+        totals = jetstream.run(c.write, options, horizon=horizon)
+    show_record(totals.as_dict(), as_json=as_json, title=f"usage records from {stream}")
 
 
 @app.command("void")

@@ -74,6 +74,8 @@ class ErrorCode(StrEnum):
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
+    # the message stream (NATS JetStream) is out of reach or lacks the stream named
+    STREAM_UNAVAILABLE = "STREAM_UNAVAILABLE"
     # a fault of cloudbill's, logged with the request id (never a refusal of the input)
     INTERNAL = "INTERNAL"
 
@@ -82,6 +84,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.INTERNAL: 500,
     ErrorCode.DATABASE_BUSY: 503,
     ErrorCode.DATABASE_UNAVAILABLE: 503,
+    ErrorCode.STREAM_UNAVAILABLE: 503,
     ErrorCode.PAYLOAD_TOO_LARGE: 413,
     ErrorCode.NOT_FOUND: 404,
     ErrorCode.CUSTOMER_NOT_FOUND: 404,

@@ -42,6 +42,8 @@ REQUEST_BODY_MAX_BYTES = 16 * 1024 * 1024
 
 # Usage ingestion.
 USAGE_BATCH_MAX = 1000  # records per API request
+STREAM_FETCH_MAX = 10_000  # messages fetched from a stream at a time (`usage consume --batch`)
+STREAM_WAIT_MAX_S = 60.0  # longest wait of one fetch for messages
 USAGE_FILE_BATCH_ROWS = 50_000  # rows read from a CSV/Parquet file at a time
 # Rows of a usage file stored per write transaction: short enough (well under a second) that
 # other writers barely wait for an ingesting file (ingest/file_ingest.py).

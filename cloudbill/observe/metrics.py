@@ -29,6 +29,9 @@ FEE_RECORDS = Counter("cloudbill_fee_records", "Fee records written by settlemen
 USAGE_RECORDS = Counter(
     "cloudbill_usage_records", "Usage records received", ["outcome"]
 )  # accepted | duplicate | refused
+STREAM_USAGE_RECORDS = Counter(
+    "cloudbill_stream_usage_records", "Usage records consumed from a stream", ["outcome"]
+)  # consumed | stored | duplicate | rejected (rejected: published as dead letters)
 LEDGER_TRANSACTIONS = Counter("cloudbill_ledger_transactions", "Ledger transactions", ["kind"])
 LIFECYCLE_TRANSITIONS = Counter(
     "cloudbill_lifecycle_transitions",
