@@ -96,6 +96,23 @@ BSS_WALK: dict[tuple[str, str], Call] = {
     ),
     ("POST", "/v2/bills/ratings/on-demand-resources"): None,  # prices: no customer ids
     ("POST", "/v2/bills/ratings/period-resources/subscribe-rate"): None,
+    ("POST", "/v2/products/resource-specs-query"): None,  # the catalog: no customer ids
+    ("POST", "/v2/products/resource-specs-price/query"): None,
+    ("POST", "/v4/costs/cost-analysed-bills/query"): Call(
+        body={
+            "time_condition": {
+                "time_measure_id": 1,
+                "begin_time": "2026-03-01",
+                "end_time": "2026-03-31",
+            },
+            "filters": [
+                {
+                    "operator": 0,
+                    "filter_factor": {"key": "RESOURCE_ID", "value": ["{resource_id}"]},
+                },
+            ],
+        }
+    ),
     ("GET", "/v2/products/service-types"): None,
     ("GET", "/v2/products/resource-types"): None,
     ("GET", "/v2/products/service-resources"): None,

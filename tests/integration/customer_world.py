@@ -173,19 +173,3 @@ class CustomerApi:
         assert response.status_code == status, (method, path, response.status_code, response.text)
         assert error_code(response) == code, response.text
         return response.json()["error"]
-
-
-def requested_invoice(container: Container, customer_id: str, order_id: str) -> str:
-    """An invoice request of `order_id` (pending review), the customer's information set."""
-    from cloudbill.invoices import service as invoices
-    from cloudbill.invoices.model import Terms
-
-    terms = Terms.from_settings(container.settings)
-    info = {"title_type": "personal", "title": "Fuzzed"}
-    chosen = [{"kind": "order", "id": order_id}]
-
-    def work(conn, now):  # type: ignore[no-untyped-def]
-        invoices.set_profile(conn, customer_id, info, now=now)
-        return invoices.request(conn, customer_id, chosen, terms, reference="inv", now=now)[0].id
-
-    return container.write(work)

@@ -28,7 +28,6 @@ from tests.helpers import assert_books_balance
 from tests.integration.customer_world import (
     PREFIX,
     issue_key,
-    requested_invoice,
     seed,
     unthrottled_client,
 )
@@ -61,8 +60,8 @@ def _real_ids(container: Container) -> tuple[dict[str, list[str]], str]:
         "month": ["2026-03", "2026-02"],
         "code": ["ecs", "evs"],
         "invoice_id": [
-            requested_invoice(container, me.customer_id, me.paid_order),
-            requested_invoice(container, neighbour.customer_id, neighbour.paid_order),
+            me.invoice,  # the world's customers each requested one for their paid order
+            neighbour.invoice,
         ],
     }
     ak, sk = me.auth
