@@ -159,7 +159,9 @@ def build(settings: Settings | None = None, *, prepare_db: bool = True) -> Conta
     invoice_terms = InvoiceTerms.from_settings(settings)
     notice_attachments.register(
         INVOICE_ISSUED,
-        lambda conn, data: invoice_pdf.attachments(conn, data, settings.invoice_template),
+        lambda conn, data: invoice_pdf.attachments(
+            conn, data, settings.invoice_template, settings.invoice_font
+        ),
     )
     customers_service.set_withdrawal_hold(
         lambda conn, customer, now: invoices_service.held_units(

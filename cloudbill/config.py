@@ -235,6 +235,9 @@ class Settings(BaseSettings):
     invoice_template: str | None = Field(
         None, description="a Jinja2 HTML file that replaces the invoice PDF's template"
     )
+    invoice_font: str | None = Field(
+        None, description="a Unicode TrueType/OpenType font file embedded in invoice PDFs"
+    )
     notice_grace_reminder_days: str = Field(
         "7,3,1",
         pattern=r"^\s*(\d{1,3}(\s*,\s*\d{1,3})*)?\s*$",

@@ -187,7 +187,7 @@ def pdf(
     c = container()
     with errors_as_lines():
         doc = c.read(lambda conn, _now: service.document(conn, invoice_id))
-        body = render_pdf(doc, c.settings.invoice_template)
+        body = render_pdf(doc, c.settings.invoice_template, c.settings.invoice_font)
     target = output or Path(f"{doc['number']}.pdf")
     target.write_bytes(body)
     typer.echo(str(target))

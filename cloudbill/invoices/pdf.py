@@ -42,21 +42,41 @@ def render_html(doc: dict[str, Any], template_path: str | None) -> str:
         ) from exc
 
 
-def render_pdf(doc: dict[str, Any], template_path: str | None = None) -> bytes:
+def render_pdf(
+    doc: dict[str, Any], template_path: str | None = None, font_path: str | None = None
+) -> bytes:
+    """`font_path`: a Unicode TrueType/OpenType font (CLOUDBILL_INVOICE_FONT, e.g. Noto Sans
+    CJK for Chinese titles) embedded in the PDF; without one, the built-in Latin-1 font."""
     pdf = FPDF(format="A4")
-    pdf.set_title(_latin1(f"{doc['kind']} {doc['number']}"))
     pdf.set_creator("cloudbill")
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=10)
-    pdf.write_html(_latin1(render_html(doc, template_path)))
+    html = render_html(doc, template_path)
+    title = f"{doc['kind']} {doc['number']}"
+    if font_path:
+        try:
+            for style in ("", "B", "I", "BI"):  # one file for every style the template uses
+                pdf.add_font("invoice", style, font_path)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise CloudbillError(
+                ErrorCode.TEMPLATE_INVALID, f"the invoice font cannot be loaded: {exc}"
+            ) from exc
+        pdf.set_title(title)
+        pdf.add_page()
+        pdf.set_font("invoice", size=10)
+        pdf.write_html(html, font_family="invoice")
+    else:
+        pdf.set_title(_latin1(title))
+        pdf.add_page()
+        pdf.set_font("Helvetica", size=10)
+        pdf.write_html(_latin1(html))
     return bytes(pdf.output())
 
 
 def attachments(
-    conn: Connection, data: dict[str, Any], template_path: str | None
+    conn: Connection, data: dict[str, Any], template_path: str | None, font_path: str | None = None
 ) -> list[Attachment]:
     """The PDF of the document an `invoice_issued` notice tells of (rendered when it is sent)."""
     doc = repo.document(conn, data["invoice_id"])
     if doc is None:  # never: the notice is written with the document
         return []
-    return [Attachment(f"{doc['number']}.pdf", render_pdf(doc, template_path), "application/pdf")]
+    body = render_pdf(doc, template_path, font_path)
+    return [Attachment(f"{doc['number']}.pdf", body, "application/pdf")]

@@ -10,6 +10,7 @@ import io
 import threading
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -20,8 +21,10 @@ from cloudbill.catalog import service as catalog_service
 from cloudbill.catalog.model import TaxRate
 from cloudbill.config import Settings
 from cloudbill.customers import service as customers
+from cloudbill.invoices import repo as invoice_repo
 from cloudbill.invoices import service as invoices
 from cloudbill.invoices.model import Status, Terms
+from cloudbill.invoices.pdf import render_pdf
 from cloudbill.kernel.clock import ManualClock, SystemClock
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.kernel.periods import utc
@@ -439,3 +442,36 @@ def test_an_issued_invoice_is_emailed_with_its_pdf(request_mode, smtp) -> None: 
     assert attached.get_filename() == "INV-00000001.pdf"
     text = pypdf.PdfReader(io.BytesIO(attached.get_content())).pages[0].extract_text()
     assert "INV-00000001" in text and "Acme Ltd" in text and "Total: 11.60 USD" in text
+
+
+UNICODE_FONTS = [
+    Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"),
+    Path("/usr/share/fonts/truetype/liberation/LiberationSans-Regular.ttf"),
+]
+
+
+def test_a_unicode_font_prints_titles_beyond_latin1(request_mode) -> None:  # type: ignore[no-untyped-def]
+    """With CLOUDBILL_INVOICE_FONT (any Unicode TrueType font: Noto Sans CJK for Chinese
+    titles) the buyer prints as given; the built-in font prints "?" for what Latin-1 lacks."""
+    font = next((f for f in UNICODE_FONTS if f.exists()), None)
+    if font is None:
+        pytest.skip("*** no Unicode TrueType font here (apt-get install fonts-dejavu-core) ***")
+    c = request_mode
+    acme = new_customer(c)
+    topup(c, acme.id, "50.00", "seed")
+    order = pay(c, acme.id, buy(c, acme.id).id)
+    title = "ООО Ромашка Ωμέγα"
+    c.write(lambda conn, now: invoices.set_profile(
+        conn, acme.id, {"title_type": "personal", "title": title}, now=now))  # fmt: skip
+    [inv] = ask(c, acme.id, ("order", order.id))
+    act(c, inv.id, "issue")
+    doc = c.read(lambda conn, _now: invoice_repo.document(conn, inv.id))
+
+    def text_of(pdf: bytes) -> str:
+        return pypdf.PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+
+    assert title in text_of(render_pdf(doc, None, str(font)))
+    assert title not in text_of(render_pdf(doc))
+    with pytest.raises(CloudbillError) as err:
+        render_pdf(doc, None, "/no/such/font.ttf")
+    assert err.value.code is ErrorCode.TEMPLATE_INVALID

@@ -115,7 +115,7 @@ def act(
 
 def pdf(c: Container, owner: str | None, invoice_id: str) -> Response:
     doc = c.read(lambda conn, _now: service.document(conn, invoice_id, customer_id=owner))
-    body = render_pdf(doc, c.settings.invoice_template)
+    body = render_pdf(doc, c.settings.invoice_template, c.settings.invoice_font)
     return Response(
         body,
         media_type="application/pdf",
