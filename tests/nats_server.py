@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -17,6 +18,25 @@ from nats.js.api import StreamConfig
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 NATS_URL = os.environ.get("CLOUDBILL_TEST_NATS_URL", "nats://127.0.0.1:4222")
+
+
+def _run(coro):  # type: ignore[no-untyped-def]
+    """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, earlier in
+    the same pytest session) keeps an event loop running in this one, where asyncio.run fails."""
+    outcome: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = asyncio.run(coro)
+        except BaseException as exc:  # handed back to the caller's thread
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome.get("value")
 
 
 @dataclass(frozen=True)
@@ -42,7 +62,7 @@ def _require_server() -> None:
             await nc.close()
 
     try:
-        asyncio.run(probe())
+        _run(probe())
     except Exception as exc:
         reason = f"JetStream stream tests SKIPPED: no NATS JetStream at {NATS_URL} ({exc!r})"
         if IN_CI:
@@ -72,11 +92,11 @@ def jetstream_fixture() -> Iterator[StreamUnderTest]:
         finally:
             await nc.close()
 
-    asyncio.run(create())
+    _run(create())
     try:
         yield ts
     finally:
-        asyncio.run(delete())
+        _run(delete())
 
 
 def publish(ts: StreamUnderTest, payloads: Sequence[bytes]) -> None:
@@ -89,7 +109,7 @@ def publish(ts: StreamUnderTest, payloads: Sequence[bytes]) -> None:
         finally:
             await nc.close()
 
-    asyncio.run(run())
+    _run(run())
 
 
 def dead_letters(ts: StreamUnderTest) -> list[bytes]:
@@ -112,4 +132,4 @@ def dead_letters(ts: StreamUnderTest) -> list[bytes]:
         finally:
             await nc.close()
 
-    return asyncio.run(run())
+    return _run(run())
