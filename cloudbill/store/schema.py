@@ -921,3 +921,34 @@ bill_storage_push = Table(
     Column("finished_at", UtcDateTime, nullable=False),
     Index("ix_bill_storage_push_customer", "customer_id", "id"),
 )
+
+# --- enterprise ----------------------------------------------------------------------------------
+# A member account tied to a master account (enterprise/): `mode` unified (the master pays the
+# member's fees and orders) or independent (the member pays itself; the master may allocate to
+# it). status: invited -> active -> ended, or invited -> declined / cancelled. At most one live
+# (invited or active) association per member; ended ones stay, so the accounting an instant
+# fell under can be looked up (accepted_at <= t < ended_at).
+_LIVE_ASSOCIATION = "status IN ('invited', 'active')"
+enterprise_association = Table(
+    "enterprise_association",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("master_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("member_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("mode", String(16), nullable=False),  # unified | independent
+    Column("status", String(16), nullable=False),  # invited | active | declined | cancelled | ended
+    Column("invited_by", String(16), nullable=False),  # master | operator
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("accepted_at", UtcDateTime, nullable=True),
+    Column("ended_at", UtcDateTime, nullable=True),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_enterprise_association_master", "master_id", "status"),
+    Index("ix_enterprise_association_member", "member_id", "created_at"),
+    Index(
+        "uq_enterprise_association_live_member",
+        "member_id",
+        unique=True,
+        sqlite_where=text(_LIVE_ASSOCIATION),
+        postgresql_where=text(_LIVE_ASSOCIATION),
+    ),
+)

@@ -1,0 +1,1 @@
+"""Enterprise master and member accounts: associations, unified and independent accounting."""
