@@ -152,6 +152,32 @@ def test_pay_with_the_orders_own_discount(container: Container, bss: str) -> Non
     assert figures(container, gold.id).cash_balance_units == units("20.00") - order.amount_units
 
 
+def test_paying_orders_together_may_name_the_discount_of_any_of_them(
+    container: Container, bss: str
+) -> None:
+    """Only the second order has a discount (the customer reached level 3 in between): naming it
+    when paying both together is that payment's own discount, not another's."""
+    from cloudbill.customers import service as customers
+
+    plain = new_customer(container, "plain", level=1)
+    topup(container, plain.id, "100.00", "seed")
+    first = buy(container, plain.id)
+    assert not any(line.discount_units for line in first.lines)
+    container.write(lambda conn, now: customers.update(conn, plain.id, {"level": 3}, now=now))
+    second = buy(container, plain.id, spec="s6.large.2")
+    client = client_of(container, bss, plain.id)
+    (offer,) = client.list_order_discounts(ListOrderDiscountsRequest(order_id=second.id)).discounts
+    chosen = {"id": offer.discount_id, "type": offer.discount_type}
+    before = snapshot(container)
+    alone = {"order_id": first.id, "use_discount": "YES", "discount_infos": [chosen]}
+    refused(lambda: client.pay_orders(PayOrdersRequest(body=alone)), 400, "CBC.99003108")
+    assert snapshot(container) == before
+    body = {**alone, "order_ids": [first.id, second.id]}
+    assert client.pay_orders(PayOrdersRequest(body=body)).status_code == 200
+    assert [engine_order(container, o.id).status.value for o in (first, second)] == ["paid"] * 2
+    assert_books_balance(container)
+
+
 @pytest.mark.parametrize(
     ("choices", "code"),
     [

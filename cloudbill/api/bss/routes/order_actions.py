@@ -82,13 +82,15 @@ def _chosen(flag: str | None, infos: list[Choice] | None, name: str) -> list[Cho
     return infos or []
 
 
-def _check_discount(order: Order, chosen: list[Choice]) -> None:
-    """cloudbill applies an order's discount when it prices the order: a payment may name that
-    discount (as ListOrderDiscounts shows it), never another."""
-    own = {line.discount_id for line in order.lines if line.discount_units}
+def _check_discount(paid: list[Order], chosen: list[Choice]) -> None:
+    """cloudbill applies an order's discount when it prices the order: a payment may name the
+    discount of an order it pays (as ListOrderDiscounts shows it), never another."""
+    own = {line.discount_id for order in paid for line in order.lines if line.discount_units}
     for choice in chosen:
         if choice.id not in own or choice.type not in (None, PROMOTION_DISCOUNT):
-            raise BssError(400, DISCOUNT_NOT_USABLE, f"discount {choice.id} is not this order's")
+            raise BssError(
+                400, DISCOUNT_NOT_USABLE, f"discount {choice.id} is not of the orders paid"
+            )
 
 
 def _past_deadline(order: Order, now: datetime) -> bool:
@@ -126,7 +128,9 @@ def pay_orders(request: Request, body: PayOrder, customer: Customer = Caller) ->
     def work(conn: Connection, now: datetime) -> None:
         with engine_refusals(PAYMENT_REFUSALS):
             order = orders.get(conn, body.order_id, customer_id=customer.id)
-            _check_discount(order, discounts)
+            if discounts:  # a discount of any order paid together may be named
+                others = [orders.get(conn, oid, customer_id=customer.id) for oid in together[1:]]
+                _check_discount([order, *others], discounts)
             try:
                 if len(together) > 1:
                     orders.pay_together(
