@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, Response
 from ...api.shared import costs as shared_costs
 from ...bootstrap import Container
 from ...costs.model import AmountType, CostType, Dimension, Granularity
-from ...kernel.errors import CloudbillError
+from ...kernel.errors import CloudbillError, ErrorCode
 from ...kernel.limits import COSTS_GROUP_BY_MAX, COSTS_MONTHS_MAX
 from ...kernel.periods import add_months, zone
 from ..web import Page, Shown, SignedIn, _, container_of, render, signed_in
@@ -30,6 +30,7 @@ from .common import account_of
 
 router = APIRouter()
 DAYS_SHOWN = 30  # the default range by day: the last 30 days, today included
+FILTER_MODES = ("include", "exclude")  # the API's include / exclude filters
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +45,7 @@ class Asked:
     group_by: tuple[str, ...]
     filter_dimension: str
     filter_values: str
+    filter_mode: str = "include"  # include: "is one of"; exclude: "is not one of"
 
     def query_params(self) -> dict[str, Any]:
         return {
@@ -55,6 +57,7 @@ class Asked:
             "group_by": list(self.group_by),
             "filter_dimension": self.filter_dimension,
             "filter_values": self.filter_values,
+            "filter_mode": self.filter_mode,
         }
 
 
@@ -82,6 +85,7 @@ def _asked(
     group_by: list[str],
     filter_dimension: str,
     filter_values: str,
+    filter_mode: str = "",
 ) -> Asked:
     """What the form asks, with the defaults filled in (a range left empty, or one of the
     granularity the form showed before it was changed)."""
@@ -93,20 +97,29 @@ def _asked(
         granularity, first, last, cost_type.strip() or CostType.ORIGINAL.value,
         amount_type.strip() or AmountType.AMOUNT.value,
         tuple(g.strip() for g in group_by if g.strip()),
-        filter_dimension.strip(), filter_values.strip(),
+        filter_dimension.strip(), filter_values.strip(), filter_mode.strip() or FILTER_MODES[0],
     )  # fmt: skip
 
 
 def _report(c: Container, customer_id: str, a: Asked) -> dict[str, Any]:
     """The customer API's GET /costs answer for the form (refused with the field it is
-    about): the form's one include filter is its `dimension=value,value` text."""
-    include = []
+    about): the form's one filter is its `dimension=value,value` text, kept (include) or left
+    out (exclude)."""
+    if a.filter_mode not in FILTER_MODES:
+        raise CloudbillError(
+            ErrorCode.INVALID_ARGUMENT,
+            f"filter mode: one of {', '.join(FILTER_MODES)}",
+            field="filter",
+        )
+    chosen: list[str] = []
     if a.filter_dimension or a.filter_values:
         values = ",".join(v.strip() for v in a.filter_values.split(",") if v.strip())
-        include.append(f"{a.filter_dimension}={values}")
+        chosen.append(f"{a.filter_dimension}={values}")
+    include, exclude = (chosen, []) if a.filter_mode == "include" else ([], chosen)
     params = shared_costs.CostParams(
-        a.first, a.last, a.granularity, a.cost_type, a.amount_type, list(a.group_by), include, []
-    )
+        a.first, a.last, a.granularity, a.cost_type, a.amount_type, list(a.group_by), include,
+        exclude,
+    )  # fmt: skip
     return shared_costs.costs(c, customer_id, params)
 
 
@@ -152,11 +165,13 @@ def _form_args(
     group_by: list[str] = Query([], max_length=COSTS_GROUP_BY_MAX),
     filter_dimension: str = Query("", max_length=32),
     filter_values: str = Query("", max_length=2000),
+    filter_mode: str = Query("", max_length=16),
 ) -> dict[str, Any]:
     return {
         "granularity": granularity, "was": was, "first": first, "last": last,
         "cost_type": cost_type, "amount_type": amount_type, "group_by": group_by,
         "filter_dimension": filter_dimension, "filter_values": filter_values,
+        "filter_mode": filter_mode,
     }  # fmt: skip
 
 
@@ -186,6 +201,7 @@ def bill_overview(
         cost_types=[str(t) for t in CostType],
         amount_types=[str(t) for t in AmountType],
         dimensions=[str(d) for d in Dimension],
+        filter_modes=FILTER_MODES,
         month=None,
         **account,
     )
