@@ -21,6 +21,7 @@ from .routes import (
     coupons,
     invoices,
     monthly_sum,
+    not_offered,
     orders,
     packages,
     products,
@@ -69,6 +70,7 @@ def create_bss_app(container: Container) -> FastAPI:
         products,
         resource_specs,
         costs,
+        not_offered,
     )
     for module in modules:
         app.include_router(module.router, dependencies=[Depends(authenticate)])
