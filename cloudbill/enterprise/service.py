@@ -264,3 +264,29 @@ def members_of(
     people = {a.member_id: customers.get(conn, a.member_id) for a in rows}
     figures = customers.overviews(conn, list(people.values()))
     return [(a, people[a.member_id], figures[a.member_id]) for a in rows], total
+
+
+def list_associations(
+    conn: Connection,
+    *,
+    master_id: str | None = None,
+    member_id: str | None = None,
+    status: object = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Association], int]:
+    """The operator's list, newest first, filtered by master, member or status."""
+    customers.check_page(limit, offset)
+    statuses = None
+    if status is not None:
+        try:
+            statuses = [AssociationStatus(str(status))]
+        except ValueError:
+            raise CloudbillError(
+                ErrorCode.INVALID_ARGUMENT,
+                "status: " + ", ".join(s.value for s in AssociationStatus),
+            ) from None
+    return repo.list_associations(
+        conn, master_id=master_id, member_id=member_id, statuses=statuses,
+        limit=limit, offset=offset,
+    )  # fmt: skip
