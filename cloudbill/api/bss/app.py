@@ -19,6 +19,7 @@ from .routes import (
     bills,
     costs,
     coupons,
+    enterprise,
     invoices,
     monthly_sum,
     orders,
@@ -69,6 +70,7 @@ def create_bss_app(container: Container) -> FastAPI:
         products,
         resource_specs,
         costs,
+        enterprise,
     )
     for module in modules:
         app.include_router(module.router, dependencies=[Depends(authenticate)])
