@@ -255,15 +255,17 @@ def is_master(conn: Connection, customer_id: str) -> bool:
 
 def members_of(
     conn: Connection, master_id: str, *, limit: int, offset: int
-) -> tuple[list[tuple[Association, Customer, Overview]], int]:
+) -> tuple[list[tuple[Association, Customer, Overview | None]], int]:
     """The master's members list: each live association with the member's figures (cash,
-    credit, coupons, arrears). Ended ones are gone from it: the old master sees nothing more
-    of that member."""
+    credit, coupons, arrears) once it is active; an invitation not yet accepted shows none of
+    the invitee's figures. Ended ones are gone from it: the old master sees nothing more of
+    that member."""
     customers.check_page(limit, offset)
     rows, total = list_for_master(conn, master_id, limit=limit, offset=offset)
     people = {a.member_id: customers.get(conn, a.member_id) for a in rows}
-    figures = customers.overviews(conn, list(people.values()))
-    return [(a, people[a.member_id], figures[a.member_id]) for a in rows], total
+    active = [people[a.member_id] for a in rows if a.status is AssociationStatus.ACTIVE]
+    figures = customers.overviews(conn, active)
+    return [(a, people[a.member_id], figures.get(a.member_id)) for a in rows], total
 
 
 def list_associations(

@@ -25,14 +25,21 @@ def association_view(a: Association) -> dict[str, Any]:
     }
 
 
-def member_view(a: Association, member: Customer, figures: Overview) -> dict[str, Any]:
-    """A row of the master's members list."""
+def member_view(a: Association, member: Customer, figures: Overview | None) -> dict[str, Any]:
+    """A row of the master's members list; an invitee's figures (None) are not the master's
+    to see until it accepts."""
     cur = member.currency
-    return {
+    view = {
         **association_view(a),
         "member_name": member.name,
         "currency": cur,
         "payment_mode": str(member.payment_mode),
+    }
+    if figures is None:
+        return view | dict.fromkeys(
+            ("cash_balance", "credit_limit", "available_credit", "coupons", "debt", "in_arrears")
+        )
+    return view | {
         "cash_balance": money(figures.cash_balance_units, cur),
         "credit_limit": money(figures.credit_limit_units, cur),
         "available_credit": money(figures.available_credit_units, cur),

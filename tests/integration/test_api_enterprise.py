@@ -52,6 +52,9 @@ def test_members_see_only_their_own_and_the_old_master_loses_sight(container: Co
     )
     assert to_a["status"] == "active"
     invited = master.post("/enterprise/members", {"member_id": b.id, "mode": "independent"}, 201)
+    # an invitee's figures are not the inviting master's to see until it accepts
+    (pending,) = [m for m in master.get("/enterprise/members")["items"] if m["member_id"] == b.id]
+    assert pending["status"] == "invited" and pending["cash_balance"] is None
     assert api_b.get("/enterprise/association")["association"]["id"] == invited["id"]
     assert api_b.post(f"/enterprise/association/{invited['id']}/accept")["status"] == "active"
     listed = master.get("/enterprise/members")["items"]
