@@ -319,3 +319,25 @@ def test_member_budget_alerts_once_a_month(container) -> None:  # type: ignore[n
         conn, aid, master_id=outsider.id, budget="1.00", now=now)),
         ErrorCode.ENTERPRISE_ASSOCIATION_NOT_FOUND)  # fmt: skip
     assert_books_balance(container)
+
+
+def test_member_budget_alerts_again_the_next_month(container) -> None:  # type: ignore[no-untyped-def]
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    topup(container, member.id, "10.00", "t1")
+    aid = associate(container, master.id, member.id).id
+    container.write(
+        lambda conn, now: budgets.set_controls(
+            conn, aid, master_id=master.id, budget="1.00", now=now
+        )
+    )
+    check = lambda: container.write(lambda conn, now: budgets.check_due(conn, now=now))  # noqa: E731
+    adjust(container, member.id, "0.60", "march-1")
+    assert check() == 0  # 0.60 of 1.00
+    adjust(container, member.id, "0.60", "march-2")
+    assert check() == 2 and check() == 0  # passed: member and master told, once
+    advance(container, days=20)  # April in the member's zone (UTC)
+    assert check() == 0  # a new month starts at nothing spent
+    adjust(container, member.id, "1.50", "april-1")
+    assert check() == 2
+    months = sorted({p["month"] for _s, p in events(container, budgets.TOPIC)})
+    assert months == ["2026-03", "2026-04"]
