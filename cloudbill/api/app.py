@@ -24,6 +24,7 @@ from .operator import (
     catalog,
     clock,
     customers,
+    enterprise,
     invoices,
     ledger,
     notices,
@@ -92,6 +93,7 @@ def create_app(container: Container) -> FastAPI:
         invoices,
         users,
         storage,
+        enterprise,
     )
     for module in modules:
         app.include_router(module.router, prefix=OPERATOR_PREFIX)

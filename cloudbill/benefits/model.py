@@ -44,6 +44,7 @@ class CouponUsageKind(StrEnum):
     EXPIRED = "expired"
     REVOKED = "revoked"
     REFUNDED = "refunded"
+    ALLOCATED = "allocated"  # moved to another account (an enterprise allocation or recall)
 
 
 # The billing modes a coupon may be limited to.

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Select, func, insert, select, tuple_, update
+from sqlalchemy import Connection, Select, case, func, insert, select, tuple_, update
 
 from ..kernel.limits import PAGE_SIZE_MAX
 from ..kernel.resets import ResetKind
@@ -267,3 +267,21 @@ def coupon_balance_total(conn: Connection, customer_id: str) -> int:
             cash_coupon.c.customer_id == customer_id
         )
     ).scalar_one()
+
+
+def take_coupon_balance(conn: Connection, coupon_id: str, units: int) -> bool:
+    """Take `units` off an active coupon's balance (used up at zero); False, and nothing
+    changed, if the coupon is no longer active or holds less (a concurrent use won)."""
+    c = cash_coupon.c
+    result = conn.execute(
+        update(cash_coupon)
+        .where(c.id == coupon_id, c.status == str(CouponStatus.ACTIVE), c.balance_units >= units)
+        .values(
+            balance_units=c.balance_units - units,
+            status=case(
+                (c.balance_units == units, str(CouponStatus.USED_UP)),
+                else_=str(CouponStatus.ACTIVE),
+            ),
+        )
+    )
+    return result.rowcount == 1

@@ -16,6 +16,7 @@ from . import (
     bills,
     catalog,
     customers,
+    enterprise,
     invoices,
     notices,
     orders,
@@ -78,6 +79,7 @@ app.add_typer(system.config_app, name="config")
 app.add_typer(access_keys.app, name="access-key")
 app.add_typer(users.app, name="user")
 app.add_typer(storage.app, name="storage")
+app.add_typer(enterprise.app, name="enterprise")
 
 
 def main() -> None:

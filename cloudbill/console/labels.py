@@ -30,6 +30,9 @@ WORDS = (
     N_("used up"), N_("revoked"), N_("sent"), N_("pending"), N_("dead"), N_("skipped"),
     N_("email"), N_("sms"), N_("cash"), N_("debt"), N_("credit"), N_("coupon"),
     N_("topup"), N_("withdrawal"), N_("adjustment"), N_("settlement"), N_("order payment"),
+    # enterprise accounts: accounting modes, association statuses, allocation directions
+    N_("unified"), N_("independent"), N_("declined"), N_("ended"), N_("allocate"), N_("recall"),
+    N_("transfer"),  # a balance history line: an allocation or recall
     # invoices
     N_("personal"), N_("enterprise"), N_("order"), N_("cycle"), N_("pending review"),
     N_("issuing"), N_("issued"), N_("rejected"), N_("return pending"), N_("returned"),

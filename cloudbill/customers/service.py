@@ -442,6 +442,15 @@ def on_arrears_cleared(handler: ArrearsClearedHandler) -> None:
         _arrears_cleared_handlers.append(handler)
 
 
+def clear_arrears_if_paid(conn: Connection, customer_id: str, now: datetime) -> None:
+    """After money reached a customer by a route other than a top-up (an enterprise master's
+    allocation): out of arrears once no debt is left, as a top-up would do."""
+    customer = get(conn, customer_id)
+    debt = ledger.customer_accounts(conn, customer.id)[AccountKind.DEBT].balance_units
+    if customer.arrears_since is not None and debt == 0:
+        _clear_arrears_unless_overdue(conn, customer, now)
+
+
 def _clear_arrears_unless_overdue(conn: Connection, customer: Customer, now: datetime) -> None:
     """The debt is paid: out of arrears, unless a post-paid bill is still overdue."""
     if _postpaid_figures(conn, customer, now).get("overdue_units", 0) == 0:

@@ -48,3 +48,43 @@ class Association:
             and self.accepted_at <= at
             and (self.ended_at is None or at < self.ended_at)
         )
+
+
+class AllocationKind(StrEnum):
+    CASH = "cash"  # cash balance
+    CREDIT = "credit"  # credit limit (post-paid): a limit, not money; the sum never grows
+    COUPON = "coupon"  # a cash coupon, or part of its balance
+
+
+class Direction(StrEnum):
+    ALLOCATE = "allocate"  # master -> member
+    RECALL = "recall"  # member -> master
+
+
+@dataclass(frozen=True, slots=True)
+class Allocation:
+    """One movement of independent accounting, as both the master and the member see it."""
+
+    id: int
+    association_id: str
+    master_id: str
+    member_id: str
+    kind: AllocationKind
+    direction: Direction
+    currency: str
+    amount_units: int
+    from_coupon_id: str | None
+    to_coupon_id: str | None
+    ledger_transaction_id: int | None
+    actor: str
+    created_at: datetime
+    replayed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class MemberSetting:
+    member_id: str
+    master_id: str
+    budget_units: int | None
+    budget_alerted_month: str | None
+    updated_at: datetime

@@ -71,6 +71,20 @@ class ErrorCode(StrEnum):
     # bill storage
     BILL_STORAGE_NOT_SET_UP = "BILL_STORAGE_NOT_SET_UP"
     BILL_STORAGE_UNVERIFIED = "BILL_STORAGE_UNVERIFIED"  # the bucket check failed: see details
+    # enterprise accounts (enterprise/): associations of member accounts with a master account
+    ENTERPRISE_ASSOCIATION_NOT_FOUND = "ENTERPRISE_ASSOCIATION_NOT_FOUND"
+    ENTERPRISE_SELF = "ENTERPRISE_SELF"  # a customer cannot be its own master
+    ENTERPRISE_MASTER_IS_MEMBER = "ENTERPRISE_MASTER_IS_MEMBER"  # a member cannot be a master
+    ENTERPRISE_MEMBER_IS_MASTER = "ENTERPRISE_MEMBER_IS_MASTER"  # a master cannot be a member
+    ENTERPRISE_MEMBER_TAKEN = "ENTERPRISE_MEMBER_TAKEN"  # already invited or associated
+    ENTERPRISE_MEMBER_OWES = "ENTERPRISE_MEMBER_OWES"  # unpaid bills, debt or arrears
+    ENTERPRISE_MEMBER_HAS_FUNDS = "ENTERPRISE_MEMBER_HAS_FUNDS"  # cash left: disassociation
+    ENTERPRISE_MEMBER_HAS_CREDIT = "ENTERPRISE_MEMBER_HAS_CREDIT"  # credit limit left
+    ENTERPRISE_MEMBER_HAS_COUPONS = "ENTERPRISE_MEMBER_HAS_COUPONS"  # usable coupons left
+    ENTERPRISE_MASTER_OWES = "ENTERPRISE_MASTER_OWES"  # unified: the master's fees unpaid
+    ENTERPRISE_NOT_INDEPENDENT = "ENTERPRISE_NOT_INDEPENDENT"  # allocation: unified member
+    ENTERPRISE_OVER_ALLOCATABLE = "ENTERPRISE_OVER_ALLOCATABLE"  # more than may be moved
+    ENTERPRISE_NOT_SUPPORTED = "ENTERPRISE_NOT_SUPPORTED"  # no meaning here (project auth)
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -121,6 +135,19 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CSRF_FAILED: 403,
     ErrorCode.BILL_STORAGE_NOT_SET_UP: 404,
     ErrorCode.BILL_STORAGE_UNVERIFIED: 422,
+    ErrorCode.ENTERPRISE_ASSOCIATION_NOT_FOUND: 404,
+    ErrorCode.ENTERPRISE_SELF: 400,
+    ErrorCode.ENTERPRISE_MASTER_IS_MEMBER: 409,
+    ErrorCode.ENTERPRISE_MEMBER_IS_MASTER: 409,
+    ErrorCode.ENTERPRISE_MEMBER_TAKEN: 409,
+    ErrorCode.ENTERPRISE_MEMBER_OWES: 409,
+    ErrorCode.ENTERPRISE_MEMBER_HAS_FUNDS: 409,
+    ErrorCode.ENTERPRISE_MEMBER_HAS_CREDIT: 409,
+    ErrorCode.ENTERPRISE_MEMBER_HAS_COUPONS: 409,
+    ErrorCode.ENTERPRISE_MASTER_OWES: 409,
+    ErrorCode.ENTERPRISE_NOT_INDEPENDENT: 409,
+    ErrorCode.ENTERPRISE_OVER_ALLOCATABLE: 409,
+    ErrorCode.ENTERPRISE_NOT_SUPPORTED: 400,
 }
 
 

@@ -30,6 +30,7 @@ JOB_LOCK_KEYS = {
     "alert_reminders": 7_240_014,
     "notice_enqueue": 7_240_015,
     "invoices": 7_240_016,
+    "member_budgets": 7_240_017,
 }
 
 

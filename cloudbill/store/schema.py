@@ -952,3 +952,43 @@ enterprise_association = Table(
         postgresql_where=text(_LIVE_ASSOCIATION),
     ),
 )
+
+# Independent accounting (enterprise/): every allocation of cash, credit limit or a cash coupon
+# from a master to a member, and every recall back, one row each, seen by both. `request_key`
+# makes a movement idempotent (the master's request id); `payload_hash` tells a replay from a
+# different request under the same id. Cash and coupon moves point at their ledger transaction;
+# a credit-limit move is not money (it changes two limits) and has none.
+enterprise_allocation = Table(
+    "enterprise_allocation",
+    metadata,
+    Column("id", SeqInteger, primary_key=True, autoincrement=True),
+    Column("association_id", String(32), ForeignKey("enterprise_association.id"), nullable=False),
+    Column("master_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("member_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("kind", String(16), nullable=False),  # cash | credit | coupon
+    Column("direction", String(16), nullable=False),  # allocate | recall
+    Column("currency", String(3), nullable=False),
+    Column("amount_units", BigInteger, nullable=False),
+    Column("from_coupon_id", String(32), nullable=True),  # coupon moves: the coupon split
+    Column("to_coupon_id", String(32), nullable=True),  # and the coupon it made
+    Column("ledger_transaction_id", Integer, nullable=True),
+    Column("request_key", String(160), nullable=False, unique=True),
+    Column("payload_hash", String(64), nullable=False),
+    Column("actor", String(64), nullable=False),  # master | operator
+    Column("created_at", UtcDateTime, nullable=False),
+    Index("ix_enterprise_allocation_master", "master_id", "id"),
+    Index("ix_enterprise_allocation_member", "member_id", "id"),
+)
+
+# What a master sets for one member: a monthly budget (an alert when the member's month-to-date
+# spend passes it, once per month: `budget_alerted_month` is the month last told) and who set it.
+enterprise_member_setting = Table(
+    "enterprise_member_setting",
+    metadata,
+    Column("member_id", String(32), ForeignKey("customer.id"), primary_key=True),
+    Column("master_id", String(32), ForeignKey("customer.id"), nullable=False),
+    Column("budget_units", BigInteger, nullable=True),  # None: no budget
+    Column("budget_alerted_month", String(7), nullable=True),  # YYYY-MM in the member's zone
+    Column("updated_at", UtcDateTime, nullable=False),
+    Index("ix_enterprise_member_setting_master", "master_id"),
+)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..benefits import coupons
 from ..bootstrap import Container
 from ..credentials.sealing import SecretBox
+from ..enterprise import budgets as member_budgets
 from ..invoices import automatic
 from ..invoices.model import Method as InvoiceMethod
 from ..invoices.model import Terms as InvoiceTerms
@@ -235,6 +236,11 @@ def run_due(
     container.write(
         _exclusive("alert_reminders", None, lambda conn, now: alerts.remind_due(conn, now=now))
     )
+    budget_alerts = container.write(
+        _exclusive("member_budgets", 0, lambda conn, now: member_budgets.check_due(conn, now=now))
+    )
+    if budget_alerts:
+        log.info("members' budgets passed", events=budget_alerts)
     report.notices = customer_notices.run_due(container)
     _log_notices(report.notices)
     report.webhooks = deliver_due(container)

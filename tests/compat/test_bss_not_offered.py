@@ -5,11 +5,14 @@ customer calling a partner's operation), after the signature is checked, and cha
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 import huaweicloudsdkbssintl.v2 as sdk
 import pytest
+from fastapi.testclient import TestClient
 
+from cloudbill.api.bss.app import create_bss_app
 from cloudbill.api.bss.routes.not_offered import NOT_OFFERED
 from cloudbill.bootstrap import Container
 
@@ -36,3 +39,18 @@ def test_the_operation_is_refused_by_name(container: Container, bss: str, operat
     # the signature is checked first: a wrong secret is an authentication failure
     wrong = sdk_client(bss, key.key.id, key.secret[:-1] + "!", acme.id)
     refused(lambda: getattr(wrong, _snake(operation))(request), 401, "CBC.0154")
+
+
+def test_every_sdk_operation_is_answered_or_refused_by_name(container: Container) -> None:
+    """No SDK operation falls through to "no such BSS operation" (404): each has a route, so
+    an unsigned call to it is refused by authentication (401, or 429 once this test's source
+    has used its failed-authentication budget)."""
+    source = Path(sdk.bssintl_client.__file__).read_text()
+    operations = set(re.findall(r'"method": "(\w+)",\s*"resource_path": "([^"]+)"', source))
+    assert len(operations) > 50  # the SDK's layout as read here: 55 operations in 3.1.x
+    client = TestClient(create_bss_app(container))
+    answers = {
+        (method, path): client.request(method, re.sub(r"\{\w+\}", "x1", path)).status_code
+        for method, path in sorted(operations)
+    }
+    assert {op: status for op, status in answers.items() if status not in (401, 429)} == {}

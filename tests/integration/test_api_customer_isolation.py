@@ -18,7 +18,8 @@ from cloudbill.api.customer.app import create_customer_app
 from cloudbill.bootstrap import Container
 from cloudbill.catalog import service as catalog_service
 from cloudbill.catalog.model import Discount
-from tests.helpers import snapshot
+from cloudbill.enterprise import service as enterprise
+from tests.helpers import new_customer, snapshot
 from tests.integration.customer_world import (
     MONTHLY_VM,
     PREFIX,
@@ -38,8 +39,11 @@ MONTH = {"period_unit": "month", "period_count": 1}
 MONTHLY_CONVERSION = {"resource_id": "{id}", "period_unit": "month", "period_count": 1}
 
 
-def _routes(alice: Owned, bob: Owned) -> list[tuple[str, str, Any, str, str]]:
-    """(method, path, body, Alice's id in it, an absent id of the same shape) per route."""
+def _routes(
+    alice: Owned, bob: Owned, association: str = ABSENT_HEX
+) -> list[tuple[str, str, Any, str, str]]:
+    """(method, path, body, Alice's id in it, an absent id of the same shape) per route;
+    `association`: one of Alice's enterprise associations (she is the master)."""
     vm, sub, paid, pkg = (
         alice.usage_resource,
         alice.subscribed_resource,
@@ -86,7 +90,27 @@ def _routes(alice: Owned, bob: Owned) -> list[tuple[str, str, Any, str, str]]:
         ("POST", "/orders/conversion", MONTHLY_CONVERSION, vm, "nobody-vm"),
         ("POST", "/orders/unsubscription", {"resource_ids": ["{id}"]}, sub, ABSENT_HEX),
         ("POST", bobs_payment, {"coupon_ids": ["{id}"]}, alice.spare_coupon, ABSENT_HEX),
+        ("POST", "/enterprise/members/{id}/cancel", None, association, ABSENT_HEX),
+        ("POST", "/enterprise/members/{id}/allocations", MOVE, association, ABSENT_HEX),
+        ("POST", "/enterprise/members/{id}/recalls", MOVE, association, ABSENT_HEX),
+        ("GET", "/enterprise/members/{id}/controls", None, association, ABSENT_HEX),
+        ("PUT", "/enterprise/members/{id}/controls", {"budget": "1.00"}, association, ABSENT_HEX),
+        ("POST", "/enterprise/association/{id}/accept", None, association, ABSENT_HEX),
+        ("POST", "/enterprise/association/{id}/decline", None, association, ABSENT_HEX),
     ]
+
+
+MOVE = {"kind": "cash", "amount": "1.00", "request_id": "walk-1"}
+
+
+def alices_member(container: Container, alice: Owned) -> str:
+    """Alice as an enterprise master: Carol her independent member; the association's id."""
+    carol = new_customer(container, "carol")
+    return container.write(
+        lambda conn, now: enterprise.associate(
+            conn, master_id=alice.customer_id, member_id=carol.id, mode="independent", now=now
+        )
+    ).id
 
 
 def _fill(value: Any, ids: dict[str, str]) -> Any:
@@ -106,8 +130,9 @@ def test_another_customers_ids_answer_like_absent_ones(
     container: Container, client: TestClient, world: dict[str, Owned]
 ) -> None:
     bob = CustomerApi(client, world["bob"].auth)
+    association = alices_member(container, world["alice"])
     before = snapshot(container)
-    for method, path, body, theirs, absent in _routes(world["alice"], world["bob"]):
+    for method, path, body, theirs, absent in _routes(world["alice"], world["bob"], association):
         answers = []
         for object_id in (theirs, absent):
             response = bob.client.request(
@@ -147,6 +172,10 @@ def test_lists_and_filters_show_only_the_callers_own(
     assert {n["id"] for n in api.get("/notices")["items"]}.isdisjoint({alice.notice})
     assert [k["access_key"] for k in api.get("/access-keys")["items"]] == [bob.key.key.id]
     assert api.get("/account")["id"] == bob.customer_id
+    alices_member(container, alice)
+    assert api.get("/enterprise/members")["total"] == 0
+    assert api.get("/enterprise/allocations")["total"] == 0
+    assert api.get("/enterprise/association")["association"] is None
 
 
 PERIOD_QUOTE = {"resource_type": "hws.resource.type.vm", "spec": "s6.small.1"}
@@ -185,6 +214,15 @@ BAD_REQUESTS = [
     ("PUT", "/subscriptions/{vm}/auto-renew", {"enabled": True}, 404, "RESOURCE_NOT_FOUND"),
     ("POST", "/orders/renewal", {"resource_ids": ["{vm}"], **MONTH}, 409, "INVALID_STATE"),
     ("POST", "/access-keys", {"description": "x" * 300}, 400, "INVALID_ARGUMENT"),
+    ("POST", "/enterprise/members", {"member_id": "x", "mode": "both"}, 400, "INVALID_ARGUMENT"),
+    (
+        "POST",
+        "/enterprise/members",
+        {"member_id": "{vm}", "mode": "unified"},
+        404,
+        "CUSTOMER_NOT_FOUND",
+    ),
+    ("GET", "/enterprise/allocations?limit=0", None, 400, "INVALID_ARGUMENT"),
     (
         "POST",
         "/catalog/inquiries/period",
@@ -261,6 +299,12 @@ ID_FREE = {
     ("POST", "/bill-storage/enable"),
     ("POST", "/bill-storage/disable"),
     ("GET", "/bill-storage/pushes"),
+    # enterprise: the caller's own members, history and association; an invitation names the
+    # customer invited (inviting is by id, as in Huawei's Enterprise Center)
+    ("GET", "/enterprise/members"),
+    ("POST", "/enterprise/members"),
+    ("GET", "/enterprise/allocations"),
+    ("GET", "/enterprise/association"),
 }
 
 

@@ -23,7 +23,7 @@ def templates_dir(cli_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
 
 def test_templates_and_preview(templates_dir: Path) -> None:
     listed = {r["template"]: r["overridden"] for r in run_json("notices", "templates")["items"]}
-    assert len(listed) == 52 and not any(listed.values())  # 17 kinds x 3 files + the footer
+    assert len(listed) == 58 and not any(listed.values())  # 19 kinds x 3 files + the footer
     assert {"frozen.subject.j2", "frozen.email.j2", "frozen.sms.j2"} <= set(listed)
     shown = run("notices", "preview", "grace_reminder").stdout
     assert "Subject: Your resources will be frozen in 3 days" in shown

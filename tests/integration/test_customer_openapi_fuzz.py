@@ -24,7 +24,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from cloudbill.bootstrap import Container
-from tests.helpers import assert_books_balance
+from cloudbill.enterprise import service as enterprise
+from tests.helpers import assert_books_balance, new_customer
 from tests.integration.customer_world import (
     PREFIX,
     issue_key,
@@ -63,9 +64,26 @@ def _real_ids(container: Container) -> tuple[dict[str, list[str]], str]:
             me.invoice,  # the world's customers each requested one for their paid order
             neighbour.invoice,
         ],
+        # the caller's own association (as master) and the neighbour's
+        "association_id": [*_associations(container, me.customer_id, neighbour.customer_id), "x"],
     }
     ak, sk = me.auth
     return ids, "Basic " + base64.b64encode(f"{ak}:{sk}".encode()).decode()
+
+
+def _associations(container: Container, *masters: str) -> list[str]:
+    """For each master, an active association with a new independent member: its id."""
+    made = []
+    for n, master_id in enumerate(masters):
+        member = new_customer(container, f"fuzz-member-{n}")
+        made.append(
+            container.write(
+                lambda conn, now, m=master_id, s=member.id: enterprise.associate(
+                    conn, master_id=m, member_id=s, mode="independent", now=now
+                )
+            ).id
+        )
+    return made
 
 
 def test_no_request_makes_the_customer_api_fail(container: Container) -> None:

@@ -19,9 +19,10 @@ from schemathesis.checks import not_a_server_error
 
 from cloudbill.api.app import create_app
 from cloudbill.bootstrap import Container
+from cloudbill.enterprise import service as enterprise
 from cloudbill.users import service as users
 from cloudbill.users.model import UserKind
-from tests.helpers import assert_books_balance
+from tests.helpers import assert_books_balance, new_customer
 from tests.integration.customer_world import seed
 
 EXAMPLES_PER_OPERATION = 10
@@ -59,7 +60,23 @@ def _real_ids(container: Container) -> dict[str, list[str]]:
         "code": ["ecs", "evs"],
         "version": ["2026.11-default", "no-such-version"],
         "invoice_id": [me.invoice, "no-such"],
+        "association_id": [*_associations(container, me.customer_id, other.customer_id), "x"],
     }
+
+
+def _associations(container: Container, *masters: str) -> list[str]:
+    """For each master, an active association with a new independent member: its id."""
+    made = []
+    for n, master_id in enumerate(masters):
+        member = new_customer(container, f"fuzz-member-{n}")
+        made.append(
+            container.write(
+                lambda conn, now, m=master_id, s=member.id: enterprise.associate(
+                    conn, master_id=m, member_id=s, mode="independent", now=now
+                )
+            ).id
+        )
+    return made
 
 
 def test_no_request_makes_the_operator_api_fail(container: Container) -> None:

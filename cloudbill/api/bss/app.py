@@ -19,6 +19,7 @@ from .routes import (
     bills,
     costs,
     coupons,
+    enterprise,
     invoices,
     monthly_sum,
     not_offered,
@@ -71,6 +72,7 @@ def create_bss_app(container: Container) -> FastAPI:
         resource_specs,
         costs,
         not_offered,
+        enterprise,
     )
     for module in modules:
         app.include_router(module.router, dependencies=[Depends(authenticate)])

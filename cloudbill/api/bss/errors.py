@@ -62,6 +62,8 @@ ENGINE_CODES: dict[ErrorCode, tuple[int, str]] = {
     ErrorCode.ORDER_CLOSED: (400, "CBC.99005010"),  # order status does not allow it
     # the same trans_id with a different request: the parameter trans_id is invalid
     ErrorCode.IDEMPOTENCY_CONFLICT: (400, "CBC.0101"),
+    # an operation with no meaning here (enterprise projects): an illegal operation
+    ErrorCode.ENTERPRISE_NOT_SUPPORTED: (403, ILLEGAL_OPERATION),
 }
 
 

@@ -22,6 +22,7 @@ from . import (
     benefits,
     bills,
     catalog,
+    enterprise,
     invoices,
     notices,
     orders,
@@ -93,6 +94,7 @@ def create_customer_app(container: Container) -> FastAPI:
         notices,
         access_keys,
         storage,
+        enterprise,
     )
     for module in modules:
         app.include_router(module.router, responses=REFUSALS)

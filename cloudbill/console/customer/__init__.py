@@ -1,6 +1,17 @@
 """The customer's Billing Center pages."""
 
-from . import account, bills, costs, holdings, invoices, orders, overview, renewals, storage
+from . import (
+    account,
+    bills,
+    costs,
+    enterprise,
+    holdings,
+    invoices,
+    orders,
+    overview,
+    renewals,
+    storage,
+)
 
 ROUTERS = [
     overview.router,
@@ -12,4 +23,5 @@ ROUTERS = [
     invoices.router,
     holdings.router,
     account.router,
+    enterprise.router,
 ]

@@ -86,6 +86,50 @@ def _renew_failed(p: dict[str, Any], _cur: str, tz: str) -> dict[str, Any]:
     }
 
 
+# An association's change as one sentence, from the side told (`role`).
+_ASSOCIATION_WORDS = {
+    ("invited", "master"): "you invited customer {member_id} to be your member account",
+    ("invited", "member"): "customer {master_id} invited you to be its member account",
+    ("associated", "master"): "customer {member_id} was associated as your member account",
+    ("associated", "member"): "you were associated as a member account of {master_id}",
+    ("accepted", "master"): "customer {member_id} accepted and is now your member account",
+    ("accepted", "member"): "you accepted and are now a member account of {master_id}",
+    ("declined", "master"): "customer {member_id} declined your invitation",
+    ("declined", "member"): "you declined the invitation of {master_id}",
+    ("cancelled", "master"): "your invitation of customer {member_id} was cancelled",
+    ("cancelled", "member"): "the invitation of {master_id} was cancelled",
+    ("ended", "master"): "customer {member_id} is no longer your member account",
+    ("ended", "member"): "you are no longer a member account of {master_id}",
+}
+
+
+def _association(p: dict[str, Any], _cur: str, tz: str) -> dict[str, Any]:
+    what = _ASSOCIATION_WORDS[(p["change"], p["role"])].format(**p)
+    return {
+        "change": p["change"],
+        "role": p["role"],
+        "mode": p["mode"],
+        "master_id": p["master_id"],
+        "member_id": p["member_id"],
+        "association_id": p["association_id"],
+        "what": what,
+        "headline": f"{p['change']} ({p['role']})",
+        "at": local_time(p["at"], tz),
+    }
+
+
+def _budget(p: dict[str, Any], cur: str, tz: str) -> dict[str, Any]:
+    return {
+        "role": p["role"],
+        "member_id": p["member_id"],
+        "member_name": p["member_name"],
+        "month": p["month"],
+        "budget": amount(p["budget"], cur),
+        "spent": amount(p["spent"], cur),
+        "at": local_time(p["at"], tz),
+    }
+
+
 BUILDERS = {
     "arrears_started": _arrears_started,
     "arrears_cleared": lambda p, _cur, tz: {"at": local_time(p["at"], tz)},
@@ -95,6 +139,8 @@ BUILDERS = {
     "postpaid_bill_issued": _bill,
     "subscription_expiring": _expiring,
     "auto_renew_failed": _renew_failed,
+    "enterprise_association": _association,
+    "member_budget_exceeded": _budget,
     "bill_storage_disabled": lambda p, _cur, tz: {
         "reason": p["reason"],
         "at": local_time(p["at"], tz),

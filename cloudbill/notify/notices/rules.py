@@ -33,6 +33,10 @@ TOPIC_KINDS = {
     "customer.auto_renew_failed": "auto_renew_failed",
     "customer.bill_storage_disabled": "bill_storage_disabled",  # its bucket kept failing
     "resource.expired": "expired",  # a subscription's expiry: told as `subscription_expired`
+    # enterprise accounts: both sides of an association told of each change, and a member's
+    # budget passed (told to the member and its master)
+    "customer.enterprise_association": "enterprise_association",
+    "customer.member_budget_exceeded": "member_budget_exceeded",
 }
 GRACE_REMINDER, RELEASE_REMINDER = "grace_reminder", "release_reminder"
 # A resource event caused by a subscription's expiry has its own wording ("your subscription

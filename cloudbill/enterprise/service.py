@@ -1,0 +1,294 @@
+"""Association use cases: a master invites a customer, the customer accepts or declines, the
+master cancels its invitation, the operator associates directly or disassociates. Each runs in
+the caller's one transaction; a refusal raises a stable code and changes nothing."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from ..customers import repo as customer_repo
+from ..customers import service as customers
+from ..customers.model import Customer, Overview
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.ids import is_valid_id, new_id
+from ..notify.outbox import Event, emit_many
+from . import repo, rules
+from .model import LIVE_STATUSES, Association, AssociationStatus, InvitedBy
+
+OPERATOR = "operator"
+
+
+def get(conn: Connection, association_id: str, *, party: str | None = None) -> Association:
+    """The association; with `party`, only if that customer is its master or member (another
+    customer's association answers as unknown, never as forbidden)."""
+    found = repo.get(conn, association_id) if is_valid_id(association_id) else None
+    if found is None or (party is not None and party not in (found.master_id, found.member_id)):
+        raise CloudbillError(
+            ErrorCode.ENTERPRISE_ASSOCIATION_NOT_FOUND,
+            f"no association {association_id!r}",
+            association_id=association_id,
+        )
+    return found
+
+
+def lock_pair(conn: Connection, first_id: str, second_id: str) -> tuple[Customer, Customer]:
+    """Both customers row-locked, always in id order so that two requests never deadlock."""
+    locked = {cid: customers.get(conn, cid, lock=True) for cid in sorted({first_id, second_id})}
+    return locked[first_id], locked[second_id]
+
+
+def _check(conn: Connection, master: Customer, member: Customer, now: datetime) -> None:
+    live = repo.live_of_member(conn, member.id)
+    rules.check_association(
+        master,
+        member,
+        master_is_member=repo.live_of_member(conn, master.id) is not None,
+        member_is_master=repo.is_live_master(conn, member.id),
+        member_live=live,
+        member_figures=customers.overview(conn, member, now),
+    )
+
+
+def _create(
+    conn: Connection,
+    *,
+    master_id: str,
+    member_id: str,
+    mode: object,
+    by: InvitedBy,
+    now: datetime,
+) -> Association:
+    accounting = rules.check_mode(mode)
+    master, member = lock_pair(conn, master_id, member_id)
+    _check(conn, master, member, now)
+    active = by is InvitedBy.OPERATOR  # the operator's association needs no acceptance
+    values = {
+        "id": new_id(),
+        "master_id": master.id,
+        "member_id": member.id,
+        "mode": str(accounting),
+        "status": str(AssociationStatus.ACTIVE if active else AssociationStatus.INVITED),
+        "invited_by": str(by),
+        "created_at": now,
+        "accepted_at": now if active else None,
+        "ended_at": None,
+        "updated_at": now,
+    }
+    try:
+        with conn.begin_nested():
+            repo.insert_association(conn, values)
+    except IntegrityError:
+        # A concurrent invitation of the same member won the partial unique index.
+        raise CloudbillError(
+            ErrorCode.ENTERPRISE_MEMBER_TAKEN,
+            f"customer {member.id} was invited or associated by a concurrent request",
+        ) from None
+    association = get(conn, str(values["id"]))
+    action = "associated" if active else "invited"
+    _record(conn, association, action, actor=OPERATOR if active else master.id, now=now)
+    return association
+
+
+def invite(
+    conn: Connection, *, master_id: str, member_id: str, mode: object, now: datetime
+) -> Association:
+    """The master invites a customer to be its member, in `mode` accounting."""
+    return _create(
+        conn, master_id=master_id, member_id=member_id, mode=mode, by=InvitedBy.MASTER, now=now
+    )
+
+
+def associate(
+    conn: Connection, *, master_id: str, member_id: str, mode: object, now: datetime
+) -> Association:
+    """The operator associates a member directly: active at once."""
+    return _create(
+        conn, master_id=master_id, member_id=member_id, mode=mode, by=InvitedBy.OPERATOR, now=now
+    )
+
+
+def _move(
+    conn: Connection,
+    association: Association,
+    expected: tuple[AssociationStatus, ...],
+    status: AssociationStatus,
+    now: datetime,
+    **values: object,
+) -> Association:
+    rules.check_transition(association, expected)
+    if not repo.transition(conn, association.id, expected, status, updated_at=now, **values):
+        # Another request moved it between our read and our write: say what it is now.
+        rules.check_transition(get(conn, association.id), expected)
+    return get(conn, association.id)
+
+
+def accept(conn: Connection, *, member_id: str, association_id: str, now: datetime) -> Association:
+    """The member accepts; the conditions are checked again, as they may have changed."""
+    association = get(conn, association_id, party=member_id)
+    if association.member_id != member_id:
+        raise CloudbillError(ErrorCode.FORBIDDEN, "only the invited customer can accept")
+    rules.check_transition(association, (AssociationStatus.INVITED,))
+    master, member = lock_pair(conn, association.master_id, association.member_id)
+    figures = customers.overview(conn, member, now)
+    if rules.owes(figures):
+        raise CloudbillError(
+            ErrorCode.ENTERPRISE_MEMBER_OWES,
+            "you have unpaid bills, debt or arrears: pay them before joining",
+        )
+    if repo.is_live_master(conn, member.id):
+        raise CloudbillError(
+            ErrorCode.ENTERPRISE_MEMBER_IS_MASTER, "a master account cannot become a member"
+        )
+    if repo.live_of_member(conn, master.id) is not None:
+        raise CloudbillError(
+            ErrorCode.ENTERPRISE_MASTER_IS_MEMBER, "the inviting account has become a member"
+        )
+    done = _move(
+        conn, association, (AssociationStatus.INVITED,), AssociationStatus.ACTIVE, now,
+        accepted_at=now,
+    )  # fmt: skip
+    _record(conn, done, "accepted", actor=member_id, now=now)
+    return done
+
+
+def decline(conn: Connection, *, member_id: str, association_id: str, now: datetime) -> Association:
+    association = get(conn, association_id, party=member_id)
+    if association.member_id != member_id:
+        raise CloudbillError(ErrorCode.FORBIDDEN, "only the invited customer can decline")
+    done = _move(conn, association, (AssociationStatus.INVITED,), AssociationStatus.DECLINED, now)
+    _record(conn, done, "declined", actor=member_id, now=now)
+    return done
+
+
+def cancel(
+    conn: Connection, *, association_id: str, now: datetime, master_id: str | None = None
+) -> Association:
+    """The master (or, with `master_id` None, the operator) withdraws an invitation."""
+    association = get(conn, association_id, party=master_id)
+    if master_id is not None and association.master_id != master_id:
+        raise CloudbillError(ErrorCode.FORBIDDEN, "only the inviting master can cancel")
+    done = _move(conn, association, (AssociationStatus.INVITED,), AssociationStatus.CANCELLED, now)
+    _record(conn, done, "cancelled", actor=master_id or OPERATOR, now=now)
+    return done
+
+
+def disassociate(
+    conn: Connection, *, association_id: str, now: datetime, master_id: str | None = None
+) -> Association:
+    """End an active association (the operator, or the master with `master_id`), once the
+    member has nothing of value or owed left (rules.check_disassociation)."""
+    association = get(conn, association_id, party=master_id)
+    if master_id is not None and association.master_id != master_id:
+        raise CloudbillError(ErrorCode.FORBIDDEN, "only the master can remove a member")
+    rules.check_transition(association, (AssociationStatus.ACTIVE,))
+    master, member = lock_pair(conn, association.master_id, association.member_id)
+    rules.check_disassociation(
+        association,
+        customers.overview(conn, member, now),
+        member.credit_limit_units,
+        customers.overview(conn, master, now),
+    )
+    done = _move(
+        conn, association, (AssociationStatus.ACTIVE,), AssociationStatus.ENDED, now, ended_at=now
+    )
+    _record(conn, done, "ended", actor=master_id or OPERATOR, now=now)
+    return done
+
+
+def _record(
+    conn: Connection, association: Association, change: str, *, actor: str, now: datetime
+) -> None:
+    """An audit line on both customers and one event to each (customer notices, webhooks)."""
+    details = {
+        "association_id": association.id,
+        "master_id": association.master_id,
+        "member_id": association.member_id,
+        "mode": str(association.mode),
+        "status": str(association.status),
+    }
+    for customer_id in (association.master_id, association.member_id):
+        customer_repo.add_audit(
+            conn, at=now, actor=actor, customer_id=customer_id,
+            action=f"enterprise.{change}", details=details,
+        )  # fmt: skip
+    payload = {**details, "change": change, "at": now.isoformat()}
+    emit_many(
+        conn,
+        [
+            Event(
+                "customer.enterprise_association",
+                customer_id,
+                {**payload, "role": role},
+                dedupe_key=f"customer.enterprise_association:{association.id}:{change}:{role}",
+            )
+            for customer_id, role in (
+                (association.master_id, "master"),
+                (association.member_id, "member"),
+            )
+        ],
+        now=now,
+    )
+
+
+def list_for_master(
+    conn: Connection, master_id: str, *, live_only: bool = True, limit: int, offset: int
+) -> tuple[list[Association], int]:
+    customers.get(conn, master_id)
+    statuses = LIVE_STATUSES if live_only else None
+    return repo.list_associations(
+        conn, master_id=master_id, statuses=statuses, limit=limit, offset=offset
+    )
+
+
+def of_member(conn: Connection, member_id: str) -> Association | None:
+    """The member's invitation or association in force, if any."""
+    customers.get(conn, member_id)
+    return repo.live_of_member(conn, member_id)
+
+
+def is_master(conn: Connection, customer_id: str) -> bool:
+    return repo.is_live_master(conn, customer_id)
+
+
+def members_of(
+    conn: Connection, master_id: str, *, limit: int, offset: int
+) -> tuple[list[tuple[Association, Customer, Overview | None]], int]:
+    """The master's members list: each live association with the member's figures (cash,
+    credit, coupons, arrears) once it is active; an invitation not yet accepted shows none of
+    the invitee's figures. Ended ones are gone from it: the old master sees nothing more of
+    that member."""
+    customers.check_page(limit, offset)
+    rows, total = list_for_master(conn, master_id, limit=limit, offset=offset)
+    people = {a.member_id: customers.get(conn, a.member_id) for a in rows}
+    active = [people[a.member_id] for a in rows if a.status is AssociationStatus.ACTIVE]
+    figures = customers.overviews(conn, active)
+    return [(a, people[a.member_id], figures.get(a.member_id)) for a in rows], total
+
+
+def list_associations(
+    conn: Connection,
+    *,
+    master_id: str | None = None,
+    member_id: str | None = None,
+    status: object = None,
+    limit: int,
+    offset: int,
+) -> tuple[list[Association], int]:
+    """The operator's list, newest first, filtered by master, member or status."""
+    customers.check_page(limit, offset)
+    statuses = None
+    if status is not None:
+        try:
+            statuses = [AssociationStatus(str(status))]
+        except ValueError:
+            raise CloudbillError(
+                ErrorCode.INVALID_ARGUMENT,
+                "status: " + ", ".join(s.value for s in AssociationStatus),
+            ) from None
+    return repo.list_associations(
+        conn, master_id=master_id, member_id=member_id, statuses=statuses,
+        limit=limit, offset=offset,
+    )  # fmt: skip
