@@ -284,6 +284,33 @@ def floor(url: str, workdir: Path, parquet_path: Path) -> dict[str, Any]:
     }
 
 
+_PEAK_RESETS = True
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak_rss() -> int:
+    """Start the kernel's peak-RSS count afresh (Linux: clear_refs 5); the RSS now."""
+    global _PEAK_RESETS
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        _PEAK_RESETS = False
+    return _status_kib("VmRSS")
+
+
+def _peak_rss() -> int:
+    """The process's peak resident memory since _reset_peak_rss (VmHWM)."""
+    return _status_kib("VmHWM")
+
+
 def run(
     container: Container,
     ds: DataSet,
@@ -304,6 +331,7 @@ def run(
 
     timer = SqlTimer(container.db.engine)
     profiler = cProfile.Profile() if profile else None
+    base_rss = _reset_peak_rss()
     start = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -311,6 +339,7 @@ def run(
     if profiler:
         profiler.disable()
     elapsed = time.perf_counter() - start
+    peak_rss = _peak_rss()
     timer.close()
 
     assert len(results) == 1 and results[0].hour == HOUR, results
@@ -369,6 +398,11 @@ def run(
         f"({full_estimate:.1f} s, {basis}); goal within {GOAL_RATIO:.0f}x of the floor: "
         f"{verdict(ratio <= GOAL_RATIO)} ({ratio:.1f}x)"
     )
+    out(
+        f"   peak memory (resident, whole process) during settlement: {peak_rss / 2**20:,.0f} MiB,"
+        f" {max(0, peak_rss - base_rss) / 2**20:,.0f} MiB above where it started"
+        + ("" if _PEAK_RESETS else " (this kernel cannot reset the peak: since process start)")
+    )
     out(f"   books verify: {books.describe()}")
     if profiler:
         out("   W1 profile of settle_due (top 25 by cumulative time):")
@@ -389,6 +423,7 @@ def run(
         "full_estimate_s": full_estimate,
         "goal_met": time_met and ratio <= GOAL_RATIO,
         "books_ok": books.ok,
+        "peak_rss_bytes": peak_rss,
         "fees": settled.fees,
         "customers": settled.customers,
         "new_arrears": settled.new_arrears,

@@ -4,7 +4,6 @@ and coupon usage, arrears marks and their events, all in the caller's one transa
 from __future__ import annotations
 
 from datetime import datetime
-from itertools import repeat
 
 from sqlalchemy import Connection, bindparam, update
 
@@ -13,7 +12,7 @@ from ..ledger import service as ledger
 from ..ledger.model import AccountKind, Leg, Posting, TransactionKind
 from ..ledger.rules import payload_hash
 from ..notify.outbox import Event, emit_many
-from ..store.bulk import insert_tuples
+from ..store.bulk import insert_columns
 from ..store.schema import (
     cash_coupon,
     coupon_usage,
@@ -23,7 +22,7 @@ from ..store.schema import (
     package_usage,
 )
 from . import repo
-from .pricing import CustomerSettlement, PricedSettlement
+from .priced import CustomerSettlement, PricedSettlement
 
 PAY_PER_USE = str(BillingMode.PAY_PER_USE)
 PAID_FROM = (  # fee payment part -> the customer's book it is taken from
@@ -157,15 +156,16 @@ def _write_fees(conn, entries, cols, transaction_ids, run_id, now) -> None:  # t
         currency_of += [row.currency] * count
         tx_of += [transaction_ids.get(row.id)] * count
     lines, facts = cols.lines, cols.facts
-    rows = zip(
-        repeat(run_id),
+    n = len(lines)
+    columns = (
+        [run_id] * n,
         customer_of,
         [line.resource_id for line in lines],
         [f.service for f in facts],
         [f.resource_type for f in facts],
         [f.spec for f in facts],
         [f.region for f in facts],
-        repeat(PAY_PER_USE),  # metered usage, whatever the resource became since
+        [PAY_PER_USE] * n,  # metered usage, whatever the resource became since
         [line.usage_type for line in lines],
         [line.hour for line in lines],
         [line.is_late for line in lines],
@@ -182,9 +182,9 @@ def _write_fees(conn, entries, cols, transaction_ids, run_id, now) -> None:  # t
         cols.credit_units,
         cols.debt_units,
         tx_of,
-        repeat(now),
+        [now] * n,
     )
-    insert_tuples(conn, fee_record, FEE_COLUMNS, rows)
+    insert_columns(conn, fee_record, FEE_COLUMNS, columns)
 
 
 def _write_packages(conn, entries, cols, run_id) -> None:  # type: ignore[no-untyped-def]
