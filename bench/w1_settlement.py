@@ -17,7 +17,7 @@ ledger-transaction-shaped rows and ledger-entry-shaped rows (two per transaction
 into fresh plain tables of the same kind of database in one transaction.
 
 Goal (the issue): the full size (10,000,000 records, 1,000,000 resources, 100,000 customers)
-under 5 s on 2 cores, and within 3x of the floor.
+under 5 s on 2 cores, and within 2x of the floor (issue 20).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from .dataset import HOUR, NEXT_HOUR, DataSet, Writer
 from .measure import FloorStore, SqlTimer, profile_text, verdict
 
 GOAL_SECONDS_FULL = 5.0
-GOAL_RATIO = 3.0
+GOAL_RATIO = 2.0  # issue 20: within 2x of the floor at medium and full size
 CHUNK_RESOURCES = 20_000  # resources per set-up transaction (200,000 records)
 
 USAGE_COLUMNS = RECORD_COLUMNS  # the product's own column order
