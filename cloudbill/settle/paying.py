@@ -22,7 +22,7 @@ def pay_by_payer(entries, found, rated, *, now, skip):  # type: ignore[no-untype
             continue
         a, b = entry.start, entry.stop
         fees = amount[a:b]
-        total = int(fees.sum()) if fees.dtype != object else sum(fees.tolist())
+        total = exact_sum(fees)
         wallet = entry.wallet
         if not entry.wallet.coupons and 0 <= total <= wallet.cash_units:
             paid["cash_units"][a:b] = fees
@@ -43,6 +43,18 @@ def pay_by_payer(entries, found, rated, *, now, skip):  # type: ignore[no-untype
         if not _storable(total, wallet):
             unusual.add(cid)
     return unusual, paid
+
+
+def exact_sum(values: np.ndarray) -> int:
+    """The sum as a Python int: numpy's int64 sum would wrap silently past int64, and a
+    customer's hour past int64 must be held (rate() path), not posted."""
+    if not len(values):
+        return 0
+    if values.dtype != object:
+        largest = max(abs(int(values.max())), abs(int(values.min())))
+        if largest * len(values) < 2**63:
+            return int(values.sum())
+    return sum(int(v) for v in values.tolist())
 
 
 def _storable(total: int, wallet: Wallet) -> bool:
