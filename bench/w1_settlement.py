@@ -17,7 +17,7 @@ ledger-transaction-shaped rows and ledger-entry-shaped rows (two per transaction
 into fresh plain tables of the same kind of database in one transaction.
 
 Goal (the issue): the full size (10,000,000 records, 1,000,000 resources, 100,000 customers)
-under 5 s on 2 cores, and within 3x of the floor.
+under 5 s on 2 cores, and within 2x of the floor (issue 20).
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ from .dataset import HOUR, NEXT_HOUR, DataSet, Writer
 from .measure import FloorStore, SqlTimer, profile_text, verdict
 
 GOAL_SECONDS_FULL = 5.0
-GOAL_RATIO = 3.0
+GOAL_RATIO = 2.0  # issue 20: within 2x of the floor at medium and full size
 CHUNK_RESOURCES = 20_000  # resources per set-up transaction (200,000 records)
 
 USAGE_COLUMNS = RECORD_COLUMNS  # the product's own column order
@@ -284,6 +284,33 @@ def floor(url: str, workdir: Path, parquet_path: Path) -> dict[str, Any]:
     }
 
 
+_PEAK_RESETS = True
+
+
+def _status_kib(field: str) -> int:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak_rss() -> int:
+    """Start the kernel's peak-RSS count afresh (Linux: clear_refs 5); the RSS now."""
+    global _PEAK_RESETS
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+    except OSError:
+        _PEAK_RESETS = False
+    return _status_kib("VmRSS")
+
+
+def _peak_rss() -> int:
+    """The process's peak resident memory since _reset_peak_rss (VmHWM)."""
+    return _status_kib("VmHWM")
+
+
 def run(
     container: Container,
     ds: DataSet,
@@ -304,6 +331,8 @@ def run(
 
     timer = SqlTimer(container.db.engine)
     profiler = cProfile.Profile() if profile else None
+    base_rss = _reset_peak_rss()
+    cpu_start = time.process_time()
     start = time.perf_counter()
     if profiler:
         profiler.enable()
@@ -311,6 +340,8 @@ def run(
     if profiler:
         profiler.disable()
     elapsed = time.perf_counter() - start
+    cpu_s = time.process_time() - cpu_start
+    peak_rss = _peak_rss()
     timer.close()
 
     assert len(results) == 1 and results[0].hour == HOUR, results
@@ -358,6 +389,9 @@ def run(
         f"(driver execute {timer.seconds:.2f} s over {timer.calls:,} statements; Python and "
         f"row fetching {elapsed - timer.seconds:.2f} s){' [under cProfile]' if profiler else ''}"
     )
+    # On a shared machine wall time includes waiting for a core; this process's CPU time
+    # does not (the database server's, with PostgreSQL, is not in it).
+    out(f"   CPU time of this process during settlement: {cpu_s:.2f} s")
     out(
         f"   floor (DuckDB sums + bulk insert of {fl['lines']:,} fee, {fl['customers']:,} "
         f"transaction, {2 * fl['customers']:,} entry rows): {fl['seconds']:.2f} s (DuckDB "
@@ -368,6 +402,11 @@ def run(
         f"   goal < {GOAL_SECONDS_FULL:.0f} s at full size on 2 cores: {verdict(time_met)} "
         f"({full_estimate:.1f} s, {basis}); goal within {GOAL_RATIO:.0f}x of the floor: "
         f"{verdict(ratio <= GOAL_RATIO)} ({ratio:.1f}x)"
+    )
+    out(
+        f"   peak memory (resident, whole process) during settlement: {peak_rss / 2**20:,.0f} MiB,"
+        f" {max(0, peak_rss - base_rss) / 2**20:,.0f} MiB above where it started"
+        + ("" if _PEAK_RESETS else " (this kernel cannot reset the peak: since process start)")
     )
     out(f"   books verify: {books.describe()}")
     if profiler:
@@ -389,6 +428,8 @@ def run(
         "full_estimate_s": full_estimate,
         "goal_met": time_met and ratio <= GOAL_RATIO,
         "books_ok": books.ok,
+        "peak_rss_bytes": peak_rss,
+        "cpu_seconds": cpu_s,
         "fees": settled.fees,
         "customers": settled.customers,
         "new_arrears": settled.new_arrears,

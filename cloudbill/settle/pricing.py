@@ -5,67 +5,28 @@ in memory, and hands the result to writer.py."""
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
+import numpy as np
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..catalog.index import CatalogIndex
-from ..catalog.model import BillingMode, Discount
-from ..catalog.pricing import best_discount
-from ..kernel.errors import CloudbillError, ErrorCode
-from ..kernel.money import check_book, check_int64
-from ..kernel.periods import HOUR, month_of, month_period
-from ..kernel.quantity import split_proportionally
+from ..kernel.errors import CloudbillError
+from ..kernel.periods import HOUR
 from ..kernel.resets import ResetKind
 from ..ledger import repo as ledger_repo
-from ..ledger.model import Account, AccountKind
-from ..rate.rules import Rated, rate
+from ..ledger.model import AccountKind
 from . import repo
-from .deduction import Charge, CouponState, Payment, Wallet, deduct
+from .deduction import CouponState, Wallet
+from .exact import price_exactly
+from .gather import Gathered, month_of_hour
 from .holds import Failure, describe
 from .lines import Line
-from .packages import PackageState, PackageUse, consume, hour_cuts, split_usage
-
-
-@dataclass(frozen=True, slots=True)
-class AsRated:
-    """A resource as its usage ran: with the spec in force then, when it changed since."""
-
-    id: str
-    service: str
-    resource_type: str
-    spec: str
-    region: str
-
-
-@dataclass
-class PricedLine:
-    line: Line
-    facts: object  # resource row or AsRated: service, resource_type, spec, region
-    package_e10: int
-    rated: Rated
-    payment: Payment | None = None
-
-
-@dataclass
-class CustomerSettlement:
-    customer: object  # the locked customer row
-    accounts: dict[AccountKind, Account]
-    wallet: Wallet
-    lines: list[PricedLine] = field(default_factory=list)
-    package_uses: list[tuple[PricedLine, PackageUse]] = field(default_factory=list)
-
-
-@dataclass
-class PricedSettlement:
-    customers: dict[str, CustomerSettlement]
-    packages: dict[str, PackageState]
-    coupons: dict[str, CouponState]
-    # Customers whose hour could not be priced: left out of this settlement, held (holds.py).
-    failures: dict[str, Failure] = field(default_factory=dict)
+from .packages import PackageState
+from .paying import pay_by_payer
+from .priced import CustomerSettlement, PricedSettlement
 
 
 def price_lines(
@@ -73,7 +34,15 @@ def price_lines(
 ) -> PricedSettlement:
     """Price every customer's lines; a customer whose lines cannot be priced (a price the
     catalog lost, amounts past what the books hold, broken data) is left out with the reason,
-    and the others are priced as if it were not there: nothing one customer holds is shared."""
+    and the others are priced as if it were not there: nothing one customer holds is shared.
+
+    Three steps: each line finds its price, package cover and month-to-date tier quantity
+    (a few lookups; package matching only for the few customers holding packages); the lines
+    are rated as columns, one array operation per price (rate/columns.py); then each payer's
+    fees are paid in the deduction order (deduction.py; customers with no coupons whose cash
+    covers the hour are paid in bulk). A customer anything unusual happens to (a missing
+    price, amounts past int64 or the books) is priced again line by line by rate() itself,
+    which names the exact reason it is held."""
     customer_ids = {line.customer_id for line in lines}
     rows = repo.lock_customers(conn, customer_ids)
     accounts = ledger_repo.customer_accounts_bulk(conn, customer_ids)
@@ -93,8 +62,10 @@ def price_lines(
     order = lambda x: (x.customer_id, x.hour, x.resource_id, x.usage_type, x.spec or "")  # noqa: E731
     for line in sorted(lines, key=order):
         lines_of[line.customer_id].append(line)
-    discounts: dict[tuple[str, str], Discount | None] = {}
-    settled: dict[str, CustomerSettlement] = {}
+    pieces_of = lambda line: repo.line_pieces(conn, line, factors)  # noqa: E731
+    found = Gathered(catalog, facts, by_customer_packages, tier_totals, pieces_of)
+    entries: dict[str, CustomerSettlement] = {}
+    unusual: set[str] = set()  # priced again by rate(), line by line (see price_exactly)
     for cid in sorted(customer_ids):
         if cid in failures:
             continue
@@ -110,129 +81,25 @@ def price_lines(
                 coupons=coupons_of[cid],
             ),
         )
+        if not found.customer(entry, lines_of[cid]):
+            unusual.add(cid)
+        entries[cid] = entry
+    rated = found.rate()
+    unusual |= {found.owner[row] for row in np.flatnonzero(rated.outside).tolist()}
+    broke, paid = pay_by_payer(entries, found, rated, now=now, skip=unusual)
+    for cid in sorted(unusual | broke):  # rare: priced line by line, as rate() gives it
+        entry = entries[cid]
+        found.restore(entry)
         try:
-            _price_customer(
-                catalog, entry, lines_of[cid], facts, by_customer_packages, tier_totals,
-                discounts, lambda line: repo.line_pieces(conn, line, factors), now=now,
-            )  # fmt: skip
+            price_exactly(catalog, entry, lines_of[cid], facts, by_customer_packages,
+                           found.tier_base, pieces_of, now=now)  # fmt: skip
         except SQLAlchemyError:
             raise  # the database, not this customer's data: the whole run retries
         except Exception as exc:  # whatever this customer's data breaks
             failures[cid] = describe(exc)
-            continue
-        settled[cid] = entry
-    return PricedSettlement(settled, packages, coupons, failures)
-
-
-def _price_customer(
-    catalog, entry, lines, facts, packages, tier_totals, discounts, pieces_of, *, now
-) -> None:  # type: ignore[no-untyped-def]
-    for line in lines:
-        entry.lines.append(
-            _price_line(catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of)
-        )
-    charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
-               for p in entry.lines]  # fmt: skip
-    for priced, payment in zip(entry.lines, deduct(entry.wallet, charges, now=now), strict=True):
-        priced.payment = payment
-    _check_storable(entry)
-
-
-def _check_storable(entry: CustomerSettlement) -> None:
-    """Everything this customer's settlement writes fits the books' columns: found here, it
-    holds this customer back; found by the database, it would fail the whole run."""
-    for p in entry.lines:
-        check_int64(p.line.usage_e10, "usage in an hour")
-        for value in (p.rated.official_units, p.rated.discount_units, p.rated.amount_units):
-            check_int64(value, "an hour's fee")
-    total = sum(p.rated.amount_units for p in entry.lines)
-    check_int64(total, "the hour's fees")
-    wallet = entry.wallet
-    for value in (wallet.cash_units, wallet.unpaid_units, wallet.debt_units):
-        check_book(value, "a balance after the hour's fees")
-
-
-def _price_line(
-    catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of
-) -> PricedLine:  # type: ignore[no-untyped-def]
-    row = entry.customer
-    fact = facts.get(line.resource_id)
-    if fact is None:
-        raise CloudbillError(
-            ErrorCode.RESOURCE_NOT_FOUND, f"usage for unknown resource {line.resource_id}"
-        )
-    if line.spec is not None and line.spec != fact.spec:  # the spec changed since the usage
-        fact = AsRated(fact.id, fact.service, fact.resource_type, line.spec, fact.region)
-    ref = catalog.spec(fact.resource_type, fact.spec)
-    prices = ref.spec.prices.get(row.currency)
-    price = prices.pay_per_use.get(line.usage_type) if prices else None
-    if price is None:
-        raise CloudbillError(
-            ErrorCode.CATALOG_ITEM_NOT_FOUND,
-            f"cannot settle: {fact.spec} has no pay-per-use {line.usage_type} price in "
-            f"{row.currency} in the active catalog",
-        )
-    usage = line.usage_e10
-    if price.unit != line.pricing_unit:  # the catalog changed the pricing unit since ingestion
-        old, new = catalog.unit(line.pricing_unit).factor, catalog.unit(price.unit).factor
-        num, den = (old / new).as_integer_ratio()
-        usage = usage * num // den
-    own_packages = packages.get(row.id)
-    covered, uses = 0, []
-    if own_packages:  # most customers hold none: skip the matching altogether
-        covered, uses = _cover(
-            own_packages, line, (fact.service, fact.resource_type, fact.spec, fact.region),
-            usage, Decimal(catalog.unit(price.unit).factor), pieces_of,
-        )  # fmt: skip
-    billed = usage - covered
-    already = 0
-    if price.tiers is not None:
-        key = _tier_key(row, fact, line)
-        already = tier_totals.get(key, 0)
-        tier_totals[key] = already + billed
-    dkey = (row.id, fact.service)
-    if dkey not in discounts:
-        discounts[dkey] = best_discount(
-            catalog.document.discounts, customer_id=row.id, customer_level=row.level,
-            service=fact.service, billing_mode=BillingMode.PAY_PER_USE,
-        )  # fmt: skip
-    line.usage_e10 = usage  # in the current pricing unit
-    priced = PricedLine(
-        line, fact, covered, rate(billed, price, already, discounts[dkey], row.currency)
-    )
-    entry.package_uses.extend((priced, use) for use in uses)
-    return priced
-
-
-def _cover(own, line, facts, usage, factor, pieces_of) -> tuple[int, list[PackageUse]]:  # type: ignore[no-untyped-def]
-    """Packages' cover of a line's `usage` (in the pricing unit). Where a matching package
-    starts, ends or resets inside the hour, each part of the hour is covered by the usage in
-    it, from the line's own records (loaded for these rare lines only)."""
-    cuts = hour_cuts(own, line.usage_type, facts, line.hour)
-    if not cuts:
-        return consume(own, usage_type=line.usage_type, facts=facts, at=line.hour,
-                       usage_e10=usage, pricing_factor=factor)  # fmt: skip
-    starts = [line.hour, *cuts]
-    raw = split_usage(pieces_of(line), starts, line.hour + HOUR)
-    assert sum(raw) == line.usage_e10, "a line's records add up to the line"
-    # In the current pricing unit (the catalog may have changed it): the same shares, exactly.
-    parts = split_proportionally(usage, raw) if sum(raw) > 0 else [0] * len(raw)
-    covered, merged = 0, {}
-    for start, part in zip(starts, parts, strict=True):
-        if part <= 0:
-            continue
-        took, uses = consume(own, usage_type=line.usage_type, facts=facts, at=start,
-                             usage_e10=part, pricing_factor=factor)  # fmt: skip
-        covered += took
-        for use in uses:  # one use per package and period on a line
-            key = (use.package_id, use.period_start)
-            merged[key] = merged.get(key, 0) + use.quantity_e10
-    return covered, [PackageUse(pid, start, qty) for (pid, start), qty in merged.items()]
-
-
-def _tier_key(row, fact, line):  # type: ignore[no-untyped-def]
-    start = month_period(*month_of(line.hour, row.timezone), row.timezone).start
-    return (row.id, fact.resource_type, fact.spec, line.usage_type, start)
+            del entries[cid]
+    return PricedSettlement(entries, packages, coupons, failures,
+                            found.columns(entries, rated, paid))  # fmt: skip
 
 
 def _tier_totals(conn, catalog, rows, facts, lines):  # type: ignore[no-untyped-def]
@@ -255,7 +122,7 @@ def _tier_totals(conn, catalog, rows, facts, lines):  # type: ignore[no-untyped-
             price = prices.pay_per_use.get(line.usage_type) if prices else None
             tiered[item] = price is not None and price.tiers is not None
         if tiered[item]:
-            month = month_period(*month_of(line.hour, row.timezone), row.timezone)
+            month = month_of_hour(line.hour, row.timezone)
             keys.append((row.id, fact.resource_type, spec, line.usage_type, month.start, month.end))
     return repo.billed_this_month(conn, keys)
 

@@ -12,7 +12,7 @@ from ..ledger import service as ledger
 from ..ledger.model import AccountKind, Leg, Posting, TransactionKind
 from ..ledger.rules import payload_hash
 from ..notify.outbox import Event, emit_many
-from ..store.bulk import insert_tuples
+from ..store.bulk import insert_columns
 from ..store.schema import (
     cash_coupon,
     coupon_usage,
@@ -22,7 +22,7 @@ from ..store.schema import (
     package_usage,
 )
 from . import repo
-from .pricing import CustomerSettlement, PricedSettlement
+from .priced import CustomerSettlement, PricedSettlement
 
 PAY_PER_USE = str(BillingMode.PAY_PER_USE)
 PAID_FROM = (  # fee payment part -> the customer's book it is taken from
@@ -46,14 +46,16 @@ def write_settlement(
     """`arrears_at`: when a customer this hour leaves unpaid fell into arrears: the hour's
     due time, even when a worker catching up after downtime settles it much later."""
     entries = list(priced.customers.values())
-    lines = [p for e in entries for p in e.lines]
+    lines = priced.columns.lines
+    records = sum(line.records for line in lines)
+    late_records = sum(line.records for line in lines if line.is_late)
     run_id = repo.insert_run(
         conn,
         {
             "hour_start": hour,
             "watermark_seq": watermark,
-            "records": sum(p.line.records for p in lines),
-            "late_records": sum(p.line.records for p in lines if p.line.is_late),
+            "records": records,
+            "late_records": late_records,
             "fees": len(lines),
             "customers": len(entries),
             "started_at": now,
@@ -61,23 +63,19 @@ def write_settlement(
         },
     )
     transaction_ids = _post_ledger(conn, entries, hour=hour, now=now)
-    _write_fees(conn, entries, transaction_ids, run_id, now)
-    _write_packages(conn, entries, run_id)
+    _write_fees(conn, entries, priced.columns, transaction_ids, run_id, now)
+    _write_packages(conn, entries, priced.columns, run_id)
     _write_coupons(conn, priced, transaction_ids, run_id, now)
     new_arrears = _mark_arrears(conn, entries, hour=hour, since=arrears_at or now, now=now)
     return result_type(
         hour=hour,
         settlement_id=run_id,
-        records=sum(p.line.records for p in lines),
-        late_records=sum(p.line.records for p in lines if p.line.is_late),
+        records=records,
+        late_records=late_records,
         fees=len(lines),
         customers=len(entries),
         new_arrears=new_arrears,
     )
-
-
-def _totals(entry: CustomerSettlement) -> dict[str, int]:
-    return {part: sum(getattr(p.payment, part) for p in entry.lines) for part, _ in PAID_FROM}
 
 
 def _post_ledger(
@@ -87,7 +85,7 @@ def _post_ledger(
     revenue: dict[str, int] = {}
     for entry in entries:
         row = entry.customer
-        totals = _totals(entry)
+        totals = {part: entry.paid[part] for part, _ in PAID_FROM}
         amount = sum(totals.values())
         if amount == 0:
             continue
@@ -149,51 +147,48 @@ FEE_COLUMNS = (
 )
 
 
-def _write_fees(conn, entries, transaction_ids, run_id, now) -> None:  # type: ignore[no-untyped-def]
-    rows = []
+def _write_fees(conn, entries, cols, transaction_ids, run_id, now) -> None:  # type: ignore[no-untyped-def]
+    """One fee record per rated line, straight from the columns."""
+    customer_of, currency_of, tx_of = [], [], []
     for entry in entries:
-        row = entry.customer
-        tx_id = transaction_ids.get(row.id)
-        for p in entry.lines:
-            f, pay, line, rated = p.facts, p.payment, p.line, p.rated
-            rows.append(
-                (
-                    run_id,
-                    row.id,
-                    line.resource_id,
-                    f.service,
-                    f.resource_type,
-                    f.spec,
-                    f.region,
-                    PAY_PER_USE,  # metered usage, whatever the resource became since
-                    line.usage_type,
-                    line.hour,
-                    line.is_late,
-                    row.currency,
-                    line.pricing_unit,
-                    line.usage_e10,
-                    p.package_e10,
-                    _price_text(rated.unit_price),
-                    rated.official_units,
-                    rated.discount_units,
-                    rated.amount_units,
-                    pay.coupon_units,
-                    pay.cash_units,
-                    pay.credit_units,
-                    pay.debt_units,
-                    tx_id,
-                    now,
-                )
-            )
-    insert_tuples(conn, fee_record, FEE_COLUMNS, rows)
+        row, count = entry.customer, entry.stop - entry.start
+        customer_of += [row.id] * count
+        currency_of += [row.currency] * count
+        tx_of += [transaction_ids.get(row.id)] * count
+    lines, facts = cols.lines, cols.facts
+    n = len(lines)
+    columns = (
+        [run_id] * n,
+        customer_of,
+        [line.resource_id for line in lines],
+        [f.service for f in facts],
+        [f.resource_type for f in facts],
+        [f.spec for f in facts],
+        [f.region for f in facts],
+        [PAY_PER_USE] * n,  # metered usage, whatever the resource became since
+        [line.usage_type for line in lines],
+        [line.hour for line in lines],
+        [line.is_late for line in lines],
+        currency_of,
+        [line.pricing_unit for line in lines],
+        cols.usage_e10,
+        cols.package_e10,
+        cols.unit_price,
+        cols.official_units,
+        cols.discount_units,
+        cols.amount_units,
+        cols.coupon_units,
+        cols.cash_units,
+        cols.credit_units,
+        cols.debt_units,
+        tx_of,
+        [now] * n,
+    )
+    insert_columns(conn, fee_record, FEE_COLUMNS, columns)
 
 
-def _price_text(price):  # type: ignore[no-untyped-def]
-    return None if price is None else format(price, "f")
-
-
-def _write_packages(conn, entries, run_id) -> None:  # type: ignore[no-untyped-def]
-    uses = [(p, use) for e in entries for p, use in e.package_uses]
+def _write_packages(conn, entries, cols, run_id) -> None:  # type: ignore[no-untyped-def]
+    uses = [(cols.lines[i], use) for e in entries for i, use in e.package_uses]
     repo.insert_rows(
         conn,
         package_usage,
@@ -202,12 +197,12 @@ def _write_packages(conn, entries, run_id) -> None:  # type: ignore[no-untyped-d
                 "package_id": use.package_id,
                 "period_start": use.period_start,
                 "settlement_id": run_id,
-                "customer_id": p.line.customer_id,
-                "resource_id": p.line.resource_id,
-                "hour_start": p.line.hour,
+                "customer_id": line.customer_id,
+                "resource_id": line.resource_id,
+                "hour_start": line.hour,
                 "quantity_e10": use.quantity_e10,
             }
-            for p, use in uses
+            for line, use in uses
         ],
     )
     added: dict[tuple[str, datetime], int] = {}
@@ -243,9 +238,8 @@ def _write_packages(conn, entries, run_id) -> None:  # type: ignore[no-untyped-d
 def _write_coupons(conn, priced, transaction_ids, run_id, now) -> None:  # type: ignore[no-untyped-def]
     used: dict[str, int] = {}
     for entry in priced.customers.values():
-        for p in entry.lines:
-            for coupon_id, amount in p.payment.coupon_uses:
-                used[coupon_id] = used.get(coupon_id, 0) + amount
+        for coupon_id, amount in entry.coupon_uses.items():
+            used[coupon_id] = used.get(coupon_id, 0) + amount
     changed = [priced.coupons[cid] for cid in sorted(used)]
     repo.execute_many(
         conn,

@@ -51,6 +51,34 @@ def insert_tuples(
     return len(prepared)
 
 
+def insert_columns(
+    conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
+) -> int:
+    """INSERT rows given as columns (values[i] is column i, all of one length); returns how many
+    were written. Each column is converted once as a whole, only where its type needs it:
+    column-wise settlement hands its fee records over this way."""
+    processors = _processors(conn, table, columns)
+    converted = []
+    for processor, column in zip(processors, values, strict=True):
+        if processor is None:
+            converted.append(column)
+            continue
+        memo: dict[Any, Any] = {None: None}  # distinct instants are few: the hour, `now`
+        for value in column:
+            if value not in memo:
+                memo[value] = processor(value)
+        converted.append([memo[value] for value in column])
+    rows = list(zip(*converted, strict=True))
+    if rows:
+        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        conn.exec_driver_sql(
+            f"INSERT INTO {table.name} ({', '.join(columns)}) "
+            f"VALUES ({', '.join([marker] * len(columns))})",
+            rows,
+        )
+    return len(rows)
+
+
 def insert_or_skip(conn: Connection, table: Table, key: str):  # type: ignore[no-untyped-def]
     """INSERT … ON CONFLICT (key) DO NOTHING RETURNING the key: rows another transaction wrote
     first are skipped, not an error (derived rows: notices, marks). The rows returned are the

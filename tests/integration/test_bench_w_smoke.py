@@ -34,6 +34,7 @@ def test_w1_to_w3_run_at_a_tiny_size_and_the_books_verify() -> None:
         assert isinstance(figures["goal_met"], bool)
     w1 = results["W1"]
     assert w1["books_ok"]
+    assert w1["peak_rss_bytes"] > 0 and w1["cpu_seconds"] > 0
     assert w1["records"] == TINY.records and w1["fees"] == TINY.resources
     assert w1["new_arrears"] > 0  # some customers ran out of money during the hour
     w2 = results["W2"]

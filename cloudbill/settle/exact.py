@@ -1,0 +1,124 @@
+"""Pricing line by line with rate/rules.rate(), as settlement always did: the reference the
+column-wise path equals, and the path of the rare customer something unusual happens to (a
+missing price, amounts past int64 or the books): its exceptions are the reasons it is held."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..catalog.model import BillingMode
+from ..catalog.pricing import best_discount
+from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.money import check_book, check_int64
+from ..ledger.model import AccountKind
+from ..rate.rules import rate
+from .deduction import Charge, Wallet, deduct
+from .gather import cover, tier_key
+from .priced import (
+    PAID_PARTS,
+    AsRated,
+    CustomerSettlement,
+    ExactSettlement,
+    PricedLine,
+)
+
+
+def price_exactly(catalog, entry, lines, facts, packages, tier_totals, pieces_of, *, now):  # type: ignore[no-untyped-def]
+    """Price one customer as settlement always did, line by line; raises what stops it."""
+    row, books = entry.customer, entry.accounts
+    exact = ExactSettlement(row, books, Wallet(
+        cash_units=books[AccountKind.CASH].balance_units,
+        unpaid_units=books[AccountKind.UNPAID].balance_units,
+        debt_units=books[AccountKind.DEBT].balance_units,
+        credit_limit_units=row.credit_limit_units if row.payment_mode == "postpaid" else 0,
+        coupons=entry.wallet.coupons,
+    ))  # fmt: skip
+    _price_customer(catalog, exact, lines, facts, packages, dict(tier_totals), {},
+                    pieces_of, now=now)  # fmt: skip
+    entry.exact, entry.wallet = exact, exact.wallet
+    entry.package_uses = []
+    entry.paid = {part: sum(getattr(p.payment, part) for p in exact.lines) for part in PAID_PARTS}
+    entry.coupon_uses = {}
+    for p in exact.lines:
+        for coupon_id, used in p.payment.coupon_uses:
+            entry.coupon_uses[coupon_id] = entry.coupon_uses.get(coupon_id, 0) + used
+
+
+def _price_customer(
+    catalog, entry, lines, facts, packages, tier_totals, discounts, pieces_of, *, now
+) -> None:  # type: ignore[no-untyped-def]
+    for line in lines:
+        entry.lines.append(
+            _price_line(catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of)
+        )
+    charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
+               for p in entry.lines]  # fmt: skip
+    for priced, payment in zip(entry.lines, deduct(entry.wallet, charges, now=now), strict=True):
+        priced.payment = payment
+    _check_storable(entry)
+
+
+def _check_storable(entry: CustomerSettlement) -> None:
+    """Everything this customer's settlement writes fits the books' columns: found here, it
+    holds this customer back; found by the database, it would fail the whole run."""
+    for p in entry.lines:
+        check_int64(p.line.usage_e10, "usage in an hour")
+        for value in (p.rated.official_units, p.rated.discount_units, p.rated.amount_units):
+            check_int64(value, "an hour's fee")
+    total = sum(p.rated.amount_units for p in entry.lines)
+    check_int64(total, "the hour's fees")
+    wallet = entry.wallet
+    for value in (wallet.cash_units, wallet.unpaid_units, wallet.debt_units):
+        check_book(value, "a balance after the hour's fees")
+
+
+def _price_line(
+    catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of
+) -> PricedLine:  # type: ignore[no-untyped-def]
+    row = entry.customer
+    fact = facts.get(line.resource_id)
+    if fact is None:
+        raise CloudbillError(
+            ErrorCode.RESOURCE_NOT_FOUND, f"usage for unknown resource {line.resource_id}"
+        )
+    if line.spec is not None and line.spec != fact.spec:  # the spec changed since the usage
+        fact = AsRated(fact.id, fact.service, fact.resource_type, line.spec, fact.region)
+    ref = catalog.spec(fact.resource_type, fact.spec)
+    prices = ref.spec.prices.get(row.currency)
+    price = prices.pay_per_use.get(line.usage_type) if prices else None
+    if price is None:
+        raise CloudbillError(
+            ErrorCode.CATALOG_ITEM_NOT_FOUND,
+            f"cannot settle: {fact.spec} has no pay-per-use {line.usage_type} price in "
+            f"{row.currency} in the active catalog",
+        )
+    usage = line.usage_e10
+    if price.unit != line.pricing_unit:  # the catalog changed the pricing unit since ingestion
+        old, new = catalog.unit(line.pricing_unit).factor, catalog.unit(price.unit).factor
+        num, den = (old / new).as_integer_ratio()
+        usage = usage * num // den
+    own_packages = packages.get(row.id)
+    covered, uses = 0, []
+    if own_packages:  # most customers hold none: skip the matching altogether
+        covered, uses = cover(
+            own_packages, line, (fact.service, fact.resource_type, fact.spec, fact.region),
+            usage, Decimal(catalog.unit(price.unit).factor), pieces_of,
+        )  # fmt: skip
+    billed = usage - covered
+    already = 0
+    if price.tiers is not None:
+        key = tier_key(row, fact, line)
+        already = tier_totals.get(key, 0)
+        tier_totals[key] = already + billed
+    dkey = (row.id, fact.service)
+    if dkey not in discounts:
+        discounts[dkey] = best_discount(
+            catalog.document.discounts, customer_id=row.id, customer_level=row.level,
+            service=fact.service, billing_mode=BillingMode.PAY_PER_USE,
+        )  # fmt: skip
+    line.usage_e10 = usage  # in the current pricing unit
+    priced = PricedLine(
+        line, fact, covered, rate(billed, price, already, discounts[dkey], row.currency)
+    )
+    entry.package_uses.extend((priced, use) for use in uses)
+    return priced

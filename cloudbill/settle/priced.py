@@ -1,0 +1,104 @@
+"""What pricing hands to the writer: the settled lines as columns, and each customer's part."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..catalog.model import BillingMode
+from ..ledger.model import Account, AccountKind
+from ..rate.rules import Rated
+from .deduction import CouponState, Payment, Wallet
+from .holds import Failure
+from .lines import Line
+from .packages import PackageState, PackageUse
+
+PAY_PER_USE = str(BillingMode.PAY_PER_USE)
+
+
+@dataclass(frozen=True, slots=True)
+class AsRated:
+    """A resource as its usage ran: with the spec in force then, when it changed since."""
+
+    id: str
+    service: str
+    resource_type: str
+    spec: str
+    region: str
+
+
+@dataclass
+class PricedLine:
+    line: Line
+    facts: object  # resource row or AsRated: service, resource_type, spec, region
+    package_e10: int
+    rated: Rated
+    payment: Payment | None = None
+
+
+@dataclass
+class CustomerSettlement:
+    customer: object  # the locked customer row
+    accounts: dict[AccountKind, Account]
+    wallet: Wallet
+    start: int = 0  # its lines are rows start..stop-1 of the settlement's columns
+    stop: int = 0
+    package_uses: list[tuple[int, PackageUse]] = field(default_factory=list)  # (row, use)
+    coupon_uses: dict[str, int] = field(default_factory=dict)  # coupon id -> units used
+    paid: dict[str, int] = field(default_factory=dict)  # coupon/cash/credit/debt_units totals
+    exact: ExactSettlement | None = None  # priced line by line (an unusual customer): its own rows
+
+
+@dataclass
+class RatedColumns:
+    """The settled lines, one row each, customers one after another in id order."""
+
+    lines: list[Line] = field(default_factory=list)
+    facts: list[object] = field(default_factory=list)  # resource row or AsRated
+    usage_e10: list[int] = field(default_factory=list)  # in the current pricing unit
+    package_e10: list[int] = field(default_factory=list)
+    unit_price: list[str | None] = field(default_factory=list)  # None when tiered
+    official_units: list[int] = field(default_factory=list)
+    discount_units: list[int] = field(default_factory=list)
+    amount_units: list[int] = field(default_factory=list)
+    coupon_units: list[int] = field(default_factory=list)
+    cash_units: list[int] = field(default_factory=list)
+    credit_units: list[int] = field(default_factory=list)
+    debt_units: list[int] = field(default_factory=list)
+
+
+@dataclass
+class PricedSettlement:
+    customers: dict[str, CustomerSettlement]
+    packages: dict[str, PackageState]
+    coupons: dict[str, CouponState]
+    # Customers whose hour could not be priced: left out of this settlement, held (holds.py).
+    failures: dict[str, Failure] = field(default_factory=dict)
+    columns: RatedColumns = field(default_factory=RatedColumns)
+
+
+PAID_PARTS = ("coupon_units", "cash_units", "credit_units", "debt_units")
+
+
+@dataclass
+class ExactSettlement:
+    """A customer priced line by line by rate(): the reference the columns are equal to."""
+
+    customer: object
+    accounts: dict[AccountKind, Account]
+    wallet: Wallet
+    lines: list[PricedLine] = field(default_factory=list)
+    package_uses: list[tuple[PricedLine, PackageUse]] = field(default_factory=list)
+
+
+def append_exact(out: RatedColumns, p: PricedLine) -> None:
+    out.lines.append(p.line)
+    out.facts.append(p.facts)
+    out.usage_e10.append(p.line.usage_e10)
+    out.package_e10.append(p.package_e10)
+    price = p.rated.unit_price
+    out.unit_price.append(None if price is None else format(price, "f"))
+    out.official_units.append(p.rated.official_units)
+    out.discount_units.append(p.rated.discount_units)
+    out.amount_units.append(p.rated.amount_units)
+    for part in PAID_PARTS:
+        getattr(out, part).append(getattr(p.payment, part))
