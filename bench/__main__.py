@@ -1,13 +1,15 @@
 """`make bench` / `python -m bench`: run the benchmarks and print their figures.
 
-    python -m bench [--size quick|medium|full] [--only W1,W2,W3,W9,B0] [--database-url URL]
+    python -m bench [--size quick|medium|full] [--only W1,W2,W3,W4,W9,B0] [--database-url URL]
                     [--profile] [--seed N] [--w9-records N]
 
 Each benchmark prints its size, seconds, records/s, the floor measured in the same run, the
-ratio, and whether the issue's goal is met. W1-W3 share one database built from a seeded data
-set (bench/dataset.py): a fresh SQLite file in a temporary directory, or with a PostgreSQL URL
-a fresh database created on that server and dropped at the end. W9 (bill storage) pushes a
-month of fee records to moto's S3 server on loopback, in a SQLite file of its own.
+ratio, and whether the issue's goal is met. W1-W4 share one database built from a seeded
+data set (bench/dataset.py): a fresh SQLite file in a temporary directory, or with a
+PostgreSQL URL a fresh database created on that server and dropped at the end. W4 consumes
+from the NATS JetStream at 127.0.0.1:4222 (CLOUDBILL_BENCH_NATS_URL), in a stream of its own.
+W9 (bill storage) pushes a month of fee records to moto's S3 server on loopback, in a SQLite
+file of its own.
 """
 
 from __future__ import annotations
@@ -23,11 +25,12 @@ from . import (
     w1_settlement,
     w2_parquet_ingest,
     w3_http_ingest,
+    w4_jetstream_consume,
     w9_bill_storage,
 )
 from .machine import describe
 
-BENCHMARKS = ("W1", "W2", "W3", "W9", "B0")
+BENCHMARKS = ("W1", "W2", "W3", "W4", "W9", "B0")
 # W9's month of fee records per size: the issue's 1M-record month at full size.
 W9_RECORDS = {"quick": 5_000, "medium": 100_000, "full": 1_000_000}
 
@@ -45,7 +48,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default=",".join(BENCHMARKS),
-        help="comma-separated subset of W1,W2,W3,W9,B0 (default: all)",
+        help="comma-separated subset of W1,W2,W3,W4,W9,B0 (default: all)",
     )
     parser.add_argument(
         "--w9-records",
@@ -82,7 +85,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict]:
     size = dataset.SIZES[args.size]
     print(f"machine: {describe()}")
     results: dict[str, dict] = {}
-    wanted = [name for name in ("W1", "W2", "W3") if name in args.only]
+    wanted = [name for name in ("W1", "W2", "W3", "W4") if name in args.only]
     if wanted:
         results.update(
             run_w(
@@ -140,6 +143,11 @@ def run_w(
                     results["W2"] = w2_parquet_ingest.run(container, ds, workdir, profile=profile)
                 if "W3" in wanted:
                     results["W3"] = w3_http_ingest.run(container, ds, workdir)
+                if "W4" in wanted:
+                    try:
+                        results["W4"] = w4_jetstream_consume.run(container, ds, workdir)
+                    except w4_jetstream_consume.NoServer as exc:
+                        print(f"W4 JetStream consume NOT RUN: {exc}")
             finally:
                 container.db.dispose()
     return results

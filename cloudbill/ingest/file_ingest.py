@@ -37,10 +37,10 @@ from ..kernel.limits import (
     USAGE_HORIZON_DAYS,
 )
 from ..observe import metrics
-from . import repo, running_time
-from .model import IngestResult, UsageInput, ValidRecord
+from . import columns, repo, running_time
+from .model import IngestResult, UsageInput
 from .rules import PricingUnits
-from .service import RunningObserver, Shares, check_batch, refuse, reject
+from .service import RunningObserver, check_batch, refuse, reject
 
 T = TypeVar("T")
 Work = Callable[[Connection, datetime], T]
@@ -57,9 +57,13 @@ class Transactions(Protocol):
 Progress = Callable[[str, int], None]  # (phase "check" or "store", records done in it)
 
 
+# A file's batches: Arrow record batches (files.read_batches) or lists of inputs.
+Source = Iterable[Sequence[UsageInput] | pa.RecordBatch]
+
+
 def ingest_file(
     db: Transactions,
-    read_batches: Callable[[], Iterable[Sequence[UsageInput]]],
+    read_batches: Callable[[], Source],
     *,
     horizon: timedelta = timedelta(days=USAGE_HORIZON_DAYS),
     chunk_rows: int = USAGE_FILE_TRANSACTION_ROWS,
@@ -83,7 +87,7 @@ class _Checked(IngestResult):
 
 def _check_all(
     db: Transactions,
-    read_batches: Callable[[], Iterable[Sequence[UsageInput]]],
+    read_batches: Callable[[], Source],
     chunk_rows: int,
     horizon: timedelta,
     report: Progress,
@@ -92,7 +96,7 @@ def _check_all(
     for chunk in _chunks(read_batches(), chunk_rows):
         valid = db.read(partial(_check, chunk=chunk, offset=result.total, horizon=horizon,
                                 result=result, observe=result.running.add))  # fmt: skip
-        result.seen.add(valid, _rows_of(chunk, valid, result.total))
+        result.seen.add(valid)
         result.total += len(chunk)
         report("check", result.total)
     conflicts, repeated = result.seen.repeats()
@@ -116,7 +120,7 @@ def _check_all(
 
 
 def _store_all(
-    db: Transactions, chunks: Iterator[list[UsageInput]], horizon: timedelta, report: Progress
+    db: Transactions, chunks: Iterator[columns.Batch], horizon: timedelta, report: Progress
 ) -> IngestResult:
     total = IngestResult()
     offset = 0
@@ -130,13 +134,14 @@ def _store_all(
             refuse(part, len(chunk), stored_before=offset, first_index=offset)
         written = db.write(partial(_write, valid=valid))
         if isinstance(written, list):
+            ids = chunk.record_ids().to_pylist()
             for record in written:
-                row = offset + next(i for i, r in enumerate(chunk) if r.record_id == record)
+                row = offset + ids.index(record)
                 reject(part, row, record, ErrorCode.IDEMPOTENCY_CONFLICT,
                        "this record_id was stored meanwhile with other content")  # fmt: skip
             refuse(part, len(chunk), stored_before=offset, first_index=offset)
         total.accepted += written
-        total.duplicates += part.duplicates + len(valid) - written
+        total.duplicates += part.duplicates + valid.num_rows - written
         offset += len(chunk)
         report("store", offset)
     return total
@@ -146,12 +151,12 @@ def _check(
     conn: Connection,
     now: datetime,
     *,
-    chunk: list[UsageInput],
+    chunk: columns.Batch,
     offset: int,
     horizon: timedelta,
     result: IngestResult,
     observe: RunningObserver | None = None,
-) -> list[ValidRecord]:
+) -> pa.Table:
     units = PricingUnits(catalog_service.active(conn))
     return check_batch(
         conn, chunk, offset, units, result, now=now, customer_id=None, horizon=horizon,
@@ -159,56 +164,66 @@ def _check(
     )  # fmt: skip
 
 
-def _write(conn: Connection, now: datetime, *, valid: list[ValidRecord]) -> int | list[str]:
+def _write(conn: Connection, now: datetime, *, valid: pa.Table) -> int | list[str]:
     """Insert the chunk's checked records but those stored since they were checked; the
     number inserted, or (nothing inserted) the record ids stored meanwhile with other content."""
     repo.hold_gate(conn)
-    stored = repo.existing_hashes(conn, [r.record_id for r in valid])
-    changed = [
-        r.record_id for r in valid if stored.get(r.record_id, r.payload_hash) != r.payload_hash
-    ]
-    if changed:
-        return changed
-    fresh = [r for r in valid if r.record_id not in stored]
+    ids = valid["record_id"]
+    stored = repo.existing_hashes(conn, ids.to_pylist())
+    if stored:
+        known = pc.is_in(ids, value_set=pa.array(list(stored), pa.string()))
+        was = pa.array(list(stored.values()), pa.string()).take(
+            pc.index_in(ids, value_set=pa.array(list(stored), pa.string()))
+        )
+        other = pc.fill_null(pc.not_equal(was, valid["payload_hash"]), False)
+        if pc.any(other).as_py():
+            return ids.filter(other).to_pylist()
+        fresh = valid.filter(pc.invert(known))
+    else:
+        fresh = valid
     repo.insert_records(conn, fresh, now)
-    metrics.after_commit(conn, metrics.USAGE_RECORDS, ("accepted",), len(fresh))
-    metrics.after_commit(conn, metrics.USAGE_RECORDS, ("duplicate",), len(valid) - len(fresh))
-    return len(fresh)
+    metrics.after_commit(conn, metrics.USAGE_RECORDS, ("accepted",), fresh.num_rows)
+    metrics.after_commit(
+        conn, metrics.USAGE_RECORDS, ("duplicate",), valid.num_rows - fresh.num_rows
+    )
+    return fresh.num_rows
 
 
-def _chunks(batches: Iterable[Sequence[UsageInput]], size: int) -> Iterator[list[UsageInput]]:
-    """The file's records in lists of `size` (the reader's batches may be of any size)."""
+def _chunks(batches: Source, size: int) -> Iterator[columns.Batch]:
+    """The file's records in batches of `size` rows (the reader's may be of any size)."""
     pending: list[UsageInput] = []
+    tables: list[pa.Table] = []
+    held = 0
     for batch in batches:
+        if isinstance(batch, pa.RecordBatch | pa.Table):
+            part = batch if isinstance(batch, pa.Table) else pa.Table.from_batches([batch])
+            tables.append(part)
+            held += part.num_rows
+            while held >= size:
+                whole = pa.concat_tables(tables)
+                yield columns.Batch(whole.slice(0, size))
+                tables, held = [whole.slice(size)], held - size
+            continue
         pending.extend(batch)
         while len(pending) >= size:
-            yield pending[:size]
+            yield columns.Batch(pending[:size])
             del pending[:size]
+    if held:
+        yield columns.Batch(pa.concat_tables(tables))
     if pending:
-        yield pending
+        yield columns.Batch(pending)
 
 
-def _rows_of(chunk: list[UsageInput], valid: list[ValidRecord], offset: int) -> list[int]:
-    """Each valid record's row in the file (check_batch keeps the chunk's order)."""
-    wanted = iter(valid)
-    target = next(wanted, None)
-    rows = []
-    for row, record in enumerate(chunk, start=offset):
-        if target is not None and record.record_id == target.record_id:
-            rows.append(row)
-            target = next(wanted, None)
-    return rows
-
-
-def _records_at(chunks: Iterator[list[UsageInput]], rows: list[int]) -> dict[int, UsageInput]:
+def _records_at(chunks: Iterator[columns.Batch], rows: list[int]) -> dict[int, UsageInput]:
     """The records at the given rows of the file (the first that are reported), read again:
     the check pass kept only digests."""
     wanted = set(sorted(rows)[:REJECTIONS_REPORTED_MAX])
     found: dict[int, UsageInput] = {}
     offset = 0
     for chunk in chunks:
-        for row in wanted.intersection(range(offset, offset + len(chunk))):
-            found[row] = chunk[row - offset]
+        here = sorted(wanted.intersection(range(offset, offset + len(chunk))))
+        for row, record in zip(here, chunk.inputs([r - offset for r in here]), strict=True):
+            found[row] = record
         offset += len(chunk)
     return found
 
@@ -243,30 +258,25 @@ class _RunningTotals:
         self._parts: list[pa.Table] = []
         self._stored: dict[tuple[int, int], int] = {}
 
-    def add(self, taken: Shares, stored: dict[running_time.Key, int]) -> None:
+    def add(self, taken: pa.Table, stored: dict[running_time.Key, int]) -> None:
         for (resource_id, usage_type, hour), load in stored.items():
             if load:
                 self._stored[(_key_digest(resource_id, usage_type), _hour_index(hour))] = load
-        if not taken:
+        if not taken.num_rows:
             return
-        digests: dict[tuple[str, str], int] = {}
-        keys, hours, shares, rows = [], [], [], []
-        for row, (resource_id, usage_type, hour), share in taken:
-            pair = (resource_id, usage_type)
-            digest = digests.get(pair)
-            if digest is None:
-                digest = digests[pair] = _key_digest(resource_id, usage_type)
-            keys.append(digest)
-            hours.append(_hour_index(hour))
-            shares.append(share)
-            rows.append(row)
+        pairs = pc.binary_join_element_wise(taken["resource_id"], taken["usage_type"], "\0")
+        distinct = pc.unique(pairs)
+        digests = pa.array(
+            [_key_digest(*pair.split("\0", 1)) for pair in distinct.to_pylist()], pa.int64()
+        )
+        hours = pc.divide(taken["hour"].cast(pa.int64()), 3600 * 10**6)
         self._parts.append(
             pa.table(
                 {
-                    "key": pa.array(keys, pa.int64()),
-                    "hour": pa.array(hours, pa.int64()),
-                    "share": pa.array(shares, pa.int64()),
-                    "row": pa.array(rows, pa.int64()),
+                    "key": digests.take(pc.index_in(pairs, value_set=distinct)),
+                    "hour": hours,
+                    "share": taken["share"],
+                    "row": taken["row"],
                 }
             )
         )
@@ -345,8 +355,8 @@ class _IdDigests:
     def __init__(self) -> None:
         self._parts: list[pa.Table] = []
 
-    def add(self, valid: list[ValidRecord], rows: list[int]) -> None:
-        ids = [_digest(r.record_id) for r in valid]
+    def add(self, valid: pa.Table) -> None:
+        ids = [_digest(r) for r in valid["record_id"].to_pylist()]
         self._parts.append(
             pa.table(
                 {
@@ -356,8 +366,10 @@ class _IdDigests:
                     "id_lo": pa.array(
                         [int.from_bytes(d[8:], "big", signed=True) for d in ids], pa.int64()
                     ),
-                    "content": pa.array([int(r.payload_hash[:15], 16) for r in valid], pa.int64()),
-                    "row": pa.array(rows, pa.int64()),
+                    "content": pa.array(
+                        [int(h[:15], 16) for h in valid["payload_hash"].to_pylist()], pa.int64()
+                    ),
+                    "row": valid["row"],
                 }
             )
         )

@@ -15,7 +15,6 @@ import pyarrow.parquet as pq
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import USAGE_FILE_BATCH_ROWS
-from .model import UsageInput
 
 REQUIRED = ("record_id", "resource_id", "usage_type", "quantity", "start", "end")
 OPTIONAL = ("unit",)
@@ -23,7 +22,7 @@ OPTIONAL = ("unit",)
 
 def read_batches(
     path: Path, *, file_format: str | None = None, batch_rows: int = USAGE_FILE_BATCH_ROWS
-) -> Iterator[list[UsageInput]]:
+) -> Iterator[pa.RecordBatch]:
     kind = (file_format or path.suffix.lstrip(".")).lower()
     if not path.is_file():
         raise CloudbillError(ErrorCode.INVALID_ARGUMENT, f"no such file: {path}")
@@ -71,7 +70,7 @@ def _parquet_batches(path: Path, batch_rows: int) -> Iterator[pa.RecordBatch]:
         ) from None
 
 
-def _batches(source: Iterator[pa.RecordBatch]) -> Iterator[list[UsageInput]]:
+def _batches(source: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     for batch in source:
         names = batch.schema.names
         twice = sorted({n for n in names if names.count(n) > 1 and n in (*REQUIRED, *OPTIONAL)})
@@ -85,17 +84,6 @@ def _batches(source: Iterator[pa.RecordBatch]) -> Iterator[list[UsageInput]]:
             raise CloudbillError(
                 ErrorCode.INVALID_ARGUMENT, f"usage file lacks column(s): {', '.join(missing)}"
             )
-        columns = {
-            name: batch.column(name).to_pylist() for name in (*REQUIRED, *OPTIONAL) if name in names
-        }
-        units = columns.get("unit") or [None] * batch.num_rows
-        yield [
-            UsageInput(
-                record_id=rid, resource_id=res, usage_type=usage, quantity=qty, start=start,
-                end=end, unit=unit,
-            )
-            for rid, res, usage, qty, start, end, unit in zip(
-                columns["record_id"], columns["resource_id"], columns["usage_type"],
-                columns["quantity"], columns["start"], columns["end"], units, strict=True,
-            )
-        ]  # fmt: skip
+        # Kept as columns: ingest/columns.py checks them in Arrow.
+        wanted = [name for name in (*REQUIRED, *OPTIONAL) if name in names]
+        yield pa.RecordBatch.from_arrays([batch.column(n) for n in wanted], names=wanted)

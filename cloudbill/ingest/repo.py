@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, func, select
+import pyarrow as pa
+from sqlalchemy import Connection, and_, bindparam, func, select, text
 
 from ..kernel.limits import SQL_IN_CHUNK
 from ..store import gates
-from ..store.bulk import insert_tuples
 from ..store.schema import customer, resource, usage_record, usage_void
-from ..store.types import exact_sum
-from .model import ResourceFacts, ValidRecord
+from ..store.types import UtcDateTime, exact_sum
+from .model import ResourceFacts
 
 
 def chunks(items: Sequence[str], size: int = SQL_IN_CHUNK) -> Iterable[Sequence[str]]:
@@ -49,29 +50,80 @@ def resource_facts(conn: Connection, resource_ids: Iterable[str]) -> dict[str, R
     return found
 
 
-# Built once, the id and type lists bound at execution ("expanding"): a statement built
-# afresh with 900 literal ids costs more in Python than the query takes in the database.
-_U = usage_record.c
-_LIVE = and_(
-    _U.resource_id.in_(bindparam("resource_ids", expanding=True)),
-    _U.usage_type.in_(bindparam("usage_types", expanding=True)),
-    usage_void.c.seq.is_(None),
+def in_set(conn: Connection, column: str, param: str):  # type: ignore[no-untyped-def]
+    """`column` is one of the values bound to `param` (set_param): one parameter whatever the
+    number of values, joined against the set by the database (PostgreSQL's = ANY(array),
+    SQLite's json_each), where an IN list would need a statement per 900 ids."""
+    if conn.dialect.name == "postgresql":
+        return text(f"{column} = ANY(:{param})")
+    return text(f"{column} IN (SELECT value FROM json_each(:{param}))")
+
+
+def set_param(conn: Connection, values: Sequence[str]) -> object:
+    return list(values) if conn.dialect.name == "postgresql" else json.dumps(list(values))
+
+
+FACT_NAMES = (
+    "resource_id", "customer_id", "resource_type", "spec", "billing_mode", "status", "currency",
+    "created_at", "terms_since",
+)  # fmt: skip
+FACTS_SCHEMA = pa.schema(
+    [(name, pa.string()) for name in FACT_NAMES[:7]]
+    + [("created_at", pa.timestamp("us", tz="UTC")), ("terms_since", pa.timestamp("us", tz="UTC"))]
 )
-_SINGLE_HOUR_SUMS = (
-    select(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.first_hour, func.count(),
-           exact_sum(_U.quantity_e10))
-    .outerjoin(usage_void, usage_void.c.seq == _U.seq)
-    .where(_LIVE, _U.first_hour == _U.last_hour, _U.start_at >= bindparam("first_hour"),
-           _U.start_at < bindparam("end"))
-    .group_by(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.first_hour)
-)  # fmt: skip
-_SPANNING = (
-    select(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.quantity_e10, _U.quantity,
-           _U.unit, _U.start_at, _U.end_at, _U.first_hour, _U.last_hour)
-    .outerjoin(usage_void, usage_void.c.seq == _U.seq)
-    .where(_LIVE, _U.first_hour != _U.last_hour, _U.start_at >= bindparam("reach"),
-           _U.start_at < bindparam("end"), _U.last_hour >= bindparam("first_hour"))
-)  # fmt: skip
+
+
+def resource_facts_table(conn: Connection, resource_ids: Sequence[str]) -> pa.Table:
+    """What validation needs of these resources, as columns (FACTS_SCHEMA), in one query."""
+    if not resource_ids:
+        return FACTS_SCHEMA.empty_table()
+    postgres = conn.dialect.name == "postgresql"
+    member = "r.id = ANY(%s)" if postgres else "r.id IN (SELECT value FROM json_each(?))"
+    rows = conn.exec_driver_sql(
+        f"SELECT r.id, r.customer_id, r.resource_type, r.spec, r.billing_mode, r.status, "
+        f"c.currency, r.created_at, r.terms_since FROM {resource.name} r "
+        f"JOIN {customer.name} c ON c.id = r.customer_id WHERE {member}",
+        (set_param(conn, resource_ids),),
+    ).fetchall()
+    columns = list(zip(*rows, strict=True)) if rows else [[] for _ in FACT_NAMES]
+    out = [pa.array(columns[i], pa.string()) for i in range(7)]
+    for i in (7, 8):  # naive UTC: datetimes (PostgreSQL) or SQLAlchemy's text (SQLite)
+        values = columns[i]
+        kind = pa.timestamp("us")
+        array = pa.array(values, pa.string()).cast(kind) if not postgres else pa.array(values, kind)
+        out.append(array.cast(pa.timestamp("us", tz="UTC")))
+    return pa.Table.from_arrays(out, schema=FACTS_SCHEMA)
+
+
+_U = usage_record.c
+_V = usage_void.c
+
+
+def _stored_running_statements(conn: Connection):  # type: ignore[no-untyped-def]
+    live = and_(
+        in_set(conn, "usage_record.resource_id", "resource_ids"),
+        in_set(conn, "usage_record.usage_type", "usage_types"),
+        _V.seq.is_(None),
+    )
+    sums = (
+        select(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.first_hour, func.count(),
+               exact_sum(_U.quantity_e10))
+        .outerjoin(usage_void, _V.seq == _U.seq)
+        .where(live, _U.first_hour == _U.last_hour, _U.start_at >= bindparam("first_hour"),
+               _U.start_at < bindparam("end"))
+        .group_by(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.first_hour)
+    )  # fmt: skip
+    spanning = (
+        select(_U.resource_id, _U.usage_type, _U.pricing_unit, _U.quantity_e10, _U.quantity,
+               _U.unit, _U.start_at, _U.end_at, _U.first_hour, _U.last_hour)
+        .outerjoin(usage_void, _V.seq == _U.seq)
+        .where(live, _U.first_hour != _U.last_hour, _U.start_at >= bindparam("reach"),
+               _U.start_at < bindparam("end"), _U.last_hour >= bindparam("first_hour"))
+    )  # fmt: skip
+    return sums, spanning
+
+
+_STATEMENTS: dict[str, tuple] = {}  # type: ignore[type-arg]
 
 
 def stored_running(  # type: ignore[no-untyped-def]
@@ -87,30 +139,34 @@ def stored_running(  # type: ignore[no-untyped-def]
     type, pricing unit and hour in the database; the few records spanning hours, whole, as
     far back as `longest` reaches, found through their partial index)."""
     wanted = sorted({r for r in resource_ids if isinstance(r, str)})
+    if not wanted:
+        return [], []
+    statements = _STATEMENTS.get(conn.dialect.name)
+    if statements is None:
+        statements = _STATEMENTS[conn.dialect.name] = _stored_running_statements(conn)
+    sums_sql, spanning_sql = statements
     window = {
-        "usage_types": sorted(set(usage_types)),
+        "resource_ids": set_param(conn, wanted),
+        "usage_types": set_param(conn, sorted(set(usage_types))),
         "first_hour": first_hour,
         "end": last_hour + timedelta(hours=1),
         "reach": first_hour - longest,
     }
-    sums, spanning = [], []
-    for part in chunks(wanted):
-        sums.extend(conn.execute(_SINGLE_HOUR_SUMS, {**window, "resource_ids": list(part)}))
-        spanning.extend(conn.execute(_SPANNING, {**window, "resource_ids": list(part)}))
-    return sums, spanning
+    return list(conn.execute(sums_sql, window)), list(conn.execute(spanning_sql, window))
 
 
-def existing_hashes(conn: Connection, record_ids: Iterable[str]) -> dict[str, str]:
-    wanted = sorted(set(record_ids))
-    found: dict[str, str] = {}
-    for part in chunks(wanted):
-        rows = conn.execute(
-            select(usage_record.c.record_id, usage_record.c.payload_hash).where(
-                usage_record.c.record_id.in_(part)
-            )
-        )
-        found.update(dict(rows.all()))
-    return found
+def existing_hashes(conn: Connection, record_ids: Sequence[str]) -> dict[str, str]:
+    """The stored fingerprint of each of these record ids that is stored: one query, the
+    ids joined as a set (in_set)."""
+    if not record_ids:
+        return {}
+    postgres = conn.dialect.name == "postgresql"
+    member = "record_id = ANY(%s)" if postgres else "record_id IN (SELECT value FROM json_each(?))"
+    rows = conn.exec_driver_sql(
+        f"SELECT record_id, payload_hash FROM {usage_record.name} WHERE {member}",
+        (set_param(conn, record_ids),),
+    )
+    return dict(rows.fetchall())
 
 
 RECORD_COLUMNS = (
@@ -132,29 +188,39 @@ RECORD_COLUMNS = (
 )
 
 
-def insert_records(conn: Connection, records: Sequence[ValidRecord], now: datetime) -> None:
-    insert_tuples(
-        conn,
-        usage_record,
-        RECORD_COLUMNS,
-        (
-            (
-                r.record_id,
-                r.payload_hash,
-                r.customer_id,
-                r.resource_id,
-                r.usage_type,
-                r.quantity,
-                r.unit,
-                r.pricing_unit,
-                r.quantity_e10,
-                r.start_at,
-                r.end_at,
-                r.first_hour,
-                r.last_hour,
-                now,
-                r.spec,
-            )
-            for r in records
-        ),
+def insert_records(conn: Connection, records: pa.Table, now: datetime) -> None:
+    """Insert checked records (ingest/columns.VALID_SCHEMA) in their order, straight from
+    their columns: instants as the driver takes them (SQLite: the text SQLAlchemy writes;
+    PostgreSQL: naive UTC datetimes), converted in Arrow, not one by one."""
+    if records.num_rows == 0:
+        return
+    received = UtcDateTime().process_bind_param(now, conn.dialect)
+    sqlite = conn.dialect.name == "sqlite"
+
+    def instants(name: str) -> list[object]:
+        column = records[name]
+        if sqlite:  # SQLAlchemy's SQLite DATETIME text, microseconds always: Arrow's cast
+            return column.cast(pa.timestamp("us")).cast(pa.string()).to_pylist()
+        return column.cast(pa.timestamp("us")).to_pylist()
+
+    if sqlite:
+        received = _sqlite_datetime(received)
+    values = [
+        records[name].to_pylist() if name not in _INSTANTS else instants(name)
+        for name in RECORD_COLUMNS
+        if name != "received_at"
+    ]
+    names = [n for n in RECORD_COLUMNS if n != "received_at"]
+    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = (
+        f"INSERT INTO {usage_record.name} ({', '.join(names)}, received_at) "
+        f"VALUES ({', '.join([marker] * (len(names) + 1))})"
     )
+    conn.exec_driver_sql(sql, [(*row, received) for row in zip(*values, strict=True)])
+
+
+_INSTANTS = frozenset(("start_at", "end_at", "first_hour", "last_hour"))
+
+
+def _sqlite_datetime(value: datetime) -> str:  # SQLAlchemy's SQLite DATETIME text
+    return value.strftime("%Y-%m-%d %H:%M:%S.%f")

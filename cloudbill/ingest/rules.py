@@ -128,32 +128,41 @@ class PricingUnits:
         return self._durations
 
     def lookup(self, facts: ResourceFacts, usage_type: str) -> MeasureUnit:
-        key = (facts.resource_type, facts.spec, facts.currency, usage_type)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._find(facts, usage_type)
-            self._cache[key] = found
+        found = self.unit_for(facts.resource_type, facts.spec, facts.currency, usage_type)
         if isinstance(found, Reject):
             raise found
         return found
 
-    def _find(self, facts: ResourceFacts, usage_type: str) -> MeasureUnit | Reject:
+    def unit_for(
+        self, resource_type: str, spec: str, currency: str, usage_type: str
+    ) -> MeasureUnit | Reject:
+        """The pricing unit, or why there is none (columns.py looks up a batch's keys)."""
+        key = (resource_type, spec, currency, usage_type)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._find(*key)
+            self._cache[key] = found
+        return found
+
+    def _find(
+        self, resource_type: str, spec: str, currency: str, usage_type: str
+    ) -> MeasureUnit | Reject:
         try:
-            ref = self.catalog.spec(facts.resource_type, facts.spec)
+            ref = self.catalog.spec(resource_type, spec)
         except CloudbillError as exc:
             return Reject(exc.code, exc.message)
         if usage_type not in ref.resource_type.usage_types:
             return Reject(
                 ErrorCode.INVALID_ARGUMENT,
-                f"{facts.resource_type} does not meter {usage_type!r} "
+                f"{resource_type} does not meter {usage_type!r} "
                 f"(it meters {', '.join(ref.resource_type.usage_types)})",
             )
-        prices = ref.spec.prices.get(facts.currency)
+        prices = ref.spec.prices.get(currency)
         price = prices.pay_per_use.get(usage_type) if prices else None
         if price is None:
             return Reject(
                 ErrorCode.CATALOG_ITEM_NOT_FOUND,
-                f"{facts.spec} has no pay-per-use {usage_type} price in {facts.currency}",
+                f"{spec} has no pay-per-use {usage_type} price in {currency}",
             )
         return self.catalog.units[price.unit]
 

@@ -132,16 +132,16 @@ def stored_load(
     sums: Sequence[tuple[str, str, str, datetime, int, int]],
     spanning: Sequence[Timed],
     seconds_per_unit: Mapping[str, Decimal | int],
-    wanted: set[Key],
+    wanted: set[Key] | None = None,
 ) -> dict[Key, int]:
     """The load stored records put on the `wanted` keys: `sums` of the records inside one
     hour (resource, usage type, pricing unit, hour, count, summed quantity), and the records
-    `spanning` hours, whole."""
+    `spanning` hours, whole. `wanted` None: every key they touch."""
     load: dict[Key, int] = {}
     for resource_id, usage_type, unit, hour, count, quantity_e10 in sums:
         factor = seconds_per_unit.get(unit)
         key = (resource_id, usage_type, hour)
-        if factor is None or key not in wanted:
+        if factor is None or (wanted is not None and key not in wanted):
             continue
         if type(factor) is int:  # exact: the sum of the records' shares
             share = quantity_e10 * factor
@@ -157,7 +157,7 @@ def stored_load(
             continue
         for hour, share in shares(record, seconds_per_unit):
             key = (record.resource_id, record.usage_type, hour)
-            if key in wanted:
+            if wanted is None or key in wanted:
                 load[key] = load.get(key, 0) + share
     return load
 
