@@ -42,15 +42,18 @@ def write_settlement(
     now: datetime,
     result_type,
     arrears_at: datetime | None = None,
+    shard: int = 0,
 ):  # type: ignore[no-untyped-def]
     """`arrears_at`: when a customer this hour leaves unpaid fell into arrears: the hour's
-    due time, even when a worker catching up after downtime settles it much later."""
+    due time, even when a worker catching up after downtime settles it much later. `shard`:
+    the settlement shard whose customers `priced` holds (settle/shards.py)."""
     entries = list(priced.customers.values())
     lines = [p for e in entries for p in e.lines]
     run_id = repo.insert_run(
         conn,
         {
             "hour_start": hour,
+            "shard": shard,
             "watermark_seq": watermark,
             "records": sum(p.line.records for p in lines),
             "late_records": sum(p.line.records for p in lines if p.line.is_late),
