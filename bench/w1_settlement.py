@@ -479,7 +479,7 @@ def settle_with_workers(
         assert proc.stdin is not None
         proc.stdin.write("go\n")
         proc.stdin.flush()
-    lines = [proc.stdout.readline() for proc in procs]  # type: ignore[union-attr]
+    lines = [_answer(proc) for proc in procs]
     elapsed = time.perf_counter() - start  # the last one has settled its shards
     results = []
     for proc, line in zip(procs, lines, strict=True):
@@ -490,3 +490,13 @@ def settle_with_workers(
                 SimpleNamespace(**{**item, "hour": datetime.fromisoformat(item["hour"])})
             )
     return results, elapsed
+
+
+def _answer(proc: subprocess.Popen[str]) -> str:
+    """The worker's JSON answer, past any log lines it printed before (a worker that lost the
+    race to make the shard layout says so, and tries again)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith('{"seconds"'):
+            return line
+    return ""
