@@ -90,6 +90,14 @@ def accounts_for_post(conn: Connection, account_ids: Iterable[int]) -> dict[int,
     return found
 
 
+def accounts_for_post_bulk(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
+    ids = sorted(set(account_ids))
+    found: dict[int, Account] = {}
+    for start in range(0, len(ids), 900):
+        found.update(accounts_for_post(conn, ids[start : start + 900]))
+    return found
+
+
 def add_at_commit(conn: Connection, deltas: dict[int, int]) -> None:
     """Add `deltas` (in each account's normal sign) to accounts that may go negative: just
     before the commit of a transaction Database.write opened, at once otherwise."""

@@ -149,7 +149,9 @@ def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> li
     for posting in postings:
         check_key(posting.idempotency_key)
         check_balanced(posting.legs)
-    accounts = repo.lock_accounts_bulk(conn, (leg.account_id for p in postings for leg in p.legs))
+    accounts = repo.accounts_for_post_bulk(
+        conn, (leg.account_id for p in postings for leg in p.legs)
+    )
     all_legs = [leg for p in postings for leg in p.legs]
     for leg in all_legs:
         account = accounts.get(leg.account_id)
@@ -157,7 +159,12 @@ def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> li
             raise CloudbillError(
                 ErrorCode.CURRENCY_MISMATCH, f"bad leg for account {leg.account_id}"
             )
-    balances = new_balances(accounts, all_legs)
+    # The provider's accounts move at commit (as in `post`): settlements of different shards
+    # do not queue on them for the rest of their transactions.
+    free = {
+        i for i, a in accounts.items() if conn.dialect.name == "postgresql" and a.may_go_negative
+    }
+    balances = new_balances(accounts, [leg for leg in all_legs if leg.account_id not in free])
     ids = repo.insert_transactions(conn, postings, now)
     repo.insert_entries_bulk(
         conn,
@@ -168,6 +175,15 @@ def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> li
         ),
     )
     repo.set_balances_bulk(conn, balances)
+    if free:
+        repo.add_at_commit(
+            conn,
+            {
+                i: accounts[i].normal_sign * delta
+                for i, delta in net_by_account(all_legs).items()
+                if i in free
+            },
+        )
     for kind in {str(p.kind) for p in postings}:
         n = sum(1 for p in postings if str(p.kind) == kind)
         metrics.after_commit(conn, metrics.LEDGER_TRANSACTIONS, (kind,), n)
