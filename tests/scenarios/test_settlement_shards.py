@@ -120,8 +120,8 @@ def _runs_by_shard(url: str) -> dict[int, list[Any]]:
 @pytest.mark.postgres
 def test_four_sharded_workers_killed_at_random_settle_every_hour_once(
     postgres_database: str,
-    uninterrupted: dict[str, Any],
-    tmp_path: Path,  # noqa: F811
+    uninterrupted: dict[str, Any],  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     _truncate_postgres(postgres_database)
     build_backlog(postgres_database)
