@@ -23,10 +23,15 @@ under 5 s on 2 cores, and within 2x of the floor (issue 20).
 from __future__ import annotations
 
 import cProfile
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pyarrow as pa
@@ -36,7 +41,13 @@ from sqlalchemy import func, select
 from cloudbill.bootstrap import Container
 from cloudbill.ingest.repo import RECORD_COLUMNS
 from cloudbill.settle.writer import FEE_COLUMNS
-from cloudbill.store.schema import customer, fee_record, package_period, package_usage
+from cloudbill.store.schema import (
+    customer,
+    fee_record,
+    package_period,
+    package_usage,
+    settlement_run,
+)
 from cloudbill.worker.jobs import settle_due
 
 from . import dataset
@@ -317,8 +328,10 @@ def run(
     workdir: Path,
     *,
     profile: bool = False,
+    workers: int | None = None,
     out: Callable[[str], None] = print,
 ) -> dict[str, Any]:
+    """`workers`: settle with that many worker processes and as many shards (PostgreSQL)."""
     size = ds.size
     started = time.perf_counter()
     parquet_path = workdir / "w1-usage.parquet"
@@ -330,22 +343,36 @@ def run(
     setup_s = time.perf_counter() - started
 
     timer = SqlTimer(container.db.engine)
-    profiler = cProfile.Profile() if profile else None
+    profiler = cProfile.Profile() if profile and not workers else None
     base_rss = _reset_peak_rss()
     cpu_start = time.process_time()
     start = time.perf_counter()
     if profiler:
         profiler.enable()
-    results = settle_due(container)
+    if workers:  # timed from the moment the ready processes are told to go
+        results, elapsed = settle_with_workers(container, workers, workdir)
+    else:
+        results = settle_due(container)
+        elapsed = time.perf_counter() - start
     if profiler:
         profiler.disable()
-    elapsed = time.perf_counter() - start
+    # this process's: with worker processes, their CPU and memory are not in these figures
     cpu_s = time.process_time() - cpu_start
     peak_rss = _peak_rss()
     timer.close()
 
-    assert len(results) == 1 and results[0].hour == HOUR, results
-    settled = results[0]
+    shards = workers or 1
+    assert len(results) == shards and all(r.hour == HOUR for r in results), results
+    settled = SimpleNamespace(
+        hour=HOUR,
+        **{k: sum(getattr(r, k) for r in results) for k in ("records", "fees", "customers",
+                                                             "new_arrears")},
+    )  # fmt: skip
+    with container.db.read() as conn:
+        runs = conn.execute(
+            select(settlement_run.c.shard, func.count()).group_by(settlement_run.c.shard)
+        ).all()
+    assert sorted(runs) == [(s, 1) for s in range(shards)], runs  # each shard's hour once
     books = dataset.verify_books(container)
     with container.db.read() as conn:
         fee_usage = conn.execute(select(func.sum(fee_record.c.usage_e10))).scalar_one()
@@ -374,8 +401,13 @@ def run(
         if size.name == "full"
         else f"extrapolated linearly from {size.name} x{1 / size.fraction_of_full:,.0f}"
     )
+    how = (
+        f"{workers} worker process(es), {workers} shard(s), on PostgreSQL"
+        if workers
+        else "in-process settle_due"
+    )
     out(
-        f"W1 settle one hour [{size.name}]: {made['records']:,} records "
+        f"W1 settle one hour [{size.name}, {how}]: {made['records']:,} records "
         f"({made['crossing']:,} crossing into the next hour), {size.resources:,} resources, "
         f"{size.customers:,} customers; set-up {setup_s:.1f} s (not measured, "
         f"{checked} records checked against ingestion)"
@@ -386,8 +418,13 @@ def run(
     )
     out(
         f"   {elapsed:.2f} s = {made['records'] / elapsed:,.0f} records/s "
-        f"(driver execute {timer.seconds:.2f} s over {timer.calls:,} statements; Python and "
-        f"row fetching {elapsed - timer.seconds:.2f} s){' [under cProfile]' if profiler else ''}"
+        + (
+            "(from go to the last worker's answer; start-up not counted)"
+            if workers
+            else f"(driver execute {timer.seconds:.2f} s over {timer.calls:,} statements; "
+            f"Python and row fetching {elapsed - timer.seconds:.2f} s)"
+        )
+        + (" [under cProfile]" if profiler else "")
     )
     # On a shared machine wall time includes waiting for a core; this process's CPU time
     # does not (the database server's, with PostgreSQL, is not in it).
@@ -427,6 +464,7 @@ def run(
         "ratio": ratio,
         "full_estimate_s": full_estimate,
         "goal_met": time_met and ratio <= GOAL_RATIO,
+        "workers": workers,
         "books_ok": books.ok,
         "peak_rss_bytes": peak_rss,
         "cpu_seconds": cpu_s,
@@ -434,3 +472,73 @@ def run(
         "customers": settled.customers,
         "new_arrears": settled.new_arrears,
     }
+
+
+# -- settling with worker processes ---------------------------------------------------------------
+
+WORKER_SCRIPT = """
+import json, sys, time
+from datetime import datetime
+from cloudbill.bootstrap import build
+from cloudbill.config import Settings
+from cloudbill.worker.jobs import settle_due
+container = build(Settings())
+container.read(lambda conn, now: None)  # connected and ready
+print("ready", flush=True)
+sys.stdin.readline()
+started = time.perf_counter()
+results = settle_due(container)
+print(json.dumps({"seconds": time.perf_counter() - started, "results": [
+    {"hour": r.hour.isoformat(), "records": r.records, "fees": r.fees,
+     "customers": r.customers, "new_arrears": r.new_arrears} for r in results]}), flush=True)
+"""
+
+
+def settle_with_workers(
+    container: Container, workers: int, workdir: Path
+) -> tuple[list[Any], float]:
+    """Settle the due hour with `workers` processes (and as many shards), each running the
+    worker's settle_due; measured from the moment all are told to go until the last ends
+    (process start-up and imports are left out: every process is ready before)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDBILL_")}
+    env.update(
+        CLOUDBILL_DATABASE_URL=container.db.url,
+        CLOUDBILL_OPERATOR_TOKEN=dataset.TOKEN,
+        CLOUDBILL_SETTLEMENT_SHARDS=str(workers),
+        CLOUDBILL_LOG_LEVEL="warning",
+    )
+    command = [sys.executable, "-c", WORKER_SCRIPT]
+    procs = [
+        subprocess.Popen(
+            command, env=env, cwd=workdir, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        for _ in range(workers)
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    start = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    lines = [_answer(proc) for proc in procs]
+    elapsed = time.perf_counter() - start  # the last one has settled its shards
+    results = []
+    for proc, line in zip(procs, lines, strict=True):
+        out, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 0 and line, (line, out)
+        for item in json.loads(line)["results"]:
+            results.append(
+                SimpleNamespace(**{**item, "hour": datetime.fromisoformat(item["hour"])})
+            )
+    return results, elapsed
+
+
+def _answer(proc: subprocess.Popen[str]) -> str:
+    """The worker's JSON answer, past any log lines it printed before (a worker that lost the
+    race to make the shard layout says so, and tries again)."""
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith('{"seconds"'):
+            return line
+    return ""

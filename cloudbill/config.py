@@ -68,6 +68,15 @@ class Settings(BaseSettings):
     settlement_lateness_s: int = Field(
         900, ge=0, le=86400, description="an hour is settled this long after it ended"
     )
+    settlement_shards: int = Field(
+        1, ge=1, le=1024,
+        description="customers are settled in this many shards, each by one worker at a time "
+        "(PostgreSQL; SQLite keeps one); fixed once an hour was settled",
+    )  # fmt: skip
+    settlement_lease_s: int = Field(
+        60, ge=5, le=3600,
+        description="a worker's lease on a shard runs this long past its last renewal",
+    )  # fmt: skip
     usage_horizon_days: int = Field(
         USAGE_HORIZON_DAYS, ge=1, le=3660,
         description="usage that started more than this many days ago is refused",

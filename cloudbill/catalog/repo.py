@@ -20,6 +20,19 @@ def active_row(conn: Connection):  # type: ignore[no-untyped-def]
     ).first()
 
 
+def active_head(conn: Connection):  # type: ignore[no-untyped-def]
+    """The active version without its document (id, version, checksum): what a reader needs
+    to find its parsed copy; the document (tens of kB) is read only when it has none."""
+    c = catalog_version.c
+    return conn.execute(select(c.id, c.version, c.checksum).where(c.is_active.is_(True))).first()
+
+
+def document(conn: Connection, version_id: int) -> str:
+    return conn.execute(
+        select(catalog_version.c.document).where(catalog_version.c.id == version_id)
+    ).scalar_one()
+
+
 def insert_version(
     conn: Connection, *, version: str, checksum: str, document: str, source: str, now: datetime
 ) -> int:

@@ -6,11 +6,19 @@ list (`CATALOG_IN_USE`)."""
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from ..kernel.errors import CloudbillError, ErrorCode
-from ..store.schema import customer, resource, resource_package, settlement_run, usage_record
+from ..store.schema import (
+    customer,
+    resource,
+    resource_package,
+    settlement_lease,
+    settlement_run,
+    usage_record,
+)
 from .index import CatalogIndex
 
 SHOWN_MAX = 50  # breaks listed in the error; all are counted
@@ -84,11 +92,7 @@ def _units_in_use(conn: Connection, now: datetime) -> set[str]:
             .distinct()
         ).scalars()
     )
-    last = conn.execute(
-        select(settlement_run.c.hour_start, settlement_run.c.watermark_seq)
-        .order_by(settlement_run.c.hour_start.desc())
-        .limit(1)
-    ).first()
+    last = _least_settled(conn)
     waiting = select(usage_record.c.pricing_unit).distinct()
     if last is not None:  # reaching past the last settled hour, or arrived after it (late)
         waiting = waiting.where(
@@ -96,3 +100,21 @@ def _units_in_use(conn: Connection, now: datetime) -> set[str]:
         )
     units.update(conn.execute(waiting).scalars())
     return units
+
+
+def _least_settled(conn: Connection):  # type: ignore[no-untyped-def]
+    """(hour_start, watermark_seq) that every settlement shard has reached: the earliest last
+    hour and the lowest last watermark over the shards; None while a shard has settled none."""
+    s = settlement_run.c
+    last = select(s.shard, func.max(s.hour_start).label("hour")).group_by(s.shard).subquery()
+    rows = conn.execute(
+        select(s.hour_start, s.watermark_seq).join(
+            last, (last.c.shard == s.shard) & (last.c.hour == s.hour_start)
+        )
+    ).all()
+    layout = conn.execute(select(func.count()).select_from(settlement_lease)).scalar_one()
+    if not rows or len(rows) < layout:
+        return None
+    return SimpleNamespace(
+        hour_start=min(r.hour_start for r in rows), watermark_seq=min(r.watermark_seq for r in rows)
+    )

@@ -97,14 +97,15 @@ def refuse_if_breaking(conn: Connection, candidate: CatalogIndex, *, now: dateti
 
 
 def active(conn: Connection) -> CatalogIndex:
-    row = repo.active_row(conn)
+    row = repo.active_head(conn)
     if row is None:
         raise CloudbillError(
             ErrorCode.NO_CATALOG, "no catalog is loaded: run `cloudbill catalog load FILE`"
         )
     index = _INDEX_CACHE.get(row.checksum)
     if index is None:
-        index = CatalogIndex(parse_data(json.loads(row.document), source=f"version {row.version}"))
+        document = json.loads(repo.document(conn, row.id))
+        index = CatalogIndex(parse_data(document, source=f"version {row.version}"))
         _INDEX_CACHE[row.checksum] = index
     return index
 

@@ -330,6 +330,7 @@ def topup(
             result=result,
         ),
         now=now,
+        key_checked=True,
     )
     emit_many(
         conn,
@@ -426,6 +427,7 @@ def withdraw(
             },
         ),
         now=now,
+        key_checked=True,
     )
 
 

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
 from ..kernel.limits import PAGE_SIZE_MAX
+from ..kernel.money import check_book
+from ..store import commit_hooks
 from ..store.bulk import insert_tuples
 from ..store.schema import ledger_account, ledger_entry, ledger_transaction
+from ..store.types import BookUnits
 from .model import ACCOUNT_RULES, Account, AccountKind, Leg, PostedTransaction, Posting
 
 
@@ -66,6 +69,60 @@ def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, Acc
     return {row.id: _account(row) for row in conn.execute(query)}
 
 
+def accounts_for_post(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
+    """The accounts a posting touches. PostgreSQL: the guarded ones (that may not go below
+    zero) row-locked in id order; the others (the provider's, which every top-up, withdrawal
+    and payment touches) read unlocked: their balances move by increments at commit
+    (add_at_commit), so concurrent postings do not queue on them for a whole use case."""
+    if conn.dialect.name != "postgresql":
+        return lock_accounts(conn, account_ids)
+    ids = sorted(set(account_ids))
+    a = ledger_account.c
+    guarded = (
+        select(ledger_account)
+        .where(a.id.in_(ids), a.may_go_negative.is_(False))
+        .order_by(a.id)
+        .with_for_update(key_share=True)
+    )
+    found = {row.id: _account(row) for row in conn.execute(guarded)}
+    free = select(ledger_account).where(a.id.in_(ids), a.may_go_negative.is_(True))
+    found.update({row.id: _account(row) for row in conn.execute(free)})
+    return found
+
+
+def accounts_for_post_bulk(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
+    ids = sorted(set(account_ids))
+    found: dict[int, Account] = {}
+    for start in range(0, len(ids), 900):
+        found.update(accounts_for_post(conn, ids[start : start + 900]))
+    return found
+
+
+def add_at_commit(conn: Connection, deltas: dict[int, int]) -> None:
+    """Add `deltas` (in each account's normal sign) to accounts that may go negative: just
+    before the commit of a transaction Database.write opened, at once otherwise."""
+    pending = commit_hooks.state(conn, "ledger_increments", _add_balances)
+    if pending is None:
+        _add_balances(conn, deltas)
+        return
+    for account_id, delta in deltas.items():
+        pending[account_id] = pending.get(account_id, 0) + delta
+
+
+def _add_balances(conn: Connection, deltas: dict[int, int]) -> None:
+    """One atomic increment per account, in id order (no deadlock between two of these)."""
+    statement = (
+        update(ledger_account)
+        .where(ledger_account.c.id == bindparam("account_id"))
+        .values(balance_units=ledger_account.c.balance_units + bindparam("delta", type_=BookUnits))
+        .returning(ledger_account.c.balance_units)
+    )
+    for account_id, delta in sorted(deltas.items()):
+        if delta:
+            balance = conn.execute(statement, {"account_id": account_id, "delta": delta}).scalar()
+            check_book(balance, "balance")
+
+
 def customer_accounts(conn: Connection, customer_id: str) -> dict[AccountKind, Account]:
     rows = conn.execute(select(ledger_account).where(ledger_account.c.customer_id == customer_id))
     return {AccountKind(row.kind): _account(row) for row in rows}
@@ -90,6 +147,22 @@ def find_transaction(conn: Connection, key: str):  # type: ignore[no-untyped-def
     return conn.execute(
         select(ledger_transaction).where(ledger_transaction.c.idempotency_key == key)
     ).first()
+
+
+def posted(transaction_id: int, posting: Posting, now: datetime) -> PostedTransaction:
+    """What `to_posted` reads back from the row just inserted, without reading it: the same
+    fields as stored (the result through its JSON text, the time as UTC)."""
+    stored = json.dumps(posting.result, sort_keys=True, default=str)
+    return PostedTransaction(
+        id=transaction_id,
+        idempotency_key=posting.idempotency_key,
+        kind=str(posting.kind),
+        customer_id=posting.customer_id,
+        reference=posting.reference,
+        description=posting.description,
+        created_at=now.astimezone(UTC) if now.tzinfo else now.replace(tzinfo=UTC),
+        result=json.loads(stored) if stored else {},
+    )
 
 
 def to_posted(row, *, replayed: bool = False) -> PostedTransaction:  # type: ignore[no-untyped-def]

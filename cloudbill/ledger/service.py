@@ -19,7 +19,7 @@ from .model import (
     customer_account_code,
     provider_account_code,
 )
-from .rules import check_balanced, check_key, new_balances
+from .rules import check_balanced, check_key, net_by_account, new_balances
 
 # Later stages (balance alerts) look at the customers whose money just moved, in the same
 # transaction. Registered once by bootstrap.
@@ -56,13 +56,20 @@ def replay(conn: Connection, key: str, payload_hash: str) -> PostedTransaction |
     return repo.to_posted(row, replayed=True)
 
 
-def post(conn: Connection, posting: Posting, *, now: datetime) -> PostedTransaction:
-    """Append one balanced transaction and update the cached balances, or change nothing."""
-    previous = replay(conn, posting.idempotency_key, posting.payload_hash)
-    if previous is not None:
-        return previous
+def post(
+    conn: Connection, posting: Posting, *, now: datetime, key_checked: bool = False
+) -> PostedTransaction:
+    """Append one balanced transaction and update the cached balances, or change nothing.
+
+    `key_checked`: the caller has just called `replay` for this key and payload in this
+    transaction (and it was unused): not read again. The provider's accounts (which may go
+    negative) move by increments just before the commit (repo.add_at_commit)."""
+    if not key_checked:
+        previous = replay(conn, posting.idempotency_key, posting.payload_hash)
+        if previous is not None:
+            return previous
     check_balanced(posting.legs)
-    accounts = repo.lock_accounts(conn, (leg.account_id for leg in posting.legs))
+    accounts = repo.accounts_for_post(conn, (leg.account_id for leg in posting.legs))
     for leg in posting.legs:
         account = accounts.get(leg.account_id)
         if account is None:
@@ -72,14 +79,24 @@ def post(conn: Connection, posting: Posting, *, now: datetime) -> PostedTransact
                 ErrorCode.CURRENCY_MISMATCH,
                 f"account {account.code} is in {account.currency}, leg is in {leg.currency}",
             )
-    balances = new_balances(accounts, posting.legs)
+    later = conn.dialect.name == "postgresql"  # SQLite: writers are serial, nothing to gain
+    free = {i for i, a in accounts.items() if later and a.may_go_negative}
+    balances = new_balances(accounts, [leg for leg in posting.legs if leg.account_id not in free])
     transaction_id = repo.insert_transaction(conn, posting, now)
     repo.insert_entries(conn, transaction_id, posting.legs)
     repo.set_balances(conn, balances)
+    if free:
+        repo.add_at_commit(
+            conn,
+            {
+                i: accounts[i].normal_sign * delta
+                for i, delta in net_by_account(posting.legs).items()
+                if i in free
+            },
+        )
     metrics.after_commit(conn, metrics.LEDGER_TRANSACTIONS, (str(posting.kind),))
     _notify(conn, [posting], now)
-    row = repo.find_transaction(conn, posting.idempotency_key)
-    return repo.to_posted(row)
+    return repo.posted(transaction_id, posting, now)
 
 
 def open_customer_accounts(
@@ -132,7 +149,9 @@ def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> li
     for posting in postings:
         check_key(posting.idempotency_key)
         check_balanced(posting.legs)
-    accounts = repo.lock_accounts_bulk(conn, (leg.account_id for p in postings for leg in p.legs))
+    accounts = repo.accounts_for_post_bulk(
+        conn, (leg.account_id for p in postings for leg in p.legs)
+    )
     all_legs = [leg for p in postings for leg in p.legs]
     for leg in all_legs:
         account = accounts.get(leg.account_id)
@@ -140,7 +159,12 @@ def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> li
             raise CloudbillError(
                 ErrorCode.CURRENCY_MISMATCH, f"bad leg for account {leg.account_id}"
             )
-    balances = new_balances(accounts, all_legs)
+    # The provider's accounts move at commit (as in `post`): settlements of different shards
+    # do not queue on them for the rest of their transactions.
+    free = {
+        i for i, a in accounts.items() if conn.dialect.name == "postgresql" and a.may_go_negative
+    }
+    balances = new_balances(accounts, [leg for leg in all_legs if leg.account_id not in free])
     ids = repo.insert_transactions(conn, postings, now)
     repo.insert_entries_bulk(
         conn,
@@ -151,6 +175,15 @@ def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> li
         ),
     )
     repo.set_balances_bulk(conn, balances)
+    if free:
+        repo.add_at_commit(
+            conn,
+            {
+                i: accounts[i].normal_sign * delta
+                for i, delta in net_by_account(all_legs).items()
+                if i in free
+            },
+        )
     for kind in {str(p.kind) for p in postings}:
         n = sum(1 for p in postings if str(p.kind) == kind)
         metrics.after_commit(conn, metrics.LEDGER_TRANSACTIONS, (kind,), n)

@@ -15,11 +15,12 @@ from ..customers.model import Customer
 from ..expenditure import repo as expenditure_repo
 from ..kernel.currency import currency_digits
 from ..kernel.errors import CloudbillError, ErrorCode
+from ..kernel.ids import is_valid_id
 from ..kernel.limits import ORDERS_PAID_TOGETHER_MAX
 from ..resources import repo as resource_repo
 from ..resources.model import ResourceStatus
 from . import effects, payment, records, repo, rules
-from .drafting import MAX_LINES, bad, check_fee_allowed, get, reference_of
+from .drafting import MAX_LINES, bad, get, reference_of
 from .model import FEE_INCURRING, Order, OrderStatus, OrderType
 
 
@@ -120,9 +121,11 @@ def pay(
 
 
 def _payable(conn: Connection, customer: Customer, order_id: str, reference, now):  # type: ignore[no-untyped-def]
-    """The order locked, and whether it is a replay (already paid with this reference)."""
-    order = get(conn, order_id, customer_id=customer.id)
-    order = repo.get(conn, order.id, lock=True) or order
+    """The order locked, and whether it is a replay (already paid with this reference). Read
+    once, locked (another customer's order looks absent, as `get` answers)."""
+    order = repo.get(conn, order_id, lock=True) if is_valid_id(order_id) else None
+    if order is None or order.customer_id != customer.id:
+        raise CloudbillError(ErrorCode.ORDER_NOT_FOUND, f"no order {order_id!r}")
     if order.status is OrderStatus.PAID:
         if reference is not None and order.pay_reference == reference:
             return order, True
@@ -175,12 +178,12 @@ def pay_together(
             )
         return replays
     pending = [order for order, _ in found]
+    figures = customers.overview(conn, customer, now)  # read once: the checks write nothing
     if any(order.order_type in FEE_INCURRING for order in pending):
-        check_fee_allowed(conn, customer, now)
+        customer_rules.check_fee_incurring_allowed(customer, figures)
     offers = _chosen_coupons(conn, customer, coupon_ids, coupons_max, now)
     for order in pending:
         _still_valid(conn, order, now)
-    figures = customers.overview(conn, customer, now)
     payables = [
         [rules.PayableLine(x.line_no, x.service, x.amount_units) for x in order.lines]
         for order in pending

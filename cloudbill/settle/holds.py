@@ -11,13 +11,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, func, insert, select, text, update
+from sqlalchemy import Connection, func, insert, select, update
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import DESCRIPTION_MAX_CHARS
 from ..notify.outbox import Event, emit_many
-from ..store import gates
 from ..store.schema import settlement_hold, usage_record, usage_void
+from .shards import wait_for_settlements
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
@@ -172,10 +172,9 @@ def void_usage(conn: Connection, record_id: str, *, reason: str, now: datetime):
         raise CloudbillError(
             ErrorCode.INVALID_ARGUMENT, "a reason is required, and text holds no control characters"
         )
-    if conn.dialect.name == "postgresql":
-        # Wait for a settlement in progress: it may be billing this very record from the
-        # backlog, and a void committed beside it would leave the record half billed.
-        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": gates.SETTLEMENT_LOCK_KEY})
+    # Wait for settlements in progress: one may be billing this very record from the backlog,
+    # and a void committed beside it would leave the record half billed.
+    wait_for_settlements(conn)
     record = conn.execute(select(usage_record).where(usage_record.c.record_id == record_id)).first()
     if record is None:
         raise CloudbillError(ErrorCode.NOT_FOUND, f"no usage record {record_id!r}")

@@ -7,11 +7,10 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, insert, select, text
+from sqlalchemy import Connection, and_, exists, func, insert, select
 
 from ..kernel.limits import PAGE_SIZE_MAX, SQL_IN_CHUNK
 from ..kernel.periods import HOUR
-from ..store import gates
 from ..store.schema import (
     cash_coupon,
     customer,
@@ -24,6 +23,7 @@ from ..store.schema import (
     usage_void,
 )
 from .lines import record_split
+from .shards import customer_clause
 
 
 def chunked(ids: Iterable[str]) -> Iterable[list[str]]:
@@ -32,22 +32,19 @@ def chunked(ids: Iterable[str]) -> Iterable[list[str]]:
         yield ordered[start : start + SQL_IN_CHUNK]
 
 
-def try_settlement_lock(conn: Connection) -> bool:
-    """PostgreSQL: only one settlement at a time (a second worker skips instead of waiting).
-    SQLite needs none: BEGIN IMMEDIATE already runs writers one after another."""
-    if conn.dialect.name != "postgresql":
-        return True
-    return bool(
-        conn.execute(
-            text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": gates.SETTLEMENT_LOCK_KEY}
-        ).scalar()
-    )
-
-
-def last_run(conn: Connection):  # type: ignore[no-untyped-def]
+def last_run(conn: Connection, shard: int = 0):  # type: ignore[no-untyped-def]
     return conn.execute(
-        select(settlement_run).order_by(settlement_run.c.hour_start.desc()).limit(1)
+        select(settlement_run)
+        .where(settlement_run.c.shard == shard)
+        .order_by(settlement_run.c.hour_start.desc())
+        .limit(1)
     ).first()
+
+
+def last_hours(conn: Connection) -> dict[int, datetime]:
+    """The last settled hour of each shard that has settled one."""
+    s = settlement_run.c
+    return dict(conn.execute(select(s.shard, func.max(s.hour_start)).group_by(s.shard)).all())
 
 
 def list_runs(conn: Connection, *, limit: int, offset: int):  # type: ignore[no-untyped-def]
@@ -80,17 +77,20 @@ def first_hour(conn: Connection, watermark: int) -> datetime | None:
 
 def _due_clause(  # type: ignore[no-untyped-def]
     wprev: int, wk: int, hour: datetime, *, since: datetime | None = None,
-    customer_id: str | None = None,
+    customer_id: str | None = None, shard: tuple[int, int] | None = None,
 ):  # fmt: skip
     """Records with something left to bill up to `hour`: new since the last run (any hour up
     to `hour`), or older ones that reach into `hour` (they were not due before). A held
-    customer's backlog (`customer_id`) reaches back to the hour its hold began (`since`)."""
+    customer's backlog (`customer_id`) reaches back to the hour its hold began (`since`).
+    `shard` (shard, shards): only that shard's customers."""
     u = usage_record.c
     clause = and_(
         u.seq <= wk,
         u.first_hour <= hour,
         (u.seq > wprev) | (u.last_hour >= (hour if since is None else since)),
     )
+    if shard is not None:
+        clause = and_(clause, customer_clause(u.customer_id, *shard))
     return clause if customer_id is None else and_(clause, u.customer_id == customer_id)
 
 

@@ -42,9 +42,11 @@ def write_settlement(
     now: datetime,
     result_type,
     arrears_at: datetime | None = None,
+    shard: int = 0,
 ):  # type: ignore[no-untyped-def]
     """`arrears_at`: when a customer this hour leaves unpaid fell into arrears: the hour's
-    due time, even when a worker catching up after downtime settles it much later."""
+    due time, even when a worker catching up after downtime settles it much later. `shard`:
+    the settlement shard whose customers `priced` holds (settle/shards.py)."""
     entries = list(priced.customers.values())
     lines = priced.columns.lines
     records = sum(line.records for line in lines)
@@ -53,6 +55,7 @@ def write_settlement(
         conn,
         {
             "hour_start": hour,
+            "shard": shard,
             "watermark_seq": watermark,
             "records": records,
             "late_records": late_records,

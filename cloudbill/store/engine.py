@@ -19,6 +19,7 @@ from sqlalchemy.exc import ArgumentError
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..observe import metrics
+from . import commit_hooks
 from .types import ExactSum
 
 T = TypeVar("T")
@@ -119,11 +120,14 @@ class Database:
         try:
             with self.engine.begin() as conn:
                 metrics.opened(conn)
+                commit_hooks.opened(conn)
                 yield conn
+                commit_hooks.run(conn)
             metrics.committed(conn)  # the database has confirmed the commit
         finally:
             if conn is not None:
                 metrics.abandoned(conn)
+                commit_hooks.abandoned(conn)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -17,7 +17,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, text
 
 # Advisory lock numbers used by cloudbill (one namespace for the whole database).
-SETTLEMENT_LOCK_KEY = 7_240_001  # "a settlement is running" (settle/repo.py)
+# 7_240_001 was "a settlement is running": settlement now locks its shard's lease row
+# (settle/shards.py); 7_240_100 is the namespace of worker presence locks there.
 INGEST_GATE_KEY = 7_240_002
 # One lock per scheduled job that writes derived rows (bills, notices, expiries): two workers
 # running one job at once would compute the same rows and race on their unique keys; the

@@ -256,9 +256,9 @@ settlement_run = Table(
     "settlement_run",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("hour_start", UtcDateTime, nullable=False, unique=True),
-    # Every usage record with seq <= watermark_seq and a piece in an hour <= hour_start has
-    # been billed once this run committed.
+    Column("hour_start", UtcDateTime, nullable=False),
+    # Every usage record of the shard's customers with seq <= watermark_seq and a piece in an
+    # hour <= hour_start has been billed once this run committed.
     Column("watermark_seq", BigInteger, nullable=False),
     Column("records", Integer, nullable=False),
     Column("late_records", Integer, nullable=False),
@@ -266,6 +266,22 @@ settlement_run = Table(
     Column("customers", Integer, nullable=False),
     Column("started_at", UtcDateTime, nullable=False),
     Column("finished_at", UtcDateTime, nullable=False),
+    # Customers are spread over shards (settle/shards.py); each shard settles each hour once.
+    Column("shard", Integer, nullable=False, server_default="0"),
+    UniqueConstraint("shard", "hour_start"),
+)
+
+# One row per shard of the settlement layout: the worker settling it now (`holder`, and the
+# key of its presence lock on PostgreSQL) and until when. Taken and renewed by conditional
+# UPDATEs inside the settling transaction; re-taken once it expired or its holder is gone.
+settlement_lease = Table(
+    "settlement_lease",
+    metadata,
+    Column("shard", Integer, primary_key=True, autoincrement=False),
+    Column("holder", String(128), nullable=True),
+    Column("holder_key", BigInteger, nullable=True),
+    Column("expires_at", UtcDateTime, nullable=True),
+    Column("renewed_at", UtcDateTime, nullable=True),
 )
 
 # A customer whose hours cannot be settled (a price missing from the active catalog, usage

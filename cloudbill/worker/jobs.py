@@ -5,6 +5,7 @@ processes at once, changes nothing the second time."""
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -33,6 +34,7 @@ from ..orders import renewal_job
 from ..orders.renewal_job import SubscriptionReport
 from ..orders.service import Terms as OrderTerms
 from ..postpaid import service as postpaid
+from ..settle import shards
 from ..settle.service import SettleResult, settle_hour
 from ..storage import push as storage_push
 from ..storage.push import PushReport
@@ -90,14 +92,41 @@ def settle_due(
     max_hours: int = MAX_HOURS_PER_CALL,
     on_settled: Callable[[SettleResult], None] | None = None,
 ) -> list[SettleResult]:
-    """Settle due hours one transaction each; `on_settled` hears of each once it committed."""
+    """Settle due hours one transaction each; `on_settled` hears of each once it committed.
+
+    PostgreSQL: shard by shard (CLOUDBILL_SETTLEMENT_SHARDS), starting at a shard of this
+    process's own so that workers started together spread out; a shard another worker holds is
+    skipped, and a shard caught up is given back. SQLite: one shard, no lease."""
     lateness = timedelta(seconds=container.settings.settlement_lateness_s)
+    if container.db.dialect != "postgresql":
+        return _settle_shard(container, lateness, None, max_hours, on_settled)
+    count = container.settings.settlement_shards
+    container.write(lambda conn, _now: shards.ensure_layout(conn, count))
+    presence = shards.Presence.of(container.db)
+    results: list[SettleResult] = []
+    for step in range(count):
+        shard = (presence.key + step) % count
+        lease = functools.partial(
+            shards.Lease, shard, count, presence.holder, presence.key,
+            container.settings.settlement_lease_s,
+        )  # fmt: skip
+        results += _settle_shard(container, lateness, lease, max_hours, on_settled)
+        container.write(lambda conn, _now, s=lease: shards.release(conn, s(container.wall.now())))
+    return results
+
+
+def _settle_shard(container, lateness, lease, max_hours, on_settled):  # type: ignore[no-untyped-def]
+    """Up to `max_hours` due hours of one shard (`lease(now)` makes its lease; None: SQLite)."""
     results: list[SettleResult] = []
     for _ in range(max_hours):
         watermark = read_watermark(container)
         result = container.write(
             lambda conn, now, w=watermark: settle_hour(
-                conn, now=now, lateness=lateness, watermark=w
+                conn,
+                now=now,
+                lateness=lateness,
+                watermark=w,
+                lease=None if lease is None else lease(container.wall.now()),
             )
         )
         if result is None:

@@ -1,0 +1,43 @@
+"""Work a use case leaves to the last moment of its transaction, just before COMMIT.
+
+A row every transaction touches (a provider's ledger account) is locked from its UPDATE until
+the commit: done last, it is held for one statement instead of the whole use case, and the
+transactions that share it queue for that much less. Only transactions `Database.write` opened
+have hooks; elsewhere `state` answers None and the caller does the work at once."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import Connection
+
+Hook = Callable[[Connection, dict[Any, Any]], None]
+_pending: dict[Connection, dict[str, tuple[Hook, dict[Any, Any]]]] = {}
+
+
+def opened(conn: Connection) -> None:
+    _pending[conn] = {}
+
+
+def state(conn: Connection, name: str, hook: Hook) -> dict[Any, Any] | None:
+    """The state of hook `name` in this transaction, made on first use (`hook(conn, state)`
+    runs before the commit); None outside a transaction Database.write opened."""
+    hooks = _pending.get(conn)
+    if hooks is None:
+        return None
+    if name not in hooks:
+        hooks[name] = (hook, {})
+    return hooks[name][1]
+
+
+def run(conn: Connection) -> None:
+    """Run the hooks, in the order they were first asked for (the transaction goes on: a
+    failing hook rolls it back)."""
+    for hook, data in _pending.get(conn, {}).values():
+        hook(conn, data)
+    _pending[conn] = {}
+
+
+def abandoned(conn: Connection) -> None:
+    _pending.pop(conn, None)
