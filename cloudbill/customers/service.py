@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..enterprise import accounting
 from ..expenditure import repo as expenditure_repo
 from ..expenditure.model import Attribution, BillType, Expenditure
 from ..kernel.errors import CloudbillError, ErrorCode
@@ -296,6 +297,8 @@ def topup(
     previous = ledger.replay(conn, key, digest)
     if previous is not None:
         return previous
+    # A unified member's master pays for it: its own money would serve nothing new.
+    accounting.refuse_own_payment(conn, customer.id, now, what="a top-up")
     accounts = ledger.customer_accounts(conn, customer.id)
     split = rules.split_topup(
         money.units,

@@ -71,6 +71,8 @@ class ErrorCode(StrEnum):
     # bill storage
     BILL_STORAGE_NOT_SET_UP = "BILL_STORAGE_NOT_SET_UP"
     BILL_STORAGE_UNVERIFIED = "BILL_STORAGE_UNVERIFIED"  # the bucket check failed: see details
+    # enterprise: a member in unified accounting pays through its master, never itself
+    UNIFIED_MEMBER_PAYS_THROUGH_MASTER = "UNIFIED_MEMBER_PAYS_THROUGH_MASTER"
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -121,6 +123,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.CSRF_FAILED: 403,
     ErrorCode.BILL_STORAGE_NOT_SET_UP: 404,
     ErrorCode.BILL_STORAGE_UNVERIFIED: 422,
+    ErrorCode.UNIFIED_MEMBER_PAYS_THROUGH_MASTER: 409,
 }
 
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from ..catalog.index import CatalogIndex
 from ..catalog.model import BillingMode, Discount
 from ..catalog.pricing import best_discount
+from ..enterprise import accounting
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.money import check_book, check_int64
 from ..kernel.periods import HOUR, month_of, month_period
@@ -48,15 +49,28 @@ class PricedLine:
     package_e10: int
     rated: Rated
     payment: Payment | None = None
+    payer_id: str | None = None  # who pays it: the consumer, or its unified master
 
 
 @dataclass
 class CustomerSettlement:
+    """One consumer's priced lines (its own packages and tiers)."""
+
     customer: object  # the locked customer row
+    lines: list[PricedLine] = field(default_factory=list)
+    package_uses: list[tuple[PricedLine, PackageUse]] = field(default_factory=list)
+
+
+@dataclass
+class PayerSettlement:
+    """One payer's wallet and the lines it pays: its own, and its unified members' (see
+    enterprise/accounting.py): one ledger transfer per payer."""
+
+    customer: object  # the locked payer row
     accounts: dict[AccountKind, Account]
     wallet: Wallet
     lines: list[PricedLine] = field(default_factory=list)
-    package_uses: list[tuple[PricedLine, PackageUse]] = field(default_factory=list)
+    consumers: set[str] = field(default_factory=set)
 
 
 @dataclass
@@ -66,6 +80,7 @@ class PricedSettlement:
     coupons: dict[str, CouponState]
     # Customers whose hour could not be priced: left out of this settlement, held (holds.py).
     failures: dict[str, Failure] = field(default_factory=dict)
+    payers: dict[str, PayerSettlement] = field(default_factory=dict)
 
 
 def price_lines(
@@ -75,13 +90,15 @@ def price_lines(
     catalog lost, amounts past what the books hold, broken data) is left out with the reason,
     and the others are priced as if it were not there: nothing one customer holds is shared."""
     customer_ids = {line.customer_id for line in lines}
-    rows = repo.lock_customers(conn, customer_ids)
-    accounts = ledger_repo.customer_accounts_bulk(conn, customer_ids)
+    payer_of = accounting.payers_of_lines(conn, lines)
+    # Payers are locked with the consumers, in the one id order: no deadlock between runs.
+    rows = repo.lock_customers(conn, customer_ids | set(payer_of.values()))
+    accounts = ledger_repo.customer_accounts_bulk(conn, rows.keys())
     facts = repo.resources(conn, {line.resource_id for line in lines})
     failures: dict[str, Failure] = {}
     factors = {code: unit.factor for code, unit in catalog.units.items()}
     packages = _packages(conn, catalog, rows, lines, failures)
-    coupons = _coupons(conn, customer_ids)
+    coupons = _coupons(conn, rows.keys())
     tier_totals = _tier_totals(conn, catalog, rows, facts, lines)
     coupons_of: dict[str, list[CouponState]] = defaultdict(list)
     for coupon in coupons.values():
@@ -98,22 +115,12 @@ def price_lines(
     for cid in sorted(customer_ids):
         if cid in failures:
             continue
-        row, books = rows[cid], accounts[cid]
-        entry = CustomerSettlement(
-            customer=row,
-            accounts=books,
-            wallet=Wallet(
-                cash_units=books[AccountKind.CASH].balance_units,
-                unpaid_units=books[AccountKind.UNPAID].balance_units,
-                debt_units=books[AccountKind.DEBT].balance_units,
-                credit_limit_units=row.credit_limit_units if row.payment_mode == "postpaid" else 0,
-                coupons=coupons_of[cid],
-            ),
-        )
+        entry = CustomerSettlement(customer=rows[cid])
         try:
             _price_customer(
                 catalog, entry, lines_of[cid], facts, by_customer_packages, tier_totals,
-                discounts, lambda line: repo.line_pieces(conn, line, factors), now=now,
+                discounts, lambda line: repo.line_pieces(conn, line, factors),
+                rows, payer_of,
             )  # fmt: skip
         except SQLAlchemyError:
             raise  # the database, not this customer's data: the whole run retries
@@ -121,24 +128,69 @@ def price_lines(
             failures[cid] = describe(exc)
             continue
         settled[cid] = entry
-    return PricedSettlement(settled, packages, coupons, failures)
+    payers = _pay(settled, rows, accounts, coupons_of, failures, now=now)
+    return PricedSettlement(settled, packages, coupons, failures, payers)
 
 
 def _price_customer(
-    catalog, entry, lines, facts, packages, tier_totals, discounts, pieces_of, *, now
+    catalog, entry, lines, facts, packages, tier_totals, discounts, pieces_of, rows, payer_of
 ) -> None:  # type: ignore[no-untyped-def]
     for line in lines:
-        entry.lines.append(
-            _price_line(catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of)
+        payer = rows[payer_of.get((line.customer_id, line.hour), line.customer_id)]
+        accounting.check_payable(entry.customer, payer)
+        priced = _price_line(
+            catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of, payer
         )
-    charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
-               for p in entry.lines]  # fmt: skip
-    for priced, payment in zip(entry.lines, deduct(entry.wallet, charges, now=now), strict=True):
-        priced.payment = payment
-    _check_storable(entry)
+        priced.payer_id = payer.id
+        entry.lines.append(priced)
+    _check_lines(entry)
 
 
-def _check_storable(entry: CustomerSettlement) -> None:
+def _pay(settled, rows, accounts, coupons_of, failures, *, now) -> dict[str, PayerSettlement]:  # type: ignore[no-untyped-def]
+    """Each payer pays its lines in the guide's deduction order from its own wallet: its own
+    lines first, then its members' by member id, each consumer's in line order. A payer whose
+    books cannot take the result holds back every consumer it pays for."""
+    payers: dict[str, PayerSettlement] = {}
+    for cid in sorted(settled):
+        for priced in settled[cid].lines:
+            pid = priced.payer_id
+            if pid not in payers:
+                row, books = rows[pid], accounts[pid]
+                payers[pid] = PayerSettlement(
+                    customer=row,
+                    accounts=books,
+                    wallet=Wallet(
+                        cash_units=books[AccountKind.CASH].balance_units,
+                        unpaid_units=books[AccountKind.UNPAID].balance_units,
+                        debt_units=books[AccountKind.DEBT].balance_units,
+                        credit_limit_units=(
+                            row.credit_limit_units if row.payment_mode == "postpaid" else 0
+                        ),
+                        coupons=coupons_of[pid],
+                    ),
+                )
+            payers[pid].lines.append(priced)
+            payers[pid].consumers.add(cid)
+    for pid in sorted(payers):
+        group = payers[pid]
+        group.lines.sort(key=lambda p: (p.line.customer_id != pid, p.line.customer_id))
+        charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
+                   for p in group.lines]  # fmt: skip
+        for priced, payment in zip(
+            group.lines, deduct(group.wallet, charges, now=now), strict=True
+        ):
+            priced.payment = payment
+        try:
+            _check_wallet(group)
+        except CloudbillError as exc:
+            for cid in group.consumers:
+                failures[cid] = describe(exc)
+                settled.pop(cid, None)
+            del payers[pid]
+    return payers
+
+
+def _check_lines(entry: CustomerSettlement) -> None:
     """Everything this customer's settlement writes fits the books' columns: found here, it
     holds this customer back; found by the database, it would fail the whole run."""
     for p in entry.lines:
@@ -147,13 +199,17 @@ def _check_storable(entry: CustomerSettlement) -> None:
             check_int64(value, "an hour's fee")
     total = sum(p.rated.amount_units for p in entry.lines)
     check_int64(total, "the hour's fees")
-    wallet = entry.wallet
+
+
+def _check_wallet(group: PayerSettlement) -> None:
+    check_int64(sum(p.rated.amount_units for p in group.lines), "the hour's fees")
+    wallet = group.wallet
     for value in (wallet.cash_units, wallet.unpaid_units, wallet.debt_units):
         check_book(value, "a balance after the hour's fees")
 
 
 def _price_line(
-    catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of
+    catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of, payer
 ) -> PricedLine:  # type: ignore[no-untyped-def]
     row = entry.customer
     fact = facts.get(line.resource_id)
@@ -190,10 +246,10 @@ def _price_line(
         key = _tier_key(row, fact, line)
         already = tier_totals.get(key, 0)
         tier_totals[key] = already + billed
-    dkey = (row.id, fact.service)
+    dkey = (payer.id, fact.service)  # the payer's discounts (a unified member's: its master's)
     if dkey not in discounts:
         discounts[dkey] = best_discount(
-            catalog.document.discounts, customer_id=row.id, customer_level=row.level,
+            catalog.document.discounts, customer_id=payer.id, customer_level=payer.level,
             service=fact.service, billing_mode=BillingMode.PAY_PER_USE,
         )  # fmt: skip
     line.usage_e10 = usage  # in the current pricing unit

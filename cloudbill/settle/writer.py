@@ -1,5 +1,6 @@
-"""Write a priced settlement: the run, fee records, one ledger transfer per customer, package
-and coupon usage, arrears marks and their events, all in the caller's one transaction."""
+"""Write a priced settlement: the run, fee records, one ledger transfer per paying customer
+(itself, or a unified master for its members too), package and coupon usage, arrears marks and
+their events, all in the caller's one transaction."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from ..store.schema import (
     package_usage,
 )
 from . import repo
-from .pricing import CustomerSettlement, PricedSettlement
+from .pricing import PayerSettlement, PricedSettlement
 
 PAY_PER_USE = str(BillingMode.PAY_PER_USE)
 PAID_FROM = (  # fee payment part -> the customer's book it is taken from
@@ -60,11 +61,12 @@ def write_settlement(
             "finished_at": now,
         },
     )
-    transaction_ids = _post_ledger(conn, entries, hour=hour, now=now)
+    payers = [priced.payers[pid] for pid in sorted(priced.payers)]
+    transaction_ids = _post_ledger(conn, payers, hour=hour, now=now)
     _write_fees(conn, entries, transaction_ids, run_id, now)
     _write_packages(conn, entries, run_id)
     _write_coupons(conn, priced, transaction_ids, run_id, now)
-    new_arrears = _mark_arrears(conn, entries, hour=hour, since=arrears_at or now, now=now)
+    new_arrears = _mark_arrears(conn, payers, hour=hour, since=arrears_at or now, now=now)
     return result_type(
         hour=hour,
         settlement_id=run_id,
@@ -76,13 +78,14 @@ def write_settlement(
     )
 
 
-def _totals(entry: CustomerSettlement) -> dict[str, int]:
+def _totals(entry: PayerSettlement) -> dict[str, int]:
     return {part: sum(getattr(p.payment, part) for p in entry.lines) for part, _ in PAID_FROM}
 
 
 def _post_ledger(
-    conn: Connection, entries: list[CustomerSettlement], *, hour: datetime, now: datetime
+    conn: Connection, entries: list[PayerSettlement], *, hour: datetime, now: datetime
 ) -> dict[str, int]:
+    """One transfer per payer: the fees it paid, its members' with its own."""
     postings, owners = [], []
     revenue: dict[str, int] = {}
     for entry in entries:
@@ -146,6 +149,7 @@ FEE_COLUMNS = (
     "debt_units",
     "ledger_transaction_id",
     "created_at",
+    "payer_id",
 )
 
 
@@ -153,9 +157,9 @@ def _write_fees(conn, entries, transaction_ids, run_id, now) -> None:  # type: i
     rows = []
     for entry in entries:
         row = entry.customer
-        tx_id = transaction_ids.get(row.id)
         for p in entry.lines:
             f, pay, line, rated = p.facts, p.payment, p.line, p.rated
+            tx_id = transaction_ids.get(p.payer_id)
             rows.append(
                 (
                     run_id,
@@ -183,6 +187,7 @@ def _write_fees(conn, entries, transaction_ids, run_id, now) -> None:  # type: i
                     pay.debt_units,
                     tx_id,
                     now,
+                    p.payer_id if p.payer_id != row.id else None,
                 )
             )
     insert_tuples(conn, fee_record, FEE_COLUMNS, rows)
@@ -242,7 +247,7 @@ def _write_packages(conn, entries, run_id) -> None:  # type: ignore[no-untyped-d
 
 def _write_coupons(conn, priced, transaction_ids, run_id, now) -> None:  # type: ignore[no-untyped-def]
     used: dict[str, int] = {}
-    for entry in priced.customers.values():
+    for entry in priced.payers.values():
         for p in entry.lines:
             for coupon_id, amount in p.payment.coupon_uses:
                 used[coupon_id] = used.get(coupon_id, 0) + amount
@@ -280,7 +285,8 @@ def _write_coupons(conn, priced, transaction_ids, run_id, now) -> None:  # type:
 
 
 def _mark_arrears(conn, entries, *, hour, since, now) -> int:  # type: ignore[no-untyped-def]
-    """A customer whose fees could not all be paid is in arrears from `since` (one event)."""
+    """A payer whose fees could not all be paid is in arrears from `since` (one event); a
+    unified member's resources follow its master's arrears (lifecycle/)."""
     started = [e for e in entries if e.customer.arrears_since is None and e.wallet.debt_units > 0]
     repo.execute_many(
         conn,
