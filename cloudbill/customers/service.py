@@ -259,8 +259,19 @@ def _postpaid_figures(conn: Connection, customer: Customer, now: datetime | None
 
 def require_fee_allowed(conn: Connection, customer_id: str) -> Customer:
     customer = get(conn, customer_id)
-    rules.check_fee_incurring_allowed(customer, overview(conn, customer))
+    check_fee_allowed(conn, customer)
     return customer
+
+
+def check_fee_allowed(conn: Connection, customer: Customer, now: datetime | None = None) -> None:
+    """Refused if frozen or in arrears; a unified member also while its master is: the master
+    pays its fees, so the master's arrears are its own (enterprise/accounting.py)."""
+    rules.check_fee_incurring_allowed(customer, overview(conn, customer, now))
+    moment = now if now is not None else clock_repo.read_clock(conn)[1]
+    payer = accounting.payer_of(conn, customer.id, moment)
+    if payer != customer.id:
+        master = get(conn, payer)
+        rules.check_fee_incurring_allowed(master, overview(conn, master, now))
 
 
 def _reference(reference: object) -> str:

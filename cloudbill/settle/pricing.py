@@ -149,7 +149,35 @@ def _price_customer(
 def _pay(settled, rows, accounts, coupons_of, failures, *, now) -> dict[str, PayerSettlement]:  # type: ignore[no-untyped-def]
     """Each payer pays its lines in the guide's deduction order from its own wallet: its own
     lines first, then its members' by member id, each consumer's in line order. A payer whose
-    books cannot take the result holds back every consumer it pays for."""
+    books cannot take the result holds back every consumer it pays for, and the others are
+    paid again without them (a consumer's lines may have several payers: hours before and
+    after it joined)."""
+    while True:
+        payers = _groups(settled, rows, accounts, coupons_of)
+        broken = False
+        for pid in sorted(payers):
+            group = payers[pid]
+            charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
+                       for p in group.lines]  # fmt: skip
+            for priced, paid in zip(
+                group.lines, deduct(group.wallet, charges, now=now), strict=True
+            ):
+                priced.payment = paid
+            try:
+                _check_wallet(group)
+            except CloudbillError as exc:
+                for cid in group.consumers:
+                    failures[cid] = describe(exc)
+                    settled.pop(cid, None)
+                broken = True
+        if not broken:
+            return payers
+        for coupons in coupons_of.values():  # as before this settlement: paid again from scratch
+            for coupon in coupons:
+                coupon.balance_units = coupon.initial_units
+
+
+def _groups(settled, rows, accounts, coupons_of) -> dict[str, PayerSettlement]:  # type: ignore[no-untyped-def]
     payers: dict[str, PayerSettlement] = {}
     for cid in sorted(settled):
         for priced in settled[cid].lines:
@@ -171,22 +199,8 @@ def _pay(settled, rows, accounts, coupons_of, failures, *, now) -> dict[str, Pay
                 )
             payers[pid].lines.append(priced)
             payers[pid].consumers.add(cid)
-    for pid in sorted(payers):
-        group = payers[pid]
-        group.lines.sort(key=lambda p: (p.line.customer_id != pid, p.line.customer_id))
-        charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
-                   for p in group.lines]  # fmt: skip
-        for priced, payment in zip(
-            group.lines, deduct(group.wallet, charges, now=now), strict=True
-        ):
-            priced.payment = payment
-        try:
-            _check_wallet(group)
-        except CloudbillError as exc:
-            for cid in group.consumers:
-                failures[cid] = describe(exc)
-                settled.pop(cid, None)
-            del payers[pid]
+    for pid, group in payers.items():
+        group.lines.sort(key=lambda p, pid=pid: (p.line.customer_id != pid, p.line.customer_id))
     return payers
 
 

@@ -50,6 +50,11 @@ def _routes(alice: Owned, bob: Owned) -> list[tuple[str, str, Any, str, str]]:
     bobs_payment = f"/orders/{bob.pending_order}/pay"
     return [
         ("GET", "/resources/{id}", None, vm, "nobody-vm"),
+        # an enterprise member's records: Alice is no member of Bob's (issue 18)
+        ("GET", "/fee-records?member_id={id}", None, alice.customer_id, ABSENT_HEX),
+        ("GET", "/bills/2026-03?member_id={id}", None, alice.customer_id, ABSENT_HEX),
+        ("GET", "/bills/2026-03/export.csv?member_id={id}", None, alice.customer_id, ABSENT_HEX),
+        ("GET", "/expenditure-trend?member_id={id}", None, alice.customer_id, ABSENT_HEX),
         ("GET", "/orders/{id}", None, paid, ABSENT_ORDER),
         ("POST", "/orders/{id}/pay", {}, alice.pending_order, ABSENT_ORDER),
         ("POST", "/orders/{id}/cancel", {}, alice.pending_order, ABSENT_ORDER),

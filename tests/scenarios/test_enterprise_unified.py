@@ -188,14 +188,20 @@ def test_a_month_of_unified_accounting_arrears_and_one_top_up(container, enterpr
     run_due(container)
     assert figures(container, master.id).arrears_since == MARCH_DUE_AT
     assert not figures(container, u1.id).in_arrears  # the master's arrears, not its own
+    with pytest.raises(CloudbillError) as refused:  # ... which refuse its new fees all the same
+        register(container, u1.id, "vm-u1-new")
+    assert refused.value.code is ErrorCode.CUSTOMER_IN_ARREARS
+    register(container, ind.id, "vm-i-new")  # the independent member pays itself
     assert statuses(container) == {
-        "vm-m": "grace", "vm-u1": "grace", "vm-u2": "grace", "vm-i": "normal"
+        "vm-m": "grace", "vm-u1": "grace", "vm-u2": "grace", "vm-i": "normal",
+        "vm-i-new": "normal",
     }  # fmt: skip
     # After the grace period: frozen, all three; the April bill is issued meanwhile.
     go_to(container, MARCH_DUE_AT + timedelta(days=15, hours=1))
     run_due(container)
     assert statuses(container) == {
-        "vm-m": "frozen", "vm-u1": "frozen", "vm-u2": "frozen", "vm-i": "normal"
+        "vm-m": "frozen", "vm-u1": "frozen", "vm-u2": "frozen", "vm-i": "normal",
+        "vm-i-new": "normal",
     }  # fmt: skip
     march, april_bill = bills(container, master.id)
     assert march.status is BillStatus.OVERDUE
@@ -212,7 +218,8 @@ def test_a_month_of_unified_accounting_arrears_and_one_top_up(container, enterpr
     assert april_bill.outstanding_units == april_bill.amount_units - (units(amount) - 3 * day)
     assert not figures(container, master.id).in_arrears
     assert statuses(container) == {
-        "vm-m": "normal", "vm-u1": "normal", "vm-u2": "normal", "vm-i": "normal"
+        "vm-m": "normal", "vm-u1": "normal", "vm-u2": "normal", "vm-i": "normal",
+        "vm-i-new": "normal",
     }  # fmt: skip
     assert_books_balance(container)
 
