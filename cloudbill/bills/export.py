@@ -107,9 +107,10 @@ def export_month_csv(
     out: TextIO,
     *,
     chunk_size: int = EXPORT_CHUNK_ROWS,
+    member_id: str | None = None,
 ) -> int:
     """Write the month's fee records as CSV to `out`; returns how many records were written."""
-    plan = plan_export(conn, customer_id, month)
+    plan = plan_export(conn, customer_id, month, member_id=member_id)
     written = 0
     for text, count in _chunks(conn, plan, chunk_size):
         out.write(text)

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from sqlalchemy import select
 
+from cloudbill.invoices import service as invoices
+from cloudbill.invoices.model import Terms as InvoiceTerms
 from cloudbill.store.schema import fee_record
 from cloudbill.worker.jobs import run_due
 
@@ -42,6 +44,7 @@ def test_a_unified_members_orders_are_paid_by_and_refunded_to_its_master(contain
     topup(container, member.id, "20.00", "member-own")  # before it joined: stays its own
     gift = coupon(container, master.id, "master-gift", "5.00", billing_modes=["yearly_monthly"])
     associate(container, master.id, member.id, "unified", at=T0)
+    invoice_terms = InvoiceTerms.from_settings(container.settings)
 
     # Purchase: the master's coupon, then the master's cash.
     order = buy(container, member.id)
@@ -58,6 +61,14 @@ def test_a_unified_members_orders_are_paid_by_and_refunded_to_its_master(contain
     pay(container, member.id, renewal.id)
     assert cash(container, master.id) == units("93.40") - renewal.amount_units
     assert cash(container, member.id) == units("20.00")
+    # Invoicing follows the money: the master invoices what it paid, the member nothing.
+    paid_by = {
+        cid: container.read(
+            lambda conn, now, c=cid: invoices.customer_figures(conn, c, invoice_terms, now=now)
+        ).net_paid_units
+        for cid in (master.id, member.id)
+    }
+    assert paid_by == {master.id: units("6.60") + renewal.amount_units, member.id: 0}
 
     # Auto-renewal at expiry: made and paid by the job, from the master's cash.
     auto_renew(container, member.id, rid)
