@@ -20,7 +20,7 @@ from ..kernel.periods import zone
 from ..store.schema import fee_record
 from . import repo
 from .model import EXPORT_CHUNK_ROWS, FIGURES, FeeRecord
-from .service import customer_of, month_bounds
+from .service import customer_of, month_bounds, viewed
 from .views import fee_record_view
 
 COLUMNS = (
@@ -28,6 +28,7 @@ COLUMNS = (
     "service", "resource_type", "spec", "region", "billing_mode", "usage_type", "pricing_unit",
     "usage", "package_usage", "unit_price", *FIGURES, "currency", "is_late", "settlement_id",
     "trade_id", "order_id", "period_start", "period_end", "charged_at", "description",
+    "customer_id",
 )  # fmt: skip
 
 
@@ -43,7 +44,9 @@ class ExportPlan:
         return f"cloudbill-{self.customer_id}-{self.month}.csv"
 
 
-def plan_export(conn: Connection, customer_id: str, month: str) -> ExportPlan:
+def plan_export(
+    conn: Connection, customer_id: str, month: str, *, member_id: str | None = None
+) -> ExportPlan:
     """Check the request and fix the set of rows: the month's records that exist now.
 
     Fee records are append-only with increasing ids, so bounding by today's highest id keeps a
@@ -51,7 +54,8 @@ def plan_export(conn: Connection, customer_id: str, month: str) -> ExportPlan:
     """
     customer = customer_of(conn, customer_id)
     label, period = month_bounds(customer, month)
-    where = repo.scope(customer.id, period)
+    consumer, members = viewed(conn, customer, member_id)
+    where = repo.scope(consumer, period, members=members)
     high_water = repo.max_fee_id(conn, where)
     return ExportPlan(
         customer.id, label, customer.timezone, [*where, fee_record.c.id <= high_water]
@@ -103,9 +107,10 @@ def export_month_csv(
     out: TextIO,
     *,
     chunk_size: int = EXPORT_CHUNK_ROWS,
+    member_id: str | None = None,
 ) -> int:
     """Write the month's fee records as CSV to `out`; returns how many records were written."""
-    plan = plan_export(conn, customer_id, month)
+    plan = plan_export(conn, customer_id, month, member_id=member_id)
     written = 0
     for text, count in _chunks(conn, plan, chunk_size):
         out.write(text)

@@ -142,6 +142,8 @@ class FeeRecord:
     period_start: datetime | None
     period_end: datetime | None
     description: str | None
+    # The consumer: the member dimension of an enterprise master's consolidated bill.
+    customer_id: str = ""
 
     @property
     def order_id(self) -> str | None:
@@ -162,6 +164,7 @@ class FeeGroup:
     usage_e10: int
     package_usage_e10: int
     figures: Figures
+    customer_id: str = ""  # the consumer (member dimension), as on FeeRecord
 
 
 @dataclass(frozen=True, slots=True)

@@ -40,10 +40,23 @@ RESOURCE_NAME = func.coalesce(resource.c.name, "").label("resource_name")
 ORDER = ("hour_start", "resource_id", "usage_type", "id")
 
 
+def owner(customer_id: str, members: Sequence[str] = ()) -> ColumnElement[bool]:
+    """A customer's own records and, for an enterprise master, those it paid for `members`
+    (its active unified members: enterprise/accounting.py). The member stays the consumer."""
+    c = fee_record.c
+    if not members:
+        return c.customer_id == customer_id
+    return or_(
+        c.customer_id == customer_id,
+        and_(c.payer_id == customer_id, c.customer_id.in_(list(members))),
+    )
+
+
 def scope(
     customer_id: str,
     period: Period | None,
     *,
+    members: Sequence[str] = (),
     resource_id: str | None = None,
     service: str | None = None,
     usage_type: str | None = None,
@@ -53,9 +66,10 @@ def scope(
     end: datetime | None = None,
 ) -> list[ColumnElement[bool]]:
     """The WHERE of a customer's fee records: always the customer first, so no filter can reach
-    another customer's rows (someone else's resource id simply matches nothing)."""
+    another customer's rows (someone else's resource id simply matches nothing). `members`:
+    see `owner`."""
     c = fee_record.c
-    where = [c.customer_id == customer_id]
+    where = [owner(customer_id, members)]
     if period is not None:
         where += [c.hour_start >= period.start, c.hour_start < period.end]
     if start is not None:
@@ -143,6 +157,7 @@ def _fee_record(row: Any) -> FeeRecord:
         figures=Figures(**{f"{n}_units": row._mapping[f"{n}_units"] for n in FIGURE_COLUMNS}),
         charged_at=row.created_at,
         **{name: row._mapping[name] for name in RECORD_COLUMNS},
+        customer_id=row.customer_id,
     )
 
 
@@ -178,7 +193,7 @@ def fee_groups_page(
     inner = select(
         *(c[name] for name in ITEM_COLUMNS),
         RESOURCE_NAME,
-        c.currency,
+        c.currency, c.customer_id,
         *(c[f"{name}_units"] for name in FIGURE_COLUMNS),
         c.hour_start, c.usage_e10, c.package_usage_e10,
         case((c.is_late, 1), else_=0).label("late"),
@@ -189,6 +204,7 @@ def fee_groups_page(
         *(inner.c[name] for name in ITEM_COLUMNS),
         inner.c.resource_name,
         inner.c.currency,
+        inner.c.customer_id,
     ]
     grouped = select(
         *keys,
@@ -217,6 +233,7 @@ def _fee_group(row: Any) -> FeeGroup:
         usage_e10=int(row.usage_e10 or 0),
         package_usage_e10=int(row.package_usage_e10 or 0),
         figures=_figures(row),
+        customer_id=row.customer_id,
     )
 
 
@@ -256,7 +273,10 @@ def package_usage_page(
 
 
 def month_sums(
-    conn: Connection, customer_id: str, months: Sequence[tuple[str, Period]]
+    conn: Connection,
+    customer_id: str,
+    months: Sequence[tuple[str, Period]],
+    members: Sequence[str] = (),
 ) -> dict[str, tuple[int, int]]:
     """month label -> (amount, coupon) units over the window the months cover, in one query."""
     c = fee_record.c
@@ -264,7 +284,7 @@ def month_sums(
     starts = [(label, period.start) for label, period in months]
     inner = (
         select(bucket(c.hour_start, starts).label("month"), c.amount_units, c.coupon_units)
-        .where(*scope(customer_id, window))
+        .where(*scope(customer_id, window, members=members))
         .subquery()
     )
     rows = conn.execute(

@@ -13,6 +13,8 @@ from sqlalchemy import Connection
 from ..catalog.model import BillingMode
 from ..customers import service as customers
 from ..customers.model import Customer
+from ..enterprise import accounting
+from ..enterprise import repo as enterprise_repo
 from ..expenditure.model import BillCategory, BillType, types_of
 from ..kernel.clock import ensure_utc
 from ..kernel.errors import CloudbillError, ErrorCode
@@ -41,6 +43,27 @@ def customer_of(conn: Connection, customer_id: str) -> Customer:
     return customers.get(conn, customer_id)
 
 
+def viewed(
+    conn: Connection, customer: Customer, member_id: object = None
+) -> tuple[str, tuple[str, ...]]:
+    """Whose records a customer's bill view holds, as (consumer, members it paid for).
+
+    Without `member_id`: its own records and, for an enterprise master, what it paid for its
+    active unified members (the consolidated bill; each record names its consumer). With one:
+    that customer's own records only, when the viewer may see them (itself, or an active
+    member of either accounting mode); after disassociation the old master sees nothing of
+    it, and another customer's id is answered as an unknown one."""
+    if member_id is None:
+        return customer.id, tuple(sorted(accounting.unified_members(conn, [customer.id])))
+    member = _filter_text("member_id", member_id)
+    assert member is not None
+    if not enterprise_repo.sees(conn, customer.id, member):
+        raise CloudbillError(
+            ErrorCode.CUSTOMER_NOT_FOUND, f"no member {member} of this account", field="member_id"
+        )
+    return member, ()
+
+
 def month_bounds(customer: Customer, month: str) -> tuple[str, Period]:
     """`YYYY-MM` -> its canonical text and its UTC bounds in the customer's zone."""
     year, number = parse_month(month)
@@ -67,7 +90,12 @@ def _filter_text(name: str, value: object) -> str | None:
 
 
 def monthly_summary(
-    conn: Connection, customer_id: str, month: str, *, rounding: Rounding
+    conn: Connection,
+    customer_id: str,
+    month: str,
+    *,
+    rounding: Rounding,
+    member_id: str | None = None,
 ) -> MonthlySummary:
     """The month's bill: every expenditure record of the month (hourly fees, order payments
     and refunds, adjustments), totals and lines by service, resource type, billing mode and
@@ -75,17 +103,20 @@ def monthly_summary(
 
     Rounding is described in `rules.py`: each figure rounded once, lines rounded once, and an
     explicit `rounding_adjustment` per breakdown so printed lines add up to the printed total.
+    An enterprise master's bill holds its unified members' records too, with a breakdown by
+    member (`customer_id`); `member_id` narrows it to one member's own records (`viewed`).
     """
     customer = customer_of(conn, customer_id)
     rounding = Rounding(rounding)
     label, period = month_bounds(customer, month)
-    where = repo.scope(customer.id, period)
+    consumer, members = viewed(conn, customer, member_id)
+    where = repo.scope(consumer, period, members=members)
     exact, count, currencies = repo.totals(conn, where)
     # Settlement bills a customer in their one currency; anything else is a broken invariant.
     assert currencies <= {customer.currency}, (customer.id, currencies)
     total = rules.round_figures(exact, customer.currency, rounding)
     breakdowns = []
-    for dimension in BREAKDOWN_DIMENSIONS:
+    for dimension in (*BREAKDOWN_DIMENSIONS, *(("customer_id",) if members else ())):
         rows = repo.breakdown_rows(conn, where, dimension, limit=BREAKDOWN_LINES_MAX + 1)
         if len(rows) > BREAKDOWN_LINES_MAX:
             # Printing only some lines would break "lines add up to the total": refuse instead.
@@ -156,18 +187,22 @@ def fee_records(
     granularity: str = Granularity.HOUR,
     limit: int = PAGE_SIZE_DEFAULT,
     offset: int = 0,
+    member_id: str | None = None,
 ) -> tuple[list[FeeRecord] | list[FeeGroup], int]:
     """A page of fee records (hour: each record as written), or of their sums per item and
     local day (day) or per item over the period (resource), with the total number of rows at
     that granularity. `bill_type` is a bill type or a category (consumption, refund,
-    adjustment)."""
+    adjustment). An enterprise master's list holds its unified members' records too (each
+    names its consumer); `member_id` narrows it to one member's own records (`viewed`)."""
     customer = customer_of(conn, customer_id)
     grain = _granularity(granularity)
     check_page(limit, offset)
     period = _period(customer, month, start, end)
+    consumer, members = viewed(conn, customer, member_id)
     where = repo.scope(
-        customer.id,
+        consumer,
         period,
+        members=members,
         resource_id=_filter_text("resource_id", resource_id),
         service=_filter_text("service", service),
         usage_type=_filter_text("usage_type", usage_type),
@@ -255,6 +290,7 @@ def expenditure_trend(
     months: int = 6,
     now: datetime,
     rounding: Rounding = Rounding.HALF_UP,
+    member_id: str | None = None,
 ) -> list[TrendMonth]:
     """Amount and net amount of the last `months` calendar months (the current one last),
     months without fees included as zeros: the overview page's expenditure trend."""
@@ -267,7 +303,8 @@ def expenditure_trend(
         )
     rule = Rounding(rounding)
     window = rules.recent_months(now, customer.timezone, months)
-    sums = repo.month_sums(conn, customer.id, window)
+    consumer, members = viewed(conn, customer, member_id)
+    sums = repo.month_sums(conn, consumer, window, members)
 
     def rounded(units: int) -> int:
         return Money(units, customer.currency).round_to_currency(rule).units

@@ -103,6 +103,7 @@ def fee_record_view(r: FeeRecord, *, with_figures: bool = True) -> dict[str, Any
         "period_end": instant(r.period_end),
         "charged_at": instant(r.charged_at),
         "description": r.description,
+        "customer_id": r.customer_id,
     }
 
 
@@ -120,6 +121,7 @@ def fee_group_view(g: FeeGroup, *, with_figures: bool = True) -> dict[str, Any]:
         "package_usage": quantity(g.package_usage_e10),
         **figures,
         "currency": g.currency,
+        "customer_id": g.customer_id,
     }
 
 

@@ -35,10 +35,19 @@ FEE_COLUMNS = {
 }
 
 
+MemberOption = typer.Option(
+    None,
+    "--member",
+    help="an enterprise member's id: its own records only (without it, an enterprise master's "
+    "bills hold its unified members' records too)",
+)
+
+
 @app.command("summary")
 def summary(
     customer_id: CustomerArg,
     month: str = typer.Argument(..., help="YYYY-MM in the customer's time zone"),
+    member: str | None = MemberOption,
     as_json: bool = JsonOption,
 ) -> None:
     """The month's bill (pay-per-use fees, orders, refunds, adjustments): totals and lines by
@@ -49,7 +58,7 @@ def summary(
         view = summary_view(
             c.read(
                 lambda conn, _now: service.monthly_summary(
-                    conn, customer_id, month, rounding=rounding
+                    conn, customer_id, month, rounding=rounding, member_id=member
                 )
             )
         )
@@ -58,7 +67,8 @@ def summary(
         return
     header = {k: v for k, v in view.items() if not k.startswith("by_") and k != "exact"}
     show_record(header, as_json=False, title=f"bill {view['month']} ({view['currency']})")
-    for key in ("by_service", "by_resource_type", "by_billing_mode", "by_bill_type"):
+    keys = ("by_service", "by_resource_type", "by_billing_mode", "by_bill_type", "by_customer_id")
+    for key in (k for k in keys if k in view):
         show_rows(_breakdown_rows(key, view), (key.removeprefix("by_"), *FIGURES), as_json=False)
 
 
@@ -97,6 +107,7 @@ def fees(
     ),
     limit: int = typer.Option(PAGE_SIZE_DEFAULT),
     offset: int = typer.Option(0),
+    member: str | None = MemberOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Fee records (hourly fees, order payments and refunds, adjustments) one by one, or summed
@@ -107,6 +118,7 @@ def fees(
                 conn, customer_id, month=month, start=start, end=end, resource_id=resource_id,
                 service=service_code, usage_type=usage_type, billing_mode=billing_mode,
                 bill_type=bill_type, granularity=by, limit=limit, offset=offset,
+                member_id=member,
             )
         )  # fmt: skip
     views = [fee_view(r) for r in rows]
@@ -146,6 +158,7 @@ def packages(
 def trend(
     customer_id: CustomerArg,
     months: int = typer.Option(6, help="how many months, ending with the current one"),
+    member: str | None = MemberOption,
     as_json: bool = JsonOption,
 ) -> None:
     """Amount and net amount of the last N months (the overview page's expenditure trend)."""
@@ -154,7 +167,7 @@ def trend(
     with errors_as_lines():
         result = c.read(
             lambda conn, now: service.expenditure_trend(
-                conn, customer_id, months=months, now=now, rounding=rounding
+                conn, customer_id, months=months, now=now, rounding=rounding, member_id=member
             )
         )
     view = trend_view(customer_id, result)
@@ -220,14 +233,18 @@ def export_csv(
     customer_id: CustomerArg,
     month: str = typer.Argument(..., help="YYYY-MM in the customer's time zone"),
     out: Path | None = typer.Option(None, "--out", help="file to write (default: stdout)"),
+    member: str | None = MemberOption,
 ) -> None:
     """Every fee record of the month as CSV (exact decimal amounts)."""
 
     def work(conn, _now):  # type: ignore[no-untyped-def]
         if out is None:
-            return export.export_month_csv(conn, customer_id, month, sys.stdout)
+            return export.export_month_csv(conn, customer_id, month, sys.stdout, member_id=member)
         return _write_file(
-            out, lambda handle: export.export_month_csv(conn, customer_id, month, handle)
+            out,
+            lambda handle: export.export_month_csv(
+                conn, customer_id, month, handle, member_id=member
+            ),
         )
 
     with errors_as_lines():

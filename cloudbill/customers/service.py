@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..enterprise import accounting
 from ..expenditure import repo as expenditure_repo
 from ..expenditure.model import Attribution, BillType, Expenditure
 from ..kernel.errors import CloudbillError, ErrorCode
@@ -258,8 +259,19 @@ def _postpaid_figures(conn: Connection, customer: Customer, now: datetime | None
 
 def require_fee_allowed(conn: Connection, customer_id: str) -> Customer:
     customer = get(conn, customer_id)
-    rules.check_fee_incurring_allowed(customer, overview(conn, customer))
+    check_fee_allowed(conn, customer)
     return customer
+
+
+def check_fee_allowed(conn: Connection, customer: Customer, now: datetime | None = None) -> None:
+    """Refused if frozen or in arrears; a unified member also while its master is: the master
+    pays its fees, so the master's arrears are its own (enterprise/accounting.py)."""
+    rules.check_fee_incurring_allowed(customer, overview(conn, customer, now))
+    moment = now if now is not None else clock_repo.read_clock(conn)[1]
+    payer = accounting.payer_of(conn, customer.id, moment)
+    if payer != customer.id:
+        master = get(conn, payer)
+        rules.check_fee_incurring_allowed(master, overview(conn, master, now))
 
 
 def _reference(reference: object) -> str:
@@ -296,6 +308,8 @@ def topup(
     previous = ledger.replay(conn, key, digest)
     if previous is not None:
         return previous
+    # A unified member's master pays for it: its own money would serve nothing new.
+    accounting.refuse_own_payment(conn, customer.id, now, what="a top-up")
     accounts = ledger.customer_accounts(conn, customer.id)
     split = rules.split_topup(
         money.units,

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import Connection, insert, select
 
 from ..kernel.quantity import QUANTITY_SCALE
-from ..store.schema import fee_record
+from ..store.schema import fee_record, ledger_transaction
 from .model import Expenditure
 
 
-def _row(e: Expenditure) -> dict[str, object]:
+def _row(e: Expenditure, payers: dict[int, str]) -> dict[str, object]:
+    payer = payers.get(e.ledger_transaction_id) if e.ledger_transaction_id is not None else None
     return {
+        # Whose books the money moved on, when not the consumer's: a unified member's master.
+        "payer_id": payer if payer is not None and payer != e.customer_id else None,
         "settlement_id": None,
         "customer_id": e.customer_id,
         "resource_id": e.resource_id,
@@ -52,4 +55,7 @@ def insert_expenditures(conn: Connection, records: Sequence[Expenditure]) -> Non
     """Write a trade's records in the caller's transaction (the one that moves the money). The
     unique (trade, bill type, line) key makes a second write of the same trade fail loudly."""
     if records:
-        conn.execute(insert(fee_record), [_row(e) for e in records])
+        ids = sorted({e.ledger_transaction_id for e in records} - {None})
+        t = ledger_transaction.c
+        payers = dict(conn.execute(select(t.id, t.customer_id).where(t.id.in_(ids))).all())
+        conn.execute(insert(fee_record), [_row(e, payers) for e in records])

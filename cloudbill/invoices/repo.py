@@ -12,6 +12,7 @@ from sqlalchemy import Connection, and_, func, insert, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..bills.repo import bucket
+from ..enterprise import accounting
 from ..expenditure.model import ORDER_BILL_TYPES, BillType
 from ..kernel.limits import PAGE_SIZE_MAX
 from ..ledger.model import AccountKind, TransactionKind, provider_account_code
@@ -29,7 +30,9 @@ from ..store.schema import (
 )
 from .model import HOLDING, Invoice, Item, Kind, Method, Profile, SourceKind, Status, TitleType
 
-# Money actually paid: cash and credit (post-paid), never coupons; debt is not paid yet.
+# Money actually paid: cash and credit (post-paid), never coupons; debt is not paid yet. By
+# whoever paid it: an enterprise master invoices what it paid for its unified members, and
+# they do not (enterprise/accounting.paid_by).
 _PAID = fee_record.c.cash_units + fee_record.c.credit_units
 
 
@@ -45,7 +48,10 @@ def order_rows(conn: Connection, customer_id: str) -> list[Any]:
             func.min(c.created_at).label("at"),
             func.sum(_PAID).label("units"),
         )
-        .where(c.customer_id == customer_id, c.bill_type.in_([str(t) for t in ORDER_BILL_TYPES]))
+        .where(
+            accounting.paid_by(c, customer_id),
+            c.bill_type.in_([str(t) for t in ORDER_BILL_TYPES]),
+        )
         .group_by(c.trade_id, c.resource_id, c.service, c.region)
     )
     return list(conn.execute(query))
@@ -62,7 +68,7 @@ def cycle_rows(
     query = (
         select(month, c.service, c.region, func.sum(_PAID).label("units"))
         .where(
-            c.customer_id == customer_id,
+            accounting.paid_by(c, customer_id),
             c.bill_type == str(BillType.USAGE),
             c.hour_start >= months[0][1],
             c.hour_start < end,
@@ -83,7 +89,7 @@ def cycle_debt_rows(
     query = (
         select(month, c.service, c.region, func.sum(c.debt_units).label("units"))
         .where(
-            c.customer_id == customer_id,
+            accounting.paid_by(c, customer_id),
             c.bill_type == str(BillType.USAGE),
             c.debt_units > 0,
             c.hour_start >= months[0][1],
@@ -118,7 +124,7 @@ def first_usage_at(conn: Connection, customer_id: str) -> datetime | None:
     c = fee_record.c
     return conn.execute(
         select(func.min(c.hour_start)).where(
-            c.customer_id == customer_id, c.bill_type == str(BillType.USAGE)
+            accounting.paid_by(c, customer_id), c.bill_type == str(BillType.USAGE)
         )
     ).scalar_one()
 

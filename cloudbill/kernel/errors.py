@@ -85,6 +85,8 @@ class ErrorCode(StrEnum):
     ENTERPRISE_NOT_INDEPENDENT = "ENTERPRISE_NOT_INDEPENDENT"  # allocation: unified member
     ENTERPRISE_OVER_ALLOCATABLE = "ENTERPRISE_OVER_ALLOCATABLE"  # more than may be moved
     ENTERPRISE_NOT_SUPPORTED = "ENTERPRISE_NOT_SUPPORTED"  # no meaning here (project auth)
+    # enterprise: a member in unified accounting pays through its master, never itself
+    UNIFIED_MEMBER_PAYS_THROUGH_MASTER = "UNIFIED_MEMBER_PAYS_THROUGH_MASTER"
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -148,6 +150,7 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ENTERPRISE_NOT_INDEPENDENT: 409,
     ErrorCode.ENTERPRISE_OVER_ALLOCATABLE: 409,
     ErrorCode.ENTERPRISE_NOT_SUPPORTED: 400,
+    ErrorCode.UNIFIED_MEMBER_PAYS_THROUGH_MASTER: 409,
 }
 
 

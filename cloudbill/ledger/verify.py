@@ -175,11 +175,12 @@ def verify_bill_records(conn: Connection, report: VerifyReport) -> None:
     """Bills hold every movement of a customer's money for services, exactly once.
 
     For each fee, order, refund and adjustment transaction, the expenditure records written
-    with it (same customer) add up to what it moved into the provider's revenue or out of its
-    adjustment book, and each payment column (coupon, cash, credit, debt) to what it moved on
-    that book of the customer; no record names another transaction or none while carrying
-    money. A bill is the sum of a month's records, so its total equals the ledger's movements
-    of the customer's money for services in that month."""
+    with it (same paying customer: a unified member's records are its master's money) add up
+    to what it moved into the provider's revenue or out of its adjustment book, and each
+    payment column (coupon, cash, credit, debt) to what it moved on that book of the
+    customer; no record names another transaction or none while carrying money. A bill is
+    the sum of a month's records, so its total equals the ledger's movements of the
+    customer's money for services in that month."""
     e, a, t, f = ledger_entry.c, ledger_account.c, ledger_transaction.c, fee_record.c
     counter = and_(a.customer_id.is_(None), a.kind.in_(COUNTER_KINDS))
     moved = (
@@ -195,14 +196,16 @@ def verify_bill_records(conn: Connection, report: VerifyReport) -> None:
         .group_by(e.transaction_id, t.customer_id)
         .subquery()
     )
+    # The customer whose money a record moved: its payer (a unified member's master), else itself.
+    paid_by = func.coalesce(f.payer_id, f.customer_id)
     billed = (
         select(
             f.ledger_transaction_id.label("tx"),
-            f.customer_id,
+            paid_by.label("customer_id"),
             *(func.sum(f[f"{name}_units"]).label(name) for name in FIGURES),
         )
         .where(f.ledger_transaction_id.is_not(None))
-        .group_by(f.ledger_transaction_id, f.customer_id)
+        .group_by(f.ledger_transaction_id, paid_by)
         .subquery()
     )
     same = and_(billed.c.tx == moved.c.tx, billed.c.customer_id == moved.c.customer_id)

@@ -6,14 +6,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, case, select
+from sqlalchemy.orm import aliased
 
 from ..catalog import service as catalog_service
+from ..enterprise import accounting
+from ..enterprise.model import AccountingMode, AssociationStatus
 from ..kernel.limits import PAGE_SIZE_MAX
 from ..notify.outbox import Event, emit_many
 from ..resources import repo as resource_repo
 from ..resources.model import ResourceStatus, StatusChange
-from ..store.schema import customer, resource
+from ..store.schema import customer, enterprise_association, resource
 from .policy import PolicyRow, periods_for
 from .rules import ResourceFacts, Transition, deadline, decide
 
@@ -29,15 +32,37 @@ def policy_rows(conn: Connection) -> tuple[PolicyRow, ...]:
 
 
 def _candidates(conn: Connection, customer_ids: list[str] | None, after: str, limit: int):  # type: ignore[no-untyped-def]
-    """Pay-per-use resources that may move: of customers in arrears, or in grace/frozen."""
-    r, c = resource.c, customer.c
+    """Pay-per-use resources that may move: of customers in arrears, or in grace/frozen.
+
+    A unified member's arrears are its master's (enterprise/accounting.py): its resources go
+    to grace, freeze and come back with the master's arrears, not its own."""
+    r, c, a = resource.c, customer.c, enterprise_association.c
+    master = aliased(customer, name="master")
+    arrears_since = case((a.master_id.is_not(None), master.c.arrears_since), else_=c.arrears_since)
     query = (
-        select(r.id, r.status, r.status_since, r.billing_mode, r.service, c.level, c.arrears_since)
+        select(
+            r.id,
+            r.status,
+            r.status_since,
+            r.billing_mode,
+            r.service,
+            c.level,
+            arrears_since.label("arrears_since"),
+        )
         .join(customer, c.id == r.customer_id)
+        .outerjoin(
+            enterprise_association,
+            and_(
+                a.member_id == r.customer_id,
+                a.mode == str(AccountingMode.UNIFIED),
+                a.status == str(AssociationStatus.ACTIVE),
+            ),
+        )
+        .outerjoin(master, master.c.id == a.master_id)
         .where(
             r.billing_mode == "pay_per_use",
             r.status.in_([str(s) for s in ACTIVE]),
-            c.arrears_since.is_not(None)
+            arrears_since.is_not(None)
             | r.status.in_([str(ResourceStatus.GRACE), str(ResourceStatus.FROZEN)]),
             r.id > after,
         )
@@ -94,8 +119,10 @@ def _event(t: Transition) -> Event:
 
 
 def on_arrears_cleared(conn: Connection, customer_id: str, now: datetime) -> None:
-    """A payment cleared the debt: unfreeze at once, and tell the provider."""
-    apply_due(conn, now=now, customer_ids=[customer_id])
+    """A payment cleared the debt: unfreeze at once (a master's unified members' resources
+    too: their arrears were the master's), and tell the provider."""
+    members = sorted(accounting.unified_members(conn, [customer_id]))
+    apply_due(conn, now=now, customer_ids=[customer_id, *members])
     emit_many(
         conn,
         [

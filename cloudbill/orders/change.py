@@ -30,7 +30,7 @@ from .drafting import (
     subscription_of,
 )
 from .model import Order, OrderSource, OrderStatus, OrderType
-from .pricing import period_quote
+from .pricing import discount_holder, period_quote
 from .refunds import computed, give_back, split_by_sources
 from .remaining import remaining_share
 
@@ -96,6 +96,7 @@ def create_change(
                 period_unit=row.period_unit,
                 period_count=row.period_count,
                 rounding=terms.rounding,
+                holder=discount_holder(conn, customer, now),
             )
             for spec in (new_spec, r.spec)
         ]

@@ -12,6 +12,7 @@ from ..benefits.model import CashCoupon, CouponStatus
 from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..customers.model import Customer
+from ..enterprise import accounting
 from ..expenditure import repo as expenditure_repo
 from ..kernel.currency import currency_digits
 from ..kernel.errors import CloudbillError, ErrorCode
@@ -120,6 +121,18 @@ def pay(
     )[0]
 
 
+def paying_customers(
+    conn: Connection, customer_id: str, now: datetime
+) -> tuple[Customer, Customer]:
+    """The customer and who pays its orders now: its unified master (enterprise/accounting.py)
+    or itself. Both locked in id order, the order settlement locks customers in."""
+    payer_id = accounting.payer_of(conn, customer_id, now)
+    locked = {cid: customers.get(conn, cid, lock=True) for cid in sorted({customer_id, payer_id})}
+    customer, payer = locked[customer_id], locked[payer_id]
+    accounting.check_payable(customer, payer)
+    return customer, payer
+
+
 def _payable(conn: Connection, customer: Customer, order_id: str, reference, now):  # type: ignore[no-untyped-def]
     """The order locked, and whether it is a replay (already paid with this reference). Read
     once, locked (another customer's order looks absent, as `get` answers)."""
@@ -164,10 +177,11 @@ def pay_together(
     """Pay several pending orders of a customer together, all or none: each chosen coupon is
     shared over the orders pro rata by amount (`rules.plan_payments`), then cash, then credit.
     Each order is paid by its own ledger transaction, all in this database transaction. The
-    same reference again answers the paid orders."""
+    same reference again answers the paid orders. A unified member's orders are paid by its
+    master: the master's coupons, cash and credit, on the master's books."""
     reference = reference_of(reference)
     ids = _order_ids(order_ids)
-    customer = customers.get(conn, customer_id, lock=True)
+    customer, payer = paying_customers(conn, customer_id, now)
     found = [_payable(conn, customer, oid, reference, now) for oid in ids]
     replays = [order for order, replay in found if replay]
     if replays:
@@ -178,10 +192,15 @@ def pay_together(
             )
         return replays
     pending = [order for order, _ in found]
-    figures = customers.overview(conn, customer, now)  # read once: the checks write nothing
+    figures = customers.overview(conn, payer, now)  # read once: the checks write nothing
     if any(order.order_type in FEE_INCURRING for order in pending):
-        customer_rules.check_fee_incurring_allowed(customer, figures)
-    offers = _chosen_coupons(conn, customer, coupon_ids, coupons_max, now)
+        # refused if frozen or in arrears; a unified member also while its master (who pays
+        # its fees) is, as customers.check_fee_allowed says
+        if payer.id != customer.id:
+            own = customers.overview(conn, customer, now)
+            customer_rules.check_fee_incurring_allowed(customer, own)
+        customer_rules.check_fee_incurring_allowed(payer, figures)
+    offers = _chosen_coupons(conn, payer, coupon_ids, coupons_max, now)
     for order in pending:
         _still_valid(conn, order, now)
     payables = [
@@ -197,16 +216,17 @@ def pay_together(
         now=now,
     )
     return [
-        _settle(conn, customer, order, payable, plan, reference, now)
+        _settle(conn, customer, payer, order, payable, plan, reference, now)
         for order, payable, plan in zip(pending, payables, plans, strict=True)
     ]
 
 
-def _settle(conn, customer, order, payable, plan, reference, now) -> Order:  # type: ignore[no-untyped-def]
-    """Post one order's planned payment, record how each line was paid, and apply it."""
+def _settle(conn, customer, payer, order, payable, plan, reference, now) -> Order:  # type: ignore[no-untyped-def]
+    """Post one order's planned payment (on the payer's books), record how each line was
+    paid, and apply it."""
     posted = payment.post_payment(
         conn,
-        customer_id=customer.id,
+        customer_id=payer.id,
         currency=customer.currency,
         order_id=order.id,
         coupon_uses=plan.uses,

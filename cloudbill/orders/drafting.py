@@ -16,7 +16,6 @@ from sqlalchemy import Connection
 from ..catalog.model import BillingMode
 from ..catalog.pricing import Quote
 from ..config import Settings
-from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..customers.model import Customer
 from ..kernel.errors import CloudbillError, ErrorCode
@@ -132,7 +131,7 @@ def replayed(conn: Connection, customer: Customer, reference: str | None, digest
 
 
 def check_fee_allowed(conn: Connection, customer: Customer, now: datetime) -> None:
-    customer_rules.check_fee_incurring_allowed(customer, customers.overview(conn, customer, now))
+    customers.check_fee_allowed(conn, customer, now)  # a unified member's master's arrears too
 
 
 def own_resources(conn: Connection, customer: Customer, resource_ids: object) -> list[Resource]:

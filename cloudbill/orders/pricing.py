@@ -3,19 +3,31 @@ days (a unified expiry date: a day costs 1/30 of a month, Huawei's daily rate)."
 
 from __future__ import annotations
 
+from datetime import datetime
 from decimal import Decimal
+
+from sqlalchemy import Connection
 
 from ..catalog import service as catalog_service
 from ..catalog.index import CatalogIndex
 from ..catalog.model import BillingMode, PeriodUnit
 from ..catalog.pricing import Quote, best_discount, quote
+from ..customers import service as customers
 from ..customers.model import Customer
+from ..enterprise import accounting
 from ..kernel.currency import currency_digits
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.money import Rounding
 
 DAYS_PER_MONTH = 30
 DAY_UNIT = "day"
+
+
+def discount_holder(conn: Connection, customer: Customer, now: datetime) -> Customer:
+    """Whose commercial discounts price the customer's orders: its unified master's, who pays
+    them (enterprise/accounting.py), or its own."""
+    payer = accounting.payer_of(conn, customer.id, now)
+    return customer if payer == customer.id else customers.get(conn, payer)
 
 
 def period_quote(
@@ -27,9 +39,12 @@ def period_quote(
     period_unit: str,
     period_count: int,
     rounding: Rounding,
+    holder: Customer | None = None,
 ) -> Quote:
+    """`holder`: whose discounts apply (`discount_holder`), the customer's own by default."""
+    holder = holder or customer
     if period_unit == DAY_UNIT:
-        return _days_quote(catalog, customer, resource_type, spec, period_count, rounding)
+        return _days_quote(catalog, customer, holder, resource_type, spec, period_count, rounding)
     return catalog_service.inquire_period(
         catalog,
         resource_type=resource_type,
@@ -38,14 +53,15 @@ def period_quote(
         period_count=period_count,
         currency=customer.currency,
         rounding=rounding,
-        customer_id=customer.id,
-        customer_level=customer.level,
+        customer_id=holder.id,
+        customer_level=holder.level,
     )
 
 
 def _days_quote(
     catalog: CatalogIndex,
     customer: Customer,
+    holder: Customer,
     resource_type: str,
     spec: str,
     days: int,
@@ -60,8 +76,8 @@ def _days_quote(
         )
     discount = best_discount(
         catalog.document.discounts,
-        customer_id=customer.id,
-        customer_level=customer.level,
+        customer_id=holder.id,
+        customer_level=holder.level,
         service=ref.service.code,
         billing_mode=BillingMode.YEARLY_MONTHLY,
         period_unit=PeriodUnit.MONTH,

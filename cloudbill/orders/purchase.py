@@ -33,7 +33,7 @@ from .drafting import (
     store,
 )
 from .model import Order, OrderSource, OrderType
-from .pricing import period_quote
+from .pricing import discount_holder, period_quote
 
 
 def create_new(
@@ -89,6 +89,7 @@ def create_new(
             period_unit=str(unit),
             period_count=count,
             rounding=terms.rounding,
+            holder=discount_holder(conn, customer, now),
         )
         for _ in range(quantity):
             target = {
@@ -157,6 +158,7 @@ def create_conversion(
         period_unit=str(unit),
         period_count=count,
         rounding=terms.rounding,
+        holder=discount_holder(conn, customer, now),
     )
     lines = [line_values(1, resource_line(r), quote, unit=str(unit), count=count)]
     order_id = store(

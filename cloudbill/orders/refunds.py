@@ -8,7 +8,9 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from ..catalog.pricing import Quote
+from ..customers import service as customers
 from ..customers.model import Customer
+from ..enterprise import accounting
 from ..kernel.currency import currency_digits
 from ..kernel.money import Money
 from . import payment, repo, rules
@@ -41,6 +43,20 @@ def split_by_sources(
         resource_id: rules.split_exact(units, _sources(conn, resource_id), step=step)
         for resource_id, units in refunds.items()
     }
+
+
+def _payer(conn: Connection, customer: Customer, parts_by_resource, now: datetime) -> str:  # type: ignore[no-untyped-def]
+    """Whose books a refund goes back to: whoever paid the resources' orders (a unified
+    member's master, for what it paid). Paid by several (a term bought before joining, renewed
+    after): the one paying for the customer now."""
+    orders = {r.order_id for rid in parts_by_resource for r in repo.paid_lines(conn, rid)}
+    payers = repo.payers_of_orders(conn, orders)
+    if len(payers) != 1:
+        payers = {accounting.payer_of(conn, customer.id, now)}
+    [payer] = payers
+    if payer != customer.id:
+        customers.get(conn, payer, lock=True)  # its books move
+    return payer
 
 
 def give_back(
@@ -81,9 +97,10 @@ def give_back(
     repo.add_coupon_uses(conn, order_id, uses)
     if not (cash or credit or any(coupon_back.values())):
         return 0  # nothing to give back (e.g. unsubscribing an expired resource): no posting
+    payer = _payer(conn, customer, parts_by_resource, now)
     posted = payment.post_refund(
         conn,
-        customer_id=customer.id,
+        customer_id=payer,
         currency=customer.currency,
         order_id=order_id,
         cash_units=cash,

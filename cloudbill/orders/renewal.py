@@ -27,7 +27,7 @@ from .drafting import (
     subscription_of,
 )
 from .model import Order, OrderSource, OrderType
-from .pricing import DAY_UNIT, period_quote
+from .pricing import DAY_UNIT, discount_holder, period_quote
 
 
 def create_renewal(
@@ -80,6 +80,7 @@ def create_renewal(
             period_unit=unit,
             period_count=count,
             rounding=terms.rounding,
+            holder=discount_holder(conn, customer, now),
         )
         lines.append(line_values(len(lines) + 1, resource_line(r), quote, unit=unit, count=count))
 

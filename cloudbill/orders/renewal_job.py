@@ -12,7 +12,6 @@ from sqlalchemy import Connection
 
 from ..benefits import coupons as coupon_service
 from ..benefits.model import CouponStatus
-from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import PAGE_SIZE_MAX
@@ -22,7 +21,7 @@ from ..store.schema import resource, subscription
 from ..subscriptions import repo, rules
 from ..subscriptions import service as subscriptions
 from . import rules as order_rules
-from .checkout import coupon_offer, expire_due, pay
+from .checkout import coupon_offer, expire_due, pay, paying_customers
 from .drafting import Terms
 from .model import OrderSource
 from .renewal import create_renewal
@@ -99,10 +98,11 @@ def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no
     costs (its period, and the days on to a unified expiry day) is checked against what can
     pay it, and a renewal that cannot be paid leaves no order behind, only its reason. One
     customer's failure never stops the others' renewals."""
-    cust = customers.get(conn, row.customer_id, lock=True)
-    figures = customers.overview(conn, cust, now)
     try:
-        customer_rules.check_fee_incurring_allowed(cust, figures)
+        # A unified member's renewal is paid by its master: its coupons, cash and credit.
+        cust, payer = paying_customers(conn, row.customer_id, now)
+        figures = customers.overview(conn, payer, now)
+        customers.check_fee_allowed(conn, cust, now)  # and the paying master's arrears
         with conn.begin_nested():
             order = create_renewal(
                 conn,
@@ -118,7 +118,7 @@ def _renew_once(conn, row, terms, now, report) -> str | None:  # type: ignore[no
                 order_rules.PayableLine(x.line_no, x.service, x.amount_units) for x in order.lines
             ]
             coupons = order_rules.auto_coupons(
-                lines, _active_coupons(conn, cust.id), coupons_max=terms.coupons_max, now=now
+                lines, _active_coupons(conn, payer.id), coupons_max=terms.coupons_max, now=now
             )
             try:
                 order_rules.plan_payment(  # refuses what the coupons, cash and credit cannot pay

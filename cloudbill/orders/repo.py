@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from ..store.schema import customer_order, order_coupon, order_line
+from ..store.schema import customer_order, ledger_transaction, order_coupon, order_line
 from .model import Order, OrderLine, OrderSource, OrderStatus, OrderType
 
 _LINE_FIELDS = tuple(OrderLine.__dataclass_fields__)
@@ -244,3 +244,19 @@ def settle_lines(conn: Connection, line_ids: list[int], order_id: str) -> None:
         conn.execute(
             update(order_line).where(order_line.c.id.in_(line_ids)).values(settled_by=order_id)
         )
+
+
+def payers_of_orders(conn: Connection, order_ids) -> set[str]:  # type: ignore[no-untyped-def]
+    """Whose books the orders' money moved on (the customers of their ledger transactions)."""
+    ids = sorted(order_ids)
+    if not ids:
+        return set()
+    o, t = customer_order.c, ledger_transaction.c
+    return set(
+        conn.execute(
+            select(t.customer_id)
+            .join(customer_order, o.ledger_transaction_id == t.id)
+            .where(o.id.in_(ids))
+            .distinct()
+        ).scalars()
+    )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, func, insert, or_, select
 
+from ..enterprise import accounting
 from ..ledger.model import AccountKind, TransactionKind
 from ..store.schema import (
     customer,
@@ -46,7 +47,7 @@ def charged_in(conn: Connection, customer_id: str, c: Cycle, previous_issue_at: 
         select(func.coalesce(func.sum(f.credit_units), 0))
         .select_from(fee_record.join(settlement_run, s.id == f.settlement_id))
         .where(
-            f.customer_id == customer_id,
+            accounting.paid_by(f, customer_id),
             f.credit_units > 0,
             or_(
                 and_(f.hour_start >= c.start, f.hour_start < c.end, s.started_at < c.issue_at),
@@ -83,7 +84,7 @@ def next_fee_hour(conn: Connection, customer_id: str, since: datetime | None) ->
     f = fee_record.c
     # Usage fees only: orders and adjustments on credit are found on the unpaid book.
     query = select(func.min(f.hour_start)).where(
-        f.customer_id == customer_id, f.settlement_id.is_not(None), f.credit_units > 0
+        accounting.paid_by(f, customer_id), f.settlement_id.is_not(None), f.credit_units > 0
     )
     if since is not None:
         query = query.where(f.hour_start >= since)
@@ -99,7 +100,7 @@ def next_late_settlement(
         select(func.min(s.started_at))
         .select_from(fee_record.join(settlement_run, s.id == f.settlement_id))
         .where(
-            f.customer_id == customer_id,
+            accounting.paid_by(f, customer_id),
             f.credit_units > 0,
             f.hour_start < hours_before,
             s.started_at >= since,

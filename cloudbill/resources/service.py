@@ -106,7 +106,7 @@ def register(
         if parent.status is ResourceStatus.RELEASED:
             raise CloudbillError(ErrorCode.INVALID_STATE, f"parent {parent.id} is released")
     if mode is BillingMode.PAY_PER_USE:
-        customer_rules.check_fee_incurring_allowed(customer, customers.overview(conn, customer))
+        customers.check_fee_allowed(conn, customer)
     else:
         customer_rules.check_not_frozen(customer)
     resource_id = data.id or new_id()
@@ -190,7 +190,7 @@ def change_spec(conn: Connection, resource_id: str, spec: object, *, now: dateti
             ErrorCode.INVALID_ARGUMENT, f"resource {current.id} already has spec {spec}"
         )
     customer = customers.get(conn, current.customer_id, lock=True)
-    customer_rules.check_fee_incurring_allowed(customer, customers.overview(conn, customer))
+    customers.check_fee_allowed(conn, customer)
     ref = catalog_service.active(conn).spec(current.resource_type, spec)
     prices = ref.spec.prices.get(customer.currency)
     if prices is None or not prices.pay_per_use:

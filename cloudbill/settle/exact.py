@@ -10,9 +10,8 @@ from ..catalog.model import BillingMode
 from ..catalog.pricing import best_discount
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.money import check_book, check_int64
-from ..ledger.model import AccountKind
 from ..rate.rules import rate
-from .deduction import Charge, Wallet, deduct
+from .deduction import Charge, deduct
 from .gather import cover, tier_key
 from .priced import (
     PAID_PARTS,
@@ -24,18 +23,14 @@ from .priced import (
 
 
 def price_exactly(catalog, entry, lines, facts, packages, tier_totals, pieces_of, *, now):  # type: ignore[no-untyped-def]
-    """Price one customer as settlement always did, line by line; raises what stops it."""
+    """Price one entry (a consumer's lines one payer pays) as settlement always did, line by
+    line, paid from the entry's wallet (the payer's, as the entries before left it); raises
+    what stops it. `tier_totals`: the consumer's month-to-date quantities, updated."""
     row, books = entry.customer, entry.accounts
-    exact = ExactSettlement(row, books, Wallet(
-        cash_units=books[AccountKind.CASH].balance_units,
-        unpaid_units=books[AccountKind.UNPAID].balance_units,
-        debt_units=books[AccountKind.DEBT].balance_units,
-        credit_limit_units=row.credit_limit_units if row.payment_mode == "postpaid" else 0,
-        coupons=entry.wallet.coupons,
-    ))  # fmt: skip
-    _price_customer(catalog, exact, lines, facts, packages, dict(tier_totals), {},
+    exact = ExactSettlement(row, books, entry.wallet, payer=entry.payer_row)
+    _price_customer(catalog, exact, lines, facts, packages, tier_totals, {},
                     pieces_of, now=now)  # fmt: skip
-    entry.exact, entry.wallet = exact, exact.wallet
+    entry.exact = exact
     entry.package_uses = []
     entry.paid = {part: sum(getattr(p.payment, part) for p in exact.lines) for part in PAID_PARTS}
     entry.coupon_uses = {}
@@ -110,10 +105,11 @@ def _price_line(
         key = tier_key(row, fact, line)
         already = tier_totals.get(key, 0)
         tier_totals[key] = already + billed
-    dkey = (row.id, fact.service)
+    payer = entry.payer  # the payer's discounts (a unified member's: its master's)
+    dkey = (payer.id, fact.service)
     if dkey not in discounts:
         discounts[dkey] = best_discount(
-            catalog.document.discounts, customer_id=row.id, customer_level=row.level,
+            catalog.document.discounts, customer_id=payer.id, customer_level=payer.level,
             service=fact.service, billing_mode=BillingMode.PAY_PER_USE,
         )  # fmt: skip
     line.usage_e10 = usage  # in the current pricing unit

@@ -36,27 +36,31 @@ class Gathered:
         self.package_e10: list[int] = []
         self.billed: list[int] = []
         self.already: list[int] = []
-        self.owner: list[str] = []
+        self.owner: list[tuple[str, str]] = []  # the entry key (consumer, payer) of each row
         self.price_keys: list[int] = []  # the line's price, for its unit price text
         self.groups: dict[tuple[int, str | None], list] = {}  # (price, discount) -> members
         self.resolved: dict[tuple, list | None] = {}  # type: ignore[type-arg]
         self.unit_texts: dict[int, str | None] = {}
         self.saved: dict[str, dict[str, dict]] = {}  # customer -> package -> used before
+        # month-to-date tier quantities as this run bills them, per consumer: a consumer's
+        # lines may come in two entries (paid by itself, and by its unified master)
+        self.running: dict[str, dict] = {}
         targeted = {d.customer_id for d in catalog.document.discounts if d.customer_id}
         self.targeted = targeted
 
     def customer(self, entry: CustomerSettlement, lines: list[Line]) -> bool:
         """Gather a customer's lines; False when one of them is unusual (kept out)."""
-        row = entry.customer
+        row, payer = entry.customer, entry.payer_row
         own = self.packages.get(row.id)
-        if own:  # package uses are undone if this customer is priced again line by line
+        if own and row.id not in self.saved:  # undone if priced again line by line
             self.saved[row.id] = {p.id: dict(p.used_e10) for p in own}
         first = len(self.lines)
-        running: dict = {}
+        running = self.running.setdefault(row.id, {})
+        before = dict(running)
         rows, uses = [], []
         for line in lines:
             try:
-                got = self._line(row, line, own, running, uses)
+                got = self._line(row, payer, line, own, running, uses)
             except SQLAlchemyError:
                 raise  # the database, not this customer's data: the whole run retries
             except Exception:  # whatever this customer's data breaks: rate() names it
@@ -65,6 +69,8 @@ class Gathered:
                 del self.lines[first:], self.line_facts[first:], self.usage[first:]
                 del self.package_e10[first:], self.billed[first:], self.already[first:]
                 del self.owner[first:], self.price_keys[first:]
+                running.clear()
+                running.update(before)
                 return False
             rows.append(got)
         for group, index in rows:
@@ -73,19 +79,20 @@ class Gathered:
         entry.package_uses = uses
         return True
 
-    def _line(self, row, line, own, running, uses):  # type: ignore[no-untyped-def]
+    def _line(self, row, payer, line, own, running, uses):  # type: ignore[no-untyped-def]
         fact = self.facts.get(line.resource_id)
         if fact is None:
             return None
         if line.spec is not None and line.spec != fact.spec:  # the spec changed since
             fact = AsRated(fact.id, fact.service, fact.resource_type, line.spec, fact.region)
         # Lines of one spec, usage type, currency and discount share a price group: a few
-        # hundred in an hour of a million lines, each looked up once.
+        # hundred in an hour of a million lines, each looked up once. The discount is the
+        # payer's (a unified member's: its master's).
         rkey = (fact.resource_type, fact.spec, row.currency, line.usage_type, fact.service,
-                row.id if row.id in self.targeted else None, row.level)  # fmt: skip
+                payer.id if payer.id in self.targeted else None, payer.level)  # fmt: skip
         group = self.resolved.get(rkey, False)
         if group is False:
-            group = self.resolved[rkey] = self._group(row, fact, line)
+            group = self.resolved[rkey] = self._group(row, payer, fact, line)
         if group is None:
             return None
         price = group[0][0]
@@ -120,18 +127,19 @@ class Gathered:
         self.package_e10.append(covered)
         self.billed.append(billed)
         self.already.append(already)
-        self.owner.append(row.id)
+        self.owner.append((row.id, payer.id))
         self.price_keys.append(id(price))
         return group, index
 
-    def _group(self, row, fact, line):  # type: ignore[no-untyped-def]
-        """The price group of a spec's usage type for this customer, or None (no price)."""
+    def _group(self, row, payer, fact, line):  # type: ignore[no-untyped-def]
+        """The price group of a spec's usage type for this customer and payer, or None (no
+        price): the consumer's currency, the payer's discount."""
         item = (fact.resource_type, fact.spec, row.currency, line.usage_type)
         price = self._price(item)
         if price is None:
             return None
         discount = best_discount(
-            self.catalog.document.discounts, customer_id=row.id, customer_level=row.level,
+            self.catalog.document.discounts, customer_id=payer.id, customer_level=payer.level,
             service=fact.service, billing_mode=BillingMode.PAY_PER_USE,
         )  # fmt: skip
         gkey = (id(price), None if discount is None else discount.id)
@@ -169,13 +177,11 @@ class Gathered:
             outside[at] = r.outside
         return columns.RatedColumns(official, off, amount, outside)
 
-    def restore(self, entry: CustomerSettlement) -> None:
-        """Undo what gathering this customer's lines and paying them changed."""
-        saved = self.saved.get(entry.customer.id, {})
-        for package in self.packages.get(entry.customer.id, ()):
-            package.used_e10 = saved.get(package.id, package.used_e10)
-        for coupon in entry.wallet.coupons:
-            coupon.balance_units = coupon.initial_units
+    def restore_packages(self, customer_id: str) -> None:
+        """Undo what gathering this customer's lines did to its packages."""
+        saved = self.saved.get(customer_id, {})
+        for package in self.packages.get(customer_id, ()):
+            package.used_e10 = dict(saved.get(package.id, package.used_e10))
 
     def columns(self, entries: dict[str, CustomerSettlement], rated, paid) -> RatedColumns:  # type: ignore[no-untyped-def]
         """The settled customers' rows in customer order (renumbered without those left out;

@@ -13,12 +13,12 @@ def pay_by_payer(entries, found, rated, *, now, skip):  # type: ignore[no-untype
     """Step three: each payer's fees paid in the deduction order, from the rated columns.
     A payer with no coupons whose cash covers its whole hour pays every fee from cash, in
     bulk; the others (coupons, credit, running out of money) go through deduction.deduct
-    fee by fee. Returns the customers whose amounts the books could not hold."""
+    fee by fee. Returns the entries (consumer, payer) whose amounts the books could not hold."""
     amount = rated.amount_units
     paid = {part: np.zeros_like(amount) for part in PAID_PARTS}
     unusual = set()
-    for cid, entry in entries.items():  # the payer is the customer itself (for now)
-        if cid in skip:
+    for key, entry in entries.items():  # in key order: a payer's entries share its wallet
+        if key in skip:
             continue
         a, b = entry.start, entry.stop
         fees = amount[a:b]
@@ -41,7 +41,7 @@ def pay_by_payer(entries, found, rated, *, now, skip):  # type: ignore[no-untype
                 for coupon_id, used in x.coupon_uses:
                     entry.coupon_uses[coupon_id] = entry.coupon_uses.get(coupon_id, 0) + used
         if not _storable(total, wallet):
-            unusual.add(cid)
+            unusual.add(key)
     return unusual, paid
 
 

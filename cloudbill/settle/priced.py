@@ -37,15 +37,29 @@ class PricedLine:
 
 @dataclass
 class CustomerSettlement:
-    customer: object  # the locked customer row
+    """A consumer's lines that one payer pays: the consumer itself, or its unified master
+    (enterprise/accounting.py) for the hours it was associated. `accounts` and `wallet` are the
+    payer's; entries of one payer share its wallet, paid one after another in key order."""
+
+    customer: object  # the locked consumer row
     accounts: dict[AccountKind, Account]
     wallet: Wallet
+    payer: object = None  # the locked payer row (None: the consumer pays itself)
     start: int = 0  # its lines are rows start..stop-1 of the settlement's columns
     stop: int = 0
     package_uses: list[tuple[int, PackageUse]] = field(default_factory=list)  # (row, use)
     coupon_uses: dict[str, int] = field(default_factory=dict)  # coupon id -> units used
     paid: dict[str, int] = field(default_factory=dict)  # coupon/cash/credit/debt_units totals
     exact: ExactSettlement | None = None  # priced line by line (an unusual customer): its own rows
+
+    @property
+    def payer_row(self):  # type: ignore[no-untyped-def]
+        return self.payer if self.payer is not None else self.customer
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """(consumer, payer): the entry's place in the settlement's columns."""
+        return self.customer.id, self.payer_row.id
 
 
 @dataclass
@@ -88,6 +102,7 @@ class ExactSettlement:
     wallet: Wallet
     lines: list[PricedLine] = field(default_factory=list)
     package_uses: list[tuple[PricedLine, PackageUse]] = field(default_factory=list)
+    payer: object = None  # the payer's row: its discounts apply
 
 
 def append_exact(out: RatedColumns, p: PricedLine) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from ..catalog.index import CatalogIndex
+from ..enterprise import accounting
 from ..kernel.errors import CloudbillError
 from ..kernel.periods import HOUR
 from ..kernel.resets import ResetKind
@@ -44,13 +45,16 @@ def price_lines(
     price, amounts past int64 or the books) is priced again line by line by rate() itself,
     which names the exact reason it is held."""
     customer_ids = {line.customer_id for line in lines}
-    rows = repo.lock_customers(conn, customer_ids)
-    accounts = ledger_repo.customer_accounts_bulk(conn, customer_ids)
+    # Who pays each consumer's hour: itself, or its unified master (enterprise/accounting.py).
+    # Payers are locked with the consumers, in the one id order: no deadlock between runs.
+    masters = accounting.payers_of_lines(conn, lines)
+    rows = repo.lock_customers(conn, customer_ids | set(masters.values()))
+    accounts = ledger_repo.customer_accounts_bulk(conn, rows.keys())
     facts = repo.resources(conn, {line.resource_id for line in lines})
     failures: dict[str, Failure] = {}
     factors = {code: unit.factor for code, unit in catalog.units.items()}
     packages = _packages(conn, catalog, rows, lines, failures)
-    coupons = _coupons(conn, customer_ids)
+    coupons = _coupons(conn, rows.keys())
     tier_totals = _tier_totals(conn, catalog, rows, facts, lines)
     coupons_of: dict[str, list[CouponState]] = defaultdict(list)
     for coupon in coupons.values():
@@ -58,48 +62,103 @@ def price_lines(
     by_customer_packages: dict[str, list[PackageState]] = defaultdict(list)
     for package in packages.values():
         by_customer_packages[package.customer_id].append(package)
-    lines_of: dict[str, list[Line]] = defaultdict(list)
+    lines_of: dict[tuple[str, str], list[Line]] = defaultdict(list)
     order = lambda x: (x.customer_id, x.hour, x.resource_id, x.usage_type, x.spec or "")  # noqa: E731
     for line in sorted(lines, key=order):
-        lines_of[line.customer_id].append(line)
+        payer = masters.get((line.customer_id, line.hour), line.customer_id)
+        lines_of[(line.customer_id, payer)].append(line)
     pieces_of = lambda line: repo.line_pieces(conn, line, factors)  # noqa: E731
     found = Gathered(catalog, facts, by_customer_packages, tier_totals, pieces_of)
-    entries: dict[str, CustomerSettlement] = {}
-    unusual: set[str] = set()  # priced again by rate(), line by line (see price_exactly)
-    for cid in sorted(customer_ids):
+    wallets = {pid: _wallet(rows[pid], accounts[pid], coupons_of[pid])
+               for pid in {pid for _, pid in lines_of}}  # fmt: skip
+    entries: dict[tuple[str, str], CustomerSettlement] = {}
+    unusual: set[tuple[str, str]] = set()  # priced again by rate(), line by line
+    for key in sorted(lines_of):
+        cid, pid = key
         if cid in failures:
             continue
-        row, books = rows[cid], accounts[cid]
         entry = CustomerSettlement(
-            customer=row,
-            accounts=books,
-            wallet=Wallet(
-                cash_units=books[AccountKind.CASH].balance_units,
-                unpaid_units=books[AccountKind.UNPAID].balance_units,
-                debt_units=books[AccountKind.DEBT].balance_units,
-                credit_limit_units=row.credit_limit_units if row.payment_mode == "postpaid" else 0,
-                coupons=coupons_of[cid],
-            ),
-        )
-        if not found.customer(entry, lines_of[cid]):
-            unusual.add(cid)
-        entries[cid] = entry
+            customer=rows[cid], accounts=accounts[pid], wallet=wallets[pid],
+            payer=rows[pid] if pid != cid else None,
+        )  # fmt: skip
+        try:
+            accounting.check_payable(rows[cid], rows[pid])
+        except CloudbillError as exc:
+            failures[cid] = describe(exc)
+            continue
+        if not found.customer(entry, lines_of[key]):
+            unusual.add(key)
+        entries[key] = entry
     rated = found.rate()
     unusual |= {found.owner[row] for row in np.flatnonzero(rated.outside).tolist()}
-    broke, paid = pay_by_payer(entries, found, rated, now=now, skip=unusual)
-    for cid in sorted(unusual | broke):  # rare: priced line by line, as rate() gives it
-        entry = entries[cid]
-        found.restore(entry)
+    redo = _together(entries, unusual)
+    broke, paid = pay_by_payer(entries, found, rated, now=now, skip=redo)
+    redo |= _together(entries, broke)
+    while redo:  # rare: priced line by line, as rate() gives it
+        failed = _price_exactly(catalog, entries, redo, lines_of, facts, by_customer_packages,
+                                found, rows, accounts, coupons_of, now=now)  # fmt: skip
+        if not failed:
+            break
+        failures.update(failed)  # held: the others are priced again without them
+        for key in [k for k in entries if k[0] in failed]:
+            del entries[key]
+        redo = {k for k in redo if k in entries}
+    return PricedSettlement(entries, packages, coupons, failures,
+                            found.columns(entries, rated, paid))  # fmt: skip
+
+
+def _wallet(row, books, coupons) -> Wallet:  # type: ignore[no-untyped-def]
+    """A payer's money at the start of the settlement (its books are locked meanwhile)."""
+    return Wallet(
+        cash_units=books[AccountKind.CASH].balance_units,
+        unpaid_units=books[AccountKind.UNPAID].balance_units,
+        debt_units=books[AccountKind.DEBT].balance_units,
+        credit_limit_units=row.credit_limit_units if row.payment_mode == "postpaid" else 0,
+        coupons=coupons,
+    )
+
+
+def _together(entries, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """`keys` with every entry that shares a consumer or a payer with one of them: those are
+    paid one after another from one wallet (and a consumer's tiers and packages run across
+    its entries), so they are priced line by line together."""
+    group = set(keys)
+    while True:
+        consumers = {cid for cid, _ in group}
+        payers = {pid for _, pid in group}
+        more = {k for k in entries if k[0] in consumers or k[1] in payers} - group
+        if not more:
+            return group
+        group |= more
+
+
+def _price_exactly(
+    catalog, entries, redo, lines_of, facts, packages, found, rows, accounts, coupons_of, *, now
+) -> dict[str, Failure]:  # type: ignore[no-untyped-def]
+    """Price the `redo` entries line by line, from their payers' books as they were: each
+    payer's wallet and coupons fresh, each consumer's packages and tiers as before this run.
+    Returns the consumers that could not be priced (nothing of theirs kept)."""
+    for coupon in (c for _, pid in redo for c in coupons_of[pid]):
+        coupon.balance_units = coupon.initial_units
+    wallets = {pid: _wallet(rows[pid], accounts[pid], coupons_of[pid]) for _, pid in redo}
+    for cid in {cid for cid, _ in redo}:
+        found.restore_packages(cid)
+    tiers: dict[str, dict] = {}  # type: ignore[type-arg]
+    failed: dict[str, Failure] = {}
+    for key in sorted(redo):
+        cid, pid = key
+        entry = entries[key]
+        entry.wallet = wallets[pid]
         try:
-            price_exactly(catalog, entry, lines_of[cid], facts, by_customer_packages,
-                           found.tier_base, pieces_of, now=now)  # fmt: skip
+            price_exactly(catalog, entry, lines_of[key], facts, packages,
+                          tiers.setdefault(cid, dict(found.tier_base)), found.pieces_of,
+                          now=now)  # fmt: skip
         except SQLAlchemyError:
             raise  # the database, not this customer's data: the whole run retries
         except Exception as exc:  # whatever this customer's data breaks
-            failures[cid] = describe(exc)
-            del entries[cid]
-    return PricedSettlement(entries, packages, coupons, failures,
-                            found.columns(entries, rated, paid))  # fmt: skip
+            failed[cid] = describe(exc)
+            return failed  # the pass is void: priced again without this consumer
+    return failed
 
 
 def _tier_totals(conn, catalog, rows, facts, lines):  # type: ignore[no-untyped-def]

@@ -1,9 +1,11 @@
-"""Write a priced settlement: the run, fee records, one ledger transfer per customer, package
-and coupon usage, arrears marks and their events, all in the caller's one transaction."""
+"""Write a priced settlement: the run, fee records, one ledger transfer per paying customer
+(itself, or a unified master for its members too), package and coupon usage, arrears marks and
+their events, all in the caller's one transaction."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, bindparam, update
 
@@ -60,12 +62,12 @@ def write_settlement(
             "records": records,
             "late_records": late_records,
             "fees": len(lines),
-            "customers": len(entries),
+            "customers": len({e.customer.id for e in entries}),
             "started_at": now,
             "finished_at": now,
         },
     )
-    transaction_ids = _post_ledger(conn, entries, hour=hour, now=now)
+    transaction_ids = _post_ledger(conn, entries, hour=hour, now=now, shard=shard)
     _write_fees(conn, entries, priced.columns, transaction_ids, run_id, now)
     _write_packages(conn, entries, priced.columns, run_id)
     _write_coupons(conn, priced, transaction_ids, run_id, now)
@@ -76,19 +78,33 @@ def write_settlement(
         records=records,
         late_records=late_records,
         fees=len(lines),
-        customers=len(entries),
+        customers=len({e.customer.id for e in entries}),
         new_arrears=new_arrears,
     )
 
 
+def _payers(entries: list[CustomerSettlement]) -> dict[str, list[CustomerSettlement]]:
+    """Each paying customer's entries: its own lines and those it pays for its members."""
+    found: dict[str, list[CustomerSettlement]] = {}
+    for entry in entries:
+        found.setdefault(entry.payer_row.id, []).append(entry)
+    return found
+
+
 def _post_ledger(
-    conn: Connection, entries: list[CustomerSettlement], *, hour: datetime, now: datetime
+    conn: Connection,
+    entries: list[CustomerSettlement],
+    *,
+    hour: datetime,
+    now: datetime,
+    shard: int = 0,
 ) -> dict[str, int]:
+    """One transfer per payer: the fees it paid, its members' with its own."""
     postings, owners = [], []
     revenue: dict[str, int] = {}
-    for entry in entries:
-        row = entry.customer
-        totals = {part: entry.paid[part] for part, _ in PAID_FROM}
+    for _, paid in sorted(_payers(entries).items()):
+        entry, row = paid[0], paid[0].payer_row
+        totals = {part: sum(e.paid[part] for e in paid) for part, _ in PAID_FROM}
         amount = sum(totals.values())
         if amount == 0:
             continue
@@ -102,7 +118,10 @@ def _post_ledger(
             for part, kind in PAID_FROM
             if totals[part]
         ]
-        key = f"settle:{hour.isoformat()}:{row.id}"
+        # A payer's members may be settled by other shards than its own: each shard's
+        # transfer is its own (shard 0 keeps the key of an unsharded settlement).
+        where = f"{shard}:" if shard else ""
+        key = f"settle:{hour.isoformat()}:{where}{row.id}"
         digest = payload_hash({"hour": hour.isoformat(), "customer": row.id, **totals})
         postings.append(
             Posting(
@@ -147,17 +166,19 @@ FEE_COLUMNS = (
     "debt_units",
     "ledger_transaction_id",
     "created_at",
+    "payer_id",
 )
 
 
 def _write_fees(conn, entries, cols, transaction_ids, run_id, now) -> None:  # type: ignore[no-untyped-def]
     """One fee record per rated line, straight from the columns."""
-    customer_of, currency_of, tx_of = [], [], []
+    customer_of, currency_of, tx_of, payer_of = [], [], [], []
     for entry in entries:
         row, count = entry.customer, entry.stop - entry.start
         customer_of += [row.id] * count
         currency_of += [row.currency] * count
-        tx_of += [transaction_ids.get(row.id)] * count
+        tx_of += [transaction_ids.get(entry.payer_row.id)] * count
+        payer_of += [entry.payer.id if entry.payer is not None else None] * count
     lines, facts = cols.lines, cols.facts
     n = len(lines)
     columns = (
@@ -186,6 +207,7 @@ def _write_fees(conn, entries, cols, transaction_ids, run_id, now) -> None:  # t
         cols.debt_units,
         tx_of,
         [now] * n,
+        payer_of,  # a unified member's master; none when the consumer paid itself
     )
     insert_columns(conn, fee_record, FEE_COLUMNS, columns)
 
@@ -277,8 +299,13 @@ def _write_coupons(conn, priced, transaction_ids, run_id, now) -> None:  # type:
 
 
 def _mark_arrears(conn, entries, *, hour, since, now) -> int:  # type: ignore[no-untyped-def]
-    """A customer whose fees could not all be paid is in arrears from `since` (one event)."""
-    started = [e for e in entries if e.customer.arrears_since is None and e.wallet.debt_units > 0]
+    """A payer whose fees could not all be paid is in arrears from `since` (one event); a
+    unified member's unpaid fees are its master's debt, so its master's arrears."""
+    started = [
+        SimpleNamespace(customer=paid[0].payer_row, wallet=paid[0].wallet)
+        for _, paid in sorted(_payers(entries).items())
+        if paid[0].payer_row.arrears_since is None and paid[0].wallet.debt_units > 0
+    ]
     repo.execute_many(
         conn,
         update(customer)

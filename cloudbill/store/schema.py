@@ -365,7 +365,17 @@ fee_record = Table(
     Column("period_start", UtcDateTime, nullable=True),  # what a yearly/monthly record pays for
     Column("period_end", UtcDateTime, nullable=True),
     Column("description", String(256), nullable=True),  # an adjustment's reason
+    # Who paid, when not the consumer itself: an enterprise master in unified accounting
+    # (enterprise/). The books moved are the payer's; customer_id stays the consumer's.
+    Column("payer_id", String(32), nullable=True),
     Index("ix_fee_record_customer_hour", "customer_id", "hour_start"),
+    Index(
+        "ix_fee_record_payer_hour",
+        "payer_id",
+        "hour_start",
+        sqlite_where=text("payer_id IS NOT NULL"),
+        postgresql_where=text("payer_id IS NOT NULL"),
+    ),
     Index("ix_fee_record_resource_hour", "resource_id", "hour_start"),
     # A trade's line is recorded once per bill type, however often its writer is replayed;
     # hourly fees (no trade) stay out of this index, so settlement does not maintain it.

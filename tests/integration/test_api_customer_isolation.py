@@ -156,6 +156,31 @@ def test_another_customers_ids_answer_like_absent_ones(
     assert snapshot(container) == before
 
 
+MEMBER_VIEWS = (  # an enterprise member's records (issue 18): Alice is no member of Bob's
+    "/fee-records?member_id={id}",
+    "/bills/2026-03?member_id={id}",
+    "/bills/2026-03/export.csv?member_id={id}",
+    "/expenditure-trend?member_id={id}",
+)
+
+
+def test_another_customer_as_member_answers_like_an_absent_one(
+    container: Container, client: TestClient, world: dict[str, Owned]
+) -> None:
+    bob = CustomerApi(client, world["bob"].auth)
+    before = snapshot(container)
+    for path in MEMBER_VIEWS:
+        answers = []
+        for member in (world["alice"].customer_id, ABSENT_HEX):
+            response = bob.client.get(PREFIX + _fill(path, {"id": member}), auth=bob.auth)
+            error = response.json()["error"]
+            message = error["message"].replace(member, "<id>")
+            answers.append((response.status_code, error_code(response), message))
+        assert answers[0] == answers[1], (path, answers)
+        assert answers[0][:2] == (404, "CUSTOMER_NOT_FOUND"), (path, answers)
+    assert snapshot(container) == before
+
+
 def test_lists_and_filters_show_only_the_callers_own(
     container: Container, client: TestClient, world: dict[str, Owned]
 ) -> None:

@@ -13,7 +13,7 @@ from ..deps import container
 from ..keyauth import KeyCaller
 from ..shared import bills as shared
 from ..shared import costs as shared_costs
-from ..shared.bills import FeeFilters, fee_filters
+from ..shared.bills import FeeFilters, Member, fee_filters
 from ..shared.params import MONTH_DOC, Limit, Offset
 from .auth import caller
 
@@ -22,12 +22,16 @@ router = APIRouter(tags=["bills"])
 
 @router.get("/bills/{month}")
 def monthly_summary(
-    month: str, me: KeyCaller = Depends(caller), c: Container = Depends(container)
+    month: str,
+    member_id: str | None = Member,
+    me: KeyCaller = Depends(caller),
+    c: Container = Depends(container),
 ) -> Any:
     """The month's bill (YYYY-MM in your time zone): every fee, order, refund and adjustment;
     totals and lines by service, resource type, billing mode and bill type, with the rounding
-    that makes the lines add up."""
-    return shared.monthly_summary(c, me.customer.id, month)
+    that makes the lines add up. An enterprise master's bill holds its unified members' records
+    (by_customer_id lines); `member_id` shows one member's own."""
+    return shared.monthly_summary(c, me.customer.id, month, member_id)
 
 
 @router.get(
@@ -36,10 +40,13 @@ def monthly_summary(
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 def export_csv(
-    month: str, me: KeyCaller = Depends(caller), c: Container = Depends(container)
+    month: str,
+    member_id: str | None = Member,
+    me: KeyCaller = Depends(caller),
+    c: Container = Depends(container),
 ) -> Any:
-    """Every fee record of the month as CSV."""
-    return shared.export_csv(c, me.customer.id, month)
+    """Every fee record of the month as CSV (a customer_id column names each consumer)."""
+    return shared.export_csv(c, me.customer.id, month, member_id)
 
 
 @router.get("/fee-records")
@@ -70,11 +77,12 @@ def package_usage(
 @router.get("/expenditure-trend")
 def expenditure_trend(
     months: int = Query(6, ge=1, le=TREND_MONTHS_MAX),
+    member_id: str | None = Member,
     me: KeyCaller = Depends(caller),
     c: Container = Depends(container),
 ) -> dict[str, Any]:
     """Amount and net amount of the last N months, zeros included."""
-    return shared.expenditure_trend(c, me.customer.id, months)
+    return shared.expenditure_trend(c, me.customer.id, months, member_id)
 
 
 @router.get("/costs")

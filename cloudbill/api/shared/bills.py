@@ -29,6 +29,14 @@ class FeeFilters:
     granularity: str
     limit: int
     offset: int
+    member_id: str | None = None
+
+
+MEMBER_DOC = (
+    "an enterprise member's id: that member's own records only (yours, or an active member's); "
+    "without it an enterprise master sees its unified members' records with its own"
+)
+Member = Query(None, description=MEMBER_DOC)
 
 
 def fee_filters(
@@ -48,6 +56,7 @@ def fee_filters(
     granularity: str = Query(Granularity.HOUR.value, description="hour, day or resource"),
     limit: int = Limit,
     offset: int = Offset,
+    member_id: str | None = Member,
 ) -> FeeFilters:
     """The fee-record query parameters, as a dependency both APIs declare."""
     return FeeFilters(
@@ -62,13 +71,18 @@ def fee_filters(
         granularity,
         limit,
         offset,
+        member_id,
     )
 
 
-def monthly_summary(c: Container, customer_id: str, month: str) -> Any:
+def monthly_summary(
+    c: Container, customer_id: str, month: str, member_id: str | None = None
+) -> Any:
     rounding = c.settings.bill_rounding
     summary = c.read(
-        lambda conn, _now: service.monthly_summary(conn, customer_id, month, rounding=rounding)
+        lambda conn, _now: service.monthly_summary(
+            conn, customer_id, month, rounding=rounding, member_id=member_id
+        )
     )
     return summary_view(summary)
 
@@ -101,19 +115,25 @@ def package_usage(
     return {"total": total, "items": [package_use_view(r) for r in rows]}
 
 
-def expenditure_trend(c: Container, customer_id: str, months: int) -> dict[str, Any]:
+def expenditure_trend(
+    c: Container, customer_id: str, months: int, member_id: str | None = None
+) -> dict[str, Any]:
     rounding = c.settings.bill_rounding
     trend = c.read(
         lambda conn, now: service.expenditure_trend(
-            conn, customer_id, months=months, now=now, rounding=rounding
+            conn, customer_id, months=months, now=now, rounding=rounding, member_id=member_id
         )
     )
     return trend_view(customer_id, trend)
 
 
-def export_csv(c: Container, customer_id: str, month: str) -> StreamingResponse:
+def export_csv(
+    c: Container, customer_id: str, month: str, member_id: str | None = None
+) -> StreamingResponse:
     # Validate before the response starts: afterwards a failure could only cut the body short.
-    plan = c.read(lambda conn, _now: export.plan_export(conn, customer_id, month))
+    plan = c.read(
+        lambda conn, _now: export.plan_export(conn, customer_id, month, member_id=member_id)
+    )
 
     def body() -> Iterator[str]:
         with c.db.read() as conn:

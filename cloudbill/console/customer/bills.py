@@ -34,11 +34,15 @@ def _months_before(month: str, count: int) -> list[str]:
 
 
 @router.get("/bills", response_class=HTMLResponse)
-def bill_summary(request: Request, month: str = "", who: SignedIn = Depends(signed_in)) -> Response:
+def bill_summary(
+    request: Request, month: str = "", member_id: str = "", who: SignedIn = Depends(signed_in)
+) -> Response:
+    """An enterprise master's bill holds its unified members' records (a Member breakdown);
+    `member_id` shows one member's own (bills.service.viewed)."""
     c = container_of(request)
     account = account_of(c, who)
     chosen = month or _this_month(c, account["tz"])
-    summary = monthly_summary(c, who.customer_id, chosen)
+    summary = monthly_summary(c, who.customer_id, chosen, member_id or None)
     page = Page(request, who, "Bills", nav="bills")
     return render(
         request,
@@ -47,14 +51,17 @@ def bill_summary(request: Request, month: str = "", who: SignedIn = Depends(sign
         summary=summary,
         month=chosen,
         months=_months_before(_this_month(c, account["tz"]), 18),
+        member_id=member_id,
         **account,
     )
 
 
 @router.get("/bills/{month}/export.csv")
-def bill_export(request: Request, month: str, who: SignedIn = Depends(signed_in)) -> Response:
+def bill_export(
+    request: Request, month: str, member_id: str = "", who: SignedIn = Depends(signed_in)
+) -> Response:
     """The month's fee records as CSV, streamed (the customer API's export, the same file)."""
-    return export_csv(container_of(request), who.customer_id, month)
+    return export_csv(container_of(request), who.customer_id, month, member_id or None)
 
 
 @router.get("/bills/fees", response_class=HTMLResponse)
@@ -66,6 +73,7 @@ def fee_list(
     resource_id: str = "",
     granularity: str = Granularity.HOUR.value,
     offset: int = Offset,
+    member_id: str = "",
     who: SignedIn = Depends(signed_in),
 ) -> Response:
     c = container_of(request)
@@ -83,8 +91,13 @@ def fee_list(
         granularity,
         PAGE_SIZE_DEFAULT,
         offset,
+        member_id or None,
     )
     records = fee_records(c, who.customer_id, filters)
+    # The member column: an enterprise master's list holds its members' records too.
+    show_member = bool(member_id) or any(
+        r["customer_id"] != who.customer_id for r in records["items"]
+    )
     page = Page(request, who, "Fee records", nav="bills")
     return render(
         request,
@@ -96,6 +109,8 @@ def fee_list(
         billing_mode=billing_mode,
         resource_id=resource_id,
         granularity=granularity,
+        member_id=member_id,
+        show_member=show_member,
         granularities=[g.value for g in Granularity],
         billing_modes=BILLING_MODES,
         offset=offset,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Connection, and_, or_
 from sqlalchemy.sql import ColumnElement
 
 from ....bills import repo as bills_repo
@@ -37,6 +37,7 @@ class BillQuery:
     trade_id: str | None = None
     enterprise_project_id: str | None = None
     include_zero_record: bool | None = None
+    sub_customer_id: str | None = None  # one enterprise member's records (with its master's)
 
 
 def _local_day(text: str, name: str) -> date:
@@ -62,18 +63,21 @@ def _day_range(customer: Customer, q: BillQuery, month: Period) -> Period | None
 
 
 def where(
-    customer: Customer, q: BillQuery, index: CatalogIndex
+    conn: Connection, customer: Customer, q: BillQuery, index: CatalogIndex
 ) -> list[ColumnElement[bool]] | None:
     """The WHERE of the query, or None when it can match nothing cloudbill keeps (a bill type
-    cloudbill does not bill, another charging mode, an enterprise sub-customer, an unknown
-    service)."""
+    cloudbill does not bill, another charging mode, no enterprise sub-customer, an unknown
+    service). `method`: oneself (the caller's own records), sub_customer (those it paid for
+    its active unified members: enterprise/), all or none (both: an enterprise master's
+    consolidated bill, bills.service.viewed)."""
     if q.method is not None and q.method not in METHODS:
         raise bad_parameter(f"method must be one of {', '.join(METHODS)}")
     cycle, month = bills.month_bounds(customer, q.cycle)
     q = BillQuery(**{**_fields(q), "cycle": cycle})
     days = _day_range(customer, q, month)
-    if q.method == "sub_customer":
-        return None  # cloudbill has no enterprise sub-customers
+    members = () if q.method == "oneself" else bills.viewed(conn, customer)[1]
+    if q.method == "sub_customer" and not members:
+        return None  # no enterprise member paid for by this customer
     bill_types = None
     if q.bill_type is not None:
         bill_types = bill_types_of_code(q.bill_type)
@@ -81,7 +85,13 @@ def where(
             return None  # e.g. taxes or savings plans: cloudbill bills none
     if q.enterprise_project_id not in (None, DEFAULT_PROJECT):
         return None  # cloudbill keeps every record in Huawei's "default" project
-    clauses = bills_repo.scope(customer.id, days or month, bill_types=bill_types)
+    clauses = bills_repo.scope(customer.id, days or month, members=members, bill_types=bill_types)
+    if q.method == "sub_customer":
+        clauses.append(fee_record.c.customer_id.in_(list(members)))
+    if q.sub_customer_id:
+        if q.sub_customer_id not in members:
+            return None  # not a member it pays for: answered as an unknown one
+        clauses.append(fee_record.c.customer_id == q.sub_customer_id)
     if q.charge_mode is not None:
         modes = [m for m, code in CHARGE_MODE.items() if str(code) == str(q.charge_mode)]
         if not modes:

@@ -3,7 +3,7 @@ record (hourly fees, order payments and refunds, adjustments) one by one, per da
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,6 +15,7 @@ from ....bills import repo as bills_repo
 from ....bills import service as bills
 from ....bills.model import FeeGroup, FeeRecord, Figures, Item
 from ....catalog.index import CatalogIndex
+from ....customers import service as customers
 from ....customers.model import Customer
 from ....expenditure.model import BillType
 from ....kernel.limits import OFFSET_MAX
@@ -109,6 +110,8 @@ class RecordsPage:
     index: CatalogIndex
     rows: list[FeeRecord] | list[FeeGroup]
     total: int
+    # The consumers' names, where an enterprise master's records hold its members'.
+    names: dict[str, str] = field(default_factory=dict)
 
 
 def _records_page(
@@ -119,7 +122,7 @@ def _records_page(
 
     def work(conn, _now):  # type: ignore[no-untyped-def]
         index = catalog(conn)
-        clauses = bill_filters.where(customer, q, index)
+        clauses = bill_filters.where(conn, customer, q, index)
         if clauses is None:
             return RecordsPage(index, [], 0)
         if statistic == BY_DETAIL:
@@ -132,13 +135,22 @@ def _records_page(
             rows, total = bills_repo.fee_groups_page(
                 conn, clauses, days, limit=limit, offset=offset
             )
-        return RecordsPage(index, rows, total)
+        others = {r.customer_id for r in rows} - {customer.id, ""}
+        names = {cid: customers.get(conn, cid).name for cid in sorted(others)}
+        return RecordsPage(index, rows, total, names)
 
     return read(request, work)
 
 
 def _local_day(instant: datetime, customer: Customer) -> str:
     return instant.astimezone(zone(customer.timezone)).date().isoformat()
+
+
+def _owner(page: RecordsPage, customer: Customer, consumer: str) -> dict[str, Any]:
+    """The record's customer: the caller, or the enterprise member it paid for."""
+    if consumer in page.names:
+        return {"customer_id": consumer, "account_name": page.names[consumer]}
+    return owner(customer)
 
 
 def _record_view(
@@ -170,7 +182,7 @@ def _record_view(
     return {
         "cycle": cycle,
         "bill_date": day,
-        **owner(customer),
+        **_owner(page, customer, row.customer_id),
         **_item_fields(index, row.item),
         "effective_time": utc_text(start),
         "expire_time": utc_text(end),
@@ -217,6 +229,7 @@ def list_customerself_resource_records(
         trade_id=trade_id,
         enterprise_project_id=enterprise_project_id,
         include_zero_record=include_zero_record,
+        sub_customer_id=sub_customer_id,
     )
     page = _records_page(request, customer, q, statistic_type, offset, limit)
     records = []
@@ -288,6 +301,7 @@ def list_customerself_resource_record_details(
         date_end=body.bill_cycle_end if daily else None,
         enterprise_project_id=body.enterprise_project_id,
         include_zero_record=body.include_zero_record,
+        sub_customer_id=body.sub_customer_id or None,
     )
     page = _records_page(request, customer, q, body.statistic_type, body.offset, body.limit)
     records = []

@@ -94,12 +94,13 @@ def show_customer_monthly_sum(
         service_type=service_type_code,
         method=method,
         enterprise_project_id=enterprise_project_id,
+        sub_customer_id=sub_customer_id,
     )
     cur = customer.currency
 
     def work(conn, _now):  # type: ignore[no-untyped-def]
         index = catalog(conn)
-        clauses = bill_filters.where(customer, query, index)
+        clauses = bill_filters.where(conn, customer, query, index)
         if clauses is None:
             return index, [], Figures()
         # Huawei: per service; with a service named, per resource type of that service.
