@@ -25,7 +25,7 @@ WORDS = (
     N_("compensation"), N_("deduction"), N_("hour"), N_("resource"),
     # cost analysis: cost types and the dimensions costs are grouped by
     N_("original"), N_("amortized"), N_("service"), N_("resource type"), N_("region"),
-    N_("billing mode"), N_("usage type"), N_("bill type"), N_("spec"),
+    N_("billing mode"), N_("usage type"), N_("bill type"), N_("spec"), N_("account"),
     # coupons, notices, history
     N_("used up"), N_("revoked"), N_("sent"), N_("pending"), N_("dead"), N_("skipped"),
     N_("email"), N_("sms"), N_("cash"), N_("debt"), N_("credit"), N_("coupon"),

@@ -33,10 +33,14 @@ class Dimension(StrEnum):
     BILL_TYPE = "bill_type"
     SPEC = "spec"
     RESOURCE = "resource"
+    # the account that consumed: the customer itself, or for an enterprise master one of the
+    # unified members it paid for (Huawei's ASSOCIATED_ACCOUNT)
+    ACCOUNT = "account"
 
 
 COLUMN: dict[Dimension, str] = {
-    d: ("resource_id" if d is Dimension.RESOURCE else str(d)) for d in Dimension
+    d: {Dimension.RESOURCE: "resource_id", Dimension.ACCOUNT: "customer_id"}.get(d, str(d))
+    for d in Dimension
 }
 
 

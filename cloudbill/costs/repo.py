@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, not_, select
 from sqlalchemy.sql import ColumnElement
 
-from ..bills.repo import bucket
+from ..bills.repo import bucket, owner
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import COSTS_ROWS_MAX, COSTS_SPREAD_RECORDS_MAX
 from ..kernel.periods import Period
@@ -39,8 +39,12 @@ def _spread_rows() -> ColumnElement[bool]:
     )
 
 
-def _where(customer_id: str, filters: Sequence[Filter]) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [c.customer_id == customer_id]
+def _where(
+    customer_id: str, members: Sequence[str], filters: Sequence[Filter]
+) -> list[ColumnElement[bool]]:
+    """The customer's records and, for an enterprise master, those it paid for `members` (its
+    active unified members), as its bills hold them; then the filters."""
+    where: list[ColumnElement[bool]] = [owner(customer_id, members)]
     for f in filters:
         column = c[COLUMN[f.dimension]]
         where.append(column.not_in(f.values) if f.exclude else column.in_(f.values))
@@ -69,11 +73,12 @@ def on_day_sums(
     filters: Sequence[Filter],
     net: bool,
     without_spread: bool,
+    members: Sequence[str] = (),
 ) -> list[tuple[tuple[str, ...], str, int, int]]:
     """(group key, bucket label, amount, official) of the records charged in the window, each
     in the bucket its `hour_start` falls in; `without_spread` leaves out what amortization
     spreads. Bucketing in a subquery, grouping outside (PostgreSQL binds parameters)."""
-    where = _where(customer_id, filters)
+    where = _where(customer_id, members, filters)
     where += [c.hour_start >= window.start, c.hour_start < window.end]
     if without_spread:
         where.append(not_(_spread_rows()))
@@ -111,11 +116,12 @@ def spreadable(
     group_by: Sequence[Dimension],
     filters: Sequence[Filter],
     net: bool,
+    members: Sequence[str] = (),
 ) -> list[Spreadable]:
     """The yearly/monthly purchases whose period reaches into the window, wherever they were
     charged (a 3-year order bought long ago still costs something each day)."""
     names = [COLUMN[d] for d in group_by]
-    where = _where(customer_id, filters)
+    where = _where(customer_id, members, filters)
     where += [_spread_rows(), c.period_start < window.end, c.period_end >= window.start]
     rows = conn.execute(
         select(

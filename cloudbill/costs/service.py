@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from sqlalchemy import Connection
 
 from ..customers import service as customers
+from ..enterprise import accounting
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import COSTS_FILTER_VALUES_MAX, NAME_MAX_CHARS
 from ..kernel.periods import MONTH_YEAR_MAX, MONTH_YEAR_MIN, Period, parse_month, zone
@@ -54,6 +55,8 @@ def costs(conn: Connection, customer_id: str, query: CostQuery) -> CostReport:
     window = Period(starts[0][1], _midnight(query.last + timedelta(days=1), tz))
     net = query.amount_type is AmountType.NET
     amortized = query.cost_type is CostType.AMORTIZED
+    # an enterprise master's costs hold what it paid for its active unified members
+    members = sorted(accounting.unified_members(conn, [customer.id]))
     rows: dict[tuple[str, ...], dict[str, Figure]] = {}
 
     def add(key: tuple[str, ...], label: str, figure: Figure) -> None:
@@ -62,13 +65,13 @@ def costs(conn: Connection, customer_id: str, query: CostQuery) -> CostReport:
 
     for key, label, amount, official in repo.on_day_sums(
         conn, customer.id, window=window, starts=starts, group_by=query.group_by,
-        filters=query.filters, net=net, without_spread=amortized,
+        filters=query.filters, net=net, without_spread=amortized, members=members,
     ):  # fmt: skip
         add(key, label, Figure(amount, official))
     if amortized:
         for record in repo.spreadable(
             conn, customer.id, window=window, group_by=query.group_by,
-            filters=query.filters, net=net,
+            filters=query.filters, net=net, members=members,
         ):  # fmt: skip
             first, days = rules.validity_days(record.period_start, record.period_end, tz)
             amounts = rules.spread(record.amount_units, first, days, query.first, query.last)

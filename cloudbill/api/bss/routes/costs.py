@@ -32,8 +32,8 @@ from .common import (
 )
 
 router = APIRouter(route_class=ExactRoute)
-# Huawei's dimension keys cloudbill has a counterpart for. The others (accounts, projects,
-# availability zones, operating entities, tags, cost units) group nothing cloudbill records.
+# Huawei's dimension keys cloudbill has a counterpart for. The others (projects, availability
+# zones, operating entities, payer accounts, tags, cost units) group nothing cloudbill records.
 DIMENSIONS: dict[str, Dimension] = {
     "CLOUD_SERVICE_TYPE": Dimension.SERVICE,
     "RESOURCE_TYPE": Dimension.RESOURCE_TYPE,
@@ -43,9 +43,10 @@ DIMENSIONS: dict[str, Dimension] = {
     "USAGE_TYPE": Dimension.USAGE_TYPE,
     "BILL_TYPE": Dimension.BILL_TYPE,
     "RESOURCE_ID": Dimension.RESOURCE,
+    "ASSOCIATED_ACCOUNT": Dimension.ACCOUNT,  # the consuming account: a master's members
 }
 KNOWN_KEYS = (
-    *DIMENSIONS, "ASSOCIATED_ACCOUNT", "AZ_CODE", "ENTERPRISE_PROJECT_ID", "BE_ID",
+    *DIMENSIONS, "AZ_CODE", "ENTERPRISE_PROJECT_ID", "BE_ID",
     "PAYER_ACCOUNT_ID", "RESOURCE_TAG", "COST_UNIT",
 )  # fmt: skip
 COST_TYPE = {"ORIGINAL_COST": "original", "AMORTIZED_COST": "amortized"}
