@@ -211,12 +211,25 @@ def insert_records(conn: Connection, records: pa.Table, now: datetime) -> None:
         if name != "received_at"
     ]
     names = [n for n in RECORD_COLUMNS if n != "received_at"]
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    rows = [(*row, received) for row in zip(*values, strict=True)]
+    if conn.dialect.name == "postgresql":
+        # COPY, PostgreSQL's bulk path, in the caller's transaction (several times faster
+        # than an INSERT a row, even pipelined).
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+        with (
+            cursor,
+            cursor.copy(
+                f"COPY {usage_record.name} ({', '.join(names)}, received_at) FROM STDIN"
+            ) as copy,
+        ):
+            for row in rows:
+                copy.write_row(row)
+        return
     sql = (
         f"INSERT INTO {usage_record.name} ({', '.join(names)}, received_at) "
-        f"VALUES ({', '.join([marker] * (len(names) + 1))})"
+        f"VALUES ({', '.join(['?'] * (len(names) + 1))})"
     )
-    conn.exec_driver_sql(sql, [(*row, received) for row in zip(*values, strict=True)])
+    conn.exec_driver_sql(sql, rows)
 
 
 _INSTANTS = frozenset(("start_at", "end_at", "first_hour", "last_hour"))

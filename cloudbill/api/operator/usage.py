@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.utils import get_dependant, request_body_to_args
 from fastapi.exceptions import RequestValidationError
@@ -111,6 +111,8 @@ async def json_body(request: Request) -> Any:
               "input": {}, "ctx": {"error": exc.msg}}],
             body=exc.doc,
         ) from exc  # fmt: skip
+    except Exception as exc:  # not UTF-8, and the like: FastAPI's answer to them
+        raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
 
 
 REQUIRED = frozenset(("record_id", "resource_id", "usage_type", "quantity", "start", "end"))
