@@ -29,7 +29,7 @@ from cloudbill.store.schema import (
 from cloudbill.worker.jobs import settle_due
 
 from ..conftest import T0, make_container
-from ..enterprise_fixtures import associate
+from ..enterprise_fixtures import associate, disassociate
 from ..helpers import assert_books_balance, new_customer
 from .test_settlement import TRAFFIC, VM, advance, fees, figures, hour, meter, register, topup, units
 from .test_settlement_benefits import coupon
@@ -322,6 +322,41 @@ def test_two_members_each_within_int64_but_past_it_together_for_their_master(con
     assert other.id in {f.customer_id for f in fees(container)}
     held = _open_holds(container)
     assert len(held) == 1 and set(held) <= {a.id, b.id}
+    assert_books_balance(container)
+
+
+def test_a_member_held_for_its_masters_currency_keeps_none_of_its_hour(container) -> None:  # type: ignore[no-untyped-def]
+    """A member whose master keeps other books (CNY member, USD master: accounting.check_payable)
+    is held. When its late own hour (before it joined) comes before its master-paid hour in key
+    order, the own hour must not be billed while the member is held: once released, every
+    record of it is billed exactly once."""
+    master = new_customer(container, "master")
+    for n in range(200):
+        member = new_customer(container, f"member-{n}", currency="CNY")
+        if member.id < master.id:  # (member, member) before (member, master)
+            break
+    topup(container, member.id, "10.00", "member-own")
+    topup(container, master.id, "10.00", "master-seed")
+    register(container, member.id, "vm-1")
+    link = associate(container, master.id, member.id, "unified", at=T0.replace(hour=8))
+    settle_due(container)
+    meter(container, ("v7", "vm-1", "duration", "1", hour(7), hour(8), "h"),  # late, its own
+          ("v8", "vm-1", "duration", "1", hour(8), hour(9), "h"))  # fmt: skip
+    advance(container, hours=1)
+    settle_due(container)
+    held = _open_holds(container)
+    assert list(held) == [member.id] and held[member.id].code == "CURRENCY_MISMATCH"
+    assert fees(container, customer_id=member.id) == []  # held: nothing of its hour kept
+    assert_books_balance(container)
+
+    disassociate(container, link, at=T0.replace(hour=8))
+    advance(container, hours=1)
+    settle_due(container)
+    with container.db.read() as conn:
+        billed = conn.execute(
+            select(func.sum(fee_record.c.usage_e10)).where(fee_record.c.customer_id == member.id)
+        ).scalar_one()
+    assert billed == 2 * 10**10  # each record once
     assert_books_balance(container)
 
 
