@@ -31,7 +31,18 @@ from cloudbill.worker.jobs import settle_due
 from ..conftest import T0, make_container
 from ..enterprise_fixtures import associate, disassociate
 from ..helpers import assert_books_balance, new_customer
-from .test_settlement import TRAFFIC, VM, advance, fees, figures, hour, meter, register, topup, units
+from .test_settlement import (
+    TRAFFIC,
+    VM,
+    advance,
+    fees,
+    figures,
+    hour,
+    meter,
+    register,
+    topup,
+    units,
+)
 from .test_settlement_benefits import coupon
 from .test_settlement_columns import _dear_vm
 from .test_settlement_isolation import _catalog_without, _default_catalog
@@ -97,9 +108,7 @@ def test_a_members_late_own_hour_and_its_masters_hour_in_one_run_tiers_counted_o
         (8, False, master.id, units("4.80") + units("96.00")),  # 40 GB at 0.12, 960 at 0.10
     ]
     assert sum(r.amount_units for r in rows[1:]) == units("124.80")  # tiers counted once
-    assert figures(container, member.id).cash_balance_units == units("5000.00") - units(
-        "1224.00"
-    )
+    assert figures(container, member.id).cash_balance_units == units("5000.00") - units("1224.00")
     assert figures(container, master.id).cash_balance_units == units("5000.00") - units("100.80")
     assert_books_balance(container)
 
@@ -168,11 +177,15 @@ def test_a_master_pays_two_members_and_itself_coupon_once_then_cash_then_debt(co
             select(func.sum(coupon_usage.c.amount_units)).where(coupon_usage.c.kind == "used")
         ).scalar_one()
         left = conn.execute(select(cash_coupon.c.balance_units)).scalar_one()
-        transfers = conn.execute(
-            select(ledger_transaction.c.idempotency_key).where(
-                ledger_transaction.c.idempotency_key.like("settle:%")
+        transfers = (
+            conn.execute(
+                select(ledger_transaction.c.idempotency_key).where(
+                    ledger_transaction.c.idempotency_key.like("settle:%")
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     assert used == units("0.05") and left == 0
     assert transfers == [f"settle:{T0.replace(hour=7).isoformat()}:{master.id}"]
     assert_books_balance(container)
@@ -398,20 +411,25 @@ def test_sharded_master_and_members_in_other_shards_each_hour_once_keys_distinct
     meter(container, *[(f"r{n}-7", f"vm-{n}", "duration", "1", hour(7), hour(8), "h")
                        for n in range(2)])  # fmt: skip
     settle_due(container)  # 07:00, both shards
-    meter(container, ("late-7", "vm-2", "duration", "1", hour(7), hour(8), "h"),
-          *[(f"r{n}-8", f"vm-{n}", "duration", "1", hour(8), hour(9), "h") for n in range(3)])
+    meter(
+        container,
+        ("late-7", "vm-2", "duration", "1", hour(7), hour(8), "h"),
+        *[(f"r{n}-8", f"vm-{n}", "duration", "1", hour(8), hour(9), "h") for n in range(3)],
+    )
     advance(container, hours=1)
     settle_due(container)
     settle_due(container)  # nothing more
     with container.db.read() as conn:
-        runs = conn.execute(
-            select(settlement_run.c.hour_start, settlement_run.c.shard)
-        ).all()
-        keys = conn.execute(
-            select(ledger_transaction.c.idempotency_key).where(
-                ledger_transaction.c.idempotency_key.like("settle:%")
+        runs = conn.execute(select(settlement_run.c.hour_start, settlement_run.c.shard)).all()
+        keys = (
+            conn.execute(
+                select(ledger_transaction.c.idempotency_key).where(
+                    ledger_transaction.c.idempotency_key.like("settle:%")
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
         billed = conn.execute(select(func.sum(fee_record.c.usage_e10))).scalar_one()
         metered = conn.execute(select(func.sum(usage_record.c.quantity_e10))).scalar_one()
     assert len(runs) == len(set(runs))  # each hour once per shard
