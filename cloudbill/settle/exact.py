@@ -22,49 +22,45 @@ from .priced import (
 )
 
 
-def price_exactly(catalog, entry, lines, facts, packages, tier_totals, pieces_of, *, now):  # type: ignore[no-untyped-def]
-    """Price one entry (a consumer's lines one payer pays) as settlement always did, line by
-    line, paid from the entry's wallet (the payer's, as the entries before left it); raises
-    what stops it. `tier_totals`: the consumer's month-to-date quantities, updated."""
+def rate_exactly(catalog, entry, lines, facts, packages, tier_totals, pieces_of):  # type: ignore[no-untyped-def]
+    """Rate one entry (a consumer's lines one payer pays) as settlement always did, line by
+    line; raises what stops it. `tier_totals`: the consumer's month-to-date quantities,
+    updated. Paid afterwards with the payer's other entries (pay_exactly)."""
     row, books = entry.customer, entry.accounts
     exact = ExactSettlement(row, books, entry.wallet, payer=entry.payer_row)
-    _price_customer(catalog, exact, lines, facts, packages, tier_totals, {},
-                    pieces_of, now=now)  # fmt: skip
-    entry.exact = exact
-    entry.package_uses = []
-    entry.paid = {part: sum(getattr(p.payment, part) for p in exact.lines) for part in PAID_PARTS}
-    entry.coupon_uses = {}
-    for p in exact.lines:
-        for coupon_id, used in p.payment.coupon_uses:
-            entry.coupon_uses[coupon_id] = entry.coupon_uses.get(coupon_id, 0) + used
-
-
-def _price_customer(
-    catalog, entry, lines, facts, packages, tier_totals, discounts, pieces_of, *, now
-) -> None:  # type: ignore[no-untyped-def]
     for line in lines:
-        entry.lines.append(
-            _price_line(catalog, entry, line, facts, packages, tier_totals, discounts, pieces_of)
+        exact.lines.append(
+            _price_line(catalog, exact, line, facts, packages, tier_totals, {}, pieces_of)
         )
-    charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
-               for p in entry.lines]  # fmt: skip
-    for priced, payment in zip(entry.lines, deduct(entry.wallet, charges, now=now), strict=True):
-        priced.payment = payment
-    _check_storable(entry)
-
-
-def _check_storable(entry: CustomerSettlement) -> None:
-    """Everything this customer's settlement writes fits the books' columns: found here, it
-    holds this customer back; found by the database, it would fail the whole run."""
-    for p in entry.lines:
+    for p in exact.lines:
         check_int64(p.line.usage_e10, "usage in an hour")
         for value in (p.rated.official_units, p.rated.discount_units, p.rated.amount_units):
             check_int64(value, "an hour's fee")
-    total = sum(p.rated.amount_units for p in entry.lines)
-    check_int64(total, "the hour's fees")
-    wallet = entry.wallet
+    check_int64(sum(p.rated.amount_units for p in exact.lines), "the hour's fees")
+    entry.exact = exact
+
+
+def pay_exactly(group: list[CustomerSettlement], *, now) -> None:  # type: ignore[no-untyped-def]
+    """Pay one payer's rated entries (in pay order) from its wallet as one charge list, as
+    settlement always did; raises what the books cannot hold."""
+    lines = [p for entry in group for p in entry.exact.lines]
+    charges = [Charge(p.rated.amount_units, p.facts.service, str(BillingMode.PAY_PER_USE))
+               for p in lines]  # fmt: skip
+    wallet = group[0].wallet
+    for priced, payment in zip(lines, deduct(wallet, charges, now=now), strict=True):
+        priced.payment = payment
+    check_int64(sum(p.rated.amount_units for p in lines), "the hour's fees")
     for value in (wallet.cash_units, wallet.unpaid_units, wallet.debt_units):
         check_book(value, "a balance after the hour's fees")
+    for entry in group:
+        exact = entry.exact
+        entry.package_uses = []
+        entry.paid = {part: sum(getattr(p.payment, part) for p in exact.lines)
+                      for part in PAID_PARTS}  # fmt: skip
+        entry.coupon_uses = {}
+        for p in exact.lines:
+            for coupon_id, used in p.payment.coupon_uses:
+                entry.coupon_uses[coupon_id] = entry.coupon_uses.get(coupon_id, 0) + used
 
 
 def _price_line(

@@ -21,12 +21,12 @@ from ..ledger import repo as ledger_repo
 from ..ledger.model import AccountKind
 from . import repo
 from .deduction import CouponState, Wallet
-from .exact import price_exactly
+from .exact import pay_exactly, rate_exactly
 from .gather import Gathered, month_of_hour
 from .holds import Failure, describe
 from .lines import Line
 from .packages import PackageState
-from .paying import pay_by_payer
+from .paying import by_payer, pay_by_payer, pay_order
 from .priced import CustomerSettlement, PricedSettlement
 
 
@@ -69,11 +69,21 @@ def price_lines(
         lines_of[(line.customer_id, payer)].append(line)
     pieces_of = lambda line: repo.line_pieces(conn, line, factors)  # noqa: E731
     found = Gathered(catalog, facts, by_customer_packages, tier_totals, pieces_of)
+    for cid, pid in lines_of:
+        try:  # a member's master must keep its currency: else the member is held, whole
+            accounting.check_payable(rows[cid], rows[pid])
+        except CloudbillError as exc:
+            failures[cid] = describe(exc)
     wallets = {pid: _wallet(rows[pid], accounts[pid], coupons_of[pid])
                for pid in {pid for _, pid in lines_of}}  # fmt: skip
+    # A consumer's entries (lines it paid itself, lines its master paid) in hour order: its
+    # month-to-date tiers run across them as its hours came. Paid in pay order (paying.py).
+    first_hour = {key: found_lines[0].hour for key, found_lines in lines_of.items()}
+    gather_order = lambda key: (key[0], first_hour[key], key[1])  # noqa: E731
+    order = lambda key: pay_order(key, first_hour[key])  # noqa: E731
     entries: dict[tuple[str, str], CustomerSettlement] = {}
     unusual: set[tuple[str, str]] = set()  # priced again by rate(), line by line
-    for key in sorted(lines_of):
+    for key in sorted(lines_of, key=gather_order):
         cid, pid = key
         if cid in failures:
             continue
@@ -81,22 +91,18 @@ def price_lines(
             customer=rows[cid], accounts=accounts[pid], wallet=wallets[pid],
             payer=rows[pid] if pid != cid else None,
         )  # fmt: skip
-        try:
-            accounting.check_payable(rows[cid], rows[pid])
-        except CloudbillError as exc:
-            failures[cid] = describe(exc)
-            continue
         if not found.customer(entry, lines_of[key]):
             unusual.add(key)
         entries[key] = entry
     rated = found.rate()
     unusual |= {found.owner[row] for row in np.flatnonzero(rated.outside).tolist()}
     redo = _together(entries, unusual)
-    broke, paid = pay_by_payer(entries, found, rated, now=now, skip=redo)
+    broke, paid = pay_by_payer(entries, found, rated, now=now, skip=redo, order=order)
     redo |= _together(entries, broke)
     while redo:  # rare: priced line by line, as rate() gives it
         failed = _price_exactly(catalog, entries, redo, lines_of, facts, by_customer_packages,
-                                found, rows, accounts, coupons_of, now=now)  # fmt: skip
+                                found, rows, accounts, coupons_of, gather_order, order,
+                                now=now)  # fmt: skip
         if not failed:
             break
         failures.update(failed)  # held: the others are priced again without them
@@ -133,7 +139,20 @@ def _together(entries, keys: set[tuple[str, str]]) -> set[tuple[str, str]]:  # t
 
 
 def _price_exactly(
-    catalog, entries, redo, lines_of, facts, packages, found, rows, accounts, coupons_of, *, now
+    catalog,
+    entries,
+    redo,
+    lines_of,
+    facts,
+    packages,
+    found,
+    rows,
+    accounts,
+    coupons_of,
+    gather_order,
+    order,
+    *,
+    now,
 ) -> dict[str, Failure]:  # type: ignore[no-untyped-def]
     """Price the `redo` entries line by line, from their payers' books as they were: each
     payer's wallet and coupons fresh, each consumer's packages and tiers as before this run.
@@ -144,21 +163,26 @@ def _price_exactly(
     for cid in {cid for cid, _ in redo}:
         found.restore_packages(cid)
     tiers: dict[str, dict] = {}  # type: ignore[type-arg]
-    failed: dict[str, Failure] = {}
-    for key in sorted(redo):
+    for key in sorted(redo, key=gather_order):  # rated: each consumer's hours in order
         cid, pid = key
         entry = entries[key]
         entry.wallet = wallets[pid]
         try:
-            price_exactly(catalog, entry, lines_of[key], facts, packages,
-                          tiers.setdefault(cid, dict(found.tier_base)), found.pieces_of,
-                          now=now)  # fmt: skip
+            rate_exactly(catalog, entry, lines_of[key], facts, packages,
+                         tiers.setdefault(cid, dict(found.tier_base)), found.pieces_of)  # fmt: skip
         except SQLAlchemyError:
             raise  # the database, not this customer's data: the whole run retries
         except Exception as exc:  # whatever this customer's data breaks
-            failed[cid] = describe(exc)
-            return failed  # the pass is void: priced again without this consumer
-    return failed
+            return {cid: describe(exc)}  # the pass is void: priced again without it
+    for keys in by_payer({k: entries[k] for k in redo}, order).values():  # paid per payer
+        try:
+            pay_exactly([entries[key] for key in keys], now=now)
+        except SQLAlchemyError:
+            raise
+        except Exception as exc:  # the payer's books cannot take its hour: the last one it
+            # pays for is held and the others are paid again without it, until the rest fits
+            return {keys[-1][0]: describe(exc)}
+    return {}
 
 
 def _tier_totals(conn, catalog, rows, facts, lines):  # type: ignore[no-untyped-def]
