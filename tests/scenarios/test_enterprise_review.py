@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 
 from sqlalchemy import text
 
@@ -15,6 +16,7 @@ from cloudbill.enterprise import service as enterprise
 from cloudbill.enterprise.model import AssociationStatus, Direction
 from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.store import clock_repo
+from cloudbill.worker.jobs import run_due
 
 from ..helpers import assert_books_balance, new_customer
 from .test_enterprise_accounts import accept, associate, disassociate, invite, move, refused
@@ -112,3 +114,38 @@ def test_a_frozen_member_cannot_accept(container) -> None:  # type: ignore[no-un
     container.write(lambda conn, now: customers.set_status(
         conn, member.id, CustomerStatus.FROZEN, reason="review", now=now))  # fmt: skip
     refused(container, lambda: accept(container, member.id, invited.id), ErrorCode.CUSTOMER_FROZEN)
+
+
+def test_a_member_that_used_pay_per_use_can_be_emptied_and_leave(container) -> None:  # type: ignore[no-untyped-def]
+    """Pay-per-use fees are deducted at 8 decimals, but a recall amount is parsed at the
+    currency's 2 digits (customer_rules.positive_amount -> Money.parse): the sub-cent rest of
+    the allocated cash can never be recalled (nor withdrawn), and check_disassociation refuses
+    any cash balance (ENTERPRISE_MEMBER_HAS_FUNDS): the member can never leave."""
+    from .test_settlement import hour, meter, register
+
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    topup(container, master.id, "100.00", "m1")
+    aid = associate(container, master.id, member.id).id
+    move(container, aid, "cash", Direction.ALLOCATE, "10.00", "a1", master=master.id)
+    register(container, member.id, "vm-1")
+    meter(container, ("r1", "vm-1", "duration", "3600", hour(5), hour(6), "s"))
+    run_due(container)
+    left = figures(container, member.id).cash_balance_units
+    assert 0 < left < 10 * UNIT and left % (UNIT // 100) != 0  # a sub-cent rest: 9.9219
+    whole = str(Decimal(left).scaleb(-8).normalize())
+    try:
+        move(container, aid, "cash", Direction.RECALL, whole, "b1", master=master.id)
+    except CloudbillError as exc:
+        # what a master can do instead: recall the whole cents, then try to end the association
+        move(container, aid, "cash", Direction.RECALL, str(Decimal(left // (UNIT // 100)).scaleb(-2)), "b2",
+             master=master.id)  # fmt: skip
+        rest = figures(container, member.id).cash_balance_units
+        try:
+            disassociate(container, aid, master=master.id)
+        except CloudbillError as stuck:
+            raise AssertionError(
+                f"recalling the member's whole {whole} was refused ({exc.code}), and the "
+                f"{rest} units left make disassociation impossible ({stuck.code})"
+            ) from None
+    assert disassociate(container, aid, master=master.id).status is AssociationStatus.ENDED
+    assert_books_balance(container)
