@@ -24,9 +24,11 @@ def test_an_outsider_cannot_probe_a_strangers_arrears_by_inviting_it(container: 
     condition, so the invitation need not answer it."""
     client = unthrottled_client(container)
     stranger = new_customer(container, "nosy-corp")
-    clean, owing = new_customer(container, "clean-corp"), new_customer(container, "owing-corp")
+    new_customer(container, "clean-corp")
+    owing = new_customer(container, "owing-corp")
     container.write(lambda conn, now: customers.adjust(
-        conn, owing.id, "3.00", direction="charge", reason="fee", reference="owe", now=now))  # fmt: skip
+        conn, owing.id, "3.00", direction="charge", reason="fee", reference="owe",
+        now=now))  # fmt: skip
     api = api_of(client, container, stranger.id)
     by_name = lambda name: client.post(  # noqa: E731
         "/customer/v1/enterprise/members", auth=api.auth,
