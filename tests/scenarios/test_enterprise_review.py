@@ -149,3 +149,23 @@ def test_a_member_that_used_pay_per_use_can_be_emptied_and_leave(container) -> N
             ) from None
     assert disassociate(container, aid, master=master.id).status is AssociationStatus.ENDED
     assert_books_balance(container)
+
+
+def test_a_unified_member_does_not_pay_its_own_fees(container) -> None:  # type: ignore[no-untyped-def]
+    """mode=unified is accepted by every interface ("the master pays the member's fees"), but
+    nothing charges the master: repo.unified_payers() has no caller. The member's usage falls
+    on its own books and, with no money of its own, on its own arrears."""
+    from .test_settlement import hour, meter, register
+
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    topup(container, master.id, "100.00", "m1")
+    associate(container, master.id, member.id, "unified")
+    register(container, member.id, "vm-1")
+    meter(container, ("r1", "vm-1", "duration", "3600", hour(5), hour(6), "s"))
+    run_due(container)
+    own = figures(container, member.id)
+    assert (own.debt_units, own.in_arrears) == (0, False), (
+        f"the unified member owes its own fee ({own.debt_units} units) and is in arrears "
+        f"while its master holds {figures(container, master.id).cash_balance_units} units"
+    )
+    assert figures(container, master.id).cash_balance_units < 100 * UNIT
