@@ -7,6 +7,7 @@ import threading
 import time
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import text
 
 from cloudbill.customers import service as customers
@@ -18,7 +19,7 @@ from cloudbill.kernel.errors import CloudbillError, ErrorCode
 from cloudbill.store import clock_repo
 from cloudbill.worker.jobs import run_due
 
-from ..helpers import assert_books_balance, new_customer
+from ..helpers import assert_books_balance, new_customer, snapshot
 from .test_enterprise_accounts import accept, associate, disassociate, invite, move, refused
 from .test_settlement import figures, topup
 
@@ -169,3 +170,19 @@ def test_a_unified_member_does_not_pay_its_own_fees(container) -> None:  # type:
         f"while its master holds {figures(container, master.id).cash_balance_units} units"
     )
     assert figures(container, master.id).cash_balance_units < 100 * UNIT
+
+
+def test_a_member_cannot_withdraw_the_cash_its_master_allocated(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei, Balance Withdrawals: "The amount allocated to an enterprise member account
+    cannot be withdrawn. ... the master account must withdraw it [recall] before requesting a
+    money withdrawal." customers.withdraw knows nothing of allocations (the withdrawal hold
+    counts only invoiced money): the member pays the master's money out to itself."""
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    topup(container, master.id, "100.00", "m1")
+    aid = associate(container, master.id, member.id).id
+    move(container, aid, "cash", Direction.ALLOCATE, "30.00", "a1", master=master.id)
+    before = snapshot(container)
+    with pytest.raises(CloudbillError):  # whichever stable code the fix chooses
+        container.write(lambda conn, now: customers.withdraw(
+            conn, member.id, "30.00", reference="cash-out", now=now))  # fmt: skip
+    assert snapshot(container) == before
