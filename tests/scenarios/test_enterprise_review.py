@@ -186,3 +186,32 @@ def test_a_member_cannot_withdraw_the_cash_its_master_allocated(container) -> No
         container.write(lambda conn, now: customers.withdraw(
             conn, member.id, "30.00", reference="cash-out", now=now))  # fmt: skip
     assert snapshot(container) == before
+
+
+def test_a_frozen_unified_member_is_not_disassociated(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei (zh-cn_topic_0145034205): in unified accounting (财务托管) the member, to leave,
+    must have no unpaid orders, no credit arrears, and a normal status (状态正常).
+    rules.check_disassociation never looks at the member's status."""
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    aid = associate(container, master.id, member.id, "unified").id
+    container.write(lambda conn, now: customers.set_status(
+        conn, member.id, CustomerStatus.FROZEN, reason="review", now=now))  # fmt: skip
+    before = snapshot(container)
+    with pytest.raises(CloudbillError):
+        disassociate(container, aid)
+    assert snapshot(container) == before
+
+
+def test_a_unified_member_with_an_order_pending_payment_is_not_disassociated(container) -> None:  # type: ignore[no-untyped-def]
+    """Huawei (zh-cn_topic_0145034205): a unified member leaves only with no unpaid orders
+    (不存在未支付订单); an order pending payment is not looked at (check_disassociation)."""
+    from .test_orders import buy
+
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    aid = associate(container, master.id, member.id, "unified").id
+    order = buy(container, member.id)
+    assert order.status.value == "pending_payment"
+    before = snapshot(container)
+    with pytest.raises(CloudbillError):
+        disassociate(container, aid)
+    assert snapshot(container) == before
