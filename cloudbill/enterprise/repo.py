@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from ..kernel.limits import PAGE_SIZE_MAX
+from ..store.schema import customer_order as orders
 from ..store.schema import enterprise_allocation as allocations
 from ..store.schema import enterprise_association as table
 from ..store.schema import enterprise_member_setting as settings
@@ -97,6 +98,17 @@ def sees(conn: Connection, viewer_id: str, customer_id: str) -> bool:
             )
         ).first()
         is not None
+    )
+
+
+def pending_orders_of(conn: Connection, customer_id: str) -> int:
+    """How many of the customer's orders wait for payment (a unified member leaves without)."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                orders.c.customer_id == customer_id, orders.c.status == "pending_payment"
+            )
+        ).scalar_one()
     )
 
 
@@ -232,6 +244,31 @@ def list_allocations(
     if member_id is not None:
         where.append(allocations.c.member_id == member_id)
     query = select(allocations).where(*where)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(
+        query.order_by(allocations.c.id.desc()).limit(min(limit, PAGE_SIZE_MAX)).offset(offset)
+    )
+    return [_allocation(row) for row in rows], int(total)
+
+
+def visible_allocations(
+    conn: Connection, customer_id: str, *, limit: int = PAGE_SIZE_MAX, offset: int = 0
+) -> tuple[list[Allocation], int]:
+    """A customer's history, newest first: its own movements as a member (any association,
+    ended ones too: the money was its own), and as a master those over associations still
+    active."""
+    active = select(table.c.id).where(
+        table.c.master_id == customer_id, table.c.status == AssociationStatus.ACTIVE
+    )
+    query = select(allocations).where(
+        or_(
+            allocations.c.member_id == customer_id,
+            and_(
+                allocations.c.master_id == customer_id,
+                allocations.c.association_id.in_(active.scalar_subquery()),
+            ),
+        )
+    )
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(
         query.order_by(allocations.c.id.desc()).limit(min(limit, PAGE_SIZE_MAX)).offset(offset)

@@ -85,6 +85,9 @@ class ErrorCode(StrEnum):
     ENTERPRISE_NOT_INDEPENDENT = "ENTERPRISE_NOT_INDEPENDENT"  # allocation: unified member
     ENTERPRISE_OVER_ALLOCATABLE = "ENTERPRISE_OVER_ALLOCATABLE"  # more than may be moved
     ENTERPRISE_NOT_SUPPORTED = "ENTERPRISE_NOT_SUPPORTED"  # no meaning here (project auth)
+    ENTERPRISE_MEMBER_NOT_NORMAL = "ENTERPRISE_MEMBER_NOT_NORMAL"  # unified: member frozen
+    ENTERPRISE_MEMBER_HAS_ORDERS = "ENTERPRISE_MEMBER_HAS_ORDERS"  # unified: orders unpaid
+    ENTERPRISE_ALLOCATED_HELD = "ENTERPRISE_ALLOCATED_HELD"  # allocated cash: recall, no withdrawal
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
     DATABASE_BUSY = "DATABASE_BUSY"
     DATABASE_UNAVAILABLE = "DATABASE_UNAVAILABLE"
@@ -148,6 +151,9 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ENTERPRISE_NOT_INDEPENDENT: 409,
     ErrorCode.ENTERPRISE_OVER_ALLOCATABLE: 409,
     ErrorCode.ENTERPRISE_NOT_SUPPORTED: 400,
+    ErrorCode.ENTERPRISE_MEMBER_NOT_NORMAL: 409,
+    ErrorCode.ENTERPRISE_MEMBER_HAS_ORDERS: 409,
+    ErrorCode.ENTERPRISE_ALLOCATED_HELD: 409,
 }
 
 

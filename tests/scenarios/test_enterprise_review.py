@@ -142,12 +142,18 @@ def test_a_member_that_used_pay_per_use_can_be_emptied_and_leave(container) -> N
         move(container, aid, "cash", Direction.RECALL, cents, "b2", master=master.id)
         rest = figures(container, member.id).cash_balance_units
         try:
-            disassociate(container, aid, master=master.id)
+            ended = disassociate(container, aid, master=master.id)
         except CloudbillError as stuck:
             raise AssertionError(
                 f"recalling the member's whole {whole} was refused ({exc.code}), and the "
                 f"{rest} units left make disassociation impossible ({stuck.code})"
             ) from None
+        # (fix: the association has ended here; the original fell through to a second
+        # disassociation, which can only be refused)
+        assert ended.status is AssociationStatus.ENDED
+        assert figures(container, member.id).cash_balance_units == 0  # the rest went back
+        assert_books_balance(container)
+        return
     assert disassociate(container, aid, master=master.id).status is AssociationStatus.ENDED
     assert_books_balance(container)
 
@@ -215,3 +221,30 @@ def test_a_unified_member_with_an_order_pending_payment_is_not_disassociated(con
     with pytest.raises(CloudbillError):
         disassociate(container, aid)
     assert snapshot(container) == before
+
+
+def test_recall_all_takes_the_members_whole_rest_sub_cent_included(container) -> None:  # type: ignore[no-untyped-def]
+    """The fix's other half: a cash recall of "all" moves the member's whole recallable rest
+    (8 decimals) in one movement; the member then leaves with nothing."""
+    from .test_settlement import hour, meter, register
+
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    topup(container, master.id, "100.00", "m1")
+    aid = associate(container, master.id, member.id).id
+    move(container, aid, "cash", Direction.ALLOCATE, "10.00", "a1", master=master.id)
+    register(container, member.id, "vm-1")
+    meter(container, ("r1", "vm-1", "duration", "3600", hour(5), hour(6), "s"))
+    run_due(container)
+    left = figures(container, member.id).cash_balance_units
+    assert left % (UNIT // 100) != 0
+    back = move(container, aid, "cash", Direction.RECALL, "all", "b1", master=master.id)
+    assert back.amount_units == left
+    assert figures(container, member.id).cash_balance_units == 0
+    # a replay answers the same movement; nothing more is left to recall
+    assert (
+        move(container, aid, "cash", Direction.RECALL, "all", "b1", master=master.id).id == back.id
+    )
+    again = lambda: move(container, aid, "cash", Direction.RECALL, "all", "b2", master=master.id)  # noqa: E731
+    refused(container, again, ErrorCode.ENTERPRISE_OVER_ALLOCATABLE)
+    assert disassociate(container, aid, master=master.id).status is AssociationStatus.ENDED
+    assert_books_balance(container)
