@@ -124,19 +124,29 @@ def test_decline_and_cancel(container) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_association_conditions(container) -> None:  # type: ignore[no-untyped-def]
+    """An invitation checks only the inviter's side (it must not tell a stranger's currency,
+    debt or membership); the invitee's conditions are checked at acceptance, and all at once
+    by the operator's direct association."""
     master, member = new_customer(container, "hq"), new_customer(container, "team-a")
     euro = new_customer(container, "eu", currency="EUR")
     other = new_customer(container, "other")
     refused(container, lambda: invite(container, master.id, master.id), ErrorCode.ENTERPRISE_SELF)
-    refused(container, lambda: invite(container, master.id, euro.id), ErrorCode.CURRENCY_MISMATCH)
+    to_euro = invite(container, master.id, euro.id)
+    refused(container, lambda: accept(container, euro.id, to_euro.id), ErrorCode.CURRENCY_MISMATCH)
+    loose = new_customer(container, "eu-2", currency="EUR")
+    refused(container, lambda: associate(container, master.id, loose.id),
+            ErrorCode.CURRENCY_MISMATCH)  # fmt: skip
     # a member with arrears cannot join until it has paid
     adjust(container, member.id, "3.00", "owe")
+    invited = invite(container, master.id, member.id)
     refused(
-        container, lambda: invite(container, master.id, member.id), ErrorCode.ENTERPRISE_MEMBER_OWES
+        container,
+        lambda: accept(container, member.id, invited.id),
+        ErrorCode.ENTERPRISE_MEMBER_OWES,
     )
     topup(container, member.id, "3.00", "pay")
-    association = associate(container, master.id, member.id)
-    assert association.status is AssociationStatus.ACTIVE  # the operator's: at once
+    association = accept(container, member.id, invited.id)
+    assert association.status is AssociationStatus.ACTIVE
     refused(
         container, lambda: invite(container, other.id, member.id), ErrorCode.ENTERPRISE_MEMBER_TAKEN
     )
@@ -145,9 +155,16 @@ def test_association_conditions(container) -> None:  # type: ignore[no-untyped-d
         lambda: invite(container, member.id, other.id),
         ErrorCode.ENTERPRISE_MASTER_IS_MEMBER,
     )
+    to_master = invite(container, other.id, master.id)
     refused(
         container,
-        lambda: invite(container, other.id, master.id),
+        lambda: accept(container, master.id, to_master.id),
+        ErrorCode.ENTERPRISE_MEMBER_IS_MASTER,
+    )
+    third = new_customer(container, "third")
+    refused(  # the operator's association checks the invitee at once
+        container,
+        lambda: associate(container, third.id, master.id),
         ErrorCode.ENTERPRISE_MEMBER_IS_MASTER,
     )
     assert_books_balance(container)
