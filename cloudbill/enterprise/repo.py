@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from ..kernel.limits import PAGE_SIZE_MAX
+from ..store.schema import customer as customers
 from ..store.schema import customer_order as orders
 from ..store.schema import enterprise_allocation as allocations
 from ..store.schema import enterprise_association as table
@@ -110,6 +111,40 @@ def pending_orders_of(conn: Connection, customer_id: str) -> int:
             )
         ).scalar_one()
     )
+
+
+def members_page(
+    conn: Connection,
+    master_id: str,
+    *,
+    names: Iterable[tuple[str, bool]] = (),
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Association, str]], int]:
+    """A page of the master's live associations with each member's name, oldest first,
+    filtered and paged in SQL; `names`: (wanted, fuzzy) pairs the name must match, exactly or
+    as a substring."""
+    where = [
+        table.c.master_id == master_id,
+        table.c.status.in_([AssociationStatus.INVITED, AssociationStatus.ACTIVE]),
+    ]
+    for wanted, fuzzy in names:
+        if fuzzy:
+            escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(customers.c.name.like(f"%{escaped}%", escape="\\"))
+        else:
+            where.append(customers.c.name == wanted)
+    joined = table.join(customers, customers.c.id == table.c.member_id)
+    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(table, customers.c.name.label("member_name"))
+        .select_from(joined)
+        .where(*where)
+        .order_by(table.c.created_at, table.c.id)
+        .limit(min(limit, PAGE_SIZE_MAX))
+        .offset(offset)
+    )
+    return [(_association(row), row.member_name) for row in rows], int(total)
 
 
 # --- writing associations (enterprise/service.py) -------------------------------------------

@@ -273,6 +273,21 @@ def members_of(
     return [(a, people[a.member_id], figures.get(a.member_id)) for a in rows], total
 
 
+def members_page(
+    conn: Connection,
+    master_id: str,
+    *,
+    names: list[tuple[str, bool]],
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Association, str]], int]:
+    """The master's live associations with the member's name, oldest first, `names` filters
+    ((wanted, fuzzy) pairs) and paging done in the database (BSS ListEnterpriseSubCustomers)."""
+    if offset < 0:
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "offset must be >= 0")
+    return repo.members_page(conn, master_id, names=names, limit=limit, offset=offset)
+
+
 def list_associations(
     conn: Connection,
     *,
