@@ -155,7 +155,8 @@ def return_sub_cent_rest(
     units = max(0, min(cash, net))
     if not units:
         return None
-    key = f"enterprise:{master.id}:disassociation:{association.id}"
+    # Outside the `enterprise:<master>:<request id>` space: no request id can take this key.
+    key = f"enterprise-rest:{association.id}"
     digest = payload_hash({"association": association.id, "sub_cent_rest": units})
     values = {
         "association_id": association.id, "master_id": master.id, "member_id": member.id,
