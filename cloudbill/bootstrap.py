@@ -15,6 +15,7 @@ from .catalog import loader as catalog_loader
 from .catalog import service as catalog_service
 from .config import Settings
 from .customers import service as customers_service
+from .enterprise import allocation as enterprise_allocation
 from .invoices import pdf as invoice_pdf
 from .invoices import service as invoices_service
 from .invoices.model import Terms as InvoiceTerms
@@ -163,6 +164,7 @@ def build(settings: Settings | None = None, *, prepare_db: bool = True) -> Conta
             conn, data, settings.invoice_template, settings.invoice_font
         ),
     )
+    customers_service.set_allocation_hold(enterprise_allocation.allocated_cash_held)
     customers_service.set_withdrawal_hold(
         lambda conn, customer, now: invoices_service.held_units(
             conn, customer, invoice_terms, now=now

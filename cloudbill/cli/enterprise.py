@@ -159,7 +159,9 @@ def allocations(
     """Allocations and recalls a customer took part in (as master or member)."""
     with errors_as_lines():
         rows, total = container().read(
-            lambda conn, _now: allocation.history(conn, customer_id, limit=limit, offset=offset)
+            lambda conn, _now: allocation.history(
+                conn, customer_id, limit=limit, offset=offset, operator=True
+            )
         )
     views = [allocation_view(a) for a in rows]
     show_rows(views, ALLOCATION_COLUMNS, as_json=as_json, total=total, title="allocations")

@@ -71,7 +71,12 @@ class Overview:
     # Invoiced money given back (the outstanding invoice amount): not withdrawable. Worked out
     # only where the figure is shown or a withdrawal is checked (`overview(with_hold=True)`).
     held_units: int = 0
+    # An enterprise member's cash its master allocated and has not recalled: not withdrawable
+    # either (the master recalls it). Worked out with the invoice hold (`with_hold=True`).
+    allocated_held_units: int = 0
 
     @property
     def withdrawable_units(self) -> int:
-        return 0 if self.in_arrears else max(self.cash_balance_units - self.held_units, 0)
+        if self.in_arrears:
+            return 0
+        return max(self.cash_balance_units - self.held_units - self.allocated_held_units, 0)

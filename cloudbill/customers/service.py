@@ -234,6 +234,11 @@ def overview(
     if with_hold and _withdrawal_hold:
         moment = now if now is not None else clock_repo.read_clock(conn)[1]
         figures = replace(figures, held_units=_withdrawal_hold[0](conn, customer, moment))
+    if with_hold and _allocation_hold:
+        figures = replace(
+            figures,
+            allocated_held_units=_allocation_hold[0](conn, customer, figures.cash_balance_units),
+        )
     return figures
 
 
@@ -389,6 +394,16 @@ def set_withdrawal_hold(hold: WithdrawalHold | None) -> None:
     _withdrawal_hold[:] = [hold] if hold is not None else []
 
 
+# How much of an enterprise member's cash is its master's allocation (enterprise stage): the
+# master recalls it, the member does not withdraw it. Same one-slot pattern, set by bootstrap.
+AllocationHold = Callable[[Connection, Customer, int], int]
+_allocation_hold: list[AllocationHold] = []
+
+
+def set_allocation_hold(hold: AllocationHold | None) -> None:
+    _allocation_hold[:] = [hold] if hold is not None else []
+
+
 def withdraw(
     conn: Connection, customer_id: str, amount: object, *, reference: str, now: datetime
 ) -> PostedTransaction:
@@ -405,6 +420,19 @@ def withdraw(
         return previous
     figures = overview(conn, customer, now, with_hold=True)
     held = figures.held_units
+    if (
+        figures.allocated_held_units
+        and not figures.in_arrears
+        and figures.withdrawable_units < money.units <= figures.cash_balance_units - held
+    ):  # the balance is there, but it is the master's allocation: say so
+        allocated = Money(figures.allocated_held_units, customer.currency)
+        raise CloudbillError(
+            ErrorCode.ENTERPRISE_ALLOCATED_HELD,
+            f"{allocated} of the balance was allocated by your enterprise master account: it "
+            "cannot be withdrawn; the master recalls it",
+            customer_id=customer.id,
+            held=allocated.to_text(),
+        )
     if (
         held
         and not figures.in_arrears

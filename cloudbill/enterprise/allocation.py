@@ -18,15 +18,17 @@ from ..customers import service as customers
 from ..customers.model import Customer
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.ids import is_valid_id, new_id
+from ..kernel.money import Money
 from ..ledger import service as ledger
 from ..ledger.model import AccountKind, Leg, Posting, TransactionKind
 from ..ledger.rules import payload_hash
 from ..notify import alerts
 from . import repo, rules
+from .access import get as get_association
+from .access import lock_pair
 from .model import Allocation, AllocationKind, Association, Direction
-from .service import get as get_association
-from .service import lock_pair
 
+ALL = "all"  # a cash recall's amount: the member's whole recallable rest
 REQUEST_ID_MAX_CHARS = 64  # the key `enterprise:<master>:<id>` fits a coupon reference (128)
 
 
@@ -67,10 +69,18 @@ def move(
     what = rules.check_kind(kind)
     key = _request_key(association.master_id, request_id)
     master, member = lock_pair(conn, association.master_id, association.member_id)
-    money = customer_rules.positive_amount(amount, master.currency, "amount")
+    # Read again under the pair's locks: a disassociation that held them before us has ended
+    # the association meanwhile, and the copy read above would still say active.
+    association = get_association(conn, association.id)
+    # "all": the whole recallable cash rest in one movement, sub-cent part included (a named
+    # amount takes the currency's 2 digits, pay-per-use fees leave 8).
+    whole = what is AllocationKind.CASH and direction is Direction.RECALL and amount == ALL
+    units = None
+    if not whole:
+        units = customer_rules.positive_amount(amount, master.currency, "amount").units
     digest = payload_hash(
         {"association": association.id, "kind": str(what), "direction": str(direction),
-         "amount": money.units, "coupon": coupon_id}
+         "amount": ALL if whole else units, "coupon": coupon_id}
     )  # fmt: skip
     previous = repo.allocation_by_key(conn, key)
     if previous is not None:
@@ -83,35 +93,92 @@ def move(
     rules.check_allocatable(association)
     customer_rules.check_not_frozen(master)
     customer_rules.check_not_frozen(member)
+    if direction is Direction.ALLOCATE:
+        # A master in arrears or with overdue bills gives nothing away (cash, credit, coupons).
+        rules.check_master_may_allocate(customers.overview(conn, master, now))
+    if units is None:
+        units = _limit_cash(conn, association, member, direction, now)
+        if not units:
+            raise CloudbillError(
+                ErrorCode.ENTERPRISE_OVER_ALLOCATABLE,
+                "the member has no recallable cash left",
+                field="amount",
+                limit=Money(0, master.currency).to_text(),
+            )
     giver, taker = (master, member) if direction is Direction.ALLOCATE else (member, master)
     values = {
         "association_id": association.id, "master_id": master.id, "member_id": member.id,
         "kind": str(what), "direction": str(direction), "currency": master.currency,
-        "amount_units": money.units, "from_coupon_id": None, "to_coupon_id": None,
+        "amount_units": units, "from_coupon_id": None, "to_coupon_id": None,
         "ledger_transaction_id": None, "request_key": key, "payload_hash": digest,
         "actor": actor, "created_at": now,
     }  # fmt: skip
     if what is AllocationKind.CASH:
         values["ledger_transaction_id"] = _move_cash(
-            conn, association, giver, taker, direction, money.units, key, digest, now
+            conn, association, giver, taker, direction, units, key, digest, now
         )
     elif what is AllocationKind.CREDIT:
-        _move_credit(conn, association, giver, taker, direction, money.units, now)
+        _move_credit(conn, association, giver, taker, direction, units, now)
     else:
         values |= _move_coupon(
-            conn, association, giver, taker, direction, money.units, coupon_id, key, digest, now
+            conn, association, giver, taker, direction, units, coupon_id, key, digest, now
         )
-    allocation = repo.insert_allocation(conn, values)
-    for customer_id in (master.id, member.id):
-        customer_repo.add_audit(
-            conn, at=now, actor=actor, customer_id=customer_id,
-            action=f"enterprise.{direction}", details={
-                "allocation_id": allocation.id, "kind": str(what),
-                "amount_units": money.units, "association_id": association.id},
-        )  # fmt: skip
+    allocation = _record(conn, values, now)
     # The posting names the master; the member's balance moved too: watch its alert as well.
     alerts.check(conn, {master.id, member.id}, now)
     return allocation
+
+
+def _record(conn: Connection, values: dict[str, object], now: datetime) -> Allocation:
+    """The history row and an audit line on both customers."""
+    allocation = repo.insert_allocation(conn, values)
+    for customer_id in (allocation.master_id, allocation.member_id):
+        customer_repo.add_audit(
+            conn, at=now, actor=allocation.actor, customer_id=customer_id,
+            action=f"enterprise.{allocation.direction}", details={
+                "allocation_id": allocation.id, "kind": str(allocation.kind),
+                "amount_units": allocation.amount_units,
+                "association_id": allocation.association_id},
+        )  # fmt: skip
+    return allocation
+
+
+def return_sub_cent_rest(
+    conn: Connection, association: Association, master: Customer, member: Customer, now: datetime
+) -> Allocation | None:
+    """At disassociation (both customers locked by the caller): the member's cash left below
+    one cent (rules.check_disassociation lets it leave with it), as far as it is the master's
+    allocated cash not recalled, goes back to the master in one recall movement; the rest is
+    the member's own. None when nothing goes back."""
+    cash = customers.overview(conn, member, now).cash_balance_units
+    net = repo.net_allocated_units(conn, association.id, AllocationKind.CASH)
+    units = max(0, min(cash, net))
+    if not units:
+        return None
+    # Outside the `enterprise:<master>:<request id>` space: no request id can take this key.
+    key = f"enterprise-rest:{association.id}"
+    digest = payload_hash({"association": association.id, "sub_cent_rest": units})
+    values = {
+        "association_id": association.id, "master_id": master.id, "member_id": member.id,
+        "kind": str(AllocationKind.CASH), "direction": str(Direction.RECALL),
+        "currency": master.currency, "amount_units": units, "from_coupon_id": None,
+        "to_coupon_id": None, "request_key": key, "payload_hash": digest,
+        "actor": "disassociation", "created_at": now,
+        "ledger_transaction_id": _post_cash(
+            conn, association, member, master, Direction.RECALL, units, key, digest, now
+        ),
+    }  # fmt: skip
+    return _record(conn, values, now)
+
+
+def allocated_cash_held(conn: Connection, customer: Customer, cash_units: int) -> int:
+    """What of a member's cash is its master's allocation not recalled: not withdrawable
+    (Huawei: the master recalls it first). Cash is not told apart by origin, so the hold is
+    the smaller of its cash and the net allocated over its association in force."""
+    live = repo.live_of_member(conn, customer.id)
+    if live is None or cash_units <= 0:
+        return 0
+    return max(0, min(cash_units, repo.net_allocated_units(conn, live.id, AllocationKind.CASH)))
 
 
 def _limit_cash(
@@ -139,6 +206,21 @@ def _move_cash(
     unpaid post-paid fees, then cash. One transaction; returns its id."""
     limit = _limit_cash(conn, association, giver, direction, now)
     rules.check_within(units, limit, AllocationKind.CASH, direction, giver.currency)
+    return _post_cash(conn, association, giver, taker, direction, units, key, digest, now)
+
+
+def _post_cash(
+    conn: Connection,
+    association: Association,
+    giver: Customer,
+    taker: Customer,
+    direction: Direction,
+    units: int,
+    key: str,
+    digest: str,
+    now: datetime,
+) -> int:
+    """The one ledger transaction of a cash movement; returns its id."""
     given = ledger.customer_accounts(conn, giver.id)
     taken = ledger.customer_accounts(conn, taker.id)
     split = customer_rules.split_topup(
@@ -300,14 +382,14 @@ def _move_coupon(
 
 
 def history(
-    conn: Connection, customer_id: str, *, limit: int, offset: int
+    conn: Connection, customer_id: str, *, limit: int, offset: int, operator: bool = False
 ) -> tuple[list[Allocation], int]:
-    """The movements a customer sees: all its members' as a master, its own as a member."""
+    """The movements a customer sees, both sides at once (a customer can be a master and,
+    later, a member, or the reverse): every movement made to or from it as a member, and as a
+    master those of its members still active (after disassociation the old master no longer
+    sees that member's data)."""
     customers.check_page(limit, offset)
     customers.get(conn, customer_id)
-    if (
-        repo.is_live_master(conn, customer_id)
-        or repo.list_allocations(conn, master_id=customer_id, limit=1)[1]
-    ):
-        return repo.list_allocations(conn, master_id=customer_id, limit=limit, offset=offset)
-    return repo.list_allocations(conn, member_id=customer_id, limit=limit, offset=offset)
+    if operator:  # the operator sees every movement the customer took part in, on either side
+        return repo.list_allocations(conn, party_id=customer_id, limit=limit, offset=offset)
+    return repo.visible_allocations(conn, customer_id, limit=limit, offset=offset)

@@ -8,6 +8,8 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
 from ..kernel.limits import PAGE_SIZE_MAX
+from ..store.schema import customer as customers
+from ..store.schema import customer_order as orders
 from ..store.schema import enterprise_allocation as allocations
 from ..store.schema import enterprise_association as table
 from ..store.schema import enterprise_member_setting as settings
@@ -98,6 +100,51 @@ def sees(conn: Connection, viewer_id: str, customer_id: str) -> bool:
         ).first()
         is not None
     )
+
+
+def pending_orders_of(conn: Connection, customer_id: str) -> int:
+    """How many of the customer's orders wait for payment (a unified member leaves without)."""
+    return int(
+        conn.execute(
+            select(func.count()).where(
+                orders.c.customer_id == customer_id, orders.c.status == "pending_payment"
+            )
+        ).scalar_one()
+    )
+
+
+def members_page(
+    conn: Connection,
+    master_id: str,
+    *,
+    names: Iterable[tuple[str, bool]] = (),
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Association, str]], int]:
+    """A page of the master's live associations with each member's name, oldest first,
+    filtered and paged in SQL; `names`: (wanted, fuzzy) pairs the name must match, exactly or
+    as a substring."""
+    where = [
+        table.c.master_id == master_id,
+        table.c.status.in_([AssociationStatus.INVITED, AssociationStatus.ACTIVE]),
+    ]
+    for wanted, fuzzy in names:
+        if fuzzy:
+            escaped = wanted.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append(customers.c.name.like(f"%{escaped}%", escape="\\"))
+        else:
+            where.append(customers.c.name == wanted)
+    joined = table.join(customers, customers.c.id == table.c.member_id)
+    total = conn.execute(select(func.count()).select_from(joined).where(*where)).scalar_one()
+    rows = conn.execute(
+        select(table, customers.c.name.label("member_name"))
+        .select_from(joined)
+        .where(*where)
+        .order_by(table.c.created_at, table.c.id)
+        .limit(min(limit, PAGE_SIZE_MAX))
+        .offset(offset)
+    )
+    return [(_association(row), row.member_name) for row in rows], int(total)
 
 
 # --- writing associations (enterprise/service.py) -------------------------------------------
@@ -232,6 +279,31 @@ def list_allocations(
     if member_id is not None:
         where.append(allocations.c.member_id == member_id)
     query = select(allocations).where(*where)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(
+        query.order_by(allocations.c.id.desc()).limit(min(limit, PAGE_SIZE_MAX)).offset(offset)
+    )
+    return [_allocation(row) for row in rows], int(total)
+
+
+def visible_allocations(
+    conn: Connection, customer_id: str, *, limit: int = PAGE_SIZE_MAX, offset: int = 0
+) -> tuple[list[Allocation], int]:
+    """A customer's history, newest first: its own movements as a member (any association,
+    ended ones too: the money was its own), and as a master those over associations still
+    active."""
+    active = select(table.c.id).where(
+        table.c.master_id == customer_id, table.c.status == AssociationStatus.ACTIVE
+    )
+    query = select(allocations).where(
+        or_(
+            allocations.c.member_id == customer_id,
+            and_(
+                allocations.c.master_id == customer_id,
+                allocations.c.association_id.in_(active.scalar_subquery()),
+            ),
+        )
+    )
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(
         query.order_by(allocations.c.id.desc()).limit(min(limit, PAGE_SIZE_MAX)).offset(offset)

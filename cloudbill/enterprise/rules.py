@@ -7,10 +7,13 @@ Master Account and Its Member Account?"); allocatable = balance - overinvoiced a
 
 from __future__ import annotations
 
-from ..customers.model import Customer, Overview, PaymentMode
+from ..customers.model import Customer, CustomerStatus, Overview, PaymentMode
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.money import Money
 from .model import AccountingMode, AllocationKind, Association, AssociationStatus, Direction
+
+# One cent: the smallest amount a recall can name (amounts take the currency's 2 digits).
+SUB_CENT_UNITS = 10**6
 
 
 def check_mode(value: object) -> AccountingMode:
@@ -41,28 +44,34 @@ def owes(figures: Overview) -> bool:
     )
 
 
-def check_association(
+def check_inviter(master: Customer, member: Customer, *, master_is_member: bool) -> None:
+    """What an invitation checks: only what the inviter may know (itself, its own standing).
+    Nothing of the invitee is looked at here, so that the answer is the same for every
+    customer that exists and an invitation cannot probe a stranger's currency, debt or
+    membership; the invitee's conditions are checked when it accepts (check_invitee)."""
+    if master.id == member.id:
+        raise CloudbillError(ErrorCode.ENTERPRISE_SELF, "a customer cannot be its own master")
+    if master_is_member:
+        raise CloudbillError(
+            ErrorCode.ENTERPRISE_MASTER_IS_MEMBER,
+            f"customer {master.id} is a member account: a member cannot have members",
+        )
+
+
+def check_invitee(
     master: Customer,
     member: Customer,
     *,
-    master_is_member: bool,
     member_is_master: bool,
     member_live: Association | None,
     member_figures: Overview,
 ) -> None:
-    """May `member` be associated with `master` now? Raises the first condition that fails."""
-    if master.id == member.id:
-        raise CloudbillError(ErrorCode.ENTERPRISE_SELF, "a customer cannot be its own master")
+    """The invitee's conditions (at acceptance, or the operator's direct association)."""
     if master.currency != member.currency:
         raise CloudbillError(
             ErrorCode.CURRENCY_MISMATCH,
             f"the master bills in {master.currency}, the member in {member.currency}: "
             "a master and its members share one currency",
-        )
-    if master_is_member:
-        raise CloudbillError(
-            ErrorCode.ENTERPRISE_MASTER_IS_MEMBER,
-            f"customer {master.id} is a member account: a member cannot have members",
         )
     if member_is_master:
         raise CloudbillError(
@@ -82,20 +91,57 @@ def check_association(
         )
 
 
+def check_association(
+    master: Customer,
+    member: Customer,
+    *,
+    master_is_member: bool,
+    member_is_master: bool,
+    member_live: Association | None,
+    member_figures: Overview,
+) -> None:
+    """Every condition at once (the operator's direct association, which may see all)."""
+    check_inviter(master, member, master_is_member=master_is_member)
+    check_invitee(
+        master, member, member_is_master=member_is_master, member_live=member_live,
+        member_figures=member_figures,
+    )  # fmt: skip
+
+
 def check_disassociation(
     association: Association,
     member_figures: Overview,
     member_credit_limit_units: int,
     master_figures: Overview,
+    *,
+    member_orders_pending: int = 0,
 ) -> None:
-    """May the member leave? Nothing of value or owed may be left behind on either side."""
+    """May the member leave? Nothing of value or owed may be left behind on either side.
+    Cash below one cent is no obstacle: a recall moves whole cents (the currency's digits),
+    so a pay-per-use rest below it could never be recalled; the part of it the master
+    allocated goes back to the master with the disassociation (service.disassociate)."""
     money = member_figures.currency
+    if association.mode is AccountingMode.UNIFIED:
+        # Huawei (zh-cn_topic_0145034205): a unified member leaves with a normal status and
+        # no unpaid orders (their payment would fall on the master's books).
+        if member_figures.status is not CustomerStatus.ACTIVE:
+            raise CloudbillError(
+                ErrorCode.ENTERPRISE_MEMBER_NOT_NORMAL,
+                f"the member is {member_figures.status}: a unified member leaves only with a "
+                "normal status",
+            )
+        if member_orders_pending:
+            raise CloudbillError(
+                ErrorCode.ENTERPRISE_MEMBER_HAS_ORDERS,
+                f"the member has {member_orders_pending} order(s) pending payment: pay or "
+                "cancel them first",
+            )
     if owes(member_figures):
         raise CloudbillError(
             ErrorCode.ENTERPRISE_MEMBER_OWES,
             "the member has unpaid bills, debt or arrears: they must be paid first",
         )
-    if member_figures.cash_balance_units:
+    if member_figures.cash_balance_units >= SUB_CENT_UNITS:
         raise CloudbillError(
             ErrorCode.ENTERPRISE_MEMBER_HAS_FUNDS,
             f"the member still has {Money(member_figures.cash_balance_units, money)} of cash "
@@ -152,9 +198,22 @@ def allocatable_cash_units(master: Overview) -> int:
 
 
 def recallable_cash_units(member: Overview, net_allocated_units: int) -> int:
-    """What the member has not spent of what it was given: at most its withdrawable cash and
-    at most the cash allocated to it less what was recalled."""
-    return max(0, min(member.withdrawable_units, net_allocated_units))
+    """What the member has not spent of what it was given: at most its cash less the invoice
+    hold (the allocated hold is what a recall takes, so it does not count here) and at most
+    the cash allocated to it less what was recalled."""
+    if member.in_arrears:
+        return 0
+    return max(0, min(member.cash_balance_units - member.held_units, net_allocated_units))
+
+
+def check_master_may_allocate(master: Overview) -> None:
+    """A master in arrears, with debt or with overdue bills allocates nothing (cash, credit
+    or coupons): it would give away what it owes."""
+    if master.in_arrears or master.debt_units or master.overdue_units:
+        raise CloudbillError(
+            ErrorCode.ENTERPRISE_MASTER_OWES,
+            "you are in arrears or have overdue bills: pay them before allocating to members",
+        )
 
 
 def allocatable_credit_units(master: Customer, master_figures: Overview) -> int:

@@ -10,46 +10,45 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
 from ..customers import repo as customer_repo
+from ..customers import rules as customer_rules
 from ..customers import service as customers
 from ..customers.model import Customer, Overview
 from ..kernel.errors import CloudbillError, ErrorCode
-from ..kernel.ids import is_valid_id, new_id
+from ..kernel.ids import new_id
 from ..notify.outbox import Event, emit_many
-from . import repo, rules
+from . import allocation, repo, rules
+from .access import get, lock_pair
 from .model import LIVE_STATUSES, Association, AssociationStatus, InvitedBy
 
 OPERATOR = "operator"
 
 
-def get(conn: Connection, association_id: str, *, party: str | None = None) -> Association:
-    """The association; with `party`, only if that customer is its master or member (another
-    customer's association answers as unknown, never as forbidden)."""
-    found = repo.get(conn, association_id) if is_valid_id(association_id) else None
-    if found is None or (party is not None and party not in (found.master_id, found.member_id)):
-        raise CloudbillError(
-            ErrorCode.ENTERPRISE_ASSOCIATION_NOT_FOUND,
-            f"no association {association_id!r}",
-            association_id=association_id,
+def _is_member(conn: Connection, customer_id: str) -> bool:
+    """An active member (an invitation it has not accepted does not count: anyone can invite
+    anyone, and that must not stop a master from inviting its own members)."""
+    live = repo.live_of_member(conn, customer_id)
+    return live is not None and live.status is AssociationStatus.ACTIVE
+
+
+def _check(
+    conn: Connection, master: Customer, member: Customer, by: InvitedBy, now: datetime
+) -> None:
+    """A master's invitation checks only the inviter's side (rules.check_inviter); the
+    operator, who may see everything, checks the invitee's conditions at once too."""
+    customer_rules.check_not_frozen(master)
+    master_is_member = _is_member(conn, master.id)
+    if by is InvitedBy.OPERATOR:
+        customer_rules.check_not_frozen(member)
+        rules.check_association(
+            master,
+            member,
+            master_is_member=master_is_member,
+            member_is_master=repo.is_live_master(conn, member.id),
+            member_live=repo.live_of_member(conn, member.id),
+            member_figures=customers.overview(conn, member, now),
         )
-    return found
-
-
-def lock_pair(conn: Connection, first_id: str, second_id: str) -> tuple[Customer, Customer]:
-    """Both customers row-locked, always in id order so that two requests never deadlock."""
-    locked = {cid: customers.get(conn, cid, lock=True) for cid in sorted({first_id, second_id})}
-    return locked[first_id], locked[second_id]
-
-
-def _check(conn: Connection, master: Customer, member: Customer, now: datetime) -> None:
-    live = repo.live_of_member(conn, member.id)
-    rules.check_association(
-        master,
-        member,
-        master_is_member=repo.live_of_member(conn, master.id) is not None,
-        member_is_master=repo.is_live_master(conn, member.id),
-        member_live=live,
-        member_figures=customers.overview(conn, member, now),
-    )
+    else:
+        rules.check_inviter(master, member, master_is_member=master_is_member)
 
 
 def _create(
@@ -63,7 +62,7 @@ def _create(
 ) -> Association:
     accounting = rules.check_mode(mode)
     master, member = lock_pair(conn, master_id, member_id)
-    _check(conn, master, member, now)
+    _check(conn, master, member, by, now)
     active = by is InvitedBy.OPERATOR  # the operator's association needs no acceptance
     values = {
         "id": new_id(),
@@ -132,20 +131,20 @@ def accept(conn: Connection, *, member_id: str, association_id: str, now: dateti
         raise CloudbillError(ErrorCode.FORBIDDEN, "only the invited customer can accept")
     rules.check_transition(association, (AssociationStatus.INVITED,))
     master, member = lock_pair(conn, association.master_id, association.member_id)
-    figures = customers.overview(conn, member, now)
-    if rules.owes(figures):
-        raise CloudbillError(
-            ErrorCode.ENTERPRISE_MEMBER_OWES,
-            "you have unpaid bills, debt or arrears: pay them before joining",
-        )
-    if repo.is_live_master(conn, member.id):
-        raise CloudbillError(
-            ErrorCode.ENTERPRISE_MEMBER_IS_MASTER, "a master account cannot become a member"
-        )
-    if repo.live_of_member(conn, master.id) is not None:
+    # Every condition of the invitee is checked here, not at invitation (rules.check_inviter).
+    customer_rules.check_not_frozen(member)
+    customer_rules.check_not_frozen(master)
+    if _is_member(conn, master.id):
         raise CloudbillError(
             ErrorCode.ENTERPRISE_MASTER_IS_MEMBER, "the inviting account has become a member"
         )
+    rules.check_invitee(
+        master,
+        member,
+        member_is_master=repo.is_live_master(conn, member.id),
+        member_live=None,  # its one live association is this invitation
+        member_figures=customers.overview(conn, member, now),
+    )
     done = _move(
         conn, association, (AssociationStatus.INVITED,), AssociationStatus.ACTIVE, now,
         accepted_at=now,
@@ -185,12 +184,18 @@ def disassociate(
         raise CloudbillError(ErrorCode.FORBIDDEN, "only the master can remove a member")
     rules.check_transition(association, (AssociationStatus.ACTIVE,))
     master, member = lock_pair(conn, association.master_id, association.member_id)
+    # Read again under the pair's locks (an allocation or another request may have run).
+    association = get(conn, association.id)
+    rules.check_transition(association, (AssociationStatus.ACTIVE,))
     rules.check_disassociation(
         association,
         customers.overview(conn, member, now),
         member.credit_limit_units,
         customers.overview(conn, master, now),
+        member_orders_pending=repo.pending_orders_of(conn, member.id),
     )
+    # Less than a cent may be left (a recall names whole cents): the master's part goes back.
+    allocation.return_sub_cent_rest(conn, association, master, member, now)
     done = _move(
         conn, association, (AssociationStatus.ACTIVE,), AssociationStatus.ENDED, now, ended_at=now
     )
@@ -266,6 +271,21 @@ def members_of(
     active = [people[a.member_id] for a in rows if a.status is AssociationStatus.ACTIVE]
     figures = customers.overviews(conn, active)
     return [(a, people[a.member_id], figures.get(a.member_id)) for a in rows], total
+
+
+def members_page(
+    conn: Connection,
+    master_id: str,
+    *,
+    names: list[tuple[str, bool]],
+    limit: int,
+    offset: int,
+) -> tuple[list[tuple[Association, str]], int]:
+    """The master's live associations with the member's name, oldest first, `names` filters
+    ((wanted, fuzzy) pairs) and paging done in the database (BSS ListEnterpriseSubCustomers)."""
+    if offset < 0:
+        raise CloudbillError(ErrorCode.INVALID_ARGUMENT, "offset must be >= 0")
+    return repo.members_page(conn, master_id, names=names, limit=limit, offset=offset)
 
 
 def list_associations(

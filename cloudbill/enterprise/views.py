@@ -26,20 +26,19 @@ def association_view(a: Association) -> dict[str, Any]:
 
 
 def member_view(a: Association, member: Customer, figures: Overview | None) -> dict[str, Any]:
-    """A row of the master's members list; an invitee's figures (None) are not the master's
-    to see until it accepts."""
+    """A row of the master's members list; nothing of an invitee but its id (figures None) is
+    the master's to see until it accepts: not its name, currency or figures."""
     cur = member.currency
-    view = {
-        **association_view(a),
+    view = association_view(a)
+    if figures is None:
+        return view | dict.fromkeys(
+            ("member_name", "currency", "payment_mode", "cash_balance", "credit_limit",
+             "available_credit", "coupons", "debt", "in_arrears")
+        )  # fmt: skip
+    return view | {
         "member_name": member.name,
         "currency": cur,
         "payment_mode": str(member.payment_mode),
-    }
-    if figures is None:
-        return view | dict.fromkeys(
-            ("cash_balance", "credit_limit", "available_credit", "coupons", "debt", "in_arrears")
-        )
-    return view | {
         "cash_balance": money(figures.cash_balance_units, cur),
         "credit_limit": money(figures.credit_limit_units, cur),
         "available_credit": money(figures.available_credit_units, cur),

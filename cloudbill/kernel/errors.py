@@ -85,6 +85,9 @@ class ErrorCode(StrEnum):
     ENTERPRISE_NOT_INDEPENDENT = "ENTERPRISE_NOT_INDEPENDENT"  # allocation: unified member
     ENTERPRISE_OVER_ALLOCATABLE = "ENTERPRISE_OVER_ALLOCATABLE"  # more than may be moved
     ENTERPRISE_NOT_SUPPORTED = "ENTERPRISE_NOT_SUPPORTED"  # no meaning here (project auth)
+    ENTERPRISE_MEMBER_NOT_NORMAL = "ENTERPRISE_MEMBER_NOT_NORMAL"  # unified: member frozen
+    ENTERPRISE_MEMBER_HAS_ORDERS = "ENTERPRISE_MEMBER_HAS_ORDERS"  # unified: orders unpaid
+    ENTERPRISE_ALLOCATED_HELD = "ENTERPRISE_ALLOCATED_HELD"  # allocated cash: recall, no withdrawal
     # enterprise: a member in unified accounting pays through its master, never itself
     UNIFIED_MEMBER_PAYS_THROUGH_MASTER = "UNIFIED_MEMBER_PAYS_THROUGH_MASTER"
     # the database is busy or out of reach: nothing was changed, ask again (503, Retry-After)
@@ -150,6 +153,9 @@ _HTTP_STATUS: dict[ErrorCode, int] = {
     ErrorCode.ENTERPRISE_NOT_INDEPENDENT: 409,
     ErrorCode.ENTERPRISE_OVER_ALLOCATABLE: 409,
     ErrorCode.ENTERPRISE_NOT_SUPPORTED: 400,
+    ErrorCode.ENTERPRISE_MEMBER_NOT_NORMAL: 409,
+    ErrorCode.ENTERPRISE_MEMBER_HAS_ORDERS: 409,
+    ErrorCode.ENTERPRISE_ALLOCATED_HELD: 409,
     ErrorCode.UNIFIED_MEMBER_PAYS_THROUGH_MASTER: 409,
 }
 

@@ -203,3 +203,42 @@ def test_one_invitation_accepted_many_times_at_once(container: Container) -> Non
         ).scalar_one()
     assert done is not None and done.status is AssociationStatus.ACTIVE
     assert audit == 2  # one line on each side, from the one acceptance
+
+
+def test_allocated_cash_is_not_withdrawable_and_recall_all_takes_it_back(
+    container: Container,
+) -> None:
+    """Huawei: the cash a master allocated cannot be withdrawn by the member; the master
+    recalls it. The member's withdrawable figure leaves it out; "all" recalls the whole rest."""
+    client = unthrottled_client(container)
+    hq, a = new_customer(container, "hq"), new_customer(container, "team-a")
+    container.write(
+        lambda conn, now: customers.topup(conn, hq.id, "100.00", reference="t", now=now)
+    )
+    container.write(lambda conn, now: customers.topup(conn, a.id, "5.00", reference="u", now=now))
+    master, api_a = api_of(client, container, hq.id), api_of(client, container, a.id)
+    aid = operator(
+        client, "POST", "/enterprise/associations", 201,
+        json={"master_id": hq.id, "member_id": a.id, "mode": "independent"},
+    )["id"]  # fmt: skip
+    move = {"kind": "cash", "amount": "30.00", "request_id": "r1"}
+    master.post(f"/enterprise/members/{aid}/allocations", move, 201)
+    funds = api_a.get("/account/overview")
+    assert (funds["cash_balance"], funds["withdrawable"]) == ("35.00", "5.00")
+    before = snapshot(container)
+    refused = client.post(
+        f"{OP}/customers/{a.id}/withdrawals", headers=OPERATOR,
+        json={"amount": "6.00", "reference": "out-1"},
+    )  # fmt: skip
+    assert (refused.status_code, refused.json()["error"]["code"]) == (
+        409,
+        "ENTERPRISE_ALLOCATED_HELD",
+    )
+    assert snapshot(container) == before
+    operator(client, "POST", f"/customers/{a.id}/withdrawals", 201,
+             json={"amount": "5.00", "reference": "out-2"})  # fmt: skip
+    back = {"kind": "cash", "amount": "all", "request_id": "r2"}
+    assert master.post(f"/enterprise/members/{aid}/recalls", back, 201)["amount"] == "30.00"
+    assert api_a.get("/account/overview")["cash_balance"] == "0.00"
+    operator(client, "POST", f"/enterprise/associations/{aid}/disassociate")
+    assert_books_balance(container)

@@ -124,19 +124,29 @@ def test_decline_and_cancel(container) -> None:  # type: ignore[no-untyped-def]
 
 
 def test_association_conditions(container) -> None:  # type: ignore[no-untyped-def]
+    """An invitation checks only the inviter's side (it must not tell a stranger's currency,
+    debt or membership); the invitee's conditions are checked at acceptance, and all at once
+    by the operator's direct association."""
     master, member = new_customer(container, "hq"), new_customer(container, "team-a")
     euro = new_customer(container, "eu", currency="EUR")
     other = new_customer(container, "other")
     refused(container, lambda: invite(container, master.id, master.id), ErrorCode.ENTERPRISE_SELF)
-    refused(container, lambda: invite(container, master.id, euro.id), ErrorCode.CURRENCY_MISMATCH)
+    to_euro = invite(container, master.id, euro.id)
+    refused(container, lambda: accept(container, euro.id, to_euro.id), ErrorCode.CURRENCY_MISMATCH)
+    loose = new_customer(container, "eu-2", currency="EUR")
+    refused(container, lambda: associate(container, master.id, loose.id),
+            ErrorCode.CURRENCY_MISMATCH)  # fmt: skip
     # a member with arrears cannot join until it has paid
     adjust(container, member.id, "3.00", "owe")
+    invited = invite(container, master.id, member.id)
     refused(
-        container, lambda: invite(container, master.id, member.id), ErrorCode.ENTERPRISE_MEMBER_OWES
+        container,
+        lambda: accept(container, member.id, invited.id),
+        ErrorCode.ENTERPRISE_MEMBER_OWES,
     )
     topup(container, member.id, "3.00", "pay")
-    association = associate(container, master.id, member.id)
-    assert association.status is AssociationStatus.ACTIVE  # the operator's: at once
+    association = accept(container, member.id, invited.id)
+    assert association.status is AssociationStatus.ACTIVE
     refused(
         container, lambda: invite(container, other.id, member.id), ErrorCode.ENTERPRISE_MEMBER_TAKEN
     )
@@ -145,9 +155,16 @@ def test_association_conditions(container) -> None:  # type: ignore[no-untyped-d
         lambda: invite(container, member.id, other.id),
         ErrorCode.ENTERPRISE_MASTER_IS_MEMBER,
     )
+    to_master = invite(container, other.id, master.id)
     refused(
         container,
-        lambda: invite(container, other.id, master.id),
+        lambda: accept(container, master.id, to_master.id),
+        ErrorCode.ENTERPRISE_MEMBER_IS_MASTER,
+    )
+    third = new_customer(container, "third")
+    refused(  # the operator's association checks the invitee at once
+        container,
+        lambda: associate(container, third.id, master.id),
         ErrorCode.ENTERPRISE_MEMBER_IS_MASTER,
     )
     assert_books_balance(container)
@@ -341,3 +358,47 @@ def test_member_budget_alerts_again_the_next_month(container) -> None:  # type: 
     assert check() == 2
     months = sorted({p["month"] for _s, p in events(container, budgets.TOPIC)})
     assert months == ["2026-03", "2026-04"]
+
+
+def test_a_master_owing_allocates_no_coupon_nor_cash(container) -> None:  # type: ignore[no-untyped-def]
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    aid = associate(container, master.id, member.id).id
+    adjust(container, master.id, "3.00", "owe")  # debt, and in arrears
+    source = coupon(container, master.id, "cpn-1", "20.00")
+    give = lambda: move(container, aid, "coupon", Direction.ALLOCATE, "5.00", "c1",  # noqa: E731
+                        coupon_id=source.id)  # fmt: skip
+    refused(container, give, ErrorCode.ENTERPRISE_MASTER_OWES)
+    refused(container, lambda: move(container, aid, "cash", Direction.ALLOCATE, "1.00", "c2"),
+            ErrorCode.ENTERPRISE_MASTER_OWES)  # fmt: skip
+    topup(container, master.id, "3.00", "pay")
+    move(container, aid, "coupon", Direction.ALLOCATE, "5.00", "c1", coupon_id=source.id)
+    assert_books_balance(container)
+
+
+def test_the_operator_does_not_associate_a_frozen_customer(container) -> None:  # type: ignore[no-untyped-def]
+    from cloudbill.customers.model import CustomerStatus
+
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    container.write(lambda conn, now: customers.set_status(
+        conn, member.id, CustomerStatus.FROZEN, reason="test", now=now))  # fmt: skip
+    refused(container, lambda: associate(container, master.id, member.id),
+            ErrorCode.CUSTOMER_FROZEN)  # fmt: skip
+    # a frozen customer's invitation is made (the inviter may not know), its acceptance is not
+    invited = invite(container, master.id, member.id)
+    refused(container, lambda: accept(container, member.id, invited.id), ErrorCode.CUSTOMER_FROZEN)
+
+
+def test_the_old_master_no_longer_sees_the_members_movements(container) -> None:  # type: ignore[no-untyped-def]
+    master, member = new_customer(container, "hq"), new_customer(container, "team-a")
+    topup(container, master.id, "50.00", "m1")
+    aid = associate(container, master.id, member.id).id
+    move(container, aid, "cash", Direction.ALLOCATE, "5.00", "a1")
+    move(container, aid, "cash", Direction.RECALL, "5.00", "a2")
+
+    def seen(customer_id: str, operator: bool = False) -> int:
+        return container.read(lambda conn, _n: allocation.history(
+            conn, customer_id, limit=50, offset=0, operator=operator))[1]  # fmt: skip
+
+    assert (seen(master.id), seen(member.id)) == (2, 2)
+    disassociate(container, aid)
+    assert (seen(master.id), seen(member.id), seen(master.id, operator=True)) == (0, 2, 2)

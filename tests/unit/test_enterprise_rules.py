@@ -86,7 +86,7 @@ def test_association_refusals(master, member, kw, expected) -> None:  # type: ig
 @pytest.mark.parametrize(
     ("member_kw", "limit", "expected"),
     [
-        ({"cash_balance_units": 1}, 0, ErrorCode.ENTERPRISE_MEMBER_HAS_FUNDS),
+        ({"cash_balance_units": 10**6}, 0, ErrorCode.ENTERPRISE_MEMBER_HAS_FUNDS),
         ({}, 100, ErrorCode.ENTERPRISE_MEMBER_HAS_CREDIT),
         ({"coupon_units": 3}, 0, ErrorCode.ENTERPRISE_MEMBER_HAS_COUPONS),
         ({"debt_units": 3, "in_arrears": True}, 0, ErrorCode.ENTERPRISE_MEMBER_OWES),
@@ -95,6 +95,42 @@ def test_association_refusals(master, member, kw, expected) -> None:  # type: ig
 def test_disassociation_refusals(member_kw, limit, expected) -> None:  # type: ignore[no-untyped-def]
     call = lambda: rules.check_disassociation(association(), figures(**member_kw), limit, figures())  # noqa: E731
     assert code(call) is expected
+
+
+def test_less_than_a_cent_of_cash_does_not_stop_a_member_leaving() -> None:
+    """A recall names whole cents: a pay-per-use rest below one cent could never go (the
+    master's part of it goes back with the disassociation, service.disassociate)."""
+    rules.check_disassociation(association(), figures(cash_balance_units=10**6 - 1), 0, figures())
+
+
+def test_a_unified_member_leaves_only_normal_and_with_no_order_pending() -> None:
+    unified = association(AccountingMode.UNIFIED)
+    frozen = figures(status=CustomerStatus.FROZEN)
+    assert code(lambda: rules.check_disassociation(unified, frozen, 0, figures())) is (
+        ErrorCode.ENTERPRISE_MEMBER_NOT_NORMAL
+    )
+    pending = lambda: rules.check_disassociation(  # noqa: E731
+        unified, figures(), 0, figures(), member_orders_pending=1
+    )
+    assert code(pending) is ErrorCode.ENTERPRISE_MEMBER_HAS_ORDERS
+    # independent accounting: the member's orders and status are its own business
+    rules.check_disassociation(association(), frozen, 0, figures(), member_orders_pending=1)
+
+
+def test_a_master_owing_allocates_nothing() -> None:
+    for owing in (figures(in_arrears=True), figures(debt_units=1), figures(overdue_units=1)):
+        assert code(lambda o=owing: rules.check_master_may_allocate(o)) is (
+            ErrorCode.ENTERPRISE_MASTER_OWES
+        )
+    rules.check_master_may_allocate(figures(unpaid_units=5, billed_outstanding_units=5))
+
+
+def test_recallable_cash_ignores_the_allocated_hold_but_not_the_invoice_hold() -> None:
+    member = figures(cash_balance_units=900, held_units=100, allocated_held_units=800)
+    assert member.withdrawable_units == 0
+    assert rules.recallable_cash_units(member, 1000) == 800
+    assert rules.recallable_cash_units(member, 300) == 300
+    assert rules.recallable_cash_units(replace(member, in_arrears=True), 1000) == 0
 
 
 def test_unified_member_leaves_only_once_the_master_has_paid() -> None:

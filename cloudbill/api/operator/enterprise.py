@@ -56,4 +56,4 @@ def allocations(
     offset: int = Offset,
     c: Container = Depends(container),
 ) -> dict[str, Any]:
-    return shared.history(c, customer_id, limit=limit, offset=offset)
+    return shared.history(c, customer_id, limit=limit, offset=offset, operator=True)

@@ -149,9 +149,13 @@ def move(
     return allocation_view(moved)
 
 
-def history(c: Container, customer_id: str, *, limit: int, offset: int) -> dict[str, Any]:
+def history(
+    c: Container, customer_id: str, *, limit: int, offset: int, operator: bool = False
+) -> dict[str, Any]:
     rows, total = c.read(
-        lambda conn, _now: allocation.history(conn, customer_id, limit=limit, offset=offset)
+        lambda conn, _now: allocation.history(
+            conn, customer_id, limit=limit, offset=offset, operator=operator
+        )
     )
     return {"total": total, "items": [allocation_view(a) for a in rows]}
 

@@ -7,10 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
-from ....customers import service as customers
 from ....customers.model import Customer
 from ....enterprise import service as enterprise
-from ....enterprise.model import Association, AssociationStatus
+from ....enterprise.model import AssociationStatus
 from ....kernel.errors import CloudbillError, ErrorCode
 from ..errors import bad_parameter
 from ..jsonnum import ExactRoute
@@ -24,12 +23,6 @@ router = APIRouter(route_class=ExactRoute)
 # disassociation the old master sees nothing of the member.
 STATUS_CODE = {AssociationStatus.ACTIVE: 1, AssociationStatus.INVITED: 102}
 SUB_CUSTOMERS_LIMIT_MAX = 100  # Huawei: limit 1-100, default 10
-
-
-def _matches(value: str, wanted: str | None, fuzzy: bool) -> bool:
-    if wanted is None:
-        return True
-    return wanted in value if fuzzy else value == wanted
 
 
 @router.get("/v2/enterprises/multi-accounts/sub-customers")
@@ -54,43 +47,31 @@ def list_enterprise_sub_customers(
         if value is not None and " " in value:
             raise bad_parameter(f"{name}: no spaces")
 
-    def work(conn, _now):  # type: ignore[no-untyped-def]
-        rows: list[tuple[Association, Customer]] = []
-        page, start = 1000, 0
-        while True:  # every live association of the master (bounded pages), then filtered
-            found, total = enterprise.list_for_master(conn, customer.id, limit=page, offset=start)
-            rows += [(a, _member(conn, a.member_id)) for a in found]
-            start += page
-            if start >= total:
-                return rows
-
-    fuzzy = fuzzy_query == 1
-    chosen = [
-        (a, m)
-        for a, m in read(request, work)
-        if org_id in (None, "")
-        and _matches(m.name, sub_customer_account_name or None, fuzzy)
-        and _matches(m.name, sub_customer_display_name or None, fuzzy)
-    ]
-    chosen.sort(key=lambda pair: (pair[0].created_at, pair[0].id))
+    wanted = (sub_customer_account_name, sub_customer_display_name)
+    names = [(value, fuzzy_query == 1) for value in wanted if value]
+    if org_id not in (None, ""):  # no organization units here: a given one matches nothing
+        return {"total_count": 0, "sub_customer_infos": []}
+    # Filtered and paged in SQL: a master with many members is never loaded whole.
+    chosen, total = read(
+        request,
+        lambda conn, _now: enterprise.members_page(
+            conn, customer.id, names=names, limit=limit, offset=offset
+        ),
+    )
     return {
-        "total_count": len(chosen),
+        "total_count": total,
         "sub_customer_infos": [
             {
-                "id": m.id,
-                "name": m.name,
-                "display_name": m.name,
+                "id": a.member_id,
+                "name": name,
+                "display_name": name,
                 "status": STATUS_CODE[a.status],
                 "org_id": None,
                 "org_name": None,
             }
-            for a, m in chosen[offset : offset + limit]
+            for a, name in chosen
         ],
     }
-
-
-def _member(conn, member_id: str) -> Customer:  # type: ignore[no-untyped-def]
-    return customers.get(conn, member_id)
 
 
 @router.post("/v2/enterprises/enterprise-projects/authority")
