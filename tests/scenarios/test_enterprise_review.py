@@ -159,16 +159,17 @@ def test_a_member_that_used_pay_per_use_can_be_emptied_and_leave(container) -> N
 
 
 def test_a_unified_member_does_not_pay_its_own_fees(container) -> None:  # type: ignore[no-untyped-def]
-    """mode=unified is accepted by every interface ("the master pays the member's fees"), but
-    nothing charges the master: repo.unified_payers() has no caller. The member's usage falls
-    on its own books and, with no money of its own, on its own arrears."""
-    from .test_settlement import hour, meter, register
+    """mode=unified ("the master pays the member's fees"), through the operator's association:
+    an hour of the member's usage after it joined (09:00, the association's instant) falls on
+    the master's books, not on the member's (who has no money) nor its arrears."""
+    from .test_settlement import advance, hour, meter, register
 
     master, member = new_customer(container, "hq"), new_customer(container, "team-a")
     topup(container, master.id, "100.00", "m1")
     associate(container, master.id, member.id, "unified")
     register(container, member.id, "vm-1")
-    meter(container, ("r1", "vm-1", "duration", "3600", hour(5), hour(6), "s"))
+    advance(container, hours=2)
+    meter(container, ("r1", "vm-1", "duration", "3600", hour(9), hour(10), "s"))
     run_due(container)
     own = figures(container, member.id)
     assert (own.debt_units, own.in_arrears) == (0, False), (
