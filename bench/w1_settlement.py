@@ -171,7 +171,7 @@ def floor(url: str, workdir: Path, parquet_path: Path) -> dict[str, Any]:
             "hour_start {ts}, is_late BOOLEAN, currency TEXT, pricing_unit TEXT, usage_e10 {int}, "
             "package_usage_e10 {int}, unit_price TEXT, official_units {int}, discount_units {int}, "
             "amount_units {int}, coupon_units {int}, cash_units {int}, credit_units {int}, "
-            "debt_units {int}, ledger_transaction_id {int}, created_at {ts}"
+            "debt_units {int}, ledger_transaction_id {int}, created_at {ts}, payer_id TEXT"
         ),
     )
     store.create(
@@ -278,6 +278,7 @@ def floor(url: str, workdir: Path, parquet_path: Path) -> dict[str, Any]:
                 0,
                 tx_ids[cid],
                 ts,
+                None,  # payer_id: every customer pays itself here
             )
             for cid, rid, svc, rtype, spec, region, cur, usage, unit, e10, _n in lines
         ),
