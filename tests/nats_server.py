@@ -23,11 +23,17 @@ NATS_URL = os.environ.get("CLOUDBILL_TEST_NATS_URL", "nats://127.0.0.1:4222")
 def _run(coro):  # type: ignore[no-untyped-def]
     """asyncio.run in a thread of its own: Playwright's sync API (the browser tests, earlier in
     the same pytest session) keeps an event loop running in this one, where asyncio.run fails."""
+    return in_own_thread(lambda: asyncio.run(coro))
+
+
+def in_own_thread(work):  # type: ignore[no-untyped-def]
+    """`work()` in a thread of its own (no event loop running there: see _run), its answer or
+    its exception handed back to the caller's thread."""
     outcome: dict[str, object] = {}
 
     def target() -> None:
         try:
-            outcome["value"] = asyncio.run(coro)
+            outcome["value"] = work()
         except BaseException as exc:  # handed back to the caller's thread
             outcome["error"] = exc
 
