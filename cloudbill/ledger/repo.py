@@ -265,14 +265,6 @@ def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
     return found
 
 
-def lock_accounts_bulk(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
-    ids = sorted(set(account_ids))
-    found: dict[int, Account] = {}
-    for start in range(0, len(ids), 900):
-        found.update(lock_accounts(conn, ids[start : start + 900]))
-    return found
-
-
 TRANSACTION_COLUMNS = (
     "idempotency_key",
     "payload_hash",
