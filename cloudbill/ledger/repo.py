@@ -12,6 +12,7 @@ from ..kernel.limits import PAGE_SIZE_MAX
 from ..kernel.money import check_book
 from ..store import commit_hooks
 from ..store.bulk import insert_tuples
+from ..store.id_sets import among
 from ..store.schema import ledger_account, ledger_entry, ledger_transaction
 from ..store.types import BookUnits
 from .model import ACCOUNT_RULES, Account, AccountKind, Leg, PostedTransaction, Posting
@@ -62,8 +63,8 @@ def create_account(
 
 def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
     """Load and, on PostgreSQL, row-lock the accounts in id order (a fixed order: no deadlock)."""
-    ids = sorted(set(account_ids))
-    query = select(ledger_account).where(ledger_account.c.id.in_(ids)).order_by(ledger_account.c.id)
+    a = ledger_account.c
+    query = select(ledger_account).where(among(conn, a.id, account_ids)).order_by(a.id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(key_share=True)
     return {row.id: _account(row) for row in conn.execute(query)}
@@ -80,21 +81,13 @@ def accounts_for_post(conn: Connection, account_ids: Iterable[int]) -> dict[int,
     a = ledger_account.c
     guarded = (
         select(ledger_account)
-        .where(a.id.in_(ids), a.may_go_negative.is_(False))
+        .where(among(conn, a.id, ids), a.may_go_negative.is_(False))
         .order_by(a.id)
         .with_for_update(key_share=True)
     )
     found = {row.id: _account(row) for row in conn.execute(guarded)}
-    free = select(ledger_account).where(a.id.in_(ids), a.may_go_negative.is_(True))
+    free = select(ledger_account).where(among(conn, a.id, ids), a.may_go_negative.is_(True))
     found.update({row.id: _account(row) for row in conn.execute(free)})
-    return found
-
-
-def accounts_for_post_bulk(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
-    ids = sorted(set(account_ids))
-    found: dict[int, Account] = {}
-    for start in range(0, len(ids), 900):
-        found.update(accounts_for_post(conn, ids[start : start + 900]))
     return found
 
 
@@ -252,17 +245,8 @@ def count_history(conn: Connection, account_ids: Sequence[int]) -> int:
 
 
 def existing_keys(conn: Connection, keys: Sequence[str]) -> set[str]:
-    found: set[str] = set()
-    for start in range(0, len(keys), 900):
-        part = list(keys[start : start + 900])
-        found.update(
-            conn.execute(
-                select(ledger_transaction.c.idempotency_key).where(
-                    ledger_transaction.c.idempotency_key.in_(part)
-                )
-            ).scalars()
-        )
-    return found
+    key = ledger_transaction.c.idempotency_key
+    return set(conn.execute(select(key).where(among(conn, key, keys))).scalars())
 
 
 TRANSACTION_COLUMNS = (
@@ -300,14 +284,9 @@ def insert_transactions(conn: Connection, postings: Sequence[Posting], now: date
         ),
     )
     keys = [p.idempotency_key for p in postings]
-    ids: dict[str, int] = {}
-    for start in range(0, len(keys), 900):
-        rows = conn.execute(
-            select(ledger_transaction.c.idempotency_key, ledger_transaction.c.id).where(
-                ledger_transaction.c.idempotency_key.in_(keys[start : start + 900])
-            )
-        )
-        ids.update(dict(rows.all()))
+    t = ledger_transaction.c
+    rows = conn.execute(select(t.idempotency_key, t.id).where(among(conn, t.idempotency_key, keys)))
+    ids = dict(rows.all())
     return [ids[key] for key in keys]
 
 
@@ -332,12 +311,11 @@ def set_balances_bulk(conn: Connection, balances: dict[int, int]) -> None:
 def customer_accounts_bulk(
     conn: Connection, customer_ids: Iterable[str]
 ) -> dict[str, dict[AccountKind, Account]]:
-    ids = sorted(set(customer_ids))
+    ids = set(customer_ids)
     found: dict[str, dict[AccountKind, Account]] = {cid: {} for cid in ids}
-    for start in range(0, len(ids), 900):
-        rows = conn.execute(
-            select(ledger_account).where(ledger_account.c.customer_id.in_(ids[start : start + 900]))
-        )
-        for row in rows:
-            found[row.customer_id][AccountKind(row.kind)] = _account(row)
+    rows = conn.execute(
+        select(ledger_account).where(among(conn, ledger_account.c.customer_id, ids))
+    )
+    for row in rows:
+        found[row.customer_id][AccountKind(row.kind)] = _account(row)
     return found

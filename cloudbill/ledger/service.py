@@ -149,9 +149,7 @@ def post_many(conn: Connection, postings: list[Posting], *, now: datetime) -> li
     for posting in postings:
         check_key(posting.idempotency_key)
         check_balanced(posting.legs)
-    accounts = repo.accounts_for_post_bulk(
-        conn, (leg.account_id for p in postings for leg in p.legs)
-    )
+    accounts = repo.accounts_for_post(conn, (leg.account_id for p in postings for leg in p.legs))
     all_legs = [leg for p in postings for leg in p.legs]
     for leg in all_legs:
         account = accounts.get(leg.account_id)

@@ -1,5 +1,6 @@
 """Settlement SQL: what an hour needs (usage, resources, customers, packages, coupons) in
-set-based queries, bounded IN lists, and row locks in a fixed order (customers, then accounts)."""
+set-based queries, id sets bound as one parameter (store/id_sets.py), and row locks in a fixed
+order (customers, then accounts)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, exists, func, insert, select
 
-from ..kernel.limits import PAGE_SIZE_MAX, SQL_IN_CHUNK
+from ..kernel.limits import PAGE_SIZE_MAX
 from ..kernel.periods import HOUR
+from ..store.id_sets import among
 from ..store.schema import (
     cash_coupon,
     customer,
@@ -24,12 +26,6 @@ from ..store.schema import (
 )
 from .lines import record_split
 from .shards import customer_clause
-
-
-def chunked(ids: Iterable[str]) -> Iterable[list[str]]:
-    ordered = sorted(set(ids))
-    for start in range(0, len(ordered), SQL_IN_CHUNK):
-        yield ordered[start : start + SQL_IN_CHUNK]
 
 
 def last_run(conn: Connection, shard: int = 0):  # type: ignore[no-untyped-def]
@@ -233,69 +229,47 @@ def line_pieces(conn: Connection, line, unit_factors):  # type: ignore[no-untype
 
 
 def lock_customers(conn: Connection, ids: Iterable[str]) -> dict[str, object]:
-    rows = {}
-    for part in chunked(ids):
-        query = select(customer).where(customer.c.id.in_(part)).order_by(customer.c.id)
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(key_share=True)
-        rows.update({r.id: r for r in conn.execute(query)})
-    return rows
+    """Load and, on PostgreSQL, row-lock customers in id order (one order: no deadlock)."""
+    query = select(customer).where(among(conn, customer.c.id, ids)).order_by(customer.c.id)
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    return {r.id: r for r in conn.execute(query)}
 
 
 def resources(conn: Connection, ids: Iterable[str]) -> dict[str, object]:
-    rows = {}
-    for part in chunked(ids):
-        query = select(
-            resource.c.id,
-            resource.c.service,
-            resource.c.resource_type,
-            resource.c.spec,
-            resource.c.region,
-            resource.c.billing_mode,
-        ).where(resource.c.id.in_(part))
-        rows.update({r.id: r for r in conn.execute(query)})
-    return rows
+    r = resource.c
+    query = select(r.id, r.service, r.resource_type, r.spec, r.region, r.billing_mode)
+    return {row.id: row for row in conn.execute(query.where(among(conn, r.id, ids)))}
 
 
 def packages(conn: Connection, customer_ids: Iterable[str], since: datetime, until: datetime):  # type: ignore[no-untyped-def]
-    found = []
-    for part in chunked(customer_ids):
-        found += conn.execute(
-            select(resource_package).where(
-                resource_package.c.customer_id.in_(part),
-                resource_package.c.valid_from < until,
-                resource_package.c.valid_to > since,
-            )
-        ).all()
-    return found
+    p = resource_package.c
+    return conn.execute(
+        select(resource_package).where(
+            among(conn, p.customer_id, customer_ids), p.valid_from < until, p.valid_to > since
+        )
+    ).all()
 
 
 def package_periods(
     conn: Connection, package_ids: Iterable[str]
 ) -> dict[tuple[str, datetime], int]:
-    used: dict[tuple[str, datetime], int] = {}
-    for part in chunked(package_ids):
-        rows = conn.execute(select(package_period).where(package_period.c.package_id.in_(part)))
-        used.update({(r.package_id, r.period_start): r.used_e10 for r in rows})
-    return used
+    rows = conn.execute(
+        select(package_period).where(among(conn, package_period.c.package_id, package_ids))
+    )
+    return {(r.package_id, r.period_start): r.used_e10 for r in rows}
 
 
 def coupons(conn: Connection, customer_ids: Iterable[str]):  # type: ignore[no-untyped-def]
-    found = []
-    for part in chunked(customer_ids):
-        query = (
-            select(cash_coupon)
-            .where(
-                cash_coupon.c.customer_id.in_(part),
-                cash_coupon.c.status == "active",
-                cash_coupon.c.balance_units > 0,
-            )
-            .order_by(cash_coupon.c.id)
-        )
-        if conn.dialect.name == "postgresql":
-            query = query.with_for_update(key_share=True)
-        found += conn.execute(query).all()
-    return found
+    c = cash_coupon.c
+    query = (
+        select(cash_coupon)
+        .where(among(conn, c.customer_id, customer_ids), c.status == "active", c.balance_units > 0)
+        .order_by(c.id)
+    )
+    if conn.dialect.name == "postgresql":
+        query = query.with_for_update(key_share=True)
+    return conn.execute(query).all()
 
 
 def billed_this_month(
@@ -312,22 +286,23 @@ def billed_this_month(
         windows.setdefault((start, end), set()).add(cid)
     totals = {(cid, rtype, spec, usage, start): 0 for cid, rtype, spec, usage, start, _ in wanted}
     for (start, end), customer_ids in windows.items():
-        for part in chunked(customer_ids):
-            rows = conn.execute(
-                select(
-                    f.customer_id,
-                    f.resource_type,
-                    f.spec,
-                    f.usage_type,
-                    *_split_sum(conn, f.usage_e10 - f.package_usage_e10),
-                )
-                .where(f.customer_id.in_(part), f.hour_start >= start, f.hour_start < end)
-                .group_by(f.customer_id, f.resource_type, f.spec, f.usage_type)
+        rows = conn.execute(
+            select(
+                f.customer_id,
+                f.resource_type,
+                f.spec,
+                f.usage_type,
+                *_split_sum(conn, f.usage_e10 - f.package_usage_e10),
             )
-            for cid, rtype, spec, usage, *total in rows:
-                key = (cid, rtype, spec, usage, start)
-                if key in totals:
-                    totals[key] = _joined_sum(total)
+            .where(
+                among(conn, f.customer_id, customer_ids), f.hour_start >= start, f.hour_start < end
+            )
+            .group_by(f.customer_id, f.resource_type, f.spec, f.usage_type)
+        )
+        for cid, rtype, spec, usage, *total in rows:
+            key = (cid, rtype, spec, usage, start)
+            if key in totals:
+                totals[key] = _joined_sum(total)
     return totals
 
 

@@ -3,7 +3,9 @@
 SQLAlchemy's per-row parameter processing costs more than SQLite's insert itself when a
 settlement writes a million fee records. Here each column's own bind processor (the same one
 SQLAlchemy would apply, e.g. UtcDateTime's) is looked up once per call and applied to plain
-tuples, so what is stored is exactly what an ordinary insert would store.
+tuples, so what is stored is exactly what an ordinary insert would store. On PostgreSQL the rows
+go by COPY, its bulk path (several times faster than an INSERT a row, even pipelined), in the
+caller's transaction; its errors are raised as SQLAlchemy's, as an INSERT's would be.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
 
 Processor = Callable[[Any], Any] | None
 
@@ -27,11 +30,6 @@ def insert_tuples(
 ) -> int:
     """INSERT rows (tuples in `columns` order); returns how many were written."""
     processors = _processors(conn, table, columns)
-    marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
     # Instants repeat across rows (the hour, `now`): convert each distinct value once.
     memo: list[dict[Any, Any]] = [{} for _ in columns]
 
@@ -46,8 +44,7 @@ def insert_tuples(
 
     indexes = range(len(columns))
     prepared = [tuple(convert(i, row[i]) for i in indexes) for row in rows]
-    if prepared:
-        conn.exec_driver_sql(sql, prepared)
+    _write(conn, table, columns, prepared)
     return len(prepared)
 
 
@@ -69,14 +66,30 @@ def insert_columns(
                 memo[value] = processor(value)
         converted.append([memo[value] for value in column])
     rows = list(zip(*converted, strict=True))
-    if rows:
-        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-        conn.exec_driver_sql(
-            f"INSERT INTO {table.name} ({', '.join(columns)}) "
-            f"VALUES ({', '.join([marker] * len(columns))})",
-            rows,
-        )
+    _write(conn, table, columns, rows)
     return len(rows)
+
+
+def _write(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:  # type: ignore[type-arg]
+    """Write prepared rows: COPY on PostgreSQL, executemany elsewhere."""
+    if not rows:
+        return
+    names = ", ".join(columns)
+    if conn.dialect.name != "postgresql":
+        marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+        markers = ", ".join([marker] * len(columns))
+        conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({markers})", rows)
+        return
+    import psycopg  # PostgreSQL's driver: only where PostgreSQL is used
+
+    sql = f"COPY {table.name} ({names}) FROM STDIN"
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        with cursor, cursor.copy(sql) as copy:
+            for row in rows:
+                copy.write_row(row)
+    except psycopg.Error as exc:  # as an INSERT's: IntegrityError, OperationalError, ...
+        raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 
 def insert_or_skip(conn: Connection, table: Table, key: str):  # type: ignore[no-untyped-def]
