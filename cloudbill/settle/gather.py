@@ -193,15 +193,17 @@ class Gathered:
             "usage_e10": self.usage,
             "package_e10": self.package_e10,
             "unit_price": [texts[k] for k in self.price_keys],
-            "official_units": rated.official_units.tolist(),
-            "discount_units": rated.discount_units.tolist(),
-            "amount_units": rated.amount_units.tolist(),
-            **{part: paid[part].tolist() for part in PAID_PARTS},
+            "official_units": rated.official_units,
+            "discount_units": rated.discount_units,
+            "amount_units": rated.amount_units,
+            **{part: paid[part] for part in PAID_PARTS},
         }
         if all(e.exact is None for e in entries.values()) and (
             sum(e.stop - e.start for e in entries.values()) == len(self.lines)
-        ):
+        ):  # the arrays as they are: the writer turns them into Python ints a slice at a time
             return RatedColumns(**bulk)
+        bulk.update({name: values.tolist() for name, values in bulk.items()
+                     if isinstance(values, np.ndarray)})  # fmt: skip
         out = RatedColumns()
         for e in entries.values():
             at = len(out.lines)

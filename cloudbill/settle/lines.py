@@ -28,7 +28,7 @@ class Due:
     customer_id: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)  # a million of them in a big hour: no __dict__ each
 class Line:
     customer_id: str
     resource_id: str

@@ -64,7 +64,9 @@ class CustomerSettlement:
 
 @dataclass
 class RatedColumns:
-    """The settled lines, one row each, customers one after another in id order."""
+    """The settled lines, one row each, customers one after another in id order. The money
+    columns are lists of ints, or numpy arrays (int64 or exact object ints) when every line
+    was rated as columns."""
 
     lines: list[Line] = field(default_factory=list)
     facts: list[object] = field(default_factory=list)  # resource row or AsRated

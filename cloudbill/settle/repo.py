@@ -8,7 +8,7 @@ import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, exists, func, insert, select
+from sqlalchemy import Connection, String, and_, exists, func, insert, select, type_coerce
 
 from ..kernel.limits import PAGE_SIZE_MAX
 from ..kernel.periods import HOUR
@@ -24,6 +24,7 @@ from ..store.schema import (
     usage_record,
     usage_void,
 )
+from ..store.types import UtcDateTime
 from .lines import record_split
 from .shards import customer_clause
 
@@ -112,7 +113,12 @@ def _joined_sum(parts: Sequence) -> int:  # type: ignore[type-arg]
 
 
 def single_hour_sums(conn: Connection, wprev: int, wk: int, hour: datetime, **scope):  # type: ignore[no-untyped-def]
-    """Records inside one clock hour, summed in the database: the bulk of all usage."""
+    """Records inside one clock hour, summed in the database: the bulk of all usage.
+
+    Grouped resource first: the database sorts a million records by the group's columns, and
+    comparisons that tell two records apart at the first column are the cheap ones. The hour
+    comes back as the driver gives it and is converted once per distinct value (an hour's
+    records fall in few hours), not once per group."""
     u = usage_record.c
     rows = conn.execute(
         select(
@@ -120,15 +126,20 @@ def single_hour_sums(conn: Connection, wprev: int, wk: int, hour: datetime, **sc
             u.resource_id,
             u.usage_type,
             u.pricing_unit,
-            u.first_hour,
+            type_coerce(u.first_hour, String),
             u.spec,
             func.count(),
             *_quantity_sum(conn),
         )
         .where(_due_clause(wprev, wk, hour, **scope), u.first_hour == u.last_hour)
-        .group_by(u.customer_id, u.resource_id, u.usage_type, u.pricing_unit, u.first_hour, u.spec)
+        .group_by(u.resource_id, u.usage_type, u.pricing_unit, u.first_hour, u.spec, u.customer_id)
     ).all()
-    return [(*r[:5], _joined_sum(r[7:]), r[6], r[5]) for r in rows]
+    instants: dict[object, datetime | None] = {}
+    as_instant = UtcDateTime().process_result_value
+    for row in rows:
+        if row[4] not in instants:
+            instants[row[4]] = as_instant(row[4], conn.dialect)
+    return [(*r[:4], instants[r[4]], _joined_sum(r[7:]), r[6], r[5]) for r in rows]
 
 
 MULTI_HOUR_COLUMNS = (

@@ -48,26 +48,34 @@ def insert_tuples(
     return len(prepared)
 
 
+# Rows a bulk insert prepares at a time: a million fee records as one list of tuples would
+# hold a few hundred MB at once; slices of this size hold a few MB.
+SLICE_ROWS = 50_000
+
+
 def insert_columns(
     conn: Connection, table: Table, columns: Sequence[str], values: Sequence[Sequence[Any]]
 ) -> int:
-    """INSERT rows given as columns (values[i] is column i, all of one length); returns how many
-    were written. Each column is converted once as a whole, only where its type needs it:
+    """INSERT rows given as columns (values[i] is column i, all of one length: lists, or numpy
+    arrays, whose slices become Python values as they are written); returns how many were
+    written. Each column is converted only where its type needs it, each distinct value once:
     column-wise settlement hands its fee records over this way."""
     processors = _processors(conn, table, columns)
-    converted = []
-    for processor, column in zip(processors, values, strict=True):
-        if processor is None:
-            converted.append(column)
-            continue
-        memo: dict[Any, Any] = {None: None}  # distinct instants are few: the hour, `now`
-        for value in column:
-            if value not in memo:
-                memo[value] = processor(value)
-        converted.append([memo[value] for value in column])
-    rows = list(zip(*converted, strict=True))
-    _write(conn, table, columns, rows)
-    return len(rows)
+    memos: list[dict[Any, Any]] = [{None: None} for _ in columns]  # the hour, `now`: few
+    total = len(values[0]) if values else 0
+    for start in range(0, total, SLICE_ROWS):
+        converted = []
+        for processor, memo, column in zip(processors, memos, values, strict=True):
+            part = column[start : start + SLICE_ROWS]
+            part = part.tolist() if hasattr(part, "tolist") else part
+            if processor is not None:
+                for value in part:
+                    if value not in memo:
+                        memo[value] = processor(value)
+                part = [memo[value] for value in part]
+            converted.append(part)
+        _write(conn, table, columns, list(zip(*converted, strict=True)))
+    return total
 
 
 def _write(conn: Connection, table: Table, columns: Sequence[str], rows: list[tuple]) -> None:  # type: ignore[type-arg]
