@@ -57,10 +57,10 @@ class Gathered:
         first = len(self.lines)
         running = self.running.setdefault(row.id, {})
         before = dict(running)
-        rows, uses = [], []
+        rows, uses, owner = [], [], (row.id, payer.id)
         for line in lines:
             try:
-                got = self._line(row, payer, line, own, running, uses)
+                got = self._line(row, payer, line, own, running, uses, owner)
             except SQLAlchemyError:
                 raise  # the database, not this customer's data: the whole run retries
             except Exception:  # whatever this customer's data breaks: rate() names it
@@ -79,7 +79,7 @@ class Gathered:
         entry.package_uses = uses
         return True
 
-    def _line(self, row, payer, line, own, running, uses):  # type: ignore[no-untyped-def]
+    def _line(self, row, payer, line, own, running, uses, owner):  # type: ignore[no-untyped-def]
         fact = self.facts.get(line.resource_id)
         if fact is None:
             return None
@@ -127,7 +127,7 @@ class Gathered:
         self.package_e10.append(covered)
         self.billed.append(billed)
         self.already.append(already)
-        self.owner.append((row.id, payer.id))
+        self.owner.append(owner)  # one tuple per entry, not per line
         self.price_keys.append(id(price))
         return group, index
 

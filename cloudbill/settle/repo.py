@@ -26,6 +26,7 @@ from ..store.schema import (
 )
 from ..store.types import UtcDateTime
 from .lines import record_split
+from .priced import AsRated
 from .shards import customer_clause
 
 
@@ -139,7 +140,11 @@ def single_hour_sums(conn: Connection, wprev: int, wk: int, hour: datetime, **sc
     for row in rows:
         if row[4] not in instants:
             instants[row[4]] = as_instant(row[4], conn.dialect)
-    return [(*r[:4], instants[r[4]], _joined_sum(r[7:]), r[6], r[5]) for r in rows]
+    one = {}.setdefault  # each repeated text (customer, usage type, unit, spec) kept once
+    return [
+        (one(c, c), rid, one(ut, ut), one(pu, pu), instants[h], _joined_sum(q), n, one(sp, sp))
+        for c, rid, ut, pu, h, sp, n, *q in rows
+    ]
 
 
 MULTI_HOUR_COLUMNS = (
@@ -247,10 +252,18 @@ def lock_customers(conn: Connection, ids: Iterable[str]) -> dict[str, object]:
     return {r.id: r for r in conn.execute(query)}
 
 
-def resources(conn: Connection, ids: Iterable[str]) -> dict[str, object]:
+def resources(conn: Connection, ids: Iterable[str]) -> dict[str, AsRated]:
+    """The resources' facts as rating uses them. A million resources repeat a few hundred
+    services, types, specs and regions: each text is kept once, not once per resource."""
     r = resource.c
-    query = select(r.id, r.service, r.resource_type, r.spec, r.region, r.billing_mode)
-    return {row.id: row for row in conn.execute(query.where(among(conn, r.id, ids)))}
+    query = select(r.id, r.service, r.resource_type, r.spec, r.region)
+    one = {}.setdefault
+    return {
+        rid: AsRated(
+            rid, one(service, service), one(rtype, rtype), one(spec, spec), one(region, region)
+        )
+        for rid, service, rtype, spec, region in conn.execute(query.where(among(conn, r.id, ids)))
+    }
 
 
 def packages(conn: Connection, customer_ids: Iterable[str], since: datetime, until: datetime):  # type: ignore[no-untyped-def]
