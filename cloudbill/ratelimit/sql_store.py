@@ -49,11 +49,11 @@ class SqlBudgets:
 
     def _step(self, key: str, budget: Budget, *, charge: bool) -> bool:
         now = now_us()
+        if not charge:
+            return next_tat(self._read_tat(key), now, budget) is not None
         tat = rate_limit.c.tat_us
         start = case((tat > now, tat), else_=literal(now))
         allowed = start + budget.interval_us - now <= budget.limit_us
-        if not charge:
-            return next_tat(self._read_tat(key), now, budget) is not None
         with self._db.write() as conn:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             conn.execute(
