@@ -225,11 +225,18 @@ def check_page(limit: int, offset: int) -> None:
 
 
 def overview(
-    conn: Connection, customer: Customer, now: datetime | None = None, *, with_hold: bool = False
+    conn: Connection,
+    customer: Customer,
+    now: datetime | None = None,
+    *,
+    with_hold: bool = False,
+    balances: dict[str, int] | None = None,
 ) -> Overview:
     """The customer's figures; `with_hold`: the withdrawable balance less the invoiced money
-    given back (the invoices stage's hook: computed only where it is shown or checked)."""
-    balances = ledger_repo.customer_balances(conn, [customer.id])[customer.id]
+    given back (the invoices stage's hook: computed only where it is shown or checked).
+    `balances`: account kind -> balance, when the caller has just read the accounts."""
+    if balances is None:
+        balances = ledger_repo.customer_balances(conn, [customer.id])[customer.id]
     figures = rules.overview(customer, balances, **_postpaid_figures(conn, customer, now))
     if with_hold and _withdrawal_hold:
         moment = now if now is not None else clock_repo.read_clock(conn)[1]
@@ -321,8 +328,8 @@ def topup(
         accounts[AccountKind.DEBT].balance_units,
         accounts[AccountKind.UNPAID].balance_units,
     )
-    funds = ledger.provider_account(conn, customer.currency, AccountKind.FUNDS, now=now)
-    legs = [Leg(funds.id, money.units, customer.currency)]
+    funds = ledger.provider_account_id(conn, customer.currency, AccountKind.FUNDS, now=now)
+    legs = [Leg(funds, money.units, customer.currency)]
     for kind, part in (
         (AccountKind.DEBT, split.debt_written_off_units),
         (AccountKind.UNPAID, split.unpaid_repaid_units),
@@ -418,7 +425,9 @@ def withdraw(
     previous = ledger.replay(conn, key, digest)
     if previous is not None:
         return previous
-    figures = overview(conn, customer, now, with_hold=True)
+    accounts = ledger.customer_accounts(conn, customer.id)  # its balances: read once
+    balances = {str(kind): account.balance_units for kind, account in accounts.items()}
+    figures = overview(conn, customer, now, with_hold=True, balances=balances)
     held = figures.held_units
     if (
         figures.allocated_held_units
@@ -447,8 +456,7 @@ def withdraw(
             held=Money(held, customer.currency).to_text(),
         )
     rules.check_withdrawal(customer, figures, money)
-    accounts = ledger.customer_accounts(conn, customer.id)
-    funds = ledger.provider_account(conn, customer.currency, AccountKind.FUNDS, now=now)
+    funds = ledger.provider_account_id(conn, customer.currency, AccountKind.FUNDS, now=now)
     return ledger.post(
         conn,
         Posting(
@@ -457,7 +465,7 @@ def withdraw(
             kind=TransactionKind.WITHDRAWAL,
             legs=(
                 Leg(accounts[AccountKind.CASH].id, money.units, customer.currency),
-                Leg(funds.id, -money.units, customer.currency),
+                Leg(funds, -money.units, customer.currency),
             ),
             customer_id=customer.id,
             reference=reference,

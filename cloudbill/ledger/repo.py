@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
 from ..kernel.limits import PAGE_SIZE_MAX
 from ..kernel.money import check_book
@@ -88,6 +89,43 @@ def accounts_for_post(conn: Connection, account_ids: Iterable[int]) -> dict[int,
     found = {row.id: _account(row) for row in conn.execute(guarded)}
     free = select(ledger_account).where(among(conn, a.id, ids), a.may_go_negative.is_(True))
     found.update({row.id: _account(row) for row in conn.execute(free)})
+    return found
+
+
+# The accounts that may go negative (the provider's), per database, as first read: their code,
+# kind, currency and sign never change and their balances are not read to post (they move by
+# increments at commit), so one posting need not read them again.
+_free_accounts: weakref.WeakKeyDictionary[Engine, dict[int, Account]] = weakref.WeakKeyDictionary()
+
+
+def accounts_for_one_post(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
+    """`accounts_for_post` for one posting: the same accounts, guarded ones row-locked, but the
+    provider's accounts this process has seen committed before are not read again (their
+    `balance_units` is then the balance when first read, not the current one: unused here)."""
+    if conn.dialect.name != "postgresql":
+        return lock_accounts(conn, account_ids)
+    ids = sorted(set(account_ids))
+    known = _free_accounts.get(conn.engine, {})
+    found = {i: known[i] for i in ids if i in known}
+    rest = [i for i in ids if i not in found]
+    if not rest:
+        return found
+    a = ledger_account.c
+    guarded = (
+        select(ledger_account)
+        .where(a.id.in_(rest), a.may_go_negative.is_(False))
+        .order_by(a.id)
+        .with_for_update(key_share=True)
+    )
+    locked = {row.id: _account(row) for row in conn.execute(guarded)}
+    found.update(locked)
+    unlocked = [i for i in rest if i not in locked]
+    if unlocked:
+        free = select(ledger_account).where(a.id.in_(unlocked), a.may_go_negative.is_(True))
+        seen = {row.id: _account(row) for row in conn.execute(free)}
+        found.update(seen)
+        engine = conn.engine
+        commit_hooks.after_commit(conn, lambda: _free_accounts.setdefault(engine, {}).update(seen))
     return found
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Callable
 from datetime import datetime
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, Engine
 
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..observe import metrics
+from ..store import commit_hooks
 from . import repo
 from .model import (
     CUSTOMER_KINDS,
@@ -69,7 +71,7 @@ def post(
         if previous is not None:
             return previous
     check_balanced(posting.legs)
-    accounts = repo.accounts_for_post(conn, (leg.account_id for leg in posting.legs))
+    accounts = repo.accounts_for_one_post(conn, (leg.account_id for leg in posting.legs))
     for leg in posting.legs:
         account = accounts.get(leg.account_id)
         if account is None:
@@ -126,6 +128,29 @@ def provider_account(
             conn, code=code, kind=kind, currency=currency, customer_id=None, now=now
         )
     return account
+
+
+# The ids of the provider's accounts, per database: an account, once committed, is never
+# deleted and its code, kind and currency never change (only its balance does).
+_provider_ids: weakref.WeakKeyDictionary[Engine, dict[str, int]] = weakref.WeakKeyDictionary()
+
+
+def provider_account_id(
+    conn: Connection, currency: str, kind: AccountKind, *, now: datetime
+) -> int:
+    """The id of the provider's account of `kind` in `currency` (opened on first use), read
+    once per process: remembered only after the transaction that saw it has committed (an
+    account opened by a transaction that is rolled back is never remembered)."""
+    code = provider_account_code(currency, kind)
+    known = _provider_ids.get(conn.engine)
+    if known is not None and code in known:
+        return known[code]
+    account_id = provider_account(conn, currency, kind, now=now).id
+    engine = conn.engine
+    commit_hooks.after_commit(
+        conn, lambda: _provider_ids.setdefault(engine, {}).__setitem__(code, account_id)
+    )
+    return account_id
 
 
 def customer_accounts(conn: Connection, customer_id: str) -> dict[AccountKind, Account]:

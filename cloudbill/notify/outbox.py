@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, func, insert, null, select, union_all
 
 from ..kernel.limits import SQL_IN_CHUNK
 from ..store.schema import outbox_event
@@ -29,6 +29,9 @@ def emit_many(conn: Connection, events: Sequence[Event], *, now: datetime) -> in
     if not events:
         return 0
     keys = [e.dedupe_key for e in events]
+    if len(keys) <= SQL_IN_CHUNK:  # a use case's few events: one statement asks both
+        seen, last = _seen_and_last(conn, keys, sorted({e.subject_id for e in events}))
+        return _insert(conn, [e for e in events if e.dedupe_key not in seen], last, now)
     seen: set[str] = set()
     for start in range(0, len(keys), SQL_IN_CHUNK):
         seen.update(
@@ -48,6 +51,31 @@ def emit_many(conn: Connection, events: Sequence[Event], *, now: datetime) -> in
             .group_by(outbox_event.c.subject_id)
         )
         last.update(dict(rows.all()))
+    return _insert(conn, fresh, last, now)
+
+
+def _seen_and_last(
+    conn: Connection, keys: list[str], subjects: list[str]
+) -> tuple[set[str], dict[str, int]]:
+    """The keys already written, and the last number of each subject (of every event given:
+    those of events already written are simply not used), in one round trip."""
+    o = outbox_event.c
+    rows = conn.execute(
+        union_all(
+            select(o.dedupe_key, null().label("subject_id"), null().label("seq")).where(
+                o.dedupe_key.in_(keys)
+            ),
+            select(null(), o.subject_id, func.max(o.subject_seq))
+            .where(o.subject_id.in_(subjects))
+            .group_by(o.subject_id),
+        )
+    ).all()
+    seen = {row[0] for row in rows if row[0] is not None}
+    last = {row[1]: row[2] for row in rows if row[1] is not None}
+    return seen, last
+
+
+def _insert(conn: Connection, fresh: list[Event], last: dict[str, int], now: datetime) -> int:
     rows_out = []
     for event in fresh:
         last[event.subject_id] = last.get(event.subject_id, 0) + 1

@@ -250,7 +250,9 @@ def _settle(conn, customer, payer, order, payable, plan, reference, now) -> Orde
         pay_reference=reference,
         ledger_transaction_id=posted.id,
     )
-    effects.apply(conn, get(conn, order.id), customer, now=now)
+    # The order as read (locked) before: applying it reads only what the payment does not
+    # change (its type, lines, expire policy, auto-renew), so it is not read again here.
+    effects.apply(conn, order, customer, now=now)
     paid = get(conn, order.id)  # with the spans the lines pay for, set by applying it
     expenditure_repo.insert_expenditures(conn, records.payment_records(paid))
     return paid

@@ -32,10 +32,10 @@ def post_payment(
     now: datetime,
 ) -> PostedTransaction:
     accounts = ledger.customer_accounts(conn, customer_id)
-    revenue = ledger.provider_account(conn, currency, AccountKind.REVENUE, now=now)
+    revenue = ledger.provider_account_id(conn, currency, AccountKind.REVENUE, now=now)
     coupon_units = sum(amount for _, _, amount in coupon_uses)
     total = coupon_units + cash_units + credit_units
-    legs = [Leg(revenue.id, -total, currency)]
+    legs = [Leg(revenue, -total, currency)]
     for kind, part in (
         (AccountKind.COUPON, coupon_units),
         (AccountKind.CASH, cash_units),

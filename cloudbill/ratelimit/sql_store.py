@@ -36,15 +36,24 @@ class SqlBudgets:
         """Whether one more request would be allowed (nothing taken)."""
         return self._step(key, budget, charge=False)
 
+    def _read_tat(self, key: str) -> int | None:
+        """The budget's TAT: one statement, so on PostgreSQL one round trip in autocommit
+        (no BEGIN and COMMIT around it: every authenticated request asks this)."""
+        query = select(rate_limit.c.tat_us).where(rate_limit.c.key == key)
+        if self._db.dialect != "postgresql":
+            with self._db.read() as conn:
+                return conn.execute(query).scalar()
+        with self._db.engine.connect() as conn:
+            auto = conn.execution_options(isolation_level="AUTOCOMMIT")
+            return auto.execute(query).scalar()
+
     def _step(self, key: str, budget: Budget, *, charge: bool) -> bool:
         now = now_us()
+        if not charge:
+            return next_tat(self._read_tat(key), now, budget) is not None
         tat = rate_limit.c.tat_us
         start = case((tat > now, tat), else_=literal(now))
         allowed = start + budget.interval_us - now <= budget.limit_us
-        if not charge:
-            with self._db.read() as conn:
-                found = conn.execute(select(tat).where(rate_limit.c.key == key)).scalar()
-            return next_tat(found, now, budget) is not None
         with self._db.write() as conn:
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
             conn.execute(

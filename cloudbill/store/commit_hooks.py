@@ -14,10 +14,29 @@ from sqlalchemy import Connection
 
 Hook = Callable[[Connection, dict[Any, Any]], None]
 _pending: dict[Connection, dict[str, tuple[Hook, dict[Any, Any]]]] = {}
+# What to do once the database has confirmed the commit (and never if it did not).
+_after: dict[Connection, list[Callable[[], None]]] = {}
 
 
 def opened(conn: Connection) -> None:
     _pending[conn] = {}
+    _after[conn] = []
+
+
+def after_commit(conn: Connection, action: Callable[[], None]) -> bool:
+    """Do `action` once this transaction has committed; False (nothing will be done) outside a
+    transaction Database.write opened."""
+    actions = _after.get(conn)
+    if actions is None:
+        return False
+    actions.append(action)
+    return True
+
+
+def committed(conn: Connection) -> None:
+    """The database confirmed the commit: the actions asked for run now."""
+    for action in _after.pop(conn, ()):
+        action()
 
 
 def state(conn: Connection, name: str, hook: Hook) -> dict[Any, Any] | None:
@@ -41,3 +60,4 @@ def run(conn: Connection) -> None:
 
 def abandoned(conn: Connection) -> None:
     _pending.pop(conn, None)
+    _after.pop(conn, None)

@@ -124,6 +124,7 @@ class Database:
                 yield conn
                 commit_hooks.run(conn)
             metrics.committed(conn)  # the database has confirmed the commit
+            commit_hooks.committed(conn)
         finally:
             if conn is not None:
                 metrics.abandoned(conn)
