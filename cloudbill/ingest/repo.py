@@ -7,7 +7,8 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import pyarrow as pa
-from sqlalchemy import Connection, and_, bindparam, func, select, text
+from sqlalchemy import Connection, Text, and_, bindparam, cast, func, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..kernel.limits import SQL_IN_CHUNK
 from ..store import gates
@@ -123,6 +124,48 @@ def _stored_running_statements(conn: Connection):  # type: ignore[no-untyped-def
     return sums, spanning
 
 
+def _stored_running_statements_postgres():  # type: ignore[no-untyped-def]
+    """PostgreSQL: the same two queries, each resource's records found through its index by
+    a lateral subquery per id (OFFSET 0 keeps it from being flattened into a join), so that
+    the plan does not depend on the table's statistics: `resource_id = ANY(...)` over a table
+    that grew since it was last analyzed (a first file stored chunk after chunk) is planned
+    as a scan of the whole table, and the scan grows with every chunk."""
+    ids = (
+        func.unnest(cast(bindparam("resource_ids"), ARRAY(Text)))
+        .table_valued("id")
+        .render_derived(name="ids")
+    )
+
+    def per_resource(*where):  # type: ignore[no-untyped-def]
+        return select(usage_record).where(_U.resource_id == ids.c.id, *where).offset(0).lateral("u")
+
+    inside = per_resource(_U.first_hour == _U.last_hour, _U.start_at >= bindparam("first_hour"),
+                          _U.start_at < bindparam("end"))  # fmt: skip
+    sums = (
+        select(inside.c.resource_id, inside.c.usage_type, inside.c.pricing_unit,
+               inside.c.first_hour, func.count(), exact_sum(inside.c.quantity_e10))
+        .select_from(ids)
+        .join(inside, true())
+        .outerjoin(usage_void, _V.seq == inside.c.seq)
+        .where(inside.c.usage_type == func.any(bindparam("usage_types")), _V.seq.is_(None))
+        .group_by(inside.c.resource_id, inside.c.usage_type, inside.c.pricing_unit,
+                  inside.c.first_hour)
+    )  # fmt: skip
+    across = per_resource(_U.first_hour != _U.last_hour, _U.start_at >= bindparam("reach"),
+                          _U.start_at < bindparam("end"))  # fmt: skip
+    spanning = (
+        select(across.c.resource_id, across.c.usage_type, across.c.pricing_unit,
+               across.c.quantity_e10, across.c.quantity, across.c.unit, across.c.start_at,
+               across.c.end_at, across.c.first_hour, across.c.last_hour)
+        .select_from(ids)
+        .join(across, true())
+        .outerjoin(usage_void, _V.seq == across.c.seq)
+        .where(across.c.usage_type == func.any(bindparam("usage_types")), _V.seq.is_(None),
+               across.c.last_hour >= bindparam("first_hour"))
+    )  # fmt: skip
+    return sums, spanning
+
+
 _STATEMENTS: dict[str, tuple] = {}  # type: ignore[type-arg]
 
 
@@ -143,7 +186,11 @@ def stored_running(  # type: ignore[no-untyped-def]
         return [], []
     statements = _STATEMENTS.get(conn.dialect.name)
     if statements is None:
-        statements = _STATEMENTS[conn.dialect.name] = _stored_running_statements(conn)
+        statements = _STATEMENTS[conn.dialect.name] = (
+            _stored_running_statements_postgres()
+            if conn.dialect.name == "postgresql"
+            else _stored_running_statements(conn)
+        )
     sums_sql, spanning_sql = statements
     window = {
         "resource_ids": set_param(conn, wanted),
@@ -160,12 +207,21 @@ def existing_hashes(conn: Connection, record_ids: Sequence[str]) -> dict[str, st
     ids joined as a set (in_set)."""
     if not record_ids:
         return {}
-    postgres = conn.dialect.name == "postgresql"
-    member = "record_id = ANY(%s)" if postgres else "record_id IN (SELECT value FROM json_each(?))"
-    rows = conn.exec_driver_sql(
-        f"SELECT record_id, payload_hash FROM {usage_record.name} WHERE {member}",
-        (set_param(conn, record_ids),),
-    )
+    if conn.dialect.name == "postgresql":
+        # An index probe per id, whatever the table's statistics say (see
+        # _stored_running_statements_postgres): a record id is unique, LIMIT 1 changes no
+        # answer and keeps the lookup a nested loop over the ids.
+        sql = (
+            f"SELECT u.record_id, u.payload_hash FROM unnest(%s::text[]) AS ids(id) "
+            f"CROSS JOIN LATERAL (SELECT record_id, payload_hash FROM {usage_record.name} "
+            f"WHERE record_id = ids.id LIMIT 1) u"
+        )
+    else:
+        sql = (
+            f"SELECT record_id, payload_hash FROM {usage_record.name} "
+            "WHERE record_id IN (SELECT value FROM json_each(?))"
+        )
+    rows = conn.exec_driver_sql(sql, (set_param(conn, record_ids),))
     return dict(rows.fetchall())
 
 
