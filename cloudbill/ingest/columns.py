@@ -71,10 +71,11 @@ def from_inputs(records: Sequence[UsageInput]) -> tuple[pa.Table, pa.Array]:
     """A batch of inputs as columns, and the rows that must take the exact path (a value
     that is not text: a number, a datetime, a float, which only the per-row rules judge)."""
     columns = {name: [getattr(r, name) for r in records] for name in INPUT_NAMES}
+    # Every value text, but a unit that may be None (INPUT_NAMES' order): one test a row.
     odd = [
-        any(type(v) is not str for k, v in zip(INPUT_NAMES, values, strict=True)
-            if not (k == "unit" and v is None))
-        for values in zip(*columns.values(), strict=True)
+        not (type(a) is str and type(b) is str and type(c) is str and type(d) is str
+             and type(e) is str and type(f) is str and (g is None or type(g) is str))
+        for a, b, c, d, e, f, g in zip(*columns.values(), strict=True)
     ]  # fmt: skip
     for name in ("start", "end"):  # datetimes (tests, the CLI): as the text they stand for
         columns[name] = [v.isoformat() if isinstance(v, datetime) else v for v in columns[name]]

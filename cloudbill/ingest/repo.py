@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 import pyarrow as pa
-from sqlalchemy import Connection, and_, bindparam, func, select, text
+import pyarrow.csv as pa_csv
+from sqlalchemy import Connection, Text, and_, bindparam, cast, func, select, text, true
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..kernel.limits import SQL_IN_CHUNK
 from ..store import gates
@@ -123,6 +126,48 @@ def _stored_running_statements(conn: Connection):  # type: ignore[no-untyped-def
     return sums, spanning
 
 
+def _stored_running_statements_postgres():  # type: ignore[no-untyped-def]
+    """PostgreSQL: the same two queries, each resource's records found through its index by
+    a lateral subquery per id (OFFSET 0 keeps it from being flattened into a join), so that
+    the plan does not depend on the table's statistics: `resource_id = ANY(...)` over a table
+    that grew since it was last analyzed (a first file stored chunk after chunk) is planned
+    as a scan of the whole table, and the scan grows with every chunk."""
+    ids = (
+        func.unnest(cast(bindparam("resource_ids"), ARRAY(Text)))
+        .table_valued("id")
+        .render_derived(name="ids")
+    )
+
+    def per_resource(*where):  # type: ignore[no-untyped-def]
+        return select(usage_record).where(_U.resource_id == ids.c.id, *where).offset(0).lateral("u")
+
+    inside = per_resource(_U.first_hour == _U.last_hour, _U.start_at >= bindparam("first_hour"),
+                          _U.start_at < bindparam("end"))  # fmt: skip
+    sums = (
+        select(inside.c.resource_id, inside.c.usage_type, inside.c.pricing_unit,
+               inside.c.first_hour, func.count(), exact_sum(inside.c.quantity_e10))
+        .select_from(ids)
+        .join(inside, true())
+        .outerjoin(usage_void, _V.seq == inside.c.seq)
+        .where(inside.c.usage_type == func.any(bindparam("usage_types")), _V.seq.is_(None))
+        .group_by(inside.c.resource_id, inside.c.usage_type, inside.c.pricing_unit,
+                  inside.c.first_hour)
+    )  # fmt: skip
+    across = per_resource(_U.first_hour != _U.last_hour, _U.start_at >= bindparam("reach"),
+                          _U.start_at < bindparam("end"))  # fmt: skip
+    spanning = (
+        select(across.c.resource_id, across.c.usage_type, across.c.pricing_unit,
+               across.c.quantity_e10, across.c.quantity, across.c.unit, across.c.start_at,
+               across.c.end_at, across.c.first_hour, across.c.last_hour)
+        .select_from(ids)
+        .join(across, true())
+        .outerjoin(usage_void, _V.seq == across.c.seq)
+        .where(across.c.usage_type == func.any(bindparam("usage_types")), _V.seq.is_(None),
+               across.c.last_hour >= bindparam("first_hour"))
+    )  # fmt: skip
+    return sums, spanning
+
+
 _STATEMENTS: dict[str, tuple] = {}  # type: ignore[type-arg]
 
 
@@ -143,7 +188,11 @@ def stored_running(  # type: ignore[no-untyped-def]
         return [], []
     statements = _STATEMENTS.get(conn.dialect.name)
     if statements is None:
-        statements = _STATEMENTS[conn.dialect.name] = _stored_running_statements(conn)
+        statements = _STATEMENTS[conn.dialect.name] = (
+            _stored_running_statements_postgres()
+            if conn.dialect.name == "postgresql"
+            else _stored_running_statements(conn)
+        )
     sums_sql, spanning_sql = statements
     window = {
         "resource_ids": set_param(conn, wanted),
@@ -160,12 +209,21 @@ def existing_hashes(conn: Connection, record_ids: Sequence[str]) -> dict[str, st
     ids joined as a set (in_set)."""
     if not record_ids:
         return {}
-    postgres = conn.dialect.name == "postgresql"
-    member = "record_id = ANY(%s)" if postgres else "record_id IN (SELECT value FROM json_each(?))"
-    rows = conn.exec_driver_sql(
-        f"SELECT record_id, payload_hash FROM {usage_record.name} WHERE {member}",
-        (set_param(conn, record_ids),),
-    )
+    if conn.dialect.name == "postgresql":
+        # An index probe per id, whatever the table's statistics say (see
+        # _stored_running_statements_postgres): a record id is unique, LIMIT 1 changes no
+        # answer and keeps the lookup a nested loop over the ids.
+        sql = (
+            f"SELECT u.record_id, u.payload_hash FROM unnest(%s::text[]) AS ids(id) "
+            f"CROSS JOIN LATERAL (SELECT record_id, payload_hash FROM {usage_record.name} "
+            f"WHERE record_id = ids.id LIMIT 1) u"
+        )
+    else:
+        sql = (
+            f"SELECT record_id, payload_hash FROM {usage_record.name} "
+            "WHERE record_id IN (SELECT value FROM json_each(?))"
+        )
+    rows = conn.exec_driver_sql(sql, (set_param(conn, record_ids),))
     return dict(rows.fetchall())
 
 
@@ -195,6 +253,10 @@ def insert_records(conn: Connection, records: pa.Table, now: datetime) -> None:
     if records.num_rows == 0:
         return
     received = UtcDateTime().process_bind_param(now, conn.dialect)
+    names = [n for n in RECORD_COLUMNS if n != "received_at"]
+    if conn.dialect.name == "postgresql":
+        _copy_records(conn, records, names, received)
+        return
     sqlite = conn.dialect.name == "sqlite"
 
     def instants(name: str) -> list[object]:
@@ -210,21 +272,7 @@ def insert_records(conn: Connection, records: pa.Table, now: datetime) -> None:
         for name in RECORD_COLUMNS
         if name != "received_at"
     ]
-    names = [n for n in RECORD_COLUMNS if n != "received_at"]
     rows = [(*row, received) for row in zip(*values, strict=True)]
-    if conn.dialect.name == "postgresql":
-        # COPY, PostgreSQL's bulk path, in the caller's transaction (several times faster
-        # than an INSERT a row, even pipelined).
-        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        with (
-            cursor,
-            cursor.copy(
-                f"COPY {usage_record.name} ({', '.join(names)}, received_at) FROM STDIN"
-            ) as copy,
-        ):
-            for row in rows:
-                copy.write_row(row)
-        return
     sql = (
         f"INSERT INTO {usage_record.name} ({', '.join(names)}, received_at) "
         f"VALUES ({', '.join(['?'] * (len(names) + 1))})"
@@ -233,6 +281,34 @@ def insert_records(conn: Connection, records: pa.Table, now: datetime) -> None:
 
 
 _INSTANTS = frozenset(("start_at", "end_at", "first_hour", "last_hour"))
+
+
+def _copy_records(
+    conn: Connection, records: pa.Table, names: list[str], received: datetime
+) -> None:
+    """PostgreSQL: COPY, its bulk path, in the caller's transaction, the rows written as CSV
+    by Arrow (a row at a time through the driver's adapters cost three times the COPY
+    itself). Instants as naive UTC, as UtcDateTime binds them; text always quoted, so that
+    an empty text stays empty and only a missing value (an unquoted empty field) is NULL."""
+    columns = [
+        records[name].cast(pa.timestamp("us")) if name in _INSTANTS else records[name]
+        for name in names
+    ]
+    columns.append(pa.array([received] * records.num_rows, pa.timestamp("us")))
+    table = pa.Table.from_arrays(columns, names=[*names, "received_at"])
+    buffer = io.BytesIO()
+    pa_csv.write_csv(
+        table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed")
+    )
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with (
+        cursor,
+        cursor.copy(
+            f"COPY {usage_record.name} ({', '.join(names)}, received_at) "
+            "FROM STDIN WITH (FORMAT csv)"
+        ) as copy,
+    ):
+        copy.write(buffer.getbuffer())
 
 
 def _sqlite_datetime(value: datetime) -> str:  # SQLAlchemy's SQLite DATETIME text
