@@ -350,8 +350,9 @@ def run(
     start = time.perf_counter()
     if profiler:
         profiler.enable()
+    processes: list[dict[str, Any]] = []  # the worker processes' own CPU and memory
     if workers:  # timed from the moment the ready processes are told to go
-        results, elapsed = settle_with_workers(container, workers, workdir)
+        results, elapsed, processes = settle_with_workers(container, workers, workdir)
     else:
         results = settle_due(container)
         elapsed = time.perf_counter() - start
@@ -429,7 +430,17 @@ def run(
     )
     # On a shared machine wall time includes waiting for a core; this process's CPU time
     # does not (the database server's, with PostgreSQL, is not in it).
-    out(f"   CPU time of this process during settlement: {cpu_s:.2f} s")
+    if processes:
+        out(
+            "   each worker process while it settled: "
+            + "; ".join(
+                f"CPU {p['cpu_seconds']:.2f} s, peak memory {p['peak_rss'] / 2**20:,.0f} MiB "
+                f"({max(0, p['peak_rss'] - p['base_rss']) / 2**20:,.0f} MiB above ready)"
+                for p in processes
+            )
+        )
+    else:
+        out(f"   CPU time of this process during settlement: {cpu_s:.2f} s")
     out(
         f"   floor (DuckDB sums + bulk insert of {fl['lines']:,} fee, {fl['customers']:,} "
         f"transaction, {2 * fl['customers']:,} entry rows): {fl['seconds']:.2f} s (DuckDB "
@@ -441,11 +452,13 @@ def run(
         f"({full_estimate:.1f} s, {basis}); goal within {GOAL_RATIO:.0f}x of the floor: "
         f"{verdict(ratio <= GOAL_RATIO)} ({ratio:.1f}x)"
     )
-    out(
-        f"   peak memory (resident, whole process) during settlement: {peak_rss / 2**20:,.0f} MiB,"
-        f" {max(0, peak_rss - base_rss) / 2**20:,.0f} MiB above where it started"
-        + ("" if _PEAK_RESETS else " (this kernel cannot reset the peak: since process start)")
-    )
+    if not processes:  # with workers, theirs is printed above
+        out(
+            f"   peak memory (resident, whole process) during settlement: "
+            f"{peak_rss / 2**20:,.0f} MiB, {max(0, peak_rss - base_rss) / 2**20:,.0f} MiB above "
+            "where it started"
+            + ("" if _PEAK_RESETS else " (this kernel cannot reset the peak: since process start)")
+        )
     out(f"   books verify: {books.describe()}")
     if profiler:
         out("   W1 profile of settle_due (top 25 by cumulative time):")
@@ -467,8 +480,9 @@ def run(
         "goal_met": time_met and ratio <= GOAL_RATIO,
         "workers": workers,
         "books_ok": books.ok,
-        "peak_rss_bytes": peak_rss,
+        "peak_rss_bytes": max([peak_rss, *(p["peak_rss"] for p in processes)]),
         "cpu_seconds": cpu_s,
+        "worker_processes": processes,
         "fees": settled.fees,
         "customers": settled.customers,
         "new_arrears": settled.new_arrears,
@@ -485,11 +499,25 @@ from cloudbill.config import Settings
 from cloudbill.worker.jobs import settle_due
 container = build(Settings())
 container.read(lambda conn, now: None)  # connected and ready
+def status_bytes(field):
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+try:  # the peak from here on (Linux: clear_refs 5 restarts VmHWM)
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")
+except OSError:
+    pass
+base = status_bytes("VmRSS")
 print("ready", flush=True)
 sys.stdin.readline()
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 results = settle_due(container)
-print(json.dumps({"seconds": time.perf_counter() - started, "results": [
+print(json.dumps({"seconds": time.perf_counter() - started,
+    "cpu_seconds": time.process_time() - cpu, "peak_rss": status_bytes("VmHWM"),
+    "base_rss": base, "results": [
     {"hour": r.hour.isoformat(), "records": r.records, "fees": r.fees,
      "customers": r.customers, "new_arrears": r.new_arrears} for r in results]}), flush=True)
 """
@@ -497,10 +525,11 @@ print(json.dumps({"seconds": time.perf_counter() - started, "results": [
 
 def settle_with_workers(
     container: Container, workers: int, workdir: Path
-) -> tuple[list[Any], float]:
+) -> tuple[list[Any], float, list[dict[str, Any]]]:
     """Settle the due hour with `workers` processes (and as many shards), each running the
     worker's settle_due; measured from the moment all are told to go until the last ends
-    (process start-up and imports are left out: every process is ready before)."""
+    (process start-up and imports are left out: every process is ready before). Also each
+    process's CPU time and peak resident memory while it settled."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("CLOUDBILL_")}
     env.update(
         CLOUDBILL_DATABASE_URL=container.db.url,
@@ -524,15 +553,17 @@ def settle_with_workers(
         proc.stdin.flush()
     lines = [_answer(proc) for proc in procs]
     elapsed = time.perf_counter() - start  # the last one has settled its shards
-    results = []
+    results, processes = [], []
     for proc, line in zip(procs, lines, strict=True):
         out, _ = proc.communicate(timeout=60)
         assert proc.returncode == 0 and line, (line, out)
-        for item in json.loads(line)["results"]:
+        answer = json.loads(line)
+        processes.append({k: answer[k] for k in ("cpu_seconds", "peak_rss", "base_rss")})
+        for item in answer["results"]:
             results.append(
                 SimpleNamespace(**{**item, "hour": datetime.fromisoformat(item["hour"])})
             )
-    return results, elapsed
+    return results, elapsed, processes
 
 
 def _answer(proc: subprocess.Popen[str]) -> str:

@@ -68,7 +68,7 @@ def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, Acc
     query = select(ledger_account).where(among(conn, a.id, account_ids)).order_by(a.id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(key_share=True)
-    return {row.id: _account(row) for row in conn.execute(query)}
+    return {row.id: _account(row) for row in conn.execute(query).all()}
 
 
 def accounts_for_post(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
@@ -86,9 +86,9 @@ def accounts_for_post(conn: Connection, account_ids: Iterable[int]) -> dict[int,
         .order_by(a.id)
         .with_for_update(key_share=True)
     )
-    found = {row.id: _account(row) for row in conn.execute(guarded)}
+    found = {row.id: _account(row) for row in conn.execute(guarded).all()}
     free = select(ledger_account).where(among(conn, a.id, ids), a.may_go_negative.is_(True))
-    found.update({row.id: _account(row) for row in conn.execute(free)})
+    found.update({row.id: _account(row) for row in conn.execute(free).all()})
     return found
 
 
@@ -353,7 +353,8 @@ def customer_accounts_bulk(
     found: dict[str, dict[AccountKind, Account]] = {cid: {} for cid in ids}
     rows = conn.execute(
         select(ledger_account).where(among(conn, ledger_account.c.customer_id, ids))
-    )
+    ).all()  # one fetch of every row, not one fetch a row
     for row in rows:
-        found[row.customer_id][AccountKind(row.kind)] = _account(row)
+        account = _account(row)
+        found[row.customer_id][account.kind] = account
     return found

@@ -249,7 +249,7 @@ def lock_customers(conn: Connection, ids: Iterable[str]) -> dict[str, object]:
     query = select(customer).where(among(conn, customer.c.id, ids)).order_by(customer.c.id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(key_share=True)
-    return {r.id: r for r in conn.execute(query)}
+    return {r.id: r for r in conn.execute(query).all()}  # all(): one fetch, not one a row
 
 
 def resources(conn: Connection, ids: Iterable[str]) -> dict[str, AsRated]:
@@ -262,7 +262,9 @@ def resources(conn: Connection, ids: Iterable[str]) -> dict[str, AsRated]:
         rid: AsRated(
             rid, one(service, service), one(rtype, rtype), one(spec, spec), one(region, region)
         )
-        for rid, service, rtype, spec, region in conn.execute(query.where(among(conn, r.id, ids)))
+        for rid, service, rtype, spec, region in conn.execute(
+            query.where(among(conn, r.id, ids))
+        ).all()
     }
 
 
