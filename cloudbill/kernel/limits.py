@@ -85,3 +85,7 @@ COSTS_GROUP_BY_MAX = 2
 COSTS_FILTER_VALUES_MAX = 100
 COSTS_ROWS_MAX = 200_000  # (group, bucket) sums one query may read
 COSTS_SPREAD_RECORDS_MAX = 100_000  # yearly/monthly records one amortized query may spread
+
+# Rows a large query result is fetched in at a time (Result.partitions): a fetch per row costs
+# more in the driver, and all at once would hold a million rows at the same time.
+FETCH_ROWS = 10_000

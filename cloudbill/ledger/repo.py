@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Connection, Engine, bindparam, func, insert, select, update
 
-from ..kernel.limits import PAGE_SIZE_MAX
+from ..kernel.limits import FETCH_ROWS, PAGE_SIZE_MAX
 from ..kernel.money import check_book
 from ..store import commit_hooks
 from ..store.bulk import insert_tuples
@@ -353,8 +353,9 @@ def customer_accounts_bulk(
     found: dict[str, dict[AccountKind, Account]] = {cid: {} for cid in ids}
     rows = conn.execute(
         select(ledger_account).where(among(conn, ledger_account.c.customer_id, ids))
-    ).all()  # one fetch of every row, not one fetch a row
-    for row in rows:
-        account = _account(row)
-        found[row.customer_id][account.kind] = account
+    )
+    for part in rows.partitions(FETCH_ROWS):  # a fetch a part, not a fetch a row
+        for row in part:
+            account = _account(row)
+            found[row.customer_id][account.kind] = account
     return found

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, String, and_, exists, func, insert, select, type_coerce
 
-from ..kernel.limits import PAGE_SIZE_MAX
+from ..kernel.limits import FETCH_ROWS, PAGE_SIZE_MAX
 from ..kernel.periods import HOUR
 from ..store.id_sets import among
 from ..store.schema import (
@@ -258,14 +258,13 @@ def resources(conn: Connection, ids: Iterable[str]) -> dict[str, AsRated]:
     r = resource.c
     query = select(r.id, r.service, r.resource_type, r.spec, r.region)
     one = {}.setdefault
-    return {
-        rid: AsRated(
-            rid, one(service, service), one(rtype, rtype), one(spec, spec), one(region, region)
-        )
-        for rid, service, rtype, spec, region in conn.execute(
-            query.where(among(conn, r.id, ids))
-        ).all()
-    }
+    found = {}
+    # fetched in parts (a fetch a row costs more; all at once would hold a million rows)
+    for part in conn.execute(query.where(among(conn, r.id, ids))).partitions(FETCH_ROWS):
+        for rid, service, rtype, spec, region in part:
+            found[rid] = AsRated(rid, one(service, service), one(rtype, rtype), one(spec, spec),
+                                 one(region, region))  # fmt: skip
+    return found
 
 
 def packages(conn: Connection, customer_ids: Iterable[str], since: datetime, until: datetime):  # type: ignore[no-untyped-def]
