@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..observe import logs
 from ..observe.metrics import HTTP_LATENCY, HTTP_REQUESTS
@@ -90,36 +92,52 @@ def observe(
     app: FastAPI, api_of: Callable[[str], str], on_error: Callable[[str], Response]
 ) -> None:
     """`api_of(path)` names the API a path belongs to (a metrics label); `on_error(request id)`
-    answers a fault that escaped every handler (it is logged with its traceback)."""
-    names = RouteNames(app)
+    answers a fault that escaped every handler (it is logged with its traceback). A plain ASGI
+    wrapper: a `@app.middleware("http")` costs every request a task group and a memory stream,
+    and every request of every listener goes through this one."""
+    app.add_middleware(_Observe, names=RouteNames(app), api_of=api_of, on_error=on_error)
 
-    @app.middleware("http")
-    async def _observe(request: Request, call_next: Next) -> Response:
-        given = request.headers.get("x-request-id", "")
+
+class _Observe:
+    def __init__(  # type: ignore[no-untyped-def]
+        self, app: ASGIApp, *, names: RouteNames, api_of, on_error
+    ) -> None:
+        self.app, self.names, self.api_of, self.on_error = app, names, api_of, on_error
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = Headers(scope=scope).get("x-request-id", "")
         request_id = given if SANE_ID.fullmatch(given) else uuid.uuid4().hex
         logs.bind_request(request_id)
         started = time.perf_counter()
+        answered: list[int] = []  # the status, once the answer has started
+
+        async def send_observed(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                answered.append(message["status"])
+                MutableHeaders(scope=message)["X-Request-Id"] = request_id
+            await send(message)
+
+        path, method = scope["path"], scope["method"]
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, send_observed)
         except Exception:
-            log.exception("request failed", method=request.method, path=request.url.path)
-            response = on_error(request_id)
-        elapsed = time.perf_counter() - started
-        method = _method(request)
-        route = getattr(request.state, "route_template", None) or names.name(
-            method, request.url.path
-        )
-        api = api_of(request.url.path)
-        HTTP_REQUESTS.labels(api, route, method, str(response.status_code)).inc()
-        HTTP_LATENCY.labels(api, route, method).observe(elapsed)
-        response.headers["X-Request-Id"] = request_id
-        quiet = request.url.path in QUIET_PATHS
-        (log.debug if quiet else log.info)(
-            "request",
-            method=request.method,
-            route=route,
-            status=response.status_code,
-            duration_ms=round(elapsed * 1000, 1),
-        )
-        logs.unbind_request()
-        return response
+            log.exception("request failed", method=method, path=path)
+            if answered:  # too late for another answer: the server closes the connection
+                raise
+            await self.on_error(request_id)(scope, receive, send_observed)
+        finally:
+            elapsed = time.perf_counter() - started
+            label = method if method in METHODS else "other"
+            route = scope.get("state", {}).get("route_template") or self.names.name(label, path)
+            api = self.api_of(path)
+            status = answered[0] if answered else 500
+            HTTP_REQUESTS.labels(api, route, label, str(status)).inc()
+            HTTP_LATENCY.labels(api, route, label).observe(elapsed)
+            (log.debug if path in QUIET_PATHS else log.info)(
+                "request", method=method, route=route, status=status,
+                duration_ms=round(elapsed * 1000, 1),
+            )  # fmt: skip
+            logs.unbind_request()
