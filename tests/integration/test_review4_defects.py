@@ -8,6 +8,7 @@ from cloudbill.bootstrap import Container
 from cloudbill.customers import service as customers
 from cloudbill.ledger import service as ledger
 from cloudbill.ledger.model import AccountKind, provider_account_code
+from cloudbill.notify.outbox import Event, emit_many
 from cloudbill.store.schema import ledger_account
 from tests.helpers import new_customer
 
@@ -77,3 +78,26 @@ def test_topup_after_a_rolled_back_savepoint_opened_the_funds_account(
         ).all()
     )  # fmt: skip
     assert [r.code for r in legs if r.customer_id is None] == [code], legs
+
+
+def test_outbox_lookup_stays_under_sqlites_999_bound_parameters(
+    sqlite_container: Container,
+) -> None:
+    """SQL_IN_CHUNK (900) keeps an IN list under SQLite's historical bound of 999 parameters
+    (SQLITE_MAX_VARIABLE_NUMBER before 3.32, and what builds may still set). emit_many's
+    merged lookup binds up to 900 keys and 900 subjects in one statement: 1,800 parameters,
+    which such a SQLite refuses, where the chunked lookups it replaced never passed 900."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    engine = sqlite_container.db.engine
+
+    @event.listens_for(engine, "connect")
+    def _bound(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, 999)
+
+    engine.dispose()  # new connections, with the bound
+    events = [Event("t", f"subject-{i}", {}, f"key-{i}") for i in range(900)]
+    written = sqlite_container.write(lambda conn, now: emit_many(conn, events, now=now))
+    assert written == 900
