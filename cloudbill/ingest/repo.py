@@ -14,6 +14,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from ..kernel.limits import SQL_IN_CHUNK
 from ..store import gates
+from ..store.bulk import as_sqlalchemy_errors
 from ..store.schema import customer, resource, usage_record, usage_void
 from ..store.types import UtcDateTime, exact_sum
 from .model import ResourceFacts
@@ -300,14 +301,9 @@ def _copy_records(
     pa_csv.write_csv(
         table, buffer, pa_csv.WriteOptions(include_header=False, quoting_style="needed")
     )
+    sql = f"COPY {usage_record.name} ({', '.join(names)}, received_at) FROM STDIN WITH (FORMAT csv)"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
-    with (
-        cursor,
-        cursor.copy(
-            f"COPY {usage_record.name} ({', '.join(names)}, received_at) "
-            "FROM STDIN WITH (FORMAT csv)"
-        ) as copy,
-    ):
+    with as_sqlalchemy_errors(sql), cursor, cursor.copy(sql) as copy:
         copy.write(buffer.getbuffer())
 
 

@@ -29,8 +29,9 @@ def emit_many(conn: Connection, events: Sequence[Event], *, now: datetime) -> in
     if not events:
         return 0
     keys = [e.dedupe_key for e in events]
-    if len(keys) <= SQL_IN_CHUNK:  # a use case's few events: one statement asks both
-        seen, last = _seen_and_last(conn, keys, sorted({e.subject_id for e in events}))
+    subjects = sorted({e.subject_id for e in events})
+    if len(keys) + len(subjects) <= SQL_IN_CHUNK:  # a use case's few events: one statement
+        seen, last = _seen_and_last(conn, keys, subjects)  # (under SQLite's bound parameters)
         return _insert(conn, [e for e in events if e.dedupe_key not in seen], last, now)
     seen: set[str] = set()
     for start in range(0, len(keys), SQL_IN_CHUNK):

@@ -10,7 +10,8 @@ caller's transaction; its errors are raised as SQLAlchemy's, as an INSERT's woul
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Table
@@ -88,15 +89,23 @@ def _write(conn: Connection, table: Table, columns: Sequence[str], rows: list[tu
         markers = ", ".join([marker] * len(columns))
         conn.exec_driver_sql(f"INSERT INTO {table.name} ({names}) VALUES ({markers})", rows)
         return
-    import psycopg  # PostgreSQL's driver: only where PostgreSQL is used
-
     sql = f"COPY {table.name} ({names}) FROM STDIN"
     cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with as_sqlalchemy_errors(sql), cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            copy.write_row(row)
+
+
+@contextmanager
+def as_sqlalchemy_errors(sql: str) -> Iterator[None]:
+    """Work done straight on the PostgreSQL driver (a COPY) fails as an INSERT through
+    SQLAlchemy would: IntegrityError, OperationalError, ... so that Container.write retries a
+    lost race or a deadlock and a busy database is answered 503, as for any statement."""
+    import psycopg  # PostgreSQL's driver: only where PostgreSQL is used
+
     try:
-        with cursor, cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except psycopg.Error as exc:  # as an INSERT's: IntegrityError, OperationalError, ...
+        yield
+    except psycopg.Error as exc:
         raise DBAPIError.instance(sql, None, exc, psycopg.Error) from exc
 
 

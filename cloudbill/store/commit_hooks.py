@@ -3,7 +3,10 @@
 A row every transaction touches (a provider's ledger account) is locked from its UPDATE until
 the commit: done last, it is held for one statement instead of the whole use case, and the
 transactions that share it queue for that much less. Only transactions `Database.write` opened
-have hooks; elsewhere `state` answers None and the caller does the work at once."""
+have hooks; elsewhere `state` answers None and the caller does the work at once. Inside a
+savepoint (`begin_nested`) neither is offered: what a savepoint did may be rolled back while
+the transaction commits, so its work is done at once, inside it, and nothing is remembered
+for after the commit."""
 
 from __future__ import annotations
 
@@ -25,9 +28,10 @@ def opened(conn: Connection) -> None:
 
 def after_commit(conn: Connection, action: Callable[[], None]) -> bool:
     """Do `action` once this transaction has committed; False (nothing will be done) outside a
-    transaction Database.write opened."""
+    transaction Database.write opened, or inside a savepoint (which may yet be rolled back
+    while the transaction commits)."""
     actions = _after.get(conn)
-    if actions is None:
+    if actions is None or conn.in_nested_transaction():
         return False
     actions.append(action)
     return True
@@ -41,9 +45,10 @@ def committed(conn: Connection) -> None:
 
 def state(conn: Connection, name: str, hook: Hook) -> dict[Any, Any] | None:
     """The state of hook `name` in this transaction, made on first use (`hook(conn, state)`
-    runs before the commit); None outside a transaction Database.write opened."""
+    runs before the commit); None outside a transaction Database.write opened, and inside a
+    savepoint (the caller's work then goes into the savepoint, undone with it)."""
     hooks = _pending.get(conn)
-    if hooks is None:
+    if hooks is None or conn.in_nested_transaction():
         return None
     if name not in hooks:
         hooks[name] = (hook, {})
