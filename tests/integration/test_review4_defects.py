@@ -17,6 +17,17 @@ class Boom(Exception):
     pass
 
 
+def open_in_savepoint_then_fail(conn, now):  # type: ignore[no-untyped-def]
+    """Open the provider's JPY funds account inside a savepoint that then fails: as the
+    renewal job does, the savepoint is rolled back and the rest of the transaction commits."""
+    try:
+        with conn.begin_nested():
+            ledger.provider_account_id(conn, "JPY", AccountKind.FUNDS, now=now)
+            raise Boom
+    except Boom:
+        pass
+
+
 def test_provider_account_opened_in_a_rolled_back_savepoint_is_not_remembered(
     container: Container,
 ) -> None:
@@ -26,14 +37,6 @@ def test_provider_account_opened_in_a_rolled_back_savepoint_is_not_remembered(
     remembers its id was registered on the outer connection and still runs: every later money
     movement in that currency then posts to an account id that does not exist."""
     code = provider_account_code("JPY", AccountKind.FUNDS)
-
-    def open_in_savepoint_then_fail(conn, now):  # type: ignore[no-untyped-def]
-        try:
-            with conn.begin_nested():
-                ledger.provider_account_id(conn, "JPY", AccountKind.FUNDS, now=now)
-                raise Boom
-        except Boom:
-            pass  # as the renewal job does: the savepoint is rolled back, the rest commits
 
     container.write(open_in_savepoint_then_fail)
     account_id = container.write(
@@ -54,14 +57,6 @@ def test_topup_after_a_rolled_back_savepoint_opened_the_funds_account(
     posting names a FUNDS account id that was rolled back: on PostgreSQL no such account, on
     SQLite the id is given again to the next account opened, here the customer's own) where
     before it succeeded and moved the money to the provider's FUNDS account."""
-
-    def open_in_savepoint_then_fail(conn, now):  # type: ignore[no-untyped-def]
-        try:
-            with conn.begin_nested():
-                ledger.provider_account_id(conn, "JPY", AccountKind.FUNDS, now=now)
-                raise Boom
-        except Boom:
-            pass
 
     container.write(open_in_savepoint_then_fail)
     customer = new_customer(container, "sp", currency="JPY")
