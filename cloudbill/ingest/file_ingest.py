@@ -30,6 +30,7 @@ import pyarrow.compute as pc
 from sqlalchemy import Connection
 
 from ..catalog import service as catalog_service
+from ..kernel.collection import paused_collection
 from ..kernel.errors import ErrorCode
 from ..kernel.limits import (
     REJECTIONS_REPORTED_MAX,
@@ -61,6 +62,7 @@ Progress = Callable[[str, int], None]  # (phase "check" or "store", records done
 Source = Iterable[Sequence[UsageInput] | pa.RecordBatch]
 
 
+@paused_collection()  # a file's rows, checked twice: see kernel/collection.py
 def ingest_file(
     db: Transactions,
     read_batches: Callable[[], Source],

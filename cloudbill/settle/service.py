@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from ..catalog import service as catalog_service
+from ..kernel.collection import paused_collection
 from ..kernel.periods import HOUR
 from . import holds, repo, shards
 from .lines import Due, build_lines
@@ -55,6 +56,7 @@ def lag(conn: Connection, *, now: datetime, lateness: timedelta) -> tuple[dateti
     return hour, (now - (hour + HOUR + lateness)).total_seconds()
 
 
+@paused_collection()  # millions of short-lived rows and lines: see kernel/collection.py
 def settle_hour(
     conn: Connection,
     *,
