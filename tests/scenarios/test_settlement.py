@@ -136,6 +136,26 @@ def test_a_late_record_is_billed_once_as_a_late_adjustment(container, acme) -> N
     assert_books_balance(container)
 
 
+def test_usage_stored_before_the_previous_run_is_billed_in_its_hour_once(container, acme) -> None:  # type: ignore[no-untyped-def]
+    # 08:00's first record is stored before 07:00 is settled (the run's watermark covers it);
+    # its second comes after: both in one fee line of 08:00, neither billed by 07:00's run.
+    meter(
+        container,
+        ("r1", "vm-1", "duration", "1800", hour(7), hour(7, 30), "s"),
+        ("r2", "vm-1", "duration", "900", hour(8), hour(8, 15), "s"),
+    )
+    assert [r.hour.hour for r in settle_due(container)] == [7]
+    meter(container, ("r3", "vm-1", "duration", "900", hour(8, 15), hour(8, 30), "s"))
+    advance(container, minutes=15)
+    assert [r.hour.hour for r in settle_due(container)] == [8]
+    assert settle_due(container) == []
+    rows = fees(container)
+    assert [(r.hour_start.hour, r.usage_e10, r.is_late) for r in rows] == [
+        (7, 5 * 10**9, False), (8, 5 * 10**9, False),
+    ]  # fmt: skip
+    assert_books_balance(container)
+
+
 def test_the_worker_catches_up_hour_by_hour_after_downtime(container, acme) -> None:  # type: ignore[no-untyped-def]
     meter(container, ("r1", "vm-1", "duration", "1800", hour(7), hour(7, 30), "s"))
     advance(container, days=2)
