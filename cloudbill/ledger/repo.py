@@ -18,13 +18,16 @@ from ..store.schema import ledger_account, ledger_entry, ledger_transaction
 from ..store.types import BookUnits
 from .model import ACCOUNT_RULES, Account, AccountKind, Leg, PostedTransaction, Posting
 
+# A settlement reads every customer's four accounts: a dict lookup, not an enum call, each.
+_KINDS = {kind.value: kind for kind in AccountKind}
+
 
 def _account(row) -> Account:  # type: ignore[no-untyped-def]
     return Account(
         id=row.id,
         code=row.code,
         customer_id=row.customer_id,
-        kind=AccountKind(row.kind),
+        kind=_KINDS[row.kind],
         currency=row.currency,
         normal_sign=row.normal_sign,
         may_go_negative=row.may_go_negative,
