@@ -15,6 +15,7 @@ from sqlalchemy.engine import make_url
 from ..bootstrap import Container
 from ..config import Settings
 from ..kernel.clock import SystemClock
+from ..kernel.collection import freeze_start_up
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.periods import parse_instant
 from ..ledger.verify import verify as verify_books
@@ -76,6 +77,7 @@ def serve(
     if background:
         background.start()
         console.print(f"  worker:          settling due hours every {settings.worker_interval_s} s")
+    freeze_start_up()
     try:
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level, log_config=None)
     finally:

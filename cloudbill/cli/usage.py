@@ -12,6 +12,7 @@ import typer
 
 from ..api.operator.settlement import void_view
 from ..ingest import file_ingest, files, jetstream
+from ..kernel.collection import freeze_start_up
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import STREAM_FETCH_MAX, STREAM_WAIT_MAX_S
 from ..settle import holds
@@ -135,6 +136,7 @@ def consume(
     with errors_as_lines():
         c = container()
         horizon = timedelta(days=c.settings.usage_horizon_days)
+        freeze_start_up()
         totals = jetstream.run(c.write, options, horizon=horizon)
     show_record(totals.as_dict(), as_json=as_json, title=f"usage records from {stream}")
 

@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 from ..api.operator.settlement import hold_view
 from ..api.operator.settlement import result_view as settled_view
 from ..bootstrap import Container
+from ..kernel.collection import freeze_start_up
 from ..kernel.limits import PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX
 from ..observe import logs, metrics
 from ..settle import holds
@@ -151,6 +152,7 @@ def run(
         log.info("worker metrics", url=f"http://{settings.host}:{port}/metrics")
     pause = interval or settings.worker_interval_s
     done = failures = 0
+    freeze_start_up()
     while iterations == 0 or done < iterations:
         try:
             _run_once(False)

@@ -9,7 +9,7 @@ import weakref
 
 import pytest
 
-from cloudbill.kernel.collection import paused_collection
+from cloudbill.kernel.collection import freeze_start_up, paused_collection
 
 
 @pytest.fixture(autouse=True)
@@ -96,3 +96,14 @@ def test_cycles_left_by_the_work_are_freed_afterwards() -> None:
         assert gone() is not None, "a cycle outlives the pause's work"
     gc.collect()
     assert gone() is None
+
+
+def test_start_up_objects_are_left_out_of_later_collections() -> None:
+    built_at_start_up = [object() for _ in range(10)]
+    try:
+        freeze_start_up()
+        assert gc.get_freeze_count() >= len(built_at_start_up)
+        assert not any(o is built_at_start_up for o in gc.get_objects())
+    finally:
+        gc.unfreeze()
+    assert any(o is built_at_start_up for o in gc.get_objects())
