@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from ..kernel import json_text
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..kernel.limits import USAGE_BATCH_MAX
 from . import service
@@ -79,7 +80,7 @@ def decode(messages: Sequence[Message]) -> Decoded:
     for message in messages:
         try:
             # Floats stay floats so that validation refuses them, as the HTTP route does.
-            value = json.loads(message.data)
+            value = json_text.loads(message.data)
         except (ValueError, UnicodeDecodeError) as exc:
             text = message.data[:TEXT_SHOWN_MAX].decode("utf-8", "replace")
             out.dead.append(
@@ -107,19 +108,22 @@ def _shape_problem(item: object) -> str | None:
     """What the HTTP route's schema would refuse before validation (None: nothing)."""
     if not isinstance(item, dict):
         return "a usage record is a JSON object"
-    missing = [name for name in REQUIRED if name not in item]
-    if missing:
-        return "missing field(s): " + ", ".join(missing)
-    extra = sorted(set(item) - FIELDS)
-    if extra:
-        return "unknown field(s): " + ", ".join(extra)
-    for name in (*REQUIRED, *OPTIONAL):
-        value = item.get(name)
-        if name == "quantity" or (name == "unit" and value is None):
-            continue
-        if not isinstance(value, str):
+    keys = item.keys()
+    if not keys >= _REQUIRED:
+        return "missing field(s): " + ", ".join(name for name in REQUIRED if name not in item)
+    if not keys <= FIELDS:
+        return "unknown field(s): " + ", ".join(sorted(keys - FIELDS))
+    for name in _TEXTS:
+        if not isinstance(item[name], str):
             return f"{name} must be a string"
+    unit = item.get("unit")
+    if unit is not None and not isinstance(unit, str):
+        return "unit must be a string"
     return None
+
+
+_REQUIRED = frozenset(REQUIRED)
+_TEXTS = tuple(name for name in REQUIRED if name != "quantity")  # the quantity: any JSON number
 
 
 # Runs one use case in one write transaction with the current time (Container.write).

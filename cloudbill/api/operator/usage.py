@@ -1,7 +1,7 @@
 """Operator routes: usage records in (the provider's metering posts here).
 
-A batch is parsed once (orjson) and, in its common shape, handed to ingestion as plain
-values, which checks it as columns (ingest/columns.py): no model object per record. Any other
+A batch is parsed once (kernel/json_text.py) and, in its common shape, handed to ingestion as
+plain values, which checks it as columns (ingest/columns.py): no model object per record. Any other
 body takes FastAPI's own validation of `UsageBatch`, so every answer, refusals included, is
 the one the declared model gives (tests/integration/test_api_usage_fast.py compares them).
 """
@@ -14,7 +14,6 @@ import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any
 
-import orjson
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.dependencies.utils import get_dependant, request_body_to_args
@@ -25,6 +24,7 @@ from pydantic_core import PydanticUndefined
 from ...bootstrap import Container
 from ...ingest import service
 from ...ingest.model import UsageInput
+from ...kernel import json_text
 from ...kernel.limits import USAGE_BATCH_MAX
 from ..deps import container, require_operator
 from .schemas import Amount
@@ -84,8 +84,8 @@ _OPENAPI = {
 
 async def json_body(request: Request) -> Any:
     """The body decoded as FastAPI decodes a declared JSON body (same content types, same
-    refusal of bad JSON, raised before authentication as FastAPI does), with orjson; text
-    orjson refuses that json accepts (NaN, integers past 64 bits) goes to json."""
+    refusal of bad JSON, raised before authentication as FastAPI does), with orjson where it
+    gives json's values (kernel/json_text.py)."""
     raw = await request.body()
     if not raw:
         return PydanticUndefined
@@ -100,11 +100,7 @@ async def json_body(request: Request) -> Any:
     ):
         return raw
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError:
-        pass
-    try:
-        return json.loads(raw)
+        return json_text.loads(raw)  # orjson where it reads what json reads
     except json.JSONDecodeError as exc:
         raise RequestValidationError(
             [{"type": "json_invalid", "loc": ("body", exc.pos), "msg": "JSON decode error",
