@@ -19,6 +19,7 @@ import nats
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.errors import NotFoundError
 
+from ..kernel.collection import paused_collection
 from ..kernel.errors import CloudbillError, ErrorCode
 from ..observe import logs, metrics
 from . import stream
@@ -172,10 +173,11 @@ async def _handle(
     horizon: timedelta,
 ) -> None:
     messages = [stream.Message(str(m.metadata.sequence.stream), m.data) for m in msgs]
-    decoded = stream.decode(messages)
-    consumed = len(decoded.records) + len(decoded.dead)
-    # The database work runs in a thread, so the connection keeps answering the server's pings.
-    outcome = await asyncio.to_thread(stream.store, write, decoded.records, horizon=horizon)
+    with paused_collection():  # a batch's thousands of short-lived records and rows
+        decoded = stream.decode(messages)
+        consumed = len(decoded.records) + len(decoded.dead)
+        # The database work runs in a thread, so the connection keeps answering pings.
+        outcome = await asyncio.to_thread(stream.store, write, decoded.records, horizon=horizon)
     dead = decoded.dead + outcome.dead
     for n, letter in enumerate(dead):
         # Same id on a redelivery: JetStream's duplicate window keeps one copy.
