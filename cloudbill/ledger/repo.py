@@ -18,8 +18,14 @@ from ..store.schema import ledger_account, ledger_entry, ledger_transaction
 from ..store.types import BookUnits
 from .model import ACCOUNT_RULES, Account, AccountKind, Leg, PostedTransaction, Posting
 
-# A settlement reads every customer's four accounts: a dict lookup, not an enum call, each.
+# A settlement reads every customer's four accounts: a dict lookup, not an enum call, each,
+# and only the columns an Account holds (not created_at: an instant converted for nothing).
 _KINDS = {kind.value: kind for kind in AccountKind}
+_ACCOUNT = tuple(
+    ledger_account.c[name]
+    for name in ("id", "code", "customer_id", "kind", "currency", "normal_sign",
+                 "may_go_negative", "balance_units")
+)  # fmt: skip
 
 
 def _account(row) -> Account:  # type: ignore[no-untyped-def]
@@ -36,7 +42,7 @@ def _account(row) -> Account:  # type: ignore[no-untyped-def]
 
 
 def get_account_by_code(conn: Connection, code: str) -> Account | None:
-    row = conn.execute(select(ledger_account).where(ledger_account.c.code == code)).first()
+    row = conn.execute(select(*_ACCOUNT).where(ledger_account.c.code == code)).first()
     return _account(row) if row else None
 
 
@@ -68,7 +74,7 @@ def create_account(
 def lock_accounts(conn: Connection, account_ids: Iterable[int]) -> dict[int, Account]:
     """Load and, on PostgreSQL, row-lock the accounts in id order (a fixed order: no deadlock)."""
     a = ledger_account.c
-    query = select(ledger_account).where(among(conn, a.id, account_ids)).order_by(a.id)
+    query = select(*_ACCOUNT).where(among(conn, a.id, account_ids)).order_by(a.id)
     if conn.dialect.name == "postgresql":
         query = query.with_for_update(key_share=True)
     return {row.id: _account(row) for row in conn.execute(query).all()}
@@ -84,13 +90,13 @@ def accounts_for_post(conn: Connection, account_ids: Iterable[int]) -> dict[int,
     ids = sorted(set(account_ids))
     a = ledger_account.c
     guarded = (
-        select(ledger_account)
+        select(*_ACCOUNT)
         .where(among(conn, a.id, ids), a.may_go_negative.is_(False))
         .order_by(a.id)
         .with_for_update(key_share=True)
     )
     found = {row.id: _account(row) for row in conn.execute(guarded).all()}
-    free = select(ledger_account).where(among(conn, a.id, ids), a.may_go_negative.is_(True))
+    free = select(*_ACCOUNT).where(among(conn, a.id, ids), a.may_go_negative.is_(True))
     found.update({row.id: _account(row) for row in conn.execute(free).all()})
     return found
 
@@ -115,7 +121,7 @@ def accounts_for_one_post(conn: Connection, account_ids: Iterable[int]) -> dict[
         return found
     a = ledger_account.c
     guarded = (
-        select(ledger_account)
+        select(*_ACCOUNT)
         .where(a.id.in_(rest), a.may_go_negative.is_(False))
         .order_by(a.id)
         .with_for_update(key_share=True)
@@ -124,7 +130,7 @@ def accounts_for_one_post(conn: Connection, account_ids: Iterable[int]) -> dict[
     found.update(locked)
     unlocked = [i for i in rest if i not in locked]
     if unlocked:
-        free = select(ledger_account).where(a.id.in_(unlocked), a.may_go_negative.is_(True))
+        free = select(*_ACCOUNT).where(a.id.in_(unlocked), a.may_go_negative.is_(True))
         seen = {row.id: _account(row) for row in conn.execute(free)}
         found.update(seen)
         engine = conn.engine
@@ -158,7 +164,7 @@ def _add_balances(conn: Connection, deltas: dict[int, int]) -> None:
 
 
 def customer_accounts(conn: Connection, customer_id: str) -> dict[AccountKind, Account]:
-    rows = conn.execute(select(ledger_account).where(ledger_account.c.customer_id == customer_id))
+    rows = conn.execute(select(*_ACCOUNT).where(ledger_account.c.customer_id == customer_id))
     return {AccountKind(row.kind): _account(row) for row in rows}
 
 
@@ -354,9 +360,7 @@ def customer_accounts_bulk(
 ) -> dict[str, dict[AccountKind, Account]]:
     ids = set(customer_ids)
     found: dict[str, dict[AccountKind, Account]] = {cid: {} for cid in ids}
-    rows = conn.execute(
-        select(ledger_account).where(among(conn, ledger_account.c.customer_id, ids))
-    )
+    rows = conn.execute(select(*_ACCOUNT).where(among(conn, ledger_account.c.customer_id, ids)))
     for part in rows.partitions(FETCH_ROWS):  # a fetch a part, not a fetch a row
         for row in part:
             account = _account(row)
