@@ -69,6 +69,8 @@ def serve(
     bss_port = bss_port or settings.bss_port
     _print_addresses(c, f"http://{host}:{port}", demo=demo, seeded=seeded)
     console.print("  CLI (same database): .venv/bin/cloudbill customer list")
+    # Before any thread starts: what a first settlement pass holds must not be frozen too.
+    freeze_start_up()
     with errors_as_lines():
         bss = ThreadedServer(bss_app, host=host, port=bss_port, log_level=settings.log_level)
         bss.start()
@@ -77,7 +79,6 @@ def serve(
     if background:
         background.start()
         console.print(f"  worker:          settling due hours every {settings.worker_interval_s} s")
-    freeze_start_up()
     try:
         uvicorn.run(app, host=host, port=port, log_level=settings.log_level, log_config=None)
     finally:

@@ -81,7 +81,7 @@ def decode(messages: Sequence[Message]) -> Decoded:
         try:
             # Floats stay floats so that validation refuses them, as the HTTP route does.
             value = json_text.loads(message.data)
-        except (ValueError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError) as exc:  # nested too deep: a ValueError too
             text = message.data[:TEXT_SHOWN_MAX].decode("utf-8", "replace")
             out.dead.append(
                 DeadLetter(message.key, ErrorCode.INVALID_ARGUMENT, f"not JSON: {exc}", text=text)

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlalchemy import func, select
 
 from cloudbill.bootstrap import Container
+from cloudbill.ingest import stream
 from cloudbill.resources import service as resources
 from cloudbill.resources.model import ResourceInput
 from cloudbill.store.schema import usage_record
@@ -158,3 +159,12 @@ def test_bad_command_line_gives_one_line(container: Container, jetstream: Stream
     wrong = _consume(container, jetstream, "--batch", "0")
     assert wrong.returncode == 2 and "--batch" in wrong.stderr
     assert _stored(container) == []
+
+
+def test_a_message_nested_too_deeply_is_a_dead_letter_not_the_end_of_the_consumer() -> None:
+    # json raised RecursionError, not a ValueError, and it stopped the consumer (the message,
+    # never acknowledged, stopped it again after every restart).
+    decoded = stream.decode([stream.Message("7", b"[" * 5000 + b"]" * 5000)])
+    assert decoded.records == []
+    assert [(d.message_key, d.code) for d in decoded.dead] == [("7", "INVALID_ARGUMENT")]
+    assert decoded.dead[0].reason.startswith("not JSON:")

@@ -71,3 +71,23 @@ def test_what_json_refuses_is_refused_with_its_error(data: bytes) -> None:
         json.loads(data)
     assert type(ours.value) is type(theirs.value)
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("depth", [1, 511, 512])
+def test_nesting_up_to_the_bound_reads_as_json_reads_it(depth: int) -> None:
+    for data in (b"[" * depth + b"]" * depth, b'{"a":' * (depth - 1) + b"{}" + b"}" * (depth - 1)):
+        assert json_text.loads(data) == json.loads(data)
+
+
+@pytest.mark.parametrize("depth", [513, 999, 1020, 1024, 5000])
+def test_deeper_nesting_is_refused_alike_by_either_parser(depth: int) -> None:
+    # orjson reads up to 1,024 levels, json up to its recursion limit (about 1,000, less when
+    # called deep in a stack): both paths refuse past DEPTH_MAX, with the same error.
+    for data in (b"[" * depth + b"]" * depth, b"[" * depth + b"1" * 19 + b"]" * depth):
+        with pytest.raises(json_text.TooDeep, match="nested deeper than 512"):
+            json_text.loads(data)
+
+
+def test_many_brackets_side_by_side_are_not_nesting() -> None:
+    batch = b'{"records": [' + b",".join([b'{"a": [1]}'] * 1000) + b"]}"
+    assert json_text.loads(batch) == json.loads(batch)
