@@ -28,7 +28,8 @@ from .model import IngestResult, UsageInput
 
 REQUIRED = ("record_id", "resource_id", "usage_type", "quantity", "start", "end")
 OPTIONAL = ("unit",)
-FIELDS = frozenset((*REQUIRED, *OPTIONAL))
+REQUIRED_SET = frozenset(REQUIRED)
+FIELDS = frozenset((*REQUIRED, *OPTIONAL))  # a record's fields: the HTTP route's too
 TEXT_SHOWN_MAX = 2000  # characters of an undecodable message kept in its dead letter
 
 
@@ -109,7 +110,7 @@ def _shape_problem(item: object) -> str | None:
     if not isinstance(item, dict):
         return "a usage record is a JSON object"
     keys = item.keys()
-    if not keys >= _REQUIRED:
+    if not keys >= REQUIRED_SET:
         return "missing field(s): " + ", ".join(name for name in REQUIRED if name not in item)
     if not keys <= FIELDS:
         return "unknown field(s): " + ", ".join(sorted(keys - FIELDS))
@@ -122,7 +123,6 @@ def _shape_problem(item: object) -> str | None:
     return None
 
 
-_REQUIRED = frozenset(REQUIRED)
 _TEXTS = tuple(name for name in REQUIRED if name != "quantity")  # the quantity: any JSON number
 
 

@@ -24,6 +24,8 @@ from pydantic_core import PydanticUndefined
 from ...bootstrap import Container
 from ...ingest import service
 from ...ingest.model import UsageInput
+from ...ingest.stream import FIELDS
+from ...ingest.stream import REQUIRED_SET as REQUIRED
 from ...kernel import json_text
 from ...kernel.limits import USAGE_BATCH_MAX
 from ..deps import container, require_operator
@@ -111,8 +113,6 @@ async def json_body(request: Request) -> Any:
         raise HTTPException(status_code=400, detail="There was an error parsing the body") from exc
 
 
-REQUIRED = frozenset(("record_id", "resource_id", "usage_type", "quantity", "start", "end"))
-FIELDS = REQUIRED | {"unit"}
 TEXT_MAX = {"record_id": 128, "resource_id": 128, "usage_type": 64}
 # Instants the model and the ingestion rules read alike (pydantic, fromisoformat, Arrow);
 # a day past its month's end is left to the model.
